@@ -1,0 +1,183 @@
+//! Configuration: defaults, then a TOML file, then `MADOGUCHI_*` environment variables.
+//!
+//! `MADOGUCHI_AUTH__ISSUER=x` sets `auth.issuer` (double underscore for nesting);
+//! `DATABASE_URL` is honoured too, as every deployment tool expects it.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A string that never prints itself (logs, `Debug`, panics).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// Returns the secret for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Returns whether no secret is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Signing algorithm for bearer tokens.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum JwtAlgorithm {
+    #[default]
+    HS256,
+    RS256,
+    ES256,
+}
+
+/// How bearer tokens are checked (and, for `token issue`, signed).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub algorithm: JwtAlgorithm,
+    /// HS256 secret; when empty one is generated into `<data_dir>/jwt-secret` on first use.
+    pub hs256_secret: Secret,
+    /// RS256/ES256 public key (PEM) to verify with.
+    pub public_key_pem: Option<PathBuf>,
+    /// RS256/ES256 private key (PEM), only for `madoguchi token issue`.
+    pub private_key_pem: Option<PathBuf>,
+    /// A JWKS file to verify with (keys picked by `kid`).
+    pub jwks_file: Option<PathBuf>,
+    /// Lifetime of tokens made by `token issue`, in minutes.
+    pub token_ttl_minutes: i64,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub leeway_seconds: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "madoguchi".to_owned(),
+            audience: "madoguchi-api".to_owned(),
+            algorithm: JwtAlgorithm::HS256,
+            hs256_secret: Secret::default(),
+            public_key_pem: None,
+            private_key_pem: None,
+            jwks_file: None,
+            token_ttl_minutes: 8 * 60,
+            leeway_seconds: 30,
+        }
+    }
+}
+
+/// GraphQL limits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraphqlConfig {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 5_000,
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Everything `madoguchi` reads at start-up.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the SQLite file, the index and attachments live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to `<data_dir>/madoguchi.sqlite`.
+    pub database_url: Option<String>,
+    pub max_connections: u32,
+    /// Log as JSON lines instead of human-readable text.
+    pub log_json: bool,
+    /// How often the SLA job looks for breaches, in seconds.
+    pub sla_check_seconds: u64,
+    pub auth: AuthConfig,
+    pub graphql: GraphqlConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            max_connections: 16,
+            log_json: false,
+            sla_check_seconds: 30,
+            auth: AuthConfig::default(),
+            graphql: GraphqlConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or `madoguchi.toml` if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None => fig = fig.merge(Toml::file("madoguchi.toml")),
+        }
+        fig = fig.merge(Env::prefixed("MADOGUCHI_").split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            fig = fig.merge(Serialized::default("database_url", url));
+        }
+        fig.extract().map_err(Box::new)
+    }
+
+    /// Returns the database URL, defaulting to SQLite under the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.is_empty() => u.clone(),
+            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("madoguchi.sqlite").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let mut c = Config::default();
+        c.auth.hs256_secret = s;
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn default_database_is_sqlite_under_the_data_dir() {
+        let c = Config::default();
+        assert_eq!(c.database_url(), "sqlite://./data/madoguchi.sqlite?mode=rwc");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+}

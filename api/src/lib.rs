@@ -1,0 +1,9 @@
+//! The `madoguchi` server: GraphQL over actix-web, JWT auth, configuration, telemetry, CLI.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod server;
+pub mod session;
+pub mod telemetry;

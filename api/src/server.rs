@@ -1,0 +1,272 @@
+//! The HTTP server: GraphQL (HTTP and WebSocket), GraphiQL, health, and the background jobs.
+
+use crate::auth::{Verifier, resolve_hs256_secret};
+use crate::config::Config;
+use crate::graphql::context::{AppState, Session};
+use crate::graphql::loaders::Loaders;
+use crate::graphql::{self, AppSchema};
+use crate::session::Authenticator;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
+use async_graphql::http::GraphiQLSource;
+use async_graphql_actix_web::GraphQLSubscription;
+use migration::{Migrator, MigratorTrait};
+use service::Db;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: AppState,
+    jobs: Vec<JoinHandle<()>>,
+    stop_jobs: watch::Sender<bool>,
+}
+
+/// Connects to the database named by the config, creating the data directory for SQLite.
+pub async fn connect(cfg: &Config) -> anyhow::Result<Db> {
+    let url = cfg.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
+    }
+    Db::connect(&url, cfg.max_connections)
+        .await
+        .context("cannot connect to the database")
+}
+
+/// Builds the token verifier from the config.
+pub fn verifier(cfg: &Config) -> anyhow::Result<Verifier> {
+    let secret = resolve_hs256_secret(&cfg.auth, &cfg.data_dir)?;
+    Ok(Verifier::new(&cfg.auth, &secret)?)
+}
+
+impl Application {
+    /// Connects, migrates, loads demo data if asked and absent, and binds the listener
+    /// (port 0 picks a free port; see [`Application::port`]).
+    pub async fn build(cfg: Config, demo: bool) -> anyhow::Result<Self> {
+        let db = connect(&cfg).await?;
+        Migrator::up(&db.write, None).await.context("migrations failed")?;
+        if demo && !service::demo::is_loaded(&db.read).await? {
+            let started = Instant::now();
+            let summary = service::demo::load(&db, chrono::Utc::now()).await?;
+            tracing::info!(
+                tickets = summary.tickets,
+                people = summary.people,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "demo data loaded"
+            );
+        }
+        let verifier = Arc::new(verifier(&cfg)?);
+        let (live, _) = broadcast::channel(1024);
+        let state = AppState { db: db.clone(), live };
+        let schema = graphql::build(state.clone(), &cfg.graphql);
+        let auth = Authenticator::new(verifier, db.clone());
+
+        let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let port = listener.local_addr()?.port();
+        let max_body = cfg.graphql.max_body_bytes;
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_id))
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(auth.clone()))
+                .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::PayloadConfig::new(max_body))
+                .route("/graphql", web::post().to(graphql_post))
+                .route("/graphql", web::get().to(graphiql))
+                .route("/graphql/ws", web::get().to(graphql_ws))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+        })
+        .workers(cfg_workers())
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+
+        let (stop_jobs, stop_rx) = watch::channel(false);
+        let jobs = vec![tokio::spawn(sla_job(state.clone(), Duration::from_secs(cfg.sla_check_seconds.max(1)), stop_rx))];
+        Ok(Self {
+            server,
+            port,
+            state,
+            jobs,
+            stop_jobs,
+        })
+    }
+
+    /// Returns the bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Returns the shared state (tests use its database).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM (or the server handle stops), then drains requests, stops
+    /// the jobs and closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        let _ = self.stop_jobs.send(true);
+        for j in self.jobs {
+            let _ = j.await;
+        }
+        self.state.db.close().await.ok();
+        tracing::info!("stopped");
+        result.map_err(Into::into)
+    }
+}
+
+fn cfg_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// Marks SLA breaches periodically and publishes them to live subscribers.
+async fn sla_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match service::sla::mark_breaches(&state.db.write, service::tickets::now(), 500).await {
+            Ok(breaches) => {
+                for b in &breaches {
+                    state.publish((&b.ticket).into(), std::slice::from_ref(&b.event));
+                }
+                if !breaches.is_empty() {
+                    tracing::info!(count = breaches.len(), "sla breaches marked");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "sla job failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Gives every request an id (or keeps the caller's `x-request-id`), logs it with the outcome.
+async fn request_id(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let _enter = span.enter();
+    tracing::info!(status = res.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "handled");
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+fn graphql_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+async fn graphql_post(
+    schema: web::Data<AppSchema>,
+    auth: web::Data<Authenticator>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let actor = match req.headers().get(header::AUTHORIZATION).map(|h| h.to_str()) {
+        None => None,
+        Some(Err(_)) => return graphql_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "認証情報の形式が正しくありません"),
+        Some(Ok(h)) => match auth.actor_from_header(h).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::info!(error = %e, "token refused");
+                return graphql_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "トークンが無効です");
+            }
+        },
+    };
+    let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return graphql_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("リクエストがGraphQLのJSONではありません: {e}"));
+        }
+    };
+    let loaders = actor.as_ref().map(|a| Loaders::new(&state.db, a));
+    let mut request = request.data(Session { actor });
+    if let Some(l) = loaders {
+        request = request.data(l);
+    }
+    let response = schema.execute_batch(request).await;
+    HttpResponse::Ok().json(response)
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("Madoguchi GraphQL").finish())
+}
+
+async fn graphql_ws(
+    schema: web::Data<AppSchema>,
+    auth: web::Data<Authenticator>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let auth = auth.get_ref().clone();
+    let db = state.db.clone();
+    GraphQLSubscription::new(AppSchema::clone(&schema))
+        .on_connection_init(move |value| async move {
+            // graphql-transport-ws clients send the token in the connection_init payload.
+            let header = value
+                .get("Authorization")
+                .or_else(|| value.get("authorization"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            let mut data = async_graphql::Data::default();
+            match header {
+                Some(h) => match auth.actor_from_header(&h).await {
+                    Ok(actor) => {
+                        data.insert(Loaders::new(&db, &actor));
+                        data.insert(Session { actor: Some(actor) });
+                        Ok(data)
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "websocket token refused");
+                        Err(async_graphql::Error::new("トークンが無効です"))
+                    }
+                },
+                None => Err(async_graphql::Error::new("認証が必要です")),
+            }
+        })
+        .start(&req, payload)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(3), state.db.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("database timeout"),
+    }
+}

@@ -1,0 +1,265 @@
+//! Bounded loopback load test for the ticket list and `createTicket`.
+//!
+//! Seeds N tickets (default 100,000) into a fresh database (SQLite file in WAL mode, or a
+//! throwaway PostgreSQL), starts the real server on 127.0.0.1:0, then drives it with C
+//! concurrent HTTP clients for a fixed time and at most a fixed number of requests.
+//!
+//! `cargo run --release -p bench --bin ticket-load -- --backend sqlite`
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use clap::{Parser, ValueEnum};
+use entity::{Channel, Priority, TicketKind, TicketStatus, ticket};
+use hdrhistogram::Histogram;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use uuid::Uuid;
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Parser, Debug)]
+struct Args {
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BackendArg,
+    /// Tickets to seed.
+    #[arg(long, default_value_t = 100_000)]
+    tickets: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds per phase (after a 2 s warm-up).
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Upper bound on requests per phase.
+    #[arg(long, default_value_t = 200_000)]
+    max_requests: u64,
+}
+
+const LIST: &str = r#"query { tickets(first: 50, filterBy: {status: [NEW, IN_PROGRESS]}) {
+  pageInfo { hasNextPage endCursor }
+  nodes { id number title status priority createdAt
+    requester { displayName orgUnit { name } } assignee { displayName } category { name }
+    sla { responseDueAt resolutionDueAt breached } } } }"#;
+
+const CREATE: &str = r#"mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id number sla { resolutionDueAt } } userErrors { code } } }"#;
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown cpu".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024))
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cores} cores ({cpu}), {mem} GiB RAM, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// Inserts `n` tickets in bulk with a realistic mix: most closed, a tenth open.
+async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyhow::Result<()> {
+    let people = [fx.requester, fx.other_requester];
+    let agents = [fx.agent, fx.supervisor, fx.admin];
+    let kinds = [TicketKind::Inquiry, TicketKind::Inquiry, TicketKind::Incident, TicketKind::ServiceRequest, TicketKind::Change];
+    let channels = [Channel::Phone, Channel::Email, Channel::Teams, Channel::Web];
+    let now = Utc::now();
+    let mut batch = Vec::with_capacity(500);
+    let started = Instant::now();
+    for i in 0..n {
+        let status = match i % 20 {
+            0 => TicketStatus::New,
+            1 => TicketStatus::InProgress,
+            2 => TicketStatus::WaitingOnRequester,
+            3 => TicketStatus::Resolved,
+            _ => TicketStatus::Closed,
+        };
+        let created = now - Duration::seconds(((n - i) * 150) as i64);
+        let t = ticket::Model {
+            id: Uuid::now_v7(),
+            tenant_id: fx.id,
+            number: format!("HD-2020-{:06}", i + 1),
+            kind: kinds[i % kinds.len()],
+            channel: channels[i % channels.len()],
+            status,
+            priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][i % 4],
+            severity: None,
+            impact: None,
+            title: format!("負荷試験用チケット {i}: プリンタが印刷できない"),
+            description: "2階の複合機で印刷ジョブが止まる。".into(),
+            category_id: Some(if i % 2 == 0 { fx.category } else { fx.subcategory }),
+            requester_id: Some(people[i % 2]),
+            org_unit_id: Some(fx.unit),
+            assignee_id: (i % 3 != 0).then(|| agents[i % 3]),
+            escalation_vendor_id: None,
+            out_of_scope: false,
+            out_of_scope_system: None,
+            cause: None,
+            interim_measure: None,
+            recovery_outlook: None,
+            recurrence_prevention: None,
+            failure_report_due_at: None,
+            failure_report_submitted_at: None,
+            security_occurred_on: None,
+            security_event: None,
+            security_interim_action: None,
+            security_permanent_action: None,
+            security_report_stage: None,
+            sla_policy_id: None,
+            response_due_at: Some(created + Duration::hours(4)),
+            resolution_due_at: Some(created + Duration::hours(27)),
+            first_responded_at: None,
+            sla_paused_at: None,
+            sla_paused_secs: 0,
+            response_breached_at: None,
+            resolution_breached_at: None,
+            resolved_at: None,
+            closed_at: None,
+            created_at: created,
+            updated_at: created,
+            version: 1,
+        };
+        batch.push(t.into_active_model().reset_all());
+        if batch.len() == 500 || i + 1 == n {
+            ticket::Entity::insert_many(std::mem::take(&mut batch)).exec(&db.write).await?;
+        }
+    }
+    db.write.execute_unprepared(if db.backend() == sea_orm::DatabaseBackend::Sqlite { "ANALYZE" } else { "ANALYZE tickets" }).await?;
+    println!("seeded {n} tickets in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+struct PhaseResult {
+    name: &'static str,
+    count: u64,
+    errors: u64,
+    elapsed: f64,
+    hist: Histogram<u64>,
+}
+
+impl PhaseResult {
+    fn print(&self) {
+        let q = |p: f64| self.hist.value_at_quantile(p) as f64 / 1000.0;
+        println!(
+            "{:<14} {:>8} req  {:>8.0} req/s  p50 {:>6.1} ms  p90 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  errors {}",
+            self.name,
+            self.count,
+            self.count as f64 / self.elapsed,
+            q(0.50),
+            q(0.90),
+            q(0.99),
+            self.hist.max() as f64 / 1000.0,
+            self.errors
+        );
+    }
+}
+
+async fn phase(
+    name: &'static str,
+    url: &str,
+    token: &str,
+    args: &Args,
+    body: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
+) -> anyhow::Result<PhaseResult> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let body = Arc::new(body);
+    let issued = Arc::new(AtomicU64::new(0));
+    let run = |secs: u64, record: bool| {
+        let mut tasks = vec![];
+        let deadline = Instant::now() + std::time::Duration::from_secs(secs);
+        for _ in 0..args.clients {
+            let (client, url, token, body, issued) = (client.clone(), url.to_owned(), token.to_owned(), body.clone(), issued.clone());
+            let max = args.max_requests;
+            tasks.push(tokio::spawn(async move {
+                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+                let mut errors = 0u64;
+                while Instant::now() < deadline {
+                    let n = issued.fetch_add(1, Ordering::Relaxed);
+                    if record && n >= max {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let res = client.post(&url).bearer_auth(&token).json(&body(n)).send().await;
+                    let ok = match res {
+                        Ok(r) if r.status().is_success() => r.bytes().await.map(|b| !b.windows(9).any(|w| w == b"\"errors\":")).unwrap_or(false),
+                        _ => false,
+                    };
+                    if !ok {
+                        errors += 1;
+                    }
+                    let _ = hist.record(t.elapsed().as_micros().max(1) as u64);
+                }
+                (hist, errors)
+            }));
+        }
+        tasks
+    };
+    for t in run(2, false) {
+        t.await?;
+    }
+    issued.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut errors = 0;
+    for t in run(args.seconds, true) {
+        let (h, e) = t.await?;
+        hist.add(h)?;
+        errors += e;
+    }
+    Ok(PhaseResult { name, count: hist.len(), errors, elapsed: started.elapsed().as_secs_f64(), hist })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!("machine: {}", machine());
+    println!("date: {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
+    println!("backend: {:?}, tickets: {}, clients: {}, {} s per phase (max {} requests)", args.backend, args.tickets, args.clients, args.seconds, args.max_requests);
+    let dir = tempfile::tempdir()?;
+    let mut cfg = api::config::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        sla_check_seconds: 3600,
+        ..Default::default()
+    };
+    if args.backend == BackendArg::Postgres {
+        cfg.database_url = Some(tests::pg::fresh_database().await.context("postgres")?);
+    }
+    let app = api::server::Application::build(cfg.clone(), false).await?;
+    let port = app.port();
+    let db = app.state().db.clone();
+    let fx = tests::fixture::seed(&db).await?;
+    seed(&db, &fx.city, args.tickets).await?;
+    tokio::spawn(app.run_until_stopped());
+
+    let secret = api::auth::resolve_hs256_secret(&cfg.auth, &cfg.data_dir)?;
+    let now = Utc::now().timestamp();
+    let token = api::auth::issue(&cfg.auth, &secret, &api::auth::Claims {
+        sub: fx.city.agent.to_string(),
+        tenant: fx.city.slug.clone(),
+        roles: vec!["agent".into()],
+        iss: cfg.auth.issuer.clone(),
+        aud: cfg.auth.audience.clone(),
+        exp: now + 3600,
+        nbf: Some(now - 5),
+        iat: Some(now),
+        name: None,
+    })?;
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let list = phase("tickets list", &url, &token, &args, |_| json!({ "query": LIST })).await?;
+    list.print();
+    let create = phase("createTicket", &url, &token, &args, |n| {
+        json!({ "query": CREATE, "variables": { "i": {
+            "kind": "INQUIRY", "channel": "PHONE", "title": format!("電話受付 {n}: Teamsにサインインできない"),
+            "description": "再起動しても改善しない" } } })
+    })
+    .await?;
+    create.print();
+    Ok(())
+}

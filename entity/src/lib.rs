@@ -1,0 +1,20 @@
+//! SeaORM entities: the Madoguchi data model and small finders, nothing else.
+//!
+//! Every table carries `tenant_id`; primary keys are UUIDv7. Enumerations are stored as
+//! short strings (or small integers where the order matters, e.g. priority) so that the
+//! database stays readable from `psql` and `sqlite3`.
+
+pub mod desk_calendar;
+pub mod enums;
+pub mod org_unit;
+pub mod person;
+pub mod sla_policy;
+pub mod tenant;
+pub mod ticket;
+pub mod ticket_category;
+pub mod ticket_comment;
+pub mod ticket_counter;
+pub mod ticket_event;
+pub mod vendor;
+
+pub use enums::*;

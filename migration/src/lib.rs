@@ -1,0 +1,16 @@
+//! Madoguchi's database migrations. Every migration must run on SQLite and PostgreSQL;
+//! the test suite runs them on both.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_core;
+
+/// Runs Madoguchi's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_core::Migration)]
+    }
+}

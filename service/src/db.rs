@@ -1,0 +1,76 @@
+//! Database connections: one pool for reads and one for writes.
+//!
+//! SQLite allows one writer at a time; with several pooled connections a deferred transaction
+//! that upgrades to a write can fail with `SQLITE_BUSY` at once instead of waiting. Giving
+//! writes a single-connection pool of their own serialises them in the application, where
+//! waiting is cheap, while reads run concurrently under WAL. PostgreSQL shares one pool.
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use std::time::Duration;
+
+/// The connections a process uses.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// For queries; concurrent.
+    pub read: DatabaseConnection,
+    /// For transactions that write; one connection on SQLite.
+    pub write: DatabaseConnection,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        if url.starts_with("sqlite:") {
+            let read = Database::connect(sqlite_options(url, max_connections.max(2))).await?;
+            let write = Database::connect(sqlite_options(url, 1)).await?;
+            Ok(Self { read, write })
+        } else {
+            let mut opts = ConnectOptions::new(url);
+            opts.max_connections(max_connections.max(2))
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let db = Database::connect(opts).await?;
+            Ok(Self {
+                read: db.clone(),
+                write: db,
+            })
+        }
+    }
+
+    /// Returns which database engine this is.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.write.get_database_backend()
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.ping().await
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.read.close().await?;
+        self.write.close().await
+    }
+}
+
+fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-16000")
+                .pragma("temp_store", "memory")
+        });
+    opts
+}

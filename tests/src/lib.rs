@@ -1,0 +1,183 @@
+//! Test harness: the whole app on port 0 against SQLite or a throwaway PostgreSQL, a small
+//! two-tenant fixture, and a GraphQL client.
+
+pub mod fixture;
+pub mod pg;
+
+use api::auth::{Claims, issue, resolve_hs256_secret};
+use api::config::Config;
+use api::server::Application;
+use serde_json::{Value, json};
+use service::Db;
+use tempfile::TempDir;
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: Db,
+    pub config: Config,
+    pub client: reqwest::Client,
+    pub fixture: fixture::Fixture,
+    _dir: TempDir,
+}
+
+/// Starts the app on a random port with a fresh database and the fixture loaded.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    try_spawn_app(backend).await.expect("app starts")
+}
+
+/// [`spawn_app`] returning errors instead of panicking.
+pub async fn try_spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
+    let dir = tempfile::tempdir()?;
+    let mut config = Config {
+        listen: "127.0.0.1:0".to_owned(),
+        data_dir: dir.path().to_path_buf(),
+        sla_check_seconds: 3600,
+        ..Config::default()
+    };
+    if backend == Backend::Postgres {
+        config.database_url = Some(pg::fresh_database().await?);
+    }
+    let app = Application::build(config.clone(), false).await?;
+    let port = app.port();
+    let db = app.state().db.clone();
+    let fixture = fixture::seed(&db).await?;
+    tokio::spawn(app.run_until_stopped());
+    Ok(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        config,
+        client: reqwest::Client::new(),
+        fixture,
+        _dir: dir,
+    })
+}
+
+impl TestApp {
+    /// Signs a token for a person with the given roles (as `madoguchi token issue` does).
+    pub fn token(&self, tenant_slug: &str, person: uuid::Uuid, roles: &[&str]) -> String {
+        self.token_with(tenant_slug, person, roles, |_| {})
+    }
+
+    /// Signs a token, letting the test tamper with the claims first.
+    pub fn token_with(
+        &self,
+        tenant_slug: &str,
+        person: uuid::Uuid,
+        roles: &[&str],
+        tweak: impl FnOnce(&mut Claims),
+    ) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = Claims {
+            sub: person.to_string(),
+            tenant: tenant_slug.to_owned(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            iss: self.config.auth.issuer.clone(),
+            aud: self.config.auth.audience.clone(),
+            exp: now + 3600,
+            nbf: Some(now - 5),
+            iat: Some(now),
+            name: None,
+        };
+        tweak(&mut claims);
+        let secret = resolve_hs256_secret(&self.config.auth, &self.config.data_dir).expect("secret");
+        issue(&self.config.auth, &secret, &claims).expect("token")
+    }
+
+    /// Posts a GraphQL request and returns the HTTP status and the JSON body.
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Posts a GraphQL request expecting HTTP 200 and returns the body.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables).await;
+        assert_eq!(status, 200, "unexpected status; body: {body}");
+        body
+    }
+}
+
+/// Returns the `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<String> {
+    body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
+}
+
+/// Runs a test body against SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)($crate::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A migrated, seeded database without the HTTP server, for service tests.
+pub struct TestDb {
+    pub db: Db,
+    pub fixture: fixture::Fixture,
+    _dir: TempDir,
+}
+
+/// Creates a fresh, migrated database on `backend` with the fixture loaded.
+pub async fn test_db(backend: Backend) -> TestDb {
+    use migration::MigratorTrait;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.sqlite").display()),
+        Backend::Postgres => pg::fresh_database().await.expect("postgres"),
+    };
+    let db = Db::connect(&url, 4).await.expect("connect");
+    migration::Migrator::up(&db.write, None).await.expect("migrate");
+    let fixture = fixture::seed(&db).await.expect("fixture");
+    TestDb { db, fixture, _dir: dir }
+}
+
+impl fixture::TenantFx {
+    /// Returns an actor for one of this tenant's people with the given roles.
+    pub fn actor(&self, person: uuid::Uuid, roles: &[service::Role]) -> service::Actor {
+        service::Actor {
+            person_id: person,
+            tenant_id: self.id,
+            roles: roles.iter().copied().collect(),
+            vendor_id: (person == self.vendor_person).then_some(self.vendor),
+        }
+    }
+
+    /// The tenant's agent as an actor.
+    pub fn agent_actor(&self) -> service::Actor {
+        self.actor(self.agent, &[service::Role::Agent])
+    }
+
+    /// The tenant's requester as an actor.
+    pub fn requester_actor(&self) -> service::Actor {
+        self.actor(self.requester, &[service::Role::Requester])
+    }
+}
