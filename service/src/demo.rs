@@ -435,22 +435,3 @@ mod tests {
         println!("comments: {public} public, {internal} internal; sla_breached events: {breaches}");
     }
 }
-
-#[cfg(test)]
-mod inspect {
-    use super::*;
-    use chrono::TimeZone;
-    use migration::MigratorTrait;
-
-    #[tokio::test]
-    #[ignore]
-    async fn dump_demo_db() {
-        let _ = std::fs::remove_file("/tmp/demo-inspect.db");
-        let db = Db::connect("sqlite:///tmp/demo-inspect.db?mode=rwc", 4)
-            .await
-            .unwrap();
-        migration::Migrator::up(&db.write, None).await.unwrap();
-        let anchor = Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap();
-        load(&db, anchor).await.unwrap();
-    }
-}

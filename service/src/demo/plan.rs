@@ -656,7 +656,9 @@ impl Planner<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+    /// Plans one ticket: how it is opened, then its story up to the target state (or to the
+    /// end) and never past the cutoff.
+    #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
         rng: &mut Rng,
@@ -671,27 +673,22 @@ impl Planner<'_> {
         let def = self.def;
         let agent_key = *rng.pick(def.agents).unwrap_or(&def.monitor);
         let agent = def.person(agent_key).unwrap_or(&FALLBACK_PERSON);
-        let sup = def.supervisor;
         let mut vars = self.vars(rng, at, requester, agent);
-        let vendor = match tpl.script {
-            Script::Incident { vendor }
-            | Script::Alert { vendor }
-            | Script::Security { vendor }
-            | Script::Problem { vendor } => vendor,
-            Script::Repair { vendor } | Script::Change { vendor } => Some(vendor),
-            Script::Quick | Script::Request | Script::OutOfScope => None,
-        };
-        let vendor_contact = vendor.and_then(|v| def.vendor_contact(v).ok());
-        if let Some(code) = vendor {
+        let vendor = tpl
+            .script
+            .vendor()
+            .and_then(|code| Some((code, def.vendor_contact(code).ok()?)));
+        if let Some((code, contact)) = vendor {
             if let Ok(v) = def.vendor(code) {
                 vars.set("{vendor}", v.name);
             }
-            if let Some(p) = vendor_contact.and_then(|k| def.person(k).ok()) {
+            if let Ok(p) = def.person(contact) {
                 vars.set("{vname}", p.name);
             }
         }
-        let extra = |i: usize| variant.extra.get(i).map(|s| vars.fill(s));
+        let extra: Vec<String> = variant.extra.iter().map(|s| vars.fill(s)).collect();
 
+        // Problems, alerts and work plans are the desk's own records, whatever their channel.
         let by_requester = channel == Ch::Web
             && requester.is_some()
             && !matches!(
@@ -699,14 +696,16 @@ impl Planner<'_> {
                 Script::Problem { .. } | Script::Alert { .. } | Script::Change { .. }
             );
         let creator = match tpl.script {
-            Script::Problem { .. } => sup,
+            Script::Problem { .. } => def.supervisor,
             Script::Alert { .. } => def.monitor,
             _ if by_requester => requester.map_or(agent_key, |r| r.key),
             _ => agent_key,
         };
         let level = rng.pick(tpl.levels).copied();
         let mut priority = rng.weighted(tpl.priorities).unwrap_or(Priority::Normal);
-        if tpl.script_is_incident() && level.is_some_and(|(s, _)| s == Severity::Level1) {
+        if matches!(tpl.script, Script::Incident { .. })
+            && level.is_some_and(|(s, _)| s == Severity::Level1)
+        {
             priority = Priority::Urgent;
         }
         let oos_at_create = matches!(tpl.script, Script::OutOfScope) && rng.chance(50);
@@ -717,608 +716,58 @@ impl Planner<'_> {
             }
             _ => None,
         };
+        // Requesters cannot set desk-only fields; the desk fills them in at triage.
+        let desk = !by_requester;
         let mut plan = Plan {
             tenant: self.tenant,
             at,
             creator,
             kind: tpl.kind,
-            channel: (!by_requester).then_some(channel),
+            channel: desk.then_some(channel),
             title: vars.fill(variant.title),
             description: if by_requester {
                 vars.fill(&first_person(variant.description))
             } else {
                 vars.fill(variant.description)
             },
-            priority: (!by_requester).then_some(priority),
-            severity: level.filter(|_| !by_requester).map(|(s, _)| s),
-            impact: level.filter(|_| !by_requester).map(|(_, i)| i),
+            priority: desk.then_some(priority),
+            severity: level.filter(|_| desk).map(|(s, _)| s),
+            impact: level.filter(|_| desk).map(|(_, i)| i),
             category: tpl.category,
             requester: requester.map(|r| r.key),
-            org_unit: if by_requester { None } else { org_unit },
-            out_of_scope_system: if oos_at_create { extra(0) } else { None },
+            org_unit: org_unit.filter(|_| desk),
+            out_of_scope_system: extra.first().filter(|_| oos_at_create).cloned(),
             security_occurred_on: security.then(|| at.with_timezone(&TOKYO).date_naive()),
-            security_event: if security { extra(0) } else { None },
+            security_event: extra.first().filter(|_| security).cloned(),
             steps: Vec::new(),
         };
 
-        let mut f = Flow {
-            cal: self.cal,
-            now: at,
-            wall: false,
-            wrap_up: false,
-            steps: Vec::new(),
+        let mut story = Story {
+            planner: self,
+            tpl,
+            variant,
+            vars,
+            extra,
+            agent: agent_key,
+            agent_def: agent,
+            requester,
+            channel,
+            by_requester,
+            vendor,
+            force,
+            priority,
+            level,
+            oos_at_create,
+            flow: Flow {
+                cal: self.cal,
+                now: at,
+                wall: false,
+                wrap_up: false,
+                steps: Vec::new(),
+            },
         };
-        let r_key = requester.map(|r| r.key);
-        let reply = |text: &str| self.reply(&vars, requester, agent, channel, text);
-        let note = |list: &[&str], fallback: &[&str], rng: &mut Rng| {
-            let list = if list.is_empty() { fallback } else { list };
-            vars.fill(rng.pick(list).copied().unwrap_or(""))
-        };
-        let day = self.day_minutes;
-        let comment =
-            |by: &'static str, body: String, internal: bool| Step::Comment { by, body, internal };
-        let status = |by: &'static str, to: TicketStatus, note: Option<&str>| Step::Status {
-            by,
-            to,
-            note: note.map(str::to_owned),
-        };
-        let report_patch = |extra: &dyn Fn(usize) -> Option<String>| {
-            let pick = |i: usize| {
-                extra(i).or_else(|| templates::GENERIC_REPORT.get(i).map(|s| (*s).to_owned()))
-            };
-            TicketPatch {
-                cause: Some(pick(0)),
-                interim_measure: Some(pick(1)),
-                recovery_outlook: Some(pick(2)),
-                recurrence_prevention: Some(pick(3)),
-                ..TicketPatch::default()
-            }
-        };
-        let ask = |rng: &mut Rng| {
-            let asks = if tpl.asks.is_empty() {
-                templates::GENERIC_ASKS
-            } else {
-                tpl.asks
-            };
-            rng.pick(asks).copied()
-        };
-
-        match tpl.script {
-            Script::Quick => {
-                f.step(
-                    rng,
-                    1,
-                    4,
-                    Step::Assign {
-                        by: agent_key,
-                        to: agent_key,
-                    },
-                );
-                f.wrap_up = true;
-                f.step(rng, 3, 20, comment(agent_key, reply(variant.answer), false));
-                f.step(rng, 1, 3, status(agent_key, St::Resolved, None));
-            }
-            Script::Request => {
-                if by_requester {
-                    f.step(
-                        rng,
-                        10,
-                        90,
-                        Step::Assign {
-                            by: agent_key,
-                            to: agent_key,
-                        },
-                    );
-                } else {
-                    f.step(
-                        rng,
-                        1,
-                        5,
-                        Step::Assign {
-                            by: agent_key,
-                            to: agent_key,
-                        },
-                    );
-                }
-                f.step(rng, 5, 40, status(agent_key, St::InProgress, None));
-                if (force.ask || rng.chance(35))
-                    && let (Some((q, a)), Some(r)) = (ask(rng), r_key)
-                {
-                    let q = self.reply(&vars, requester, agent, Ch::Email, q);
-                    f.step(rng, 5, 30, comment(agent_key, q, false));
-                    f.step(rng, 1, 2, status(agent_key, St::WaitingOnRequester, None));
-                    f.step(rng, 60, 900, comment(r, vars.fill(a), false));
-                }
-                if rng.chance(50) {
-                    let n = note(tpl.notes, templates::REQUEST_NOTES, rng);
-                    f.step(rng, 10, 120, comment(agent_key, n, true));
-                }
-                f.wrap_up = true;
-                f.step(
-                    rng,
-                    30,
-                    360,
-                    comment(agent_key, reply(variant.answer), false),
-                );
-                f.step(rng, 1, 5, status(agent_key, St::Resolved, None));
-            }
-            Script::Incident { vendor } => {
-                let urgent = priority == Priority::Urgent && !by_requester;
-                f.wall = urgent;
-                f.step(
-                    rng,
-                    if by_requester { 10 } else { 1 },
-                    if by_requester { 60 } else { 8 },
-                    Step::Assign {
-                        by: if urgent { sup } else { agent_key },
-                        to: agent_key,
-                    },
-                );
-                let severity = level.map(|(s, _)| s);
-                if by_requester && let Some((s, i)) = level {
-                    // Triage (一次受付): the desk sets 障害レベル and 業務影響範囲 itself.
-                    let patch = TicketPatch {
-                        severity: Some(Some(s)),
-                        impact: Some(Some(i)),
-                        priority: (priority != Priority::Normal).then_some(priority),
-                        ..TicketPatch::default()
-                    };
-                    f.step(
-                        rng,
-                        3,
-                        15,
-                        Step::Update {
-                            by: agent_key,
-                            patch: Box::new(patch),
-                        },
-                    );
-                }
-                f.step(rng, 2, 15, status(agent_key, St::InProgress, None));
-                let n = note(tpl.notes, templates::INCIDENT_NOTES, rng);
-                f.step(rng, 5, 30, comment(agent_key, n, true));
-                let escalate = vendor.is_some() && (force.escalate || urgent || rng.chance(70));
-                match (vendor, vendor_contact) {
-                    (Some(code), Some(v)) if escalate => {
-                        let n = note(&[], templates::ESCALATION_NOTES, rng);
-                        f.step(
-                            rng,
-                            10,
-                            45,
-                            Step::Escalate {
-                                by: agent_key,
-                                vendor: code,
-                                note: Some(n),
-                            },
-                        );
-                        let ack = note(tpl.vendor_acks, templates::VENDOR_ACKS, rng);
-                        f.step(rng, 15, 90, comment(v, ack, false));
-                        if force.vendor_wait || (!urgent && rng.chance(45)) {
-                            f.step(
-                                rng,
-                                10,
-                                60,
-                                status(
-                                    agent_key,
-                                    St::WaitingOnVendor,
-                                    Some("事業者の調査結果待ち"),
-                                ),
-                            );
-                        }
-                        f.wrap_up = true;
-                        let fix = note(tpl.vendor_fixes, templates::VENDOR_FIXES, rng);
-                        let (lo, hi) = if urgent { (30, 150) } else { (60, 900) };
-                        f.step(rng, lo, hi, comment(v, fix, false));
-                    }
-                    _ => {
-                        f.wrap_up = true;
-                        let body = "切り分けの結果、ヘルプデスクで対応可能と判断。手順書に沿って対応した。".to_owned();
-                        f.step(rng, 20, 180, comment(agent_key, body, true));
-                    }
-                }
-                let answer = reply(variant.answer);
-                f.step(rng, 5, 30, comment(agent_key, answer, requester.is_none()));
-                f.step(
-                    rng,
-                    5,
-                    40,
-                    Step::Update {
-                        by: agent_key,
-                        patch: Box::new(report_patch(&extra)),
-                    },
-                );
-                f.step(rng, 1, 10, status(agent_key, St::Resolved, None));
-                f.wall = false;
-                if severity.is_some_and(|s| matches!(s, Severity::Level1 | Severity::Level2))
-                    || rng.chance(40)
-                {
-                    let t = f.wait(rng, day / 2, 2 * day);
-                    let patch = TicketPatch {
-                        failure_report_submitted_at: Some(Some(t)),
-                        ..TicketPatch::default()
-                    };
-                    f.push(Step::Update {
-                        by: agent_key,
-                        patch: Box::new(patch),
-                    });
-                }
-            }
-            Script::Alert { vendor } => {
-                f.step(
-                    rng,
-                    5,
-                    30,
-                    Step::Assign {
-                        by: agent_key,
-                        to: agent_key,
-                    },
-                );
-                f.step(rng, 1, 5, status(agent_key, St::InProgress, None));
-                let n = note(tpl.notes, templates::ALERT_NOTES, rng);
-                f.step(rng, 2, 15, comment(agent_key, n, true));
-                let escalate = force.escalate || rng.chance(55);
-                if let (Some(code), Some(v), true) = (vendor, vendor_contact, escalate) {
-                    let n = note(&[], templates::ESCALATION_NOTES, rng);
-                    f.step(
-                        rng,
-                        5,
-                        30,
-                        Step::Escalate {
-                            by: agent_key,
-                            vendor: code,
-                            note: Some(n),
-                        },
-                    );
-                    let ack = note(&[], templates::VENDOR_ACKS, rng);
-                    f.step(rng, 10, 60, comment(v, ack, false));
-                    f.wrap_up = true;
-                    let fix = note(&[], templates::VENDOR_FIXES, rng);
-                    f.step(rng, 30, 480, comment(v, fix, false));
-                }
-                f.wrap_up = true;
-                f.step(
-                    rng,
-                    5,
-                    60,
-                    comment(agent_key, vars.fill(variant.answer), true),
-                );
-                f.step(
-                    rng,
-                    5,
-                    30,
-                    Step::Update {
-                        by: agent_key,
-                        patch: Box::new(report_patch(&extra)),
-                    },
-                );
-                f.step(rng, 1, 5, status(agent_key, St::Resolved, None));
-            }
-            Script::Security { vendor } => {
-                f.wall = true;
-                f.step(
-                    rng,
-                    2,
-                    10,
-                    Step::Assign {
-                        by: sup,
-                        to: agent_key,
-                    },
-                );
-                f.step(rng, 1, 5, status(agent_key, St::InProgress, None));
-                if requester.is_some() {
-                    let body = reply(
-                        "至急、端末のLANケーブルを抜き、電源は入れたままにしてください。担当者が伺い、端末を確認します。",
-                    );
-                    f.step(rng, 2, 10, comment(agent_key, body, false));
-                }
-                let patch = TicketPatch {
-                    security_interim_action: Some(extra(1)),
-                    security_report_stage: Some(Some("first".to_owned())),
-                    ..TicketPatch::default()
-                };
-                f.step(
-                    rng,
-                    15,
-                    45,
-                    Step::Update {
-                        by: agent_key,
-                        patch: Box::new(patch),
-                    },
-                );
-                let body =
-                    vars.fill("第一報を{sup_unit}（{sup}）へ報告済み。当該端末を回収し調査中。");
-                f.step(rng, 5, 20, comment(agent_key, body, true));
-                if let (Some(code), Some(v)) = (vendor, vendor_contact) {
-                    let n = vars.fill("ログ調査と影響範囲の確認を{vendor}へ依頼します。");
-                    f.step(
-                        rng,
-                        10,
-                        40,
-                        Step::Escalate {
-                            by: agent_key,
-                            vendor: code,
-                            note: Some(n),
-                        },
-                    );
-                    let ack = note(&[], templates::VENDOR_ACKS, rng);
-                    f.step(rng, 20, 90, comment(v, ack, false));
-                    let body = vars.fill("{vendor}の{vname}です。プロキシ・メールサーバのログを確認した結果、外部への不審な通信は確認されませんでした。調査結果の詳細を報告書にまとめます。");
-                    f.wrap_up = true;
-                    f.step(rng, 60, 180, comment(v, body, false));
-                }
-                f.wrap_up = true;
-                f.step(
-                    rng,
-                    5,
-                    30,
-                    comment(agent_key, reply(variant.answer), requester.is_none()),
-                );
-                f.step(rng, 1, 10, status(agent_key, St::Resolved, None));
-                f.wall = false;
-                let patch = TicketPatch {
-                    security_report_stage: Some(Some("interim".to_owned())),
-                    ..TicketPatch::default()
-                };
-                f.step(
-                    rng,
-                    120,
-                    480,
-                    Step::Update {
-                        by: agent_key,
-                        patch: Box::new(patch),
-                    },
-                );
-                let t = f.wait(rng, day, 3 * day);
-                let patch = TicketPatch {
-                    security_permanent_action: Some(extra(2)),
-                    security_report_stage: Some(Some("final".to_owned())),
-                    failure_report_submitted_at: Some(Some(t)),
-                    ..TicketPatch::default()
-                };
-                f.push(Step::Update {
-                    by: agent_key,
-                    patch: Box::new(patch),
-                });
-            }
-            Script::Repair { vendor } => {
-                f.step(
-                    rng,
-                    1,
-                    8,
-                    Step::Assign {
-                        by: agent_key,
-                        to: agent_key,
-                    },
-                );
-                f.step(rng, 3, 20, status(agent_key, St::InProgress, None));
-                if let (Some((q, a)), Some(r)) = (ask(rng), r_key) {
-                    let q = self.reply(&vars, requester, agent, Ch::Email, q);
-                    f.step(rng, 5, 30, comment(agent_key, q, false));
-                    f.step(
-                        rng,
-                        1,
-                        3,
-                        status(
-                            agent_key,
-                            St::WaitingOnRequester,
-                            Some("損傷始末書の提出待ち"),
-                        ),
-                    );
-                    f.step(rng, 120, 1500, comment(r, vars.fill(a), false));
-                }
-                if let Some(v) = vendor_contact {
-                    let n = Some("修理を依頼します（代替機と交換済み）。".to_owned());
-                    f.step(
-                        rng,
-                        10,
-                        120,
-                        Step::Escalate {
-                            by: agent_key,
-                            vendor,
-                            note: n,
-                        },
-                    );
-                    let ack = note(tpl.vendor_acks, templates::VENDOR_ACKS, rng);
-                    f.step(rng, 60, 600, comment(v, ack, false));
-                    f.step(
-                        rng,
-                        10,
-                        60,
-                        status(agent_key, St::WaitingOnVendor, Some("修理完了待ち")),
-                    );
-                    f.wrap_up = true;
-                    let fix = note(tpl.vendor_fixes, templates::VENDOR_FIXES, rng);
-                    f.step(rng, 3 * day, 7 * day, comment(v, fix, false));
-                }
-                f.wrap_up = true;
-                f.step(
-                    rng,
-                    10,
-                    120,
-                    comment(agent_key, reply(variant.answer), false),
-                );
-                if rng.chance(40) {
-                    f.step(
-                        rng,
-                        5,
-                        60,
-                        Step::Update {
-                            by: agent_key,
-                            patch: Box::new(report_patch(&extra)),
-                        },
-                    );
-                }
-                f.step(rng, 1, 5, status(agent_key, St::Resolved, None));
-            }
-            Script::Problem { vendor } => {
-                f.step(
-                    rng,
-                    30,
-                    240,
-                    Step::Assign {
-                        by: sup,
-                        to: agent_key,
-                    },
-                );
-                f.step(rng, 5, 60, status(agent_key, St::InProgress, None));
-                for n in tpl.notes {
-                    let by = if rng.chance(50) { sup } else { agent_key };
-                    f.step(rng, day / 2, 3 * day, comment(by, vars.fill(n), true));
-                }
-                if let (Some(code), Some(v)) = (vendor, vendor_contact) {
-                    let n = Some(vars.fill("恒久対策の検討を{vendor}へ依頼します。"));
-                    f.step(
-                        rng,
-                        30,
-                        240,
-                        Step::Escalate {
-                            by: agent_key,
-                            vendor: code,
-                            note: n,
-                        },
-                    );
-                    let ack = note(&[], templates::VENDOR_ACKS, rng);
-                    f.step(rng, 60, 480, comment(v, ack, false));
-                    if force.vendor_wait || rng.chance(60) {
-                        f.step(
-                            rng,
-                            10,
-                            60,
-                            status(
-                                agent_key,
-                                St::WaitingOnVendor,
-                                Some("事業者の対策案の回答待ち"),
-                            ),
-                        );
-                    }
-                    f.wrap_up = true;
-                    let fix = vars.fill("{vendor}の{vname}です。対策を実施しました。効果を1か月間確認し、月次報告でご報告します。");
-                    f.step(rng, 3 * day, 8 * day, comment(v, fix, false));
-                }
-                f.wrap_up = true;
-                f.step(
-                    rng,
-                    day,
-                    3 * day,
-                    comment(sup, vars.fill(variant.answer), true),
-                );
-                f.step(rng, 5, 60, status(sup, St::Resolved, None));
-            }
-            Script::Change { vendor } => {
-                f.step(
-                    rng,
-                    5,
-                    60,
-                    Step::Assign {
-                        by: agent_key,
-                        to: agent_key,
-                    },
-                );
-                let body = vars.fill("作業計画書の内容（作業日時・影響範囲・切り戻し手順）を確認し、承認しました。（{sup_unit} {sup}）");
-                f.step(rng, 60, 600, comment(sup, body, true));
-                if let Some(v) = vendor_contact {
-                    let n = Some(vars.fill(
-                        "{sup_unit}の承認済みです。{date}に予定どおり作業を実施してください。",
-                    ));
-                    f.step(
-                        rng,
-                        10,
-                        60,
-                        Step::Escalate {
-                            by: agent_key,
-                            vendor,
-                            note: n,
-                        },
-                    );
-                    f.wrap_up = true;
-                    let evening = NaiveTime::from_hms_opt(21, 0, 0).unwrap_or(NaiveTime::MIN);
-                    if let Some(done) = TOKYO
-                        .from_local_datetime(&vars.work_date.and_time(evening))
-                        .single()
-                    {
-                        let done = done.with_timezone(&Utc) + TimeDelta::minutes(rng.range(0, 75));
-                        f.jump(done);
-                    }
-                    let body = vars.fill("{vendor}の{vname}です。{date}の作業は予定どおり完了しました。作業結果報告書を送付いたします。");
-                    f.push(comment(v, body, false));
-                }
-                f.wrap_up = true;
-                let body = "作業後の動作確認を実施。問題なし。".to_owned();
-                f.step(rng, 15, 90, comment(agent_key, body, true));
-                f.step(rng, 1, 5, status(agent_key, St::Resolved, None));
-            }
-            Script::OutOfScope => {
-                f.step(
-                    rng,
-                    1,
-                    4,
-                    Step::Assign {
-                        by: agent_key,
-                        to: agent_key,
-                    },
-                );
-                let system = extra(0).unwrap_or_default();
-                let owner = extra(1).unwrap_or_default();
-                let body = format!(
-                    "切り分け: {system}の事象のため、ヘルプデスクの対応範囲外。{owner}を案内する。"
-                );
-                f.step(rng, 2, 10, comment(agent_key, body, true));
-                if !oos_at_create {
-                    let patch = TicketPatch {
-                        out_of_scope: Some(true),
-                        out_of_scope_system: Some(Some(system)),
-                        ..TicketPatch::default()
-                    };
-                    f.step(
-                        rng,
-                        1,
-                        3,
-                        Step::Update {
-                            by: agent_key,
-                            patch: Box::new(patch),
-                        },
-                    );
-                }
-                f.wrap_up = true;
-                f.step(rng, 1, 5, comment(agent_key, reply(variant.answer), false));
-                f.step(rng, 1, 3, status(agent_key, St::Resolved, None));
-            }
-        }
-        // Closing: the requester confirms now and then; otherwise the desk closes after three
-        // business days without a reply.
-        f.wrap_up = true;
-        let closer = match tpl.script {
-            Script::Problem { .. } => sup,
-            _ => agent_key,
-        };
-        match requester {
-            Some(r) if rng.chance(25) => {
-                let thanks = if r.kind == PersonKind::Student {
-                    "ありがとうございました。ログインできました。"
-                } else {
-                    *rng.pick(&[
-                        "ご対応ありがとうございました。問題なく使えるようになりました。",
-                        "ありがとうございました。解決しましたのでクローズしてください。",
-                        "確認しました。ありがとうございます。",
-                    ])
-                    .unwrap_or(&"ありがとうございました。")
-                };
-                f.step(rng, 30, 600, comment(r.key, thanks.to_owned(), false));
-                f.step(rng, 1, 5, status(r.key, St::Closed, None));
-            }
-            _ => {
-                f.step(
-                    rng,
-                    3 * day,
-                    3 * day + 120,
-                    status(
-                        closer,
-                        St::Closed,
-                        Some("解決後3営業日が経過したため完了とします。"),
-                    ),
-                );
-            }
-        }
-        plan.steps = self.cut(f.steps, r_key, target);
+        story.run(rng);
+        plan.steps = self.cut(story.flow.steps, requester.map(|r| r.key), target);
         plan
     }
 
@@ -1390,9 +839,17 @@ fn status_after(step: &Step, status: TicketStatus, requester: Option<&str>) -> T
     }
 }
 
-impl Tpl {
-    fn script_is_incident(&self) -> bool {
-        matches!(self.script, Script::Incident { .. })
+impl Script {
+    /// Returns the vendor the script escalates to, if any.
+    fn vendor(self) -> Option<&'static str> {
+        match self {
+            Script::Incident { vendor }
+            | Script::Alert { vendor }
+            | Script::Security { vendor }
+            | Script::Problem { vendor } => vendor,
+            Script::Repair { vendor } | Script::Change { vendor } => Some(vendor),
+            Script::Quick | Script::Request | Script::OutOfScope => None,
+        }
     }
 }
 
@@ -1412,3 +869,507 @@ static FALLBACK_PERSON: PersonDef = PersonDef {
     roles: "admin,agent",
     vendor: None,
 };
+
+/// One ticket's story while it is being written: who takes part, and the steps so far.
+struct Story<'a> {
+    planner: &'a Planner<'a>,
+    tpl: &'static Tpl,
+    variant: &'static Variant,
+    vars: Vars,
+    /// The variant's `extra` texts, filled.
+    extra: Vec<String>,
+    /// The operator who works the ticket.
+    agent: &'static str,
+    agent_def: &'static PersonDef,
+    requester: Option<&'static PersonDef>,
+    channel: Channel,
+    by_requester: bool,
+    /// The escalation target's code and the staff member who answers for it.
+    vendor: Option<(&'static str, &'static str)>,
+    force: Force,
+    priority: Priority,
+    level: Option<(Severity, Impact)>,
+    oos_at_create: bool,
+    flow: Flow<'a>,
+}
+
+impl Story<'_> {
+    fn run(&mut self, rng: &mut Rng) {
+        match self.tpl.script {
+            Script::Quick => self.quick(rng),
+            Script::Request => self.request(rng),
+            Script::Incident { .. } => self.incident(rng),
+            Script::Alert { .. } => self.alert(rng),
+            Script::Security { .. } => self.security(rng),
+            Script::Repair { .. } => self.repair(rng),
+            Script::Problem { .. } => self.problem(rng),
+            Script::Change { .. } => self.change(rng),
+            Script::OutOfScope => self.out_of_scope(rng),
+        }
+        self.close(rng);
+    }
+
+    fn sup(&self) -> &'static str {
+        self.planner.def.supervisor
+    }
+
+    fn day(&self) -> i64 {
+        self.planner.day_minutes
+    }
+
+    /// A desk reply framed for the ticket's channel and requester.
+    fn reply(&self, text: &str) -> String {
+        let p = self.planner;
+        p.reply(
+            &self.vars,
+            self.requester,
+            self.agent_def,
+            self.channel,
+            text,
+        )
+    }
+
+    /// A desk question, always written out (it is read in the portal, not heard on the phone).
+    fn question(&self, text: &str) -> String {
+        let p = self.planner;
+        p.reply(&self.vars, self.requester, self.agent_def, Ch::Email, text)
+    }
+
+    /// One of the template's own texts, or of `fallback` when it has none, filled.
+    fn text(&self, rng: &mut Rng, own: &[&str], fallback: &[&str]) -> String {
+        let list = if own.is_empty() { fallback } else { own };
+        self.vars.fill(rng.pick(list).copied().unwrap_or(""))
+    }
+
+    fn extra(&self, i: usize) -> Option<String> {
+        self.extra.get(i).cloned()
+    }
+
+    /// The 障害報告書 fields from the variant, or generic ones.
+    fn report(&self) -> TicketPatch {
+        let pick = |i: usize| {
+            self.extra(i)
+                .or_else(|| templates::GENERIC_REPORT.get(i).map(|s| (*s).to_owned()))
+        };
+        TicketPatch {
+            cause: Some(pick(0)),
+            interim_measure: Some(pick(1)),
+            recovery_outlook: Some(pick(2)),
+            recurrence_prevention: Some(pick(3)),
+            ..TicketPatch::default()
+        }
+    }
+
+    fn assign(&mut self, rng: &mut Rng, (lo, hi): (i64, i64), by: &'static str) {
+        let to = self.agent;
+        self.flow.step(rng, lo, hi, Step::Assign { by, to });
+    }
+
+    fn status(
+        &mut self,
+        rng: &mut Rng,
+        (lo, hi): (i64, i64),
+        by: &'static str,
+        to: TicketStatus,
+        note: Option<&str>,
+    ) {
+        let note = note.map(str::to_owned);
+        self.flow.step(rng, lo, hi, Step::Status { by, to, note });
+    }
+
+    fn comment(
+        &mut self,
+        rng: &mut Rng,
+        (lo, hi): (i64, i64),
+        by: &'static str,
+        body: String,
+        internal: bool,
+    ) {
+        self.flow
+            .step(rng, lo, hi, Step::Comment { by, body, internal });
+    }
+
+    fn update(&mut self, rng: &mut Rng, (lo, hi): (i64, i64), patch: TicketPatch) {
+        let by = self.agent;
+        let patch = Box::new(patch);
+        self.flow.step(rng, lo, hi, Step::Update { by, patch });
+    }
+
+    fn escalate(
+        &mut self,
+        rng: &mut Rng,
+        (lo, hi): (i64, i64),
+        vendor: &'static str,
+        note: String,
+    ) {
+        let by = self.agent;
+        let note = Some(note);
+        self.flow
+            .step(rng, lo, hi, Step::Escalate { by, vendor, note });
+    }
+
+    /// Asks the requester something, waits, and records their answer (which resumes the work).
+    fn ask(&mut self, rng: &mut Rng, waiting_note: Option<&str>, answer_delay: (i64, i64)) {
+        let asks = if self.tpl.asks.is_empty() {
+            templates::GENERIC_ASKS
+        } else {
+            self.tpl.asks
+        };
+        let (Some((q, a)), Some(r)) = (rng.pick(asks).copied(), self.requester) else {
+            return;
+        };
+        let agent = self.agent;
+        self.comment(rng, (5, 30), agent, self.question(q), false);
+        self.status(rng, (1, 3), agent, St::WaitingOnRequester, waiting_note);
+        self.comment(rng, answer_delay, r.key, self.vars.fill(a), false);
+    }
+
+    /// Records the final answer: to the requester if there is one, else as an internal note.
+    fn answer(&mut self, rng: &mut Rng, delay: (i64, i64)) {
+        let agent = self.agent;
+        let internal = self.requester.is_none();
+        let body = if internal {
+            self.vars.fill(self.variant.answer)
+        } else {
+            self.reply(self.variant.answer)
+        };
+        self.comment(rng, delay, agent, body, internal);
+    }
+
+    fn quick(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        self.assign(rng, (1, 4), agent);
+        self.flow.wrap_up = true;
+        self.answer(rng, (3, 20));
+        self.status(rng, (1, 3), agent, St::Resolved, None);
+    }
+
+    fn request(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        // Web requests wait in the queue until an operator picks them up.
+        let pickup = if self.by_requester { (10, 90) } else { (1, 5) };
+        self.assign(rng, pickup, agent);
+        self.status(rng, (5, 40), agent, St::InProgress, None);
+        if self.force.ask || rng.chance(35) {
+            self.ask(rng, None, (60, 900));
+        }
+        if rng.chance(50) {
+            let note = self.text(rng, self.tpl.notes, templates::REQUEST_NOTES);
+            self.comment(rng, (10, 120), agent, note, true);
+        }
+        self.flow.wrap_up = true;
+        self.answer(rng, (30, 360));
+        self.status(rng, (1, 5), agent, St::Resolved, None);
+    }
+
+    fn incident(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        // Emergencies run on the 24h clock and the supervisor dispatches them.
+        let urgent = self.priority == Priority::Urgent && !self.by_requester;
+        self.flow.wall = urgent;
+        let dispatcher = if urgent { self.sup() } else { agent };
+        let pickup = if self.by_requester { (10, 60) } else { (1, 8) };
+        self.assign(rng, pickup, dispatcher);
+        if self.by_requester
+            && let Some((s, i)) = self.level
+        {
+            // Triage (一次受付): the desk sets 障害レベル and 業務影響範囲 itself.
+            let patch = TicketPatch {
+                severity: Some(Some(s)),
+                impact: Some(Some(i)),
+                priority: (self.priority != Priority::Normal).then_some(self.priority),
+                ..TicketPatch::default()
+            };
+            self.update(rng, (3, 15), patch);
+        }
+        self.status(rng, (2, 15), agent, St::InProgress, None);
+        let note = self.text(rng, self.tpl.notes, templates::INCIDENT_NOTES);
+        self.comment(rng, (5, 30), agent, note, true);
+        let escalate = self.force.escalate || urgent || rng.chance(70);
+        match self.vendor {
+            Some((code, contact)) if escalate => {
+                let note = self.text(rng, &[], templates::ESCALATION_NOTES);
+                self.escalate(rng, (10, 45), code, note);
+                let ack = self.text(rng, self.tpl.vendor_acks, templates::VENDOR_ACKS);
+                self.comment(rng, (15, 90), contact, ack, false);
+                if self.force.vendor_wait || (!urgent && rng.chance(45)) {
+                    let note = Some("事業者の調査結果待ち");
+                    self.status(rng, (10, 60), agent, St::WaitingOnVendor, note);
+                }
+                self.flow.wrap_up = true;
+                let fix = self.text(rng, self.tpl.vendor_fixes, templates::VENDOR_FIXES);
+                let delay = if urgent { (30, 150) } else { (60, 900) };
+                self.comment(rng, delay, contact, fix, false);
+            }
+            _ => {
+                self.flow.wrap_up = true;
+                let body = "切り分けの結果、ヘルプデスクで対応可能と判断。手順書に沿って対応した。";
+                self.comment(rng, (20, 180), agent, body.to_owned(), true);
+            }
+        }
+        self.answer(rng, (5, 30));
+        self.update(rng, (5, 40), self.report());
+        self.status(rng, (1, 10), agent, St::Resolved, None);
+        self.flow.wall = false;
+        let serious = self
+            .level
+            .is_some_and(|(s, _)| matches!(s, Severity::Level1 | Severity::Level2));
+        if serious || rng.chance(40) {
+            self.submit_report(
+                rng,
+                (self.day() / 2, 2 * self.day()),
+                TicketPatch::default(),
+            );
+        }
+    }
+
+    /// Records the 障害報告書 as submitted at the step's own instant, with `patch` alongside.
+    fn submit_report(&mut self, rng: &mut Rng, (lo, hi): (i64, i64), patch: TicketPatch) {
+        let at = self.flow.wait(rng, lo, hi);
+        let patch = TicketPatch {
+            failure_report_submitted_at: Some(Some(at)),
+            ..patch
+        };
+        let by = self.agent;
+        self.flow.push(Step::Update {
+            by,
+            patch: Box::new(patch),
+        });
+    }
+
+    fn alert(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        // A night alert waits for the desk to open; business time starts counting then.
+        self.assign(rng, (5, 30), agent);
+        self.status(rng, (1, 5), agent, St::InProgress, None);
+        let note = self.text(rng, self.tpl.notes, templates::ALERT_NOTES);
+        self.comment(rng, (2, 15), agent, note, true);
+        if let Some((code, contact)) = self.vendor
+            && (self.force.escalate || rng.chance(55))
+        {
+            let note = self.text(rng, &[], templates::ESCALATION_NOTES);
+            self.escalate(rng, (5, 30), code, note);
+            let ack = self.text(rng, &[], templates::VENDOR_ACKS);
+            self.comment(rng, (10, 60), contact, ack, false);
+            self.flow.wrap_up = true;
+            let fix = self.text(rng, &[], templates::VENDOR_FIXES);
+            self.comment(rng, (30, 480), contact, fix, false);
+        }
+        self.flow.wrap_up = true;
+        self.answer(rng, (5, 60));
+        self.update(rng, (5, 30), self.report());
+        self.status(rng, (1, 5), agent, St::Resolved, None);
+    }
+
+    /// 事象 at creation, 一時対応 and 第一報 within the hour, recovery within hours on the 24h
+    /// clock; 中間報告 and 最終報告 with 恒久対応 follow over the next business days.
+    fn security(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        self.flow.wall = true;
+        self.assign(rng, (2, 10), self.sup());
+        self.status(rng, (1, 5), agent, St::InProgress, None);
+        if self.requester.is_some() {
+            let body = self.reply(
+                "至急、端末のLANケーブルを抜き、電源は入れたままにしてください。担当者が伺い、端末を確認します。",
+            );
+            self.comment(rng, (2, 10), agent, body, false);
+        }
+        let patch = TicketPatch {
+            security_interim_action: Some(self.extra(1)),
+            security_report_stage: Some(Some("first".to_owned())),
+            ..TicketPatch::default()
+        };
+        self.update(rng, (15, 45), patch);
+        let body = self
+            .vars
+            .fill("第一報を{sup_unit}（{sup}）へ報告済み。当該端末を回収し調査中。");
+        self.comment(rng, (5, 20), agent, body, true);
+        if let Some((code, contact)) = self.vendor {
+            let note = self
+                .vars
+                .fill("ログ調査と影響範囲の確認を{vendor}へ依頼します。");
+            self.escalate(rng, (10, 40), code, note);
+            let ack = self.text(rng, &[], templates::VENDOR_ACKS);
+            self.comment(rng, (20, 90), contact, ack, false);
+            self.flow.wrap_up = true;
+            let body = self.vars.fill(
+                "{vendor}の{vname}です。プロキシ・メールサーバのログを確認した結果、外部への不審な通信は確認されませんでした。調査結果の詳細を報告書にまとめます。",
+            );
+            self.comment(rng, (60, 180), contact, body, false);
+        }
+        self.flow.wrap_up = true;
+        self.answer(rng, (5, 30));
+        self.status(rng, (1, 10), agent, St::Resolved, None);
+        self.flow.wall = false;
+        let interim = TicketPatch {
+            security_report_stage: Some(Some("interim".to_owned())),
+            ..TicketPatch::default()
+        };
+        self.update(rng, (120, 480), interim);
+        let final_report = TicketPatch {
+            security_permanent_action: Some(self.extra(2)),
+            security_report_stage: Some(Some("final".to_owned())),
+            ..TicketPatch::default()
+        };
+        self.submit_report(rng, (self.day(), 3 * self.day()), final_report);
+    }
+
+    /// 代替機 at once, 損傷始末書 from the requester, repair by the vendor, return.
+    fn repair(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        self.assign(rng, (1, 8), agent);
+        self.status(rng, (3, 20), agent, St::InProgress, None);
+        self.ask(rng, Some("損傷始末書の提出待ち"), (120, 1500));
+        if let Some((code, contact)) = self.vendor {
+            let note = "修理を依頼します（代替機と交換済み）。".to_owned();
+            self.escalate(rng, (10, 120), code, note);
+            let ack = self.text(rng, self.tpl.vendor_acks, templates::VENDOR_ACKS);
+            self.comment(rng, (60, 600), contact, ack, false);
+            self.status(
+                rng,
+                (10, 60),
+                agent,
+                St::WaitingOnVendor,
+                Some("修理完了待ち"),
+            );
+            self.flow.wrap_up = true;
+            let fix = self.text(rng, self.tpl.vendor_fixes, templates::VENDOR_FIXES);
+            let days = (3 * self.day(), 7 * self.day());
+            self.comment(rng, days, contact, fix, false);
+        }
+        self.flow.wrap_up = true;
+        self.answer(rng, (10, 120));
+        if rng.chance(40) {
+            self.update(rng, (5, 60), self.report());
+        }
+        self.status(rng, (1, 5), agent, St::Resolved, None);
+    }
+
+    /// 課題管理: notes over weeks, perhaps a vendor's countermeasure, then the supervisor's
+    /// conclusion.
+    fn problem(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        let sup = self.sup();
+        self.assign(rng, (30, 240), sup);
+        self.status(rng, (5, 60), agent, St::InProgress, None);
+        for note in self.tpl.notes {
+            let by = if rng.chance(50) { sup } else { agent };
+            let days = (self.day() / 2, 3 * self.day());
+            self.comment(rng, days, by, self.vars.fill(note), true);
+        }
+        if let Some((code, contact)) = self.vendor {
+            let note = self.vars.fill("恒久対策の検討を{vendor}へ依頼します。");
+            self.escalate(rng, (30, 240), code, note);
+            let ack = self.text(rng, &[], templates::VENDOR_ACKS);
+            self.comment(rng, (60, 480), contact, ack, false);
+            if self.force.vendor_wait || rng.chance(60) {
+                let note = Some("事業者の対策案の回答待ち");
+                self.status(rng, (10, 60), agent, St::WaitingOnVendor, note);
+            }
+            self.flow.wrap_up = true;
+            let fix = self.vars.fill(
+                "{vendor}の{vname}です。対策を実施しました。効果を1か月間確認し、月次報告でご報告します。",
+            );
+            let days = (3 * self.day(), 8 * self.day());
+            self.comment(rng, days, contact, fix, false);
+        }
+        self.flow.wrap_up = true;
+        let conclusion = self.vars.fill(self.variant.answer);
+        let days = (self.day(), 3 * self.day());
+        self.comment(rng, days, sup, conclusion, true);
+        self.status(rng, (5, 60), sup, St::Resolved, None);
+    }
+
+    /// 作業計画書: approved by the desk's owner, carried out by the vendor on the work date in
+    /// the evening, checked by the desk the next morning.
+    fn change(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        self.assign(rng, (5, 60), agent);
+        let approval = self.vars.fill(
+            "作業計画書の内容（作業日時・影響範囲・切り戻し手順）を確認し、承認しました。（{sup_unit} {sup}）",
+        );
+        self.comment(rng, (60, 600), self.sup(), approval, true);
+        if let Some((code, contact)) = self.vendor {
+            let note = self
+                .vars
+                .fill("{sup_unit}の承認済みです。{date}に予定どおり作業を実施してください。");
+            self.escalate(rng, (10, 60), code, note);
+            self.flow.wrap_up = true;
+            let evening = NaiveTime::from_hms_opt(21, 0, 0).unwrap_or(NaiveTime::MIN);
+            if let Some(start) = TOKYO
+                .from_local_datetime(&self.vars.work_date.and_time(evening))
+                .single()
+            {
+                let done = start.with_timezone(&Utc) + TimeDelta::minutes(rng.range(0, 75));
+                self.flow.jump(done);
+            }
+            let body = self.vars.fill(
+                "{vendor}の{vname}です。{date}の作業は予定どおり完了しました。作業結果報告書を送付いたします。",
+            );
+            self.flow.push(Step::Comment {
+                by: contact,
+                body,
+                internal: false,
+            });
+        }
+        self.flow.wrap_up = true;
+        let check = "作業後の動作確認を実施。問題なし。".to_owned();
+        self.comment(rng, (15, 90), agent, check, true);
+        self.status(rng, (1, 5), agent, St::Resolved, None);
+    }
+
+    /// 切り分け: another system's matter, recorded as such and passed on to its owner.
+    fn out_of_scope(&mut self, rng: &mut Rng) {
+        let agent = self.agent;
+        self.assign(rng, (1, 4), agent);
+        let system = self.extra(0).unwrap_or_default();
+        let owner = self.extra(1).unwrap_or_default();
+        let note = format!(
+            "切り分け: {system}の事象のため、ヘルプデスクの対応範囲外。{owner}を案内する。"
+        );
+        self.comment(rng, (2, 10), agent, note, true);
+        if !self.oos_at_create {
+            let patch = TicketPatch {
+                out_of_scope: Some(true),
+                out_of_scope_system: Some(Some(system)),
+                ..TicketPatch::default()
+            };
+            self.update(rng, (1, 3), patch);
+        }
+        self.flow.wrap_up = true;
+        self.answer(rng, (1, 5));
+        self.status(rng, (1, 3), agent, St::Resolved, None);
+    }
+
+    /// The requester confirms now and then; otherwise the desk closes after three business
+    /// days without a reply.
+    fn close(&mut self, rng: &mut Rng) {
+        self.flow.wrap_up = true;
+        match self.requester {
+            Some(r) if rng.chance(25) => {
+                let thanks = if r.kind == PersonKind::Student {
+                    "ありがとうございました。ログインできました。"
+                } else {
+                    rng.pick(&[
+                        "ご対応ありがとうございました。問題なく使えるようになりました。",
+                        "ありがとうございました。解決しましたのでクローズしてください。",
+                        "確認しました。ありがとうございます。",
+                    ])
+                    .copied()
+                    .unwrap_or("ありがとうございました。")
+                };
+                self.comment(rng, (30, 600), r.key, thanks.to_owned(), false);
+                self.status(rng, (1, 5), r.key, St::Closed, None);
+            }
+            _ => {
+                let closer = match self.tpl.script {
+                    Script::Problem { .. } => self.sup(),
+                    _ => self.agent,
+                };
+                let note = Some("解決後3営業日が経過したため完了とします。");
+                let days = (3 * self.day(), 3 * self.day() + 120);
+                self.status(rng, days, closer, St::Closed, note);
+            }
+        }
+    }
+}
