@@ -3,7 +3,9 @@
 
 use crate::config::{AuthConfig, JwtAlgorithm, Secret};
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -62,7 +64,8 @@ fn algorithm(a: JwtAlgorithm) -> Algorithm {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TokenError> {
-    std::fs::read(path).map_err(|e| TokenError::Config(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| TokenError::Config(format!("cannot read {}: {e}", path.display())))
 }
 
 impl Verifier {
@@ -77,13 +80,17 @@ impl Verifier {
             let key = match cfg.algorithm {
                 JwtAlgorithm::HS256 => {
                     if hs_secret.expose().len() < 32 {
-                        return Err(TokenError::Config("hs256 secret must be at least 32 bytes".into()));
+                        return Err(TokenError::Config(
+                            "hs256 secret must be at least 32 bytes".into(),
+                        ));
                     }
                     DecodingKey::from_secret(hs_secret.expose().as_bytes())
                 }
                 JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
                     let path = cfg.public_key_pem.as_ref().ok_or_else(|| {
-                        TokenError::Config("RS256/ES256 need auth.public_key_pem or auth.jwks_file".into())
+                        TokenError::Config(
+                            "RS256/ES256 need auth.public_key_pem or auth.jwks_file".into(),
+                        )
                     })?;
                     let pem = read(path)?;
                     let k = if cfg.algorithm == JwtAlgorithm::RS256 {
@@ -109,7 +116,10 @@ impl Verifier {
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if !self.validation.algorithms.contains(&header.alg) {
-            return Err(TokenError::Rejected(format!("algorithm {:?} not accepted", header.alg)));
+            return Err(TokenError::Rejected(format!(
+                "algorithm {:?} not accepted",
+                header.alg
+            )));
         }
         let data = match &self.keys {
             Keys::Single(key) => decode::<Claims>(token, key, &self.validation),
@@ -120,11 +130,13 @@ impl Verifier {
                     None => None,
                 }
                 .ok_or_else(|| TokenError::UnknownKey(header.kid.clone()))?;
-                let key = DecodingKey::from_jwk(jwk).map_err(|e| TokenError::Config(e.to_string()))?;
+                let key =
+                    DecodingKey::from_jwk(jwk).map_err(|e| TokenError::Config(e.to_string()))?;
                 decode::<Claims>(token, &key, &self.validation)
             }
         };
-        data.map(|d| d.claims).map_err(|e| TokenError::Rejected(e.to_string()))
+        data.map(|d| d.claims)
+            .map_err(|e| TokenError::Rejected(e.to_string()))
     }
 }
 
@@ -138,7 +150,8 @@ pub fn resolve_hs256_secret(cfg: &AuthConfig, data_dir: &Path) -> Result<Secret,
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(Secret::new(s.trim().to_owned()));
     }
-    std::fs::create_dir_all(data_dir).map_err(|e| TokenError::Config(format!("cannot create {}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| TokenError::Config(format!("cannot create {}: {e}", data_dir.display())))?;
     use base64::Engine;
     let bytes: [u8; 48] = rand::random();
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -162,7 +175,8 @@ fn write_private(path: &Path, content: &str) -> Result<(), TokenError> {
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, content: &str) -> Result<(), TokenError> {
-    std::fs::write(path, content).map_err(|e| TokenError::Config(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, content)
+        .map_err(|e| TokenError::Config(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Signs claims with the configured algorithm (HS256 secret, or the private key PEM).
@@ -171,10 +185,11 @@ pub fn issue(cfg: &AuthConfig, hs_secret: &Secret, claims: &Claims) -> Result<St
     let key = match cfg.algorithm {
         JwtAlgorithm::HS256 => EncodingKey::from_secret(hs_secret.expose().as_bytes()),
         JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
-            let path = cfg
-                .private_key_pem
-                .as_ref()
-                .ok_or_else(|| TokenError::Config("auth.private_key_pem is needed to issue RS256/ES256 tokens".into()))?;
+            let path = cfg.private_key_pem.as_ref().ok_or_else(|| {
+                TokenError::Config(
+                    "auth.private_key_pem is needed to issue RS256/ES256 tokens".into(),
+                )
+            })?;
             let pem = read(path)?;
             let k = if cfg.algorithm == JwtAlgorithm::RS256 {
                 EncodingKey::from_rsa_pem(&pem)
@@ -192,7 +207,10 @@ mod tests {
     use super::*;
 
     fn cfg() -> (AuthConfig, Secret) {
-        (AuthConfig::default(), Secret::new("0123456789abcdef0123456789abcdef-test"))
+        (
+            AuthConfig::default(),
+            Secret::new("0123456789abcdef0123456789abcdef-test"),
+        )
     }
 
     fn claims(exp_offset: i64) -> Claims {
@@ -226,7 +244,12 @@ mod tests {
         let mut other = claims(600);
         other.aud = "someone-else".into();
         assert!(v.verify(&issue(&c, &s, &other).unwrap()).is_err());
-        let forged = issue(&c, &Secret::new("another-secret-another-secret-another"), &claims(600)).unwrap();
+        let forged = issue(
+            &c,
+            &Secret::new("another-secret-another-secret-another"),
+            &claims(600),
+        )
+        .unwrap();
         assert!(v.verify(&forged).is_err());
     }
 

@@ -79,7 +79,8 @@ pub enum TokenCommand {
 }
 
 fn load(config: Option<&PathBuf>, data: &DataArgs) -> anyhow::Result<Config> {
-    let mut cfg = Config::load(config.map(PathBuf::as_path)).context("cannot read configuration")?;
+    let mut cfg =
+        Config::load(config.map(PathBuf::as_path)).context("cannot read configuration")?;
     if let Some(d) = &data.data_dir {
         cfg.data_dir = d.clone();
     }
@@ -117,7 +118,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
-            command: TokenCommand::Issue { tenant, person, ttl_minutes, data },
+            command:
+                TokenCommand::Issue {
+                    tenant,
+                    person,
+                    ttl_minutes,
+                    data,
+                },
         } => {
             let cfg = load(cli.config.as_ref(), &data)?;
             let db = connect(&cfg).await?;

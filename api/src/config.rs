@@ -156,7 +156,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(u) if !u.is_empty() => u.clone(),
-            _ => format!("sqlite://{}?mode=rwc", self.data_dir.join("madoguchi.sqlite").display()),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("madoguchi.sqlite").display()
+            ),
         }
     }
 }
@@ -177,7 +180,10 @@ mod tests {
     #[test]
     fn default_database_is_sqlite_under_the_data_dir() {
         let c = Config::default();
-        assert_eq!(c.database_url(), "sqlite://./data/madoguchi.sqlite?mode=rwc");
+        assert_eq!(
+            c.database_url(),
+            "sqlite://./data/madoguchi.sqlite?mode=rwc"
+        );
         assert_eq!(c.listen, "127.0.0.1:8080");
     }
 }

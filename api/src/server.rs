@@ -56,7 +56,9 @@ impl Application {
     /// (port 0 picks a free port; see [`Application::port`]).
     pub async fn build(cfg: Config, demo: bool) -> anyhow::Result<Self> {
         let db = connect(&cfg).await?;
-        Migrator::up(&db.write, None).await.context("migrations failed")?;
+        Migrator::up(&db.write, None)
+            .await
+            .context("migrations failed")?;
         if demo && !service::demo::is_loaded(&db.read).await? {
             let started = Instant::now();
             let summary = service::demo::load(&db, chrono::Utc::now()).await?;
@@ -69,11 +71,15 @@ impl Application {
         }
         let verifier = Arc::new(verifier(&cfg)?);
         let (live, _) = broadcast::channel(1024);
-        let state = AppState { db: db.clone(), live };
+        let state = AppState {
+            db: db.clone(),
+            live,
+        };
         let schema = graphql::build(state.clone(), &cfg.graphql);
         let auth = Authenticator::new(verifier, db.clone());
 
-        let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        let listener = TcpListener::bind(&cfg.listen)
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let port = listener.local_addr()?.port();
         let max_body = cfg.graphql.max_body_bytes;
         let app_state = state.clone();
@@ -96,7 +102,11 @@ impl Application {
         .run();
 
         let (stop_jobs, stop_rx) = watch::channel(false);
-        let jobs = vec![tokio::spawn(sla_job(state.clone(), Duration::from_secs(cfg.sla_check_seconds.max(1)), stop_rx))];
+        let jobs = vec![tokio::spawn(sla_job(
+            state.clone(),
+            Duration::from_secs(cfg.sla_check_seconds.max(1)),
+            stop_rx,
+        ))];
         Ok(Self {
             server,
             port,
@@ -131,7 +141,9 @@ impl Application {
 }
 
 fn cfg_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 /// Marks SLA breaches periodically and publishes them to live subscribers.
@@ -156,7 +168,10 @@ async fn sla_job(state: AppState, every: Duration, mut stop: watch::Receiver<boo
 }
 
 /// Gives every request an id (or keeps the caller's `x-request-id`), logs it with the outcome.
-async fn request_id(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req
         .headers()
         .get("x-request-id")
@@ -168,9 +183,14 @@ async fn request_id(req: ServiceRequest, next: Next<impl MessageBody>) -> Result
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let _enter = span.enter();
-    tracing::info!(status = res.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "handled");
+    tracing::info!(
+        status = res.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "handled"
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
 }
@@ -190,19 +210,33 @@ async fn graphql_post(
 ) -> HttpResponse {
     let actor = match req.headers().get(header::AUTHORIZATION).map(|h| h.to_str()) {
         None => None,
-        Some(Err(_)) => return graphql_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "認証情報の形式が正しくありません"),
+        Some(Err(_)) => {
+            return graphql_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "認証情報の形式が正しくありません",
+            );
+        }
         Some(Ok(h)) => match auth.actor_from_header(h).await {
             Ok(a) => Some(a),
             Err(e) => {
                 tracing::info!(error = %e, "token refused");
-                return graphql_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "トークンが無効です");
+                return graphql_error(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    "トークンが無効です",
+                );
             }
         },
     };
     let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return graphql_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("リクエストがGraphQLのJSONではありません: {e}"));
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("リクエストがGraphQLのJSONではありません: {e}"),
+            );
         }
     };
     let loaders = actor.as_ref().map(|a| Loaders::new(&state.db, a));
@@ -217,7 +251,13 @@ async fn graphql_post(
 async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("Madoguchi GraphQL").finish())
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("Madoguchi GraphQL")
+                .finish(),
+        )
 }
 
 async fn graphql_ws(
@@ -265,8 +305,12 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
         }
-        Err(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("database timeout"),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database timeout"),
     }
 }

@@ -26,8 +26,15 @@ pub enum AuthError {
 pub struct Authenticator {
     verifier: Arc<Verifier>,
     db: Db,
-    cache: Arc<Mutex<HashMap<(String, String), (Instant, Option<(Uuid, Option<Uuid>)>)>>>,
+    cache: Arc<Mutex<HashMap<CacheKey, CacheEntry>>>,
 }
+
+/// (tenant slug, subject) as the token states them.
+type CacheKey = (String, String);
+/// (tenant id, vendor id) of an active person.
+type Resolved = (Uuid, Option<Uuid>);
+/// When the lookup was made, and its answer (`None`: no such active person).
+type CacheEntry = (Instant, Option<Resolved>);
 
 const TTL: Duration = Duration::from_secs(30);
 
@@ -46,7 +53,9 @@ impl Authenticator {
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| AuthError::Token(TokenError::Malformed("expected a Bearer token".into())))?;
+            .ok_or_else(|| {
+                AuthError::Token(TokenError::Malformed("expected a Bearer token".into()))
+            })?;
         let claims = self.verifier.verify(token.trim())?;
         self.actor_from_claims(&claims).await
     }
@@ -60,11 +69,11 @@ impl Authenticator {
             .collect::<Result<RoleSet, String>>()
             .map_err(AuthError::BadRoles)?;
         let key = (claims.tenant.clone(), claims.sub.clone());
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&key).filter(|(at, _)| at.elapsed() < TTL).map(|(_, v)| *v));
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(&key)
+                .filter(|(at, _)| at.elapsed() < TTL)
+                .map(|(_, v)| *v)
+        });
         let resolved = match cached {
             Some(v) => v,
             None => {
@@ -88,7 +97,7 @@ impl Authenticator {
         })
     }
 
-    async fn lookup(&self, claims: &Claims) -> Result<Option<(Uuid, Option<Uuid>)>, AuthError> {
+    async fn lookup(&self, claims: &Claims) -> Result<Option<Resolved>, AuthError> {
         let Ok(person_id) = Uuid::parse_str(&claims.sub) else {
             return Ok(None);
         };
@@ -96,10 +105,14 @@ impl Authenticator {
         let tenant = directory::tenant_by_slug(db, &claims.tenant)
             .await
             .map_err(|e| AuthError::Db(e.to_string()))?;
-        let Some(tenant) = tenant else { return Ok(None) };
+        let Some(tenant) = tenant else {
+            return Ok(None);
+        };
         let person = directory::person(db, tenant.id, person_id)
             .await
             .map_err(|e| AuthError::Db(e.to_string()))?;
-        Ok(person.filter(|p| p.active).map(|p| (tenant.id, p.vendor_id)))
+        Ok(person
+            .filter(|p| p.active)
+            .map(|p| (tenant.id, p.vendor_id)))
     }
 }

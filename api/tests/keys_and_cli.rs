@@ -1,6 +1,9 @@
 //! RS256/ES256 from PEM and JWKS, and the `madoguchi` binary itself: help, schema, tokens,
 //! a demo server answering, and a graceful stop on SIGTERM.
 
+// Test and benchmark code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use api::auth::{Claims, Verifier, issue};
 use api::config::{AuthConfig, JwtAlgorithm, Secret};
 use std::io::{BufRead, BufReader};
@@ -8,7 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn key(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keys")
+        .join(name)
 }
 
 fn claims() -> Claims {
@@ -77,7 +82,10 @@ fn jwks_keys_are_chosen_by_kid_and_the_configured_algorithm_is_enforced() {
     let ec = EncodingKey::from_ec_pem(&std::fs::read(key("es256-private.pem")).unwrap()).unwrap();
     let mut h = Header::new(Algorithm::ES256);
     h.kid = Some("es-1".into());
-    assert!(v.verify(&encode(&h, &claims(), &ec).unwrap()).is_err(), "ES256 is not the configured algorithm");
+    assert!(
+        v.verify(&encode(&h, &claims(), &ec).unwrap()).is_err(),
+        "ES256 is not the configured algorithm"
+    );
 }
 
 fn madoguchi() -> Command {
@@ -86,10 +94,19 @@ fn madoguchi() -> Command {
 
 #[test]
 fn every_command_has_help() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["schema", "--help"], vec!["token", "issue", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["schema", "--help"],
+        vec!["token", "issue", "--help"],
+    ] {
         let out = madoguchi().args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
 }
 
@@ -104,7 +121,15 @@ fn schema_command_prints_the_contract() {
 fn token_issue_names_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let out = madoguchi()
-        .args(["token", "issue", "--tenant", "nowhere", "--person", "x@example.jp", "--data-dir"])
+        .args([
+            "token",
+            "issue",
+            "--tenant",
+            "nowhere",
+            "--person",
+            "x@example.jp",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -133,11 +158,23 @@ fn demo_server_answers_a_token_from_the_cli_and_stops_gracefully_on_sigterm() {
         }
     };
     let token = madoguchi()
-        .args(["token", "issue", "--tenant", "sakura-city", "--person", "suzuki.hd@city.sakura.example.jp", "--data-dir"])
+        .args([
+            "token",
+            "issue",
+            "--tenant",
+            "sakura-city",
+            "--person",
+            "suzuki.hd@city.sakura.example.jp",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body: serde_json::Value = rt.block_on(async {
@@ -152,10 +189,19 @@ fn demo_server_answers_a_token_from_the_cli_and_stops_gracefully_on_sigterm() {
             .await
             .unwrap()
     });
-    assert_eq!(body["data"]["viewer"]["tenant"]["slug"], "sakura-city", "{body}");
-    assert!(body["data"]["tickets"]["totalCount"].as_u64().unwrap() > 100, "{body}");
+    assert_eq!(
+        body["data"]["viewer"]["tenant"]["slug"], "sakura-city",
+        "{body}"
+    );
+    assert!(
+        body["data"]["tickets"]["totalCount"].as_u64().unwrap() > 100,
+        "{body}"
+    );
 
-    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let started = std::time::Instant::now();
     let status = loop {

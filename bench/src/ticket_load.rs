@@ -6,6 +6,9 @@
 //!
 //! `cargo run --release -p bench --bin ticket-load -- --backend sqlite`
 
+// Test and benchmark code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::{Parser, ValueEnum};
@@ -53,21 +56,47 @@ const CREATE: &str = r#"mutation($i: CreateTicketInput!) { createTicket(input: $
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown cpu".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024))
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
         .unwrap_or(0);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cores} cores ({cpu}), {mem} GiB RAM, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!(
+        "{cores} cores ({cpu}), {mem} GiB RAM, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// Inserts `n` tickets in bulk with a realistic mix: most closed, a tenth open.
 async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyhow::Result<()> {
     let people = [fx.requester, fx.other_requester];
     let agents = [fx.agent, fx.supervisor, fx.admin];
-    let kinds = [TicketKind::Inquiry, TicketKind::Inquiry, TicketKind::Incident, TicketKind::ServiceRequest, TicketKind::Change];
+    let kinds = [
+        TicketKind::Inquiry,
+        TicketKind::Inquiry,
+        TicketKind::Incident,
+        TicketKind::ServiceRequest,
+        TicketKind::Change,
+    ];
     let channels = [Channel::Phone, Channel::Email, Channel::Teams, Channel::Web];
     let now = Utc::now();
     let mut batch = Vec::with_capacity(500);
@@ -88,12 +117,21 @@ async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyh
             kind: kinds[i % kinds.len()],
             channel: channels[i % channels.len()],
             status,
-            priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][i % 4],
+            priority: [
+                Priority::Low,
+                Priority::Normal,
+                Priority::Normal,
+                Priority::High,
+            ][i % 4],
             severity: None,
             impact: None,
             title: format!("負荷試験用チケット {i}: プリンタが印刷できない"),
             description: "2階の複合機で印刷ジョブが止まる。".into(),
-            category_id: Some(if i % 2 == 0 { fx.category } else { fx.subcategory }),
+            category_id: Some(if i % 2 == 0 {
+                fx.category
+            } else {
+                fx.subcategory
+            }),
             requester_id: Some(people[i % 2]),
             org_unit_id: Some(fx.unit),
             assignee_id: (i % 3 != 0).then(|| agents[i % 3]),
@@ -127,11 +165,22 @@ async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyh
         };
         batch.push(t.into_active_model().reset_all());
         if batch.len() == 500 || i + 1 == n {
-            ticket::Entity::insert_many(std::mem::take(&mut batch)).exec(&db.write).await?;
+            ticket::Entity::insert_many(std::mem::take(&mut batch))
+                .exec(&db.write)
+                .await?;
         }
     }
-    db.write.execute_unprepared(if db.backend() == sea_orm::DatabaseBackend::Sqlite { "ANALYZE" } else { "ANALYZE tickets" }).await?;
-    println!("seeded {n} tickets in {:.1} s", started.elapsed().as_secs_f64());
+    db.write
+        .execute_unprepared(if db.backend() == sea_orm::DatabaseBackend::Sqlite {
+            "ANALYZE"
+        } else {
+            "ANALYZE tickets"
+        })
+        .await?;
+    println!(
+        "seeded {n} tickets in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -167,17 +216,26 @@ async fn phase(
     args: &Args,
     body: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
 ) -> anyhow::Result<PhaseResult> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
     let body = Arc::new(body);
     let issued = Arc::new(AtomicU64::new(0));
     let run = |secs: u64, record: bool| {
         let mut tasks = vec![];
         let deadline = Instant::now() + std::time::Duration::from_secs(secs);
         for _ in 0..args.clients {
-            let (client, url, token, body, issued) = (client.clone(), url.to_owned(), token.to_owned(), body.clone(), issued.clone());
+            let (client, url, token, body, issued) = (
+                client.clone(),
+                url.to_owned(),
+                token.to_owned(),
+                body.clone(),
+                issued.clone(),
+            );
             let max = args.max_requests;
             tasks.push(tokio::spawn(async move {
-                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+                let mut hist =
+                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
                 let mut errors = 0u64;
                 while Instant::now() < deadline {
                     let n = issued.fetch_add(1, Ordering::Relaxed);
@@ -185,9 +243,18 @@ async fn phase(
                         break;
                     }
                     let t = Instant::now();
-                    let res = client.post(&url).bearer_auth(&token).json(&body(n)).send().await;
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&body(n))
+                        .send()
+                        .await;
                     let ok = match res {
-                        Ok(r) if r.status().is_success() => r.bytes().await.map(|b| !b.windows(9).any(|w| w == b"\"errors\":")).unwrap_or(false),
+                        Ok(r) if r.status().is_success() => r
+                            .bytes()
+                            .await
+                            .map(|b| !b.windows(9).any(|w| w == b"\"errors\":"))
+                            .unwrap_or(false),
                         _ => false,
                     };
                     if !ok {
@@ -212,7 +279,13 @@ async fn phase(
         hist.add(h)?;
         errors += e;
     }
-    Ok(PhaseResult { name, count: hist.len(), errors, elapsed: started.elapsed().as_secs_f64(), hist })
+    Ok(PhaseResult {
+        name,
+        count: hist.len(),
+        errors,
+        elapsed: started.elapsed().as_secs_f64(),
+        hist,
+    })
 }
 
 #[tokio::main]
@@ -220,7 +293,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     println!("machine: {}", machine());
     println!("date: {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
-    println!("backend: {:?}, tickets: {}, clients: {}, {} s per phase (max {} requests)", args.backend, args.tickets, args.clients, args.seconds, args.max_requests);
+    println!(
+        "backend: {:?}, tickets: {}, clients: {}, {} s per phase (max {} requests)",
+        args.backend, args.tickets, args.clients, args.seconds, args.max_requests
+    );
     let dir = tempfile::tempdir()?;
     let mut cfg = api::config::Config {
         listen: "127.0.0.1:0".into(),
@@ -240,19 +316,30 @@ async fn main() -> anyhow::Result<()> {
 
     let secret = api::auth::resolve_hs256_secret(&cfg.auth, &cfg.data_dir)?;
     let now = Utc::now().timestamp();
-    let token = api::auth::issue(&cfg.auth, &secret, &api::auth::Claims {
-        sub: fx.city.agent.to_string(),
-        tenant: fx.city.slug.clone(),
-        roles: vec!["agent".into()],
-        iss: cfg.auth.issuer.clone(),
-        aud: cfg.auth.audience.clone(),
-        exp: now + 3600,
-        nbf: Some(now - 5),
-        iat: Some(now),
-        name: None,
-    })?;
+    let token = api::auth::issue(
+        &cfg.auth,
+        &secret,
+        &api::auth::Claims {
+            sub: fx.city.agent.to_string(),
+            tenant: fx.city.slug.clone(),
+            roles: vec!["agent".into()],
+            iss: cfg.auth.issuer.clone(),
+            aud: cfg.auth.audience.clone(),
+            exp: now + 3600,
+            nbf: Some(now - 5),
+            iat: Some(now),
+            name: None,
+        },
+    )?;
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let list = phase("tickets list", &url, &token, &args, |_| json!({ "query": LIST })).await?;
+    let list = phase(
+        "tickets list",
+        &url,
+        &token,
+        &args,
+        |_| json!({ "query": LIST }),
+    )
+    .await?;
     list.print();
     let create = phase("createTicket", &url, &token, &args, |n| {
         json!({ "query": CREATE, "variables": { "i": {

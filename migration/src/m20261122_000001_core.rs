@@ -2,9 +2,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    boolean, date_null, integer, integer_null, json_binary, small_integer, small_integer_null,
-    string, string_null, text, text_null, timestamp_with_time_zone,
-    timestamp_with_time_zone_null, uuid, uuid_null, big_integer,
+    big_integer, boolean, date_null, integer, integer_null, json_binary, small_integer,
+    small_integer_null, string, string_null, text, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]
@@ -69,8 +69,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_org_units_tenant_code", "org_units", &["tenant_id", "code"]))
-            .await?;
+        m.create_index(unique(
+            "ux_org_units_tenant_code",
+            "org_units",
+            &["tenant_id", "code"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -85,8 +89,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_vendors_tenant_code", "vendors", &["tenant_id", "code"]))
-            .await?;
+        m.create_index(unique(
+            "ux_vendors_tenant_code",
+            "vendors",
+            &["tenant_id", "code"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -109,8 +117,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_people_tenant_email", "people", &["tenant_id", "email"]))
-            .await?;
+        m.create_index(unique(
+            "ux_people_tenant_email",
+            "people",
+            &["tenant_id", "email"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -123,7 +135,11 @@ impl MigrationTrait for Migration {
                 .col(integer("sort_order"))
                 .col(timestamp_with_time_zone("created_at"))
                 .foreign_key(&mut fk("ticket_categories", "tenant_id", "tenants"))
-                .foreign_key(&mut fk("ticket_categories", "parent_id", "ticket_categories"))
+                .foreign_key(&mut fk(
+                    "ticket_categories",
+                    "parent_id",
+                    "ticket_categories",
+                ))
                 .take(),
         )
         .await?;
@@ -236,16 +252,38 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_tickets_tenant_number", "tickets", &["tenant_id", "number"]))
-            .await?;
+        m.create_index(unique(
+            "ux_tickets_tenant_number",
+            "tickets",
+            &["tenant_id", "number"],
+        ))
+        .await?;
         // Keyset pages: every list is (tenant, [filter], sort key, id).
         for (name, cols) in [
-            ("ix_tickets_tenant_created", &["tenant_id", "created_at", "id"][..]),
-            ("ix_tickets_tenant_status_created", &["tenant_id", "status", "created_at", "id"][..]),
-            ("ix_tickets_tenant_updated", &["tenant_id", "updated_at", "id"][..]),
-            ("ix_tickets_tenant_requester", &["tenant_id", "requester_id", "created_at"][..]),
-            ("ix_tickets_tenant_assignee", &["tenant_id", "assignee_id", "created_at"][..]),
-            ("ix_tickets_tenant_vendor", &["tenant_id", "escalation_vendor_id", "created_at"][..]),
+            (
+                "ix_tickets_tenant_created",
+                &["tenant_id", "created_at", "id"][..],
+            ),
+            (
+                "ix_tickets_tenant_status_created",
+                &["tenant_id", "status", "created_at", "id"][..],
+            ),
+            (
+                "ix_tickets_tenant_updated",
+                &["tenant_id", "updated_at", "id"][..],
+            ),
+            (
+                "ix_tickets_tenant_requester",
+                &["tenant_id", "requester_id", "created_at"][..],
+            ),
+            (
+                "ix_tickets_tenant_assignee",
+                &["tenant_id", "assignee_id", "created_at"][..],
+            ),
+            (
+                "ix_tickets_tenant_vendor",
+                &["tenant_id", "escalation_vendor_id", "created_at"][..],
+            ),
             ("ix_tickets_resolution_due", &["resolution_due_at"][..]),
             ("ix_tickets_response_due", &["response_due_at"][..]),
         ] {
@@ -268,8 +306,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_ticket_comments_ticket", "ticket_comments", &["ticket_id", "created_at", "id"]))
-            .await?;
+        m.create_index(index(
+            "ix_ticket_comments_ticket",
+            "ticket_comments",
+            &["ticket_id", "created_at", "id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -288,8 +330,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_ticket_events_ticket", "ticket_events", &["ticket_id", "id"]))
-            .await?;
+        m.create_index(index(
+            "ix_ticket_events_ticket",
+            "ticket_events",
+            &["ticket_id", "id"],
+        ))
+        .await?;
         Ok(())
     }
 

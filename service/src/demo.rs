@@ -36,42 +36,19 @@ pub struct DemoSummary {
 }
 
 /// The demo accounts listed in the README (slug, email, role label).
+#[rustfmt::skip]
 pub const DEMO_ACCOUNTS: &[(&str, &str, &str)] = &[
     ("sakura-city", "admin@city.sakura.example.jp", "admin"),
-    (
-        "sakura-city",
-        "tanaka.misaki@city.sakura.example.jp",
-        "supervisor",
-    ),
+    ("sakura-city", "tanaka.misaki@city.sakura.example.jp", "supervisor"),
     ("sakura-city", "suzuki.hd@city.sakura.example.jp", "agent"),
-    (
-        "sakura-city",
-        "takahashi.hd@city.sakura.example.jp",
-        "agent",
-    ),
-    (
-        "sakura-city",
-        "yamada.taro@city.sakura.example.jp",
-        "requester",
-    ),
+    ("sakura-city", "takahashi.hd@city.sakura.example.jp", "agent"),
+    ("sakura-city", "yamada.taro@city.sakura.example.jp", "requester"),
     ("sakura-city", "fujimoto@sakura-ops.example.co.jp", "vendor"),
     ("sakura-kyoiku", "admin@kyoiku.sakura.example.jp", "admin"),
     ("sakura-kyoiku", "kato.hd@kyoiku.sakura.example.jp", "agent"),
-    (
-        "sakura-kyoiku",
-        "sato.hanako@kyoiku.sakura.example.jp",
-        "requester",
-    ),
-    (
-        "sakura-kyoiku",
-        "s2026001@kyoiku.sakura.example.jp",
-        "requester",
-    ),
-    (
-        "sakura-kyoiku",
-        "support@sakura-giga.example.co.jp",
-        "vendor",
-    ),
+    ("sakura-kyoiku", "sato.hanako@kyoiku.sakura.example.jp", "requester"),
+    ("sakura-kyoiku", "s2026001@kyoiku.sakura.example.jp", "requester"),
+    ("sakura-kyoiku", "support@sakura-giga.example.co.jp", "vendor"),
 ];
 
 /// Returns whether demo data is present (tenant `sakura-city` exists).
@@ -85,6 +62,8 @@ pub async fn is_loaded(db: &impl ConnectionTrait) -> ServiceResult<bool> {
 ///
 /// Deterministic: the same anchor gives the same data (ids are UUIDv7 and may differ; content,
 /// numbers, counts and states do not). Refuses with a conflict if the demo is already loaded.
+/// Tickets are written one service call at a time, so a failure part-way leaves what was
+/// written so far; load into a fresh database.
 pub async fn load(db: &Db, anchor: DateTime<Utc>) -> ServiceResult<DemoSummary> {
     if is_loaded(&db.write).await? {
         return Err(ServiceError::Conflict("demo data is already loaded"));

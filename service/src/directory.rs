@@ -32,17 +32,27 @@ pub async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<Option
 }
 
 /// Loads a tenant by slug.
-pub async fn tenant_by_slug(db: &impl ConnectionTrait, slug: &str) -> ServiceResult<Option<tenant::Model>> {
+pub async fn tenant_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> ServiceResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_slug(slug).one(db).await?)
 }
 
 /// Lists all tenants (for the CLI; not exposed over GraphQL).
 pub async fn all_tenants(db: &impl ConnectionTrait) -> ServiceResult<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(db).await?)
+    Ok(tenant::Entity::find()
+        .order_by_asc(tenant::Column::Slug)
+        .all(db)
+        .await?)
 }
 
 /// Loads a person of the tenant.
-pub async fn person(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> ServiceResult<Option<person::Model>> {
+pub async fn person(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<Option<person::Model>> {
     Ok(person::Entity::find_by_id(id)
         .filter(person::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -63,7 +73,11 @@ pub async fn person_by_email(
 }
 
 /// Loads an org unit of the tenant.
-pub async fn org_unit(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> ServiceResult<Option<org_unit::Model>> {
+pub async fn org_unit(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<Option<org_unit::Model>> {
     Ok(org_unit::Entity::find_by_id(id)
         .filter(org_unit::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -83,7 +97,11 @@ pub async fn category(
 }
 
 /// Loads a vendor of the tenant.
-pub async fn vendor(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> ServiceResult<Option<vendor::Model>> {
+pub async fn vendor(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> ServiceResult<Option<vendor::Model>> {
     Ok(vendor::Entity::find_by_id(id)
         .filter(vendor::Column::TenantId.eq(tenant_id))
         .one(db)
@@ -91,7 +109,11 @@ pub async fn vendor(db: &impl ConnectionTrait, tenant_id: Uuid, id: Uuid) -> Ser
 }
 
 /// Loads people of the actor's tenant by id (DataLoader batch).
-pub async fn people_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<person::Model>> {
+pub async fn people_by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<person::Model>> {
     Ok(person::Entity::find()
         .filter(person::Column::TenantId.eq(actor.tenant_id))
         .filter(person::Column::Id.is_in(ids.iter().copied()))
@@ -100,7 +122,11 @@ pub async fn people_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid
 }
 
 /// Loads org units of the actor's tenant by id (DataLoader batch).
-pub async fn org_units_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<org_unit::Model>> {
+pub async fn org_units_by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<org_unit::Model>> {
     Ok(org_unit::Entity::find()
         .filter(org_unit::Column::TenantId.eq(actor.tenant_id))
         .filter(org_unit::Column::Id.is_in(ids.iter().copied()))
@@ -122,7 +148,11 @@ pub async fn categories_by_ids(
 }
 
 /// Loads vendors of the actor's tenant by id (DataLoader batch).
-pub async fn vendors_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<vendor::Model>> {
+pub async fn vendors_by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<vendor::Model>> {
     Ok(vendor::Entity::find()
         .filter(vendor::Column::TenantId.eq(actor.tenant_id))
         .filter(vendor::Column::Id.is_in(ids.iter().copied()))
@@ -131,7 +161,10 @@ pub async fn vendors_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uui
 }
 
 /// Lists the tenant's org units in display order.
-pub async fn org_units(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<org_unit::Model>> {
+pub async fn org_units(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> ServiceResult<Vec<org_unit::Model>> {
     Ok(org_unit::Entity::find()
         .filter(org_unit::Column::TenantId.eq(actor.tenant_id))
         .order_by_asc(org_unit::Column::SortOrder)
@@ -141,7 +174,10 @@ pub async fn org_units(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResul
 }
 
 /// Lists the tenant's ticket categories in display order.
-pub async fn categories(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<ticket_category::Model>> {
+pub async fn categories(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> ServiceResult<Vec<ticket_category::Model>> {
     Ok(ticket_category::Entity::find()
         .filter(ticket_category::Column::TenantId.eq(actor.tenant_id))
         .order_by_asc(ticket_category::Column::SortOrder)
@@ -151,7 +187,10 @@ pub async fn categories(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResu
 }
 
 /// Lists the tenant's vendors (escalation targets); the desk sees all, a vendor only itself.
-pub async fn vendors(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<vendor::Model>> {
+pub async fn vendors(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> ServiceResult<Vec<vendor::Model>> {
     let mut q = vendor::Entity::find().filter(vendor::Column::TenantId.eq(actor.tenant_id));
     if !actor.is_desk() {
         match actor.vendor_id {
@@ -173,7 +212,10 @@ pub async fn agents(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<V
         .order_by_asc(person::Column::DisplayNameKana)
         .all(db)
         .await?;
-    Ok(people.into_iter().filter(|p| roles_of(p).is_desk()).collect())
+    Ok(people
+        .into_iter()
+        .filter(|p| roles_of(p).is_desk())
+        .collect())
 }
 
 fn subtree(parents: &[(Uuid, Option<Uuid>)], roots: &[Uuid]) -> Vec<Uuid> {
@@ -186,7 +228,11 @@ fn subtree(parents: &[(Uuid, Option<Uuid>)], roots: &[Uuid]) -> Vec<Uuid> {
     let known: HashSet<Uuid> = parents.iter().map(|(id, _)| *id).collect();
     let mut out: Vec<Uuid> = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack: Vec<Uuid> = roots.iter().copied().filter(|r| known.contains(r)).collect();
+    let mut stack: Vec<Uuid> = roots
+        .iter()
+        .copied()
+        .filter(|r| known.contains(r))
+        .collect();
     while let Some(id) = stack.pop() {
         if seen.insert(id) {
             out.push(id);
@@ -199,7 +245,11 @@ fn subtree(parents: &[(Uuid, Option<Uuid>)], roots: &[Uuid]) -> Vec<Uuid> {
 }
 
 /// Returns the given org units of the tenant and every unit below them.
-pub async fn org_unit_subtree(db: &impl ConnectionTrait, tenant_id: Uuid, roots: &[Uuid]) -> ServiceResult<Vec<Uuid>> {
+pub async fn org_unit_subtree(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    roots: &[Uuid],
+) -> ServiceResult<Vec<Uuid>> {
     let all = org_unit::Entity::find()
         .filter(org_unit::Column::TenantId.eq(tenant_id))
         .all(db)
@@ -209,7 +259,11 @@ pub async fn org_unit_subtree(db: &impl ConnectionTrait, tenant_id: Uuid, roots:
 }
 
 /// Returns the given categories of the tenant and every category below them.
-pub async fn category_subtree(db: &impl ConnectionTrait, tenant_id: Uuid, roots: &[Uuid]) -> ServiceResult<Vec<Uuid>> {
+pub async fn category_subtree(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    roots: &[Uuid],
+) -> ServiceResult<Vec<Uuid>> {
     let all = ticket_category::Entity::find()
         .filter(ticket_category::Column::TenantId.eq(tenant_id))
         .all(db)
@@ -224,7 +278,12 @@ mod tests {
 
     #[test]
     fn subtree_includes_descendants_and_ignores_foreign_roots() {
-        let (a, b, c, d) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, c, d) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
         let pairs = [(a, None), (b, Some(a)), (c, Some(b)), (d, None)];
         let mut got = subtree(&pairs, &[a, Uuid::now_v7()]);
         got.sort();

@@ -1,14 +1,14 @@
 //! The SLA clock: which policy applies, when things are due, and marking breaches.
 
-use crate::calendar::{CalendarSpec, DeskCalendar};
+use crate::calendar::{CalendarSpec, ClosedReason, DeskCalendar, japanese_holiday_name};
 use crate::error::{ServiceError, ServiceResult};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use entity::{
     Priority, SlaClock, TicketKind, TicketStatus, desk_calendar, sla_policy, ticket, ticket_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Condition, EntityTrait, QueryFilter,
-    DatabaseConnection, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,8 +53,49 @@ impl ResolvedPolicy {
     /// Returns when the failure report (障害報告書) is due for a ticket resolved at `resolved`.
     pub fn failure_report_due(&self, resolved: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let days = u32::try_from(self.policy.failure_report_business_days?).ok()?;
-        Some(self.business.end_of_nth_business_day_after(resolved, days))
+        Some(end_of_nth_working_day_after(&self.business, resolved, days))
     }
+}
+
+/// Returns whether `date` is a working day of the administration (開庁日): a weekday that is not
+/// a national holiday, not in 年末年始 and not one of the tenant's closed days.
+///
+/// Report deadlines such as "障害対応後3日（休日を含まない。）" count these days, not the days the
+/// desk happens to be staffed: a desk open on Saturdays does not make Saturday a working day.
+pub fn is_working_day(cal: &DeskCalendar, date: NaiveDate) -> bool {
+    let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+    let year_end =
+        (date.month() == 12 && date.day() >= 29) || (date.month() == 1 && date.day() <= 3);
+    let tenant_closed = matches!(cal.is_closed_day(date), Some(ClosedReason::TenantClosedDay));
+    !weekend && !year_end && !tenant_closed && japanese_holiday_name(date).is_none()
+}
+
+/// Returns the end of the `n`-th working day after the local date of `t`: the desk's last
+/// closing time that day, or local midnight if the desk has no hours then.
+pub fn end_of_nth_working_day_after(cal: &DeskCalendar, t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    let mut date = cal.local_date(t);
+    let mut found = 0;
+    // A year holds far more than any report deadline's working days; the bound only guards
+    // against a calendar whose every day is closed.
+    for _ in 0..3660 {
+        let Some(next) = date.succ_opt() else { break };
+        date = next;
+        if is_working_day(cal, date) {
+            found += 1;
+            if found >= n {
+                if let Some((_, close)) = cal.windows_on(date).last() {
+                    return *close;
+                }
+                let midnight = date.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0));
+                if let Some(local) =
+                    midnight.and_then(|m| m.and_local_timezone(cal.time_zone()).earliest())
+                {
+                    return local.with_timezone(&Utc);
+                }
+            }
+        }
+    }
+    DateTime::<Utc>::MAX_UTC
 }
 
 type CalendarCache = Mutex<HashMap<Uuid, (DateTime<Utc>, Arc<DeskCalendar>)>>;
@@ -117,7 +158,13 @@ pub async fn policy_for(
     let best = policies
         .into_iter()
         .filter(|p| p.priority.is_none_or(|pr| pr == priority))
-        .max_by_key(|p| (p.kind.is_some(), p.priority.is_some(), std::cmp::Reverse(p.created_at)));
+        .max_by_key(|p| {
+            (
+                p.kind.is_some(),
+                p.priority.is_some(),
+                std::cmp::Reverse(p.created_at),
+            )
+        });
     let Some(policy) = best else {
         return Ok(None);
     };
@@ -217,4 +264,87 @@ pub async fn mark_breaches(
     }
     txn.commit().await?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{TimeWindow, WeeklyWindow};
+    use chrono::{NaiveTime, TimeZone};
+    use chrono_tz::Asia::Tokyo;
+
+    fn jst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Tokyo
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn t(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn report_deadlines_skip_weekends_even_at_a_desk_open_on_weekends() {
+        // Seed 001's desk: weekdays 8:00–19:30, weekends and holidays 8:30–17:00.
+        let mut spec = CalendarSpec::standard_weekdays();
+        spec.weekly = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ]
+        .into_iter()
+        .map(|weekday| WeeklyWindow {
+            weekday,
+            start: t(8, 0),
+            end: t(19, 30),
+        })
+        .chain(
+            [Weekday::Sat, Weekday::Sun]
+                .into_iter()
+                .map(|weekday| WeeklyWindow {
+                    weekday,
+                    start: t(8, 30),
+                    end: t(17, 0),
+                }),
+        )
+        .collect();
+        spec.holiday_windows = vec![TimeWindow {
+            start: t(8, 30),
+            end: t(17, 0),
+        }];
+        let cal = DeskCalendar::new(&spec).unwrap();
+        // Resolved Friday 2026-07-17; 7/18–19 weekend, 7/20 海の日 (the desk is open on all three).
+        let due = end_of_nth_working_day_after(&cal, jst(2026, 7, 17, 15, 0), 3);
+        assert_eq!(due, jst(2026, 7, 23, 19, 30));
+        assert!(!is_working_day(
+            &cal,
+            NaiveDate::from_ymd_opt(2026, 7, 20).unwrap()
+        ));
+        assert!(!is_working_day(
+            &cal,
+            NaiveDate::from_ymd_opt(2027, 1, 2).unwrap()
+        ));
+        assert!(is_working_day(
+            &cal,
+            NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()
+        ));
+    }
+
+    #[test]
+    fn tenant_closed_days_do_not_count_as_working_days() {
+        let mut spec = CalendarSpec::standard_weekdays();
+        spec.closed_dates = vec![
+            NaiveDate::from_ymd_opt(2026, 8, 13).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 8, 14).unwrap(),
+        ];
+        let cal = DeskCalendar::new(&spec).unwrap();
+        // Resolved Wed 8/12: Thu/Fri closed (学校閉庁日), so Mon 8/17, Tue 8/18, Wed 8/19.
+        assert_eq!(
+            end_of_nth_working_day_after(&cal, jst(2026, 8, 12, 10, 0), 3),
+            jst(2026, 8, 19, 17, 30)
+        );
+    }
 }

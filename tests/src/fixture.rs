@@ -36,7 +36,15 @@ pub struct Fixture {
     pub edu: TenantFx,
 }
 
-async fn person(db: &Db, tenant: Uuid, unit: Uuid, email: &str, name: &str, roles: &str, vendor: Option<Uuid>) -> anyhow::Result<Uuid> {
+async fn person(
+    db: &Db,
+    tenant: Uuid,
+    unit: Uuid,
+    email: &str,
+    name: &str,
+    roles: &str,
+    vendor: Option<Uuid>,
+) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     person::ActiveModel {
         id: Set(id),
@@ -47,7 +55,11 @@ async fn person(db: &Db, tenant: Uuid, unit: Uuid, email: &str, name: &str, role
         display_name: Set(name.to_owned()),
         display_name_kana: Set(None),
         employee_number: Set(None),
-        kind: Set(if vendor.is_some() { PersonKind::Contractor } else { PersonKind::Staff }),
+        kind: Set(if vendor.is_some() {
+            PersonKind::Contractor
+        } else {
+            PersonKind::Staff
+        }),
         roles: Set(roles.to_owned()),
         active: Set(true),
         created_at: Set(Utc::now()),
@@ -70,8 +82,8 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
     }
     .insert(&db.write)
     .await?;
-    let unit = |parent: Option<Uuid>, code: &str, name: &str, kind: OrgUnitKind| {
-        org_unit::ActiveModel {
+    let unit =
+        |parent: Option<Uuid>, code: &str, name: &str, kind: OrgUnitKind| org_unit::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(id),
             parent_id: Set(parent),
@@ -80,11 +92,24 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
             kind: Set(kind),
             sort_order: Set(0),
             created_at: Set(now),
-        }
-    };
-    let root = unit(None, "root", name, OrgUnitKind::Organization).insert(&db.write).await?.id;
-    let u = unit(Some(root), "boe", "教育委員会", OrgUnitKind::BoardOfEducation).insert(&db.write).await?.id;
-    let child = unit(Some(u), "school-1", "さくら東小学校", OrgUnitKind::School).insert(&db.write).await?.id;
+        };
+    let root = unit(None, "root", name, OrgUnitKind::Organization)
+        .insert(&db.write)
+        .await?
+        .id;
+    let u = unit(
+        Some(root),
+        "boe",
+        "教育委員会",
+        OrgUnitKind::BoardOfEducation,
+    )
+    .insert(&db.write)
+    .await?
+    .id;
+    let child = unit(Some(u), "school-1", "さくら東小学校", OrgUnitKind::School)
+        .insert(&db.write)
+        .await?
+        .id;
     let cat = |parent: Option<Uuid>, code: &str, name: &str| ticket_category::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(id),
@@ -94,8 +119,14 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
         sort_order: Set(0),
         created_at: Set(now),
     };
-    let category = cat(None, "account", "アカウント").insert(&db.write).await?.id;
-    let subcategory = cat(Some(category), "account.password", "パスワード初期化").insert(&db.write).await?.id;
+    let category = cat(None, "account", "アカウント")
+        .insert(&db.write)
+        .await?
+        .id;
+    let subcategory = cat(Some(category), "account.password", "パスワード初期化")
+        .insert(&db.write)
+        .await?
+        .id;
     let vendor = |code: &str, name: &str| vendor::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(id),
@@ -104,8 +135,14 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
         responsibility: Set(None),
         created_at: Set(now),
     };
-    let v1 = vendor("ops", "統合運用管理補助事業者").insert(&db.write).await?.id;
-    let v2 = vendor("net", "ネットワーク保守事業者").insert(&db.write).await?.id;
+    let v1 = vendor("ops", "統合運用管理補助事業者")
+        .insert(&db.write)
+        .await?
+        .id;
+    let v2 = vendor("net", "ネットワーク保守事業者")
+        .insert(&db.write)
+        .await?
+        .id;
     let calendar = Uuid::now_v7();
     desk_calendar::ActiveModel {
         id: Set(calendar),
@@ -118,7 +155,13 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
     }
     .insert(&db.write)
     .await?;
-    let policy = |name: &str, kind: Option<TicketKind>, priority: Option<Priority>, clock: SlaClock, resp: i32, res: i32, report: Option<i32>| {
+    let policy = |name: &str,
+                  kind: Option<TicketKind>,
+                  priority: Option<Priority>,
+                  clock: SlaClock,
+                  resp: i32,
+                  res: i32,
+                  report: Option<i32>| {
         sla_policy::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(id),
@@ -133,11 +176,31 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
             created_at: Set(now),
         }
     };
-    policy("標準", None, None, SlaClock::Business, 240, 1620, None).insert(&db.write).await?;
-    policy("障害", Some(TicketKind::Incident), None, SlaClock::Business, 120, 540, Some(3)).insert(&db.write).await?;
-    policy("障害（緊急）", Some(TicketKind::Incident), Some(Priority::Urgent), SlaClock::Continuous, 120, 360, Some(3))
+    policy("標準", None, None, SlaClock::Business, 240, 1620, None)
         .insert(&db.write)
         .await?;
+    policy(
+        "障害",
+        Some(TicketKind::Incident),
+        None,
+        SlaClock::Business,
+        120,
+        540,
+        Some(3),
+    )
+    .insert(&db.write)
+    .await?;
+    policy(
+        "障害（緊急）",
+        Some(TicketKind::Incident),
+        Some(Priority::Urgent),
+        SlaClock::Continuous,
+        120,
+        360,
+        Some(3),
+    )
+    .insert(&db.write)
+    .await?;
     let email = |local: &str| format!("{local}@{slug}.example.jp");
     Ok(TenantFx {
         id,
@@ -147,12 +210,39 @@ async fn tenant(db: &Db, slug: &str, name: &str) -> anyhow::Result<TenantFx> {
         child_unit: child,
         category,
         subcategory,
-        requester: person(db, id, child, &email("requester"), "山田 太郎", "requester", None).await?,
+        requester: person(
+            db,
+            id,
+            child,
+            &email("requester"),
+            "山田 太郎",
+            "requester",
+            None,
+        )
+        .await?,
         other_requester: person(db, id, u, &email("other"), "佐藤 花子", "requester", None).await?,
         agent: person(db, id, root, &email("agent"), "鈴木 一郎", "agent", None).await?,
-        supervisor: person(db, id, root, &email("supervisor"), "田中 美咲", "supervisor", None).await?,
+        supervisor: person(
+            db,
+            id,
+            root,
+            &email("supervisor"),
+            "田中 美咲",
+            "supervisor",
+            None,
+        )
+        .await?,
         admin: person(db, id, root, &email("admin"), "管理者", "admin,agent", None).await?,
-        vendor_person: person(db, id, root, &email("vendor"), "藤本 健", "vendor", Some(v1)).await?,
+        vendor_person: person(
+            db,
+            id,
+            root,
+            &email("vendor"),
+            "藤本 健",
+            "vendor",
+            Some(v1),
+        )
+        .await?,
         vendor: v1,
         other_vendor: v2,
         calendar,

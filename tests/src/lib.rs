@@ -1,6 +1,9 @@
 //! Test harness: the whole app on port 0 against SQLite or a throwaway PostgreSQL, a small
 //! two-tenant fixture, and a GraphQL client.
 
+// Test and benchmark code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod fixture;
 pub mod pg;
 
@@ -89,7 +92,8 @@ impl TestApp {
             name: None,
         };
         tweak(&mut claims);
-        let secret = resolve_hs256_secret(&self.config.auth, &self.config.data_dir).expect("secret");
+        let secret =
+            resolve_hs256_secret(&self.config.auth, &self.config.data_dir).expect("secret");
         issue(&self.config.auth, &secret, &claims).expect("token")
     }
 
@@ -118,7 +122,9 @@ impl TestApp {
 
 /// Returns the `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<String> {
-    body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Runs a test body against SQLite and PostgreSQL.
@@ -151,13 +157,22 @@ pub async fn test_db(backend: Backend) -> TestDb {
     use migration::MigratorTrait;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("t.sqlite").display()),
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.sqlite").display()
+        ),
         Backend::Postgres => pg::fresh_database().await.expect("postgres"),
     };
     let db = Db::connect(&url, 4).await.expect("connect");
-    migration::Migrator::up(&db.write, None).await.expect("migrate");
+    migration::Migrator::up(&db.write, None)
+        .await
+        .expect("migrate");
     let fixture = fixture::seed(&db).await.expect("fixture");
-    TestDb { db, fixture, _dir: dir }
+    TestDb {
+        db,
+        fixture,
+        _dir: dir,
+    }
 }
 
 impl fixture::TenantFx {

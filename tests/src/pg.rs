@@ -24,12 +24,18 @@ fn pg_bin() -> anyhow::Result<PathBuf> {
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().context("no initdb under /usr/lib/postgresql/*/bin")
+    versions
+        .pop()
+        .context("no initdb under /usr/lib/postgresql/*/bin")
 }
 
 fn is_root() -> bool {
     std::env::var("USER").map(|u| u == "root").unwrap_or(false)
-        || Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false)
 }
 
 /// Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb refuses root).
@@ -46,16 +52,25 @@ fn as_pg_user(bin: &Path, args: &[&str]) -> Command {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Cluster {
     fn start() -> anyhow::Result<Self> {
         let bin = pg_bin()?;
-        let dir = std::env::temp_dir().join(format!("madoguchi-pg-{}-{}", std::process::id(), free_port()?));
+        let dir = std::env::temp_dir().join(format!(
+            "madoguchi-pg-{}-{}",
+            std::process::id(),
+            free_port()?
+        ));
         std::fs::create_dir_all(&dir)?;
         if is_root() {
-            let st = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status()?;
+            let st = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()?;
             if !st.success() {
                 bail!("chown of {} failed", dir.display());
             }
@@ -64,7 +79,18 @@ impl Cluster {
         let data_s = data.to_string_lossy().to_string();
         let out = as_pg_user(
             &bin.join("initdb"),
-            &["-D", &data_s, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
         )
         .output()
         .context("cannot run initdb")?;
@@ -139,15 +165,22 @@ pub async fn fresh_database() -> anyhow::Result<String> {
     {
         let _guard = CREATE_LOCK.lock().await;
         let conn = Database::connect(&admin).await?;
-        conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
         conn.close().await?;
     }
     Ok(match CLUSTER.get() {
         Some(Ok(c)) => c.url_for(&name),
         _ => {
-            let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
+            let (base, query) = admin
+                .split_once('?')
+                .map_or((admin.as_str(), ""), |(b, q)| (b, q));
             let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-            if query.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{query}") }
+            if query.is_empty() {
+                format!("{base}/{name}")
+            } else {
+                format!("{base}/{name}?{query}")
+            }
         }
     })
 }

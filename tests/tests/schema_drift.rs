@@ -1,5 +1,8 @@
 //! `schema.graphql` is the published contract: it must equal what the code exports.
 
+// Test and benchmark code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[test]
 fn checked_in_schema_matches_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
@@ -32,22 +35,37 @@ fn every_type_and_field_is_described() {
         if in_block {
             continue;
         }
-        if t.starts_with("type ") || t.starts_with("input ") || t.starts_with("enum ") || t.starts_with("interface ") {
+        if t.starts_with("type ")
+            || t.starts_with("input ")
+            || t.starts_with("enum ")
+            || t.starts_with("interface ")
+        {
             in_type = !t.starts_with("enum ");
             if !prev.ends_with("\"\"\"") && !prev.starts_with('"') {
                 missing.push(t.to_owned());
             }
         } else if t == "}" {
             in_type = false;
-        } else if in_type && !t.is_empty() && !t.starts_with('"') && line.starts_with('\t') && !line.starts_with("\t\t") && t.contains(':')
-            && !prev.ends_with("\"\"\"") && !prev.starts_with('"') {
+        } else if in_type
+            && !t.is_empty()
+            && !t.starts_with('"')
+            && line.starts_with('\t')
+            && !line.starts_with("\t\t")
+            && t.contains(':')
+            && !prev.ends_with("\"\"\"")
+            && !prev.starts_with('"')
+        {
             missing.push(t.to_owned());
         }
         prev = t;
     }
     let missing: Vec<_> = missing
         .into_iter()
-        .filter(|m| !m.starts_with("type Query") && !m.starts_with("type Mutation") && !m.starts_with("type Subscription"))
+        .filter(|m| {
+            !m.starts_with("type Query")
+                && !m.starts_with("type Mutation")
+                && !m.starts_with("type Subscription")
+        })
         .collect();
     assert!(missing.is_empty(), "undescribed items: {missing:#?}");
 }

@@ -79,9 +79,18 @@ impl ErrorExtensions for ApiError {
                     .iter()
                     .map(|u| {
                         let mut m = async_graphql::indexmap::IndexMap::new();
-                        m.insert(async_graphql::Name::new("field"), async_graphql::Value::from(u.field.join(".")));
-                        m.insert(async_graphql::Name::new("code"), async_graphql::Value::from(u.code));
-                        m.insert(async_graphql::Name::new("message"), async_graphql::Value::from(u.message.clone()));
+                        m.insert(
+                            async_graphql::Name::new("field"),
+                            async_graphql::Value::from(u.field.join(".")),
+                        );
+                        m.insert(
+                            async_graphql::Name::new("code"),
+                            async_graphql::Value::from(u.code),
+                        );
+                        m.insert(
+                            async_graphql::Name::new("message"),
+                            async_graphql::Value::from(u.message.clone()),
+                        );
                         async_graphql::Value::Object(m)
                     })
                     .collect();

@@ -56,7 +56,9 @@ pub fn decode_any(id: &ID) -> Result<(NodeType, Uuid), ApiError> {
         .decode(id.as_str())
         .map_err(|_| ApiError::InvalidId(id.to_string()))?;
     let text = std::str::from_utf8(&raw).map_err(|_| ApiError::InvalidId(id.to_string()))?;
-    let (ty, uuid) = text.split_once(':').ok_or_else(|| ApiError::InvalidId(id.to_string()))?;
+    let (ty, uuid) = text
+        .split_once(':')
+        .ok_or_else(|| ApiError::InvalidId(id.to_string()))?;
     let t = NodeType::ALL
         .into_iter()
         .find(|t| t.as_str() == ty)

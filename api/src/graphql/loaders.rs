@@ -32,7 +32,11 @@ macro_rules! loader {
 
 loader!(PersonLoader, person::Model, directory::people_by_ids);
 loader!(OrgUnitLoader, org_unit::Model, directory::org_units_by_ids);
-loader!(CategoryLoader, ticket_category::Model, directory::categories_by_ids);
+loader!(
+    CategoryLoader,
+    ticket_category::Model,
+    directory::categories_by_ids
+);
 loader!(VendorLoader, vendor::Model, directory::vendors_by_ids);
 loader!(TicketLoader, ticket::Model, tickets::get_many);
 
@@ -54,11 +58,26 @@ impl Loaders {
             Arc::new(DataLoader::new(l, tokio::spawn))
         }
         Self {
-            people: dl(PersonLoader { db: db.clone(), actor: actor.clone() }),
-            org_units: dl(OrgUnitLoader { db: db.clone(), actor: actor.clone() }),
-            categories: dl(CategoryLoader { db: db.clone(), actor: actor.clone() }),
-            vendors: dl(VendorLoader { db: db.clone(), actor: actor.clone() }),
-            tickets: dl(TicketLoader { db: db.clone(), actor: actor.clone() }),
+            people: dl(PersonLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            org_units: dl(OrgUnitLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            categories: dl(CategoryLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            vendors: dl(VendorLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            tickets: dl(TicketLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
         }
     }
 }

@@ -17,11 +17,17 @@ use async_graphql::{Schema, SchemaBuilder};
 use context::AppState;
 
 /// The executable schema.
-pub type AppSchema = Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+pub type AppSchema =
+    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
 
-fn builder() -> SchemaBuilder<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot> {
-    Schema::build(query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot)
-        .register_output_type::<types::Node>()
+fn builder()
+-> SchemaBuilder<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot> {
+    Schema::build(
+        query::QueryRoot,
+        mutation::MutationRoot,
+        subscription::SubscriptionRoot,
+    )
+    .register_output_type::<types::Node>()
 }
 
 /// Builds the schema with its limits and shared state.

@@ -201,7 +201,10 @@ pub struct EscalateTicketInput {
     pub note: Option<String>,
 }
 
-fn maybe<T, U>(m: MaybeUndefined<T>, f: impl FnOnce(T) -> Result<U, ApiError>) -> Result<Option<Option<U>>, ApiError> {
+fn maybe<T, U>(
+    m: MaybeUndefined<T>,
+    f: impl FnOnce(T) -> Result<U, ApiError>,
+) -> Result<Option<Option<U>>, ApiError> {
     Ok(match m {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
@@ -221,7 +224,8 @@ fn payload(
 ) -> ApiResult<(TicketPayload, Option<TicketComment>)> {
     match r {
         Ok(change) => {
-            ctx.state().publish(TicketScopeKey::from(&change.ticket), &change.events);
+            ctx.state()
+                .publish(TicketScopeKey::from(&change.ticket), &change.events);
             Ok((
                 TicketPayload {
                     client_mutation_id,
@@ -250,7 +254,11 @@ pub struct MutationRoot;
 #[Object(name = "Mutation")]
 impl MutationRoot {
     /// Opens a ticket. Requesters open their own (channel WEB); the desk opens any, e.g. from a phone call.
-    async fn create_ticket(&self, ctx: &Context<'_>, input: CreateTicketInput) -> ApiResult<TicketPayload> {
+    async fn create_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTicketInput,
+    ) -> ApiResult<TicketPayload> {
         let actor = ctx.actor()?;
         let new = NewTicket {
             kind: input.kind.into(),
@@ -274,7 +282,11 @@ impl MutationRoot {
     }
 
     /// Changes a ticket's fields (desk only). Each changed field is recorded with its old and new value.
-    async fn update_ticket(&self, ctx: &Context<'_>, input: UpdateTicketInput) -> ApiResult<TicketPayload> {
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTicketInput,
+    ) -> ApiResult<TicketPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.ticket_id, NodeType::Ticket)?;
         let patch = TicketPatch {
@@ -285,7 +297,9 @@ impl MutationRoot {
             priority: input.priority.map(Into::into),
             severity: maybe(input.severity, |v| Ok(v.into()))?,
             impact: maybe(input.impact, |v| Ok(v.into()))?,
-            category_id: maybe(input.category_id, |v| ids::decode(&v, NodeType::TicketCategory))?,
+            category_id: maybe(input.category_id, |v| {
+                ids::decode(&v, NodeType::TicketCategory)
+            })?,
             requester_id: maybe(input.requester_id, |v| ids::decode(&v, NodeType::Person))?,
             org_unit_id: maybe(input.org_unit_id, |v| ids::decode(&v, NodeType::OrgUnit))?,
             out_of_scope: input.out_of_scope,
@@ -299,7 +313,9 @@ impl MutationRoot {
             security_event: maybe(input.security_event, same)?,
             security_interim_action: maybe(input.security_interim_action, same)?,
             security_permanent_action: maybe(input.security_permanent_action, same)?,
-            security_report_stage: maybe(input.security_report_stage, |s| Ok(s.as_db().to_owned()))?,
+            security_report_stage: maybe(input.security_report_stage, |s| {
+                Ok(s.as_db().to_owned())
+            })?,
             expected_version: input.expected_version,
         };
         let r = tickets::update(&ctx.state().db.write, actor, id, patch).await;
@@ -315,7 +331,14 @@ impl MutationRoot {
     ) -> ApiResult<AddTicketCommentPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.ticket_id, NodeType::Ticket)?;
-        let r = tickets::add_comment(&ctx.state().db.write, actor, id, &input.body, input.internal).await;
+        let r = tickets::add_comment(
+            &ctx.state().db.write,
+            actor,
+            id,
+            &input.body,
+            input.internal,
+        )
+        .await;
         let (p, comment) = payload(ctx, input.client_mutation_id, r)?;
         Ok(AddTicketCommentPayload {
             client_mutation_id: p.client_mutation_id,
@@ -326,7 +349,11 @@ impl MutationRoot {
     }
 
     /// Assigns a ticket to an agent, or unassigns it (desk only).
-    async fn assign_ticket(&self, ctx: &Context<'_>, input: AssignTicketInput) -> ApiResult<TicketPayload> {
+    async fn assign_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignTicketInput,
+    ) -> ApiResult<TicketPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.ticket_id, NodeType::Ticket)?;
         let assignee = ids::decode_opt(input.assignee_id.as_ref(), NodeType::Person)?;
@@ -342,12 +369,23 @@ impl MutationRoot {
     ) -> ApiResult<TicketPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.ticket_id, NodeType::Ticket)?;
-        let r = tickets::change_status(&ctx.state().db.write, actor, id, input.status.into(), input.note).await;
+        let r = tickets::change_status(
+            &ctx.state().db.write,
+            actor,
+            id,
+            input.status.into(),
+            input.note,
+        )
+        .await;
         Ok(payload(ctx, input.client_mutation_id, r)?.0)
     }
 
     /// Escalates a ticket to a vendor (二次対応), who then sees it (desk only).
-    async fn escalate_ticket(&self, ctx: &Context<'_>, input: EscalateTicketInput) -> ApiResult<TicketPayload> {
+    async fn escalate_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: EscalateTicketInput,
+    ) -> ApiResult<TicketPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.ticket_id, NodeType::Ticket)?;
         let vendor = ids::decode(&input.vendor_id, NodeType::Vendor)?;

@@ -28,7 +28,12 @@ pub struct PageInfo {
 
 impl PageInfo {
     /// Builds page info.
-    pub fn new(has_next: bool, has_previous: bool, start: Option<String>, end: Option<String>) -> Self {
+    pub fn new(
+        has_next: bool,
+        has_previous: bool,
+        start: Option<String>,
+        end: Option<String>,
+    ) -> Self {
         Self {
             has_next_page: has_next,
             has_previous_page: has_previous,
@@ -51,7 +56,11 @@ fn bad(field: &str, code: &'static str, msg: &str) -> async_graphql::Error {
 pub fn args(first: Option<i32>, after: Option<&str>) -> ApiResult<(u64, Option<Cursor>)> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&first) {
-        return Err(bad("first", "OUT_OF_RANGE", "first は 1〜100 で指定してください"));
+        return Err(bad(
+            "first",
+            "OUT_OF_RANGE",
+            "first は 1〜100 で指定してください",
+        ));
     }
     let cursor = after.map(decode_cursor).transpose()?;
     Ok((first as u64, cursor))
@@ -68,10 +77,19 @@ pub fn decode_cursor(s: &str) -> ApiResult<Cursor> {
         .decode(s)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| bad("after", "INVALID_CURSOR", "カーソルの形式が正しくありません"))
+        .ok_or_else(|| {
+            bad(
+                "after",
+                "INVALID_CURSOR",
+                "カーソルの形式が正しくありません",
+            )
+        })
 }
 
 /// Returns the cursor for a list ordered by id alone.
 pub fn id_cursor(id: Uuid) -> String {
-    encode_cursor(&Cursor { key: SortKey::None, id })
+    encode_cursor(&Cursor {
+        key: SortKey::None,
+        id,
+    })
 }

@@ -55,15 +55,33 @@ impl TicketFilter {
             .into());
         }
         Ok(tickets::TicketFilter {
-            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
-            kinds: self.kind.unwrap_or_default().into_iter().map(Into::into).collect(),
-            priorities: self.priority.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            kinds: self
+                .kind
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            priorities: self
+                .priority
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             assignee_ids: ids::decode_list(self.assignee_ids.as_ref(), NodeType::Person)?,
             unassigned: self.unassigned,
             requester_ids: ids::decode_list(self.requester_ids.as_ref(), NodeType::Person)?,
             org_unit_ids: ids::decode_list(self.org_unit_ids.as_ref(), NodeType::OrgUnit)?,
             category_ids: ids::decode_list(self.category_ids.as_ref(), NodeType::TicketCategory)?,
-            escalation_vendor_ids: ids::decode_list(self.escalation_target_ids.as_ref(), NodeType::Vendor)?,
+            escalation_vendor_ids: ids::decode_list(
+                self.escalation_target_ids.as_ref(),
+                NodeType::Vendor,
+            )?,
             created_after: self.created_after,
             created_before: self.created_before,
             sla_breached: self.sla_breached,
@@ -88,9 +106,21 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
     let db = &ctx.state().db.read;
     let (ty, uuid) = ids::decode_any(&id)?;
     Ok(match ty {
-        NodeType::Ticket => loaders.tickets.load_one(uuid).await?.map(|t| Node::Ticket(Ticket(t))),
-        NodeType::Person => loaders.people.load_one(uuid).await?.map(|p| Node::Person(Person(p))),
-        NodeType::OrgUnit => loaders.org_units.load_one(uuid).await?.map(|o| Node::OrgUnit(OrgUnit(o))),
+        NodeType::Ticket => loaders
+            .tickets
+            .load_one(uuid)
+            .await?
+            .map(|t| Node::Ticket(Ticket(t))),
+        NodeType::Person => loaders
+            .people
+            .load_one(uuid)
+            .await?
+            .map(|p| Node::Person(Person(p))),
+        NodeType::OrgUnit => loaders
+            .org_units
+            .load_one(uuid)
+            .await?
+            .map(|o| Node::OrgUnit(OrgUnit(o))),
         NodeType::TicketCategory => loaders
             .categories
             .load_one(uuid)
@@ -98,14 +128,15 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             .map(|c| Node::TicketCategory(TicketCategory(c))),
         NodeType::Vendor => {
             let visible = svc(directory::vendors(db, actor).await)?;
-            visible.into_iter().find(|v| v.id == uuid).map(|v| Node::Vendor(Vendor(v)))
+            visible
+                .into_iter()
+                .find(|v| v.id == uuid)
+                .map(|v| Node::Vendor(Vendor(v)))
         }
-        NodeType::TicketComment => {
-            svc(tickets::comment_by_id(db, actor, uuid).await)?.map(|c| Node::TicketComment(TicketComment(c)))
-        }
-        NodeType::TicketEvent => {
-            svc(tickets::event_by_id(db, actor, uuid).await)?.map(|e| Node::TicketEvent(TicketEvent(e)))
-        }
+        NodeType::TicketComment => svc(tickets::comment_by_id(db, actor, uuid).await)?
+            .map(|c| Node::TicketComment(TicketComment(c))),
+        NodeType::TicketEvent => svc(tickets::event_by_id(db, actor, uuid).await)?
+            .map(|e| Node::TicketEvent(TicketEvent(e))),
         NodeType::Tenant => None,
     })
 }
@@ -142,8 +173,10 @@ impl QueryRoot {
     async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Viewer> {
         let actor = ctx.actor()?;
         let db = &ctx.state().db.read;
-        let person = svc(directory::person(db, actor.tenant_id, actor.person_id).await)?.ok_or_else(|| async_graphql::Error::from(ApiError::NotFound))?;
-        let tenant = svc(directory::tenant(db, actor.tenant_id).await)?.ok_or_else(|| async_graphql::Error::from(ApiError::NotFound))?;
+        let person = svc(directory::person(db, actor.tenant_id, actor.person_id).await)?
+            .ok_or_else(|| async_graphql::Error::from(ApiError::NotFound))?;
+        let tenant = svc(directory::tenant(db, actor.tenant_id).await)?
+            .ok_or_else(|| async_graphql::Error::from(ApiError::NotFound))?;
         Ok(Viewer {
             person,
             tenant,
@@ -157,7 +190,12 @@ impl QueryRoot {
         if number.len() > 64 {
             return Err(ApiError::NotFound.into());
         }
-        Ok(Ticket(svc(tickets::get_by_number(&ctx.state().db.read, actor, &number).await)?))
+        Ok(Ticket(svc(tickets::get_by_number(
+            &ctx.state().db.read,
+            actor,
+            &number,
+        )
+        .await)?))
     }
 
     /// Tickets in the viewer's scope: the whole tenant for the desk, their own for requesters,
@@ -189,7 +227,15 @@ impl QueryRoot {
             })
             .unwrap_or_default();
         let has_previous = after.is_some();
-        let page = svc(tickets::list(&ctx.state().db.read, actor, &filter, order, first, after.as_ref()).await)?;
+        let page = svc(tickets::list(
+            &ctx.state().db.read,
+            actor,
+            &filter,
+            order,
+            first,
+            after.as_ref(),
+        )
+        .await)?;
         let edges = page
             .items
             .into_iter()
@@ -212,27 +258,40 @@ impl QueryRoot {
     /// The tenant's org units (所属), in display order.
     async fn org_units(&self, ctx: &Context<'_>) -> ApiResult<Vec<OrgUnit>> {
         let actor = ctx.actor()?;
-        Ok(svc(directory::org_units(&ctx.state().db.read, actor).await)?.into_iter().map(OrgUnit).collect())
+        Ok(
+            svc(directory::org_units(&ctx.state().db.read, actor).await)?
+                .into_iter()
+                .map(OrgUnit)
+                .collect(),
+        )
     }
 
     /// The tenant's ticket categories (分類), in display order.
     async fn ticket_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<TicketCategory>> {
         let actor = ctx.actor()?;
-        Ok(svc(directory::categories(&ctx.state().db.read, actor).await)?
-            .into_iter()
-            .map(TicketCategory)
-            .collect())
+        Ok(
+            svc(directory::categories(&ctx.state().db.read, actor).await)?
+                .into_iter()
+                .map(TicketCategory)
+                .collect(),
+        )
     }
 
     /// Escalation targets: all for the desk, its own for a vendor, none for requesters.
     async fn vendors(&self, ctx: &Context<'_>) -> ApiResult<Vec<Vendor>> {
         let actor = ctx.actor()?;
-        Ok(svc(directory::vendors(&ctx.state().db.read, actor).await)?.into_iter().map(Vendor).collect())
+        Ok(svc(directory::vendors(&ctx.state().db.read, actor).await)?
+            .into_iter()
+            .map(Vendor)
+            .collect())
     }
 
     /// Desk people who can be assigned tickets (desk only).
     async fn agents(&self, ctx: &Context<'_>) -> ApiResult<Vec<Person>> {
         let actor = ctx.actor()?;
-        Ok(svc(directory::agents(&ctx.state().db.read, actor).await)?.into_iter().map(Person).collect())
+        Ok(svc(directory::agents(&ctx.state().db.read, actor).await)?
+            .into_iter()
+            .map(Person)
+            .collect())
     }
 }

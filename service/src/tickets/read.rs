@@ -85,7 +85,11 @@ impl TicketOrderField {
 }
 
 /// Loads one ticket in scope.
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<ticket::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<ticket::Model> {
     ticket::Entity::find_by_id(id)
         .filter(scope_condition(actor))
         .one(db)
@@ -150,7 +154,8 @@ async fn filter_condition(
         c = c.add(ticket::Column::RequesterId.is_in(f.requester_ids.iter().copied()));
     }
     if !f.escalation_vendor_ids.is_empty() {
-        c = c.add(ticket::Column::EscalationVendorId.is_in(f.escalation_vendor_ids.iter().copied()));
+        c = c
+            .add(ticket::Column::EscalationVendorId.is_in(f.escalation_vendor_ids.iter().copied()));
     }
     if !f.org_unit_ids.is_empty() {
         let units = directory::org_unit_subtree(db, actor.tenant_id, &f.org_unit_ids).await?;
@@ -181,12 +186,23 @@ async fn filter_condition(
         }
         None => {}
     }
-    if let Some(text) = f.text_contains.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = f
+        .text_contains
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let pattern = format!("%{}%", escape_like(text));
         c = c.add(
             Condition::any()
-                .add(Expr::col(ticket::Column::Title).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                .add(Expr::col(ticket::Column::Description).like(LikeExpr::new(pattern).escape('\\'))),
+                .add(
+                    Expr::col(ticket::Column::Title)
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::col(ticket::Column::Description)
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                ),
         );
     }
     Ok(c)
@@ -217,8 +233,10 @@ pub async fn list(
     if let Some(cursor) = after {
         let key_matches = matches!(
             (order.field, &cursor.key),
-            (TicketOrderField::CreatedAt | TicketOrderField::UpdatedAt, SortKey::Time(_))
-                | (TicketOrderField::Number, SortKey::Text(_))
+            (
+                TicketOrderField::CreatedAt | TicketOrderField::UpdatedAt,
+                SortKey::Time(_)
+            ) | (TicketOrderField::Number, SortKey::Text(_))
                 | (TicketOrderField::Priority, SortKey::Int(_))
         );
         if !key_matches {
@@ -231,8 +249,14 @@ pub async fn list(
         let value = cursor.key.to_value();
         let id = cursor.id;
         let (past_key, past_id) = match order.direction {
-            Direction::Asc => (Expr::col(col).gt(value.clone()), Expr::col(ticket::Column::Id).gt(id)),
-            Direction::Desc => (Expr::col(col).lt(value.clone()), Expr::col(ticket::Column::Id).lt(id)),
+            Direction::Asc => (
+                Expr::col(col).gt(value.clone()),
+                Expr::col(ticket::Column::Id).gt(id),
+            ),
+            Direction::Desc => (
+                Expr::col(col).lt(value.clone()),
+                Expr::col(ticket::Column::Id).lt(id),
+            ),
         };
         cond = cond.add(
             Condition::any()
@@ -260,7 +284,11 @@ pub async fn list(
 }
 
 /// Counts the tickets a filter matches in scope.
-pub async fn count(db: &impl ConnectionTrait, actor: &Actor, filter: &TicketFilter) -> ServiceResult<u64> {
+pub async fn count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &TicketFilter,
+) -> ServiceResult<u64> {
     let cond = filter_condition(db, actor, filter).await?;
     Ok(ticket::Entity::find().filter(cond).count(db).await?)
 }
@@ -290,7 +318,10 @@ pub async fn comments(
         .await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    Ok(Page { items: rows, has_next })
+    Ok(Page {
+        items: rows,
+        has_next,
+    })
 }
 
 /// Lists a ticket's history oldest first; events about internal comments only for the desk.
@@ -318,11 +349,18 @@ pub async fn events(
         .await?;
     let has_next = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    Ok(Page { items: rows, has_next })
+    Ok(Page {
+        items: rows,
+        has_next,
+    })
 }
 
 /// Counts a ticket's comments visible to the actor.
-pub async fn comment_count(db: &impl ConnectionTrait, actor: &Actor, ticket_id: Uuid) -> ServiceResult<u64> {
+pub async fn comment_count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ticket_id: Uuid,
+) -> ServiceResult<u64> {
     let t = get(db, actor, ticket_id).await?;
     let mut q = ticket_comment::Entity::find().filter(ticket_comment::Column::TicketId.eq(t.id));
     if !can_see_internal(actor) {

@@ -16,10 +16,16 @@ pub fn can_transition(from: TicketStatus, to: TicketStatus) -> bool {
             to,
             InProgress | WaitingOnRequester | WaitingOnVendor | Escalated | Resolved
         ),
-        InProgress => matches!(to, WaitingOnRequester | WaitingOnVendor | Escalated | Resolved),
+        InProgress => matches!(
+            to,
+            WaitingOnRequester | WaitingOnVendor | Escalated | Resolved
+        ),
         WaitingOnRequester => matches!(to, InProgress | WaitingOnVendor | Escalated | Resolved),
         WaitingOnVendor => matches!(to, InProgress | WaitingOnRequester | Escalated | Resolved),
-        Escalated => matches!(to, InProgress | WaitingOnRequester | WaitingOnVendor | Resolved),
+        Escalated => matches!(
+            to,
+            InProgress | WaitingOnRequester | WaitingOnVendor | Resolved
+        ),
         Resolved => matches!(to, Closed | InProgress),
         Closed => matches!(to, InProgress),
     }
@@ -56,7 +62,11 @@ mod tests {
     #[test]
     fn closed_ticket_can_only_be_reopened() {
         for to in TicketStatus::iter() {
-            assert_eq!(can_transition(Closed, to), to == InProgress, "closed → {to:?}");
+            assert_eq!(
+                can_transition(Closed, to),
+                to == InProgress,
+                "closed → {to:?}"
+            );
         }
     }
 
@@ -70,7 +80,15 @@ mod tests {
 
     #[test]
     fn the_main_path_is_allowed() {
-        let path = [New, InProgress, WaitingOnRequester, InProgress, Escalated, Resolved, Closed];
+        let path = [
+            New,
+            InProgress,
+            WaitingOnRequester,
+            InProgress,
+            Escalated,
+            Resolved,
+            Closed,
+        ];
         for w in path.windows(2) {
             assert!(can_transition(w[0], w[1]), "{:?} → {:?}", w[0], w[1]);
         }

@@ -16,8 +16,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -122,7 +122,8 @@ impl Check {
     fn text(&mut self, field: &str, value: &str, max: usize, required: bool) {
         let n = value.chars().count();
         if required && value.trim().is_empty() {
-            self.0.push(UserError::new(field, "REQUIRED", "入力してください"));
+            self.0
+                .push(UserError::new(field, "REQUIRED", "入力してください"));
         } else if n > max {
             self.0.push(UserError::new(
                 field,
@@ -229,7 +230,10 @@ async fn next_number(
         .values_panic([tenant_id.into(), year.into(), 1i64.into()])
         .on_conflict(
             OnConflict::columns(["tenant_id", "year"])
-                .value("last_value", Expr::col(("ticket_counters", "last_value")).add(1))
+                .value(
+                    "last_value",
+                    Expr::col(("ticket_counters", "last_value")).add(1),
+                )
                 .to_owned(),
         )
         .returning_col("last_value")
@@ -243,7 +247,11 @@ async fn next_number(
 }
 
 /// Opens a ticket. Requesters open their own (channel `web`); the desk opens any, for anyone.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: NewTicket) -> ServiceResult<TicketChange> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewTicket,
+) -> ServiceResult<TicketChange> {
     create_at(db, actor, input, now()).await
 }
 
@@ -255,12 +263,18 @@ pub async fn create_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     if !actor.is_desk() && !actor.has(Role::Requester) {
-        return Err(ServiceError::Forbidden("only requesters and the desk open tickets"));
+        return Err(ServiceError::Forbidden(
+            "only requesters and the desk open tickets",
+        ));
     }
     let mut check = Check::default();
     check.text("title", &input.title, TITLE_MAX, true);
     check.text("description", &input.description, BODY_MAX, false);
-    check.opt_text("outOfScopeSystem", input.out_of_scope_system.as_deref(), SHORT_MAX);
+    check.opt_text(
+        "outOfScopeSystem",
+        input.out_of_scope_system.as_deref(),
+        SHORT_MAX,
+    );
     check.opt_text("securityEvent", input.security_event.as_deref(), BODY_MAX);
     if !actor.is_desk() {
         check.forbid("channel", input.channel.is_some());
@@ -290,7 +304,9 @@ pub async fn create_at(
     .await?;
     check.finish()?;
 
-    let tenant = directory::tenant(&txn, actor.tenant_id).await?.ok_or(ServiceError::NotFound)?;
+    let tenant = directory::tenant(&txn, actor.tenant_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let year = at.with_timezone(&tz::TOKYO).year();
     let number = next_number(&txn, tenant.id, &tenant.ticket_prefix, year).await?;
     let priority = input.priority.unwrap_or(Priority::Normal);
@@ -392,7 +408,9 @@ async fn save(
         .exec(txn)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ServiceError::Conflict("the ticket was changed by someone else"));
+        return Err(ServiceError::Conflict(
+            "the ticket was changed by someone else",
+        ));
     }
     Ok(next)
 }
@@ -434,7 +452,9 @@ pub async fn update_at(
     if let Some(v) = p.expected_version
         && v != prev.version
     {
-        return Err(ServiceError::Conflict("the ticket was changed by someone else"));
+        return Err(ServiceError::Conflict(
+            "the ticket was changed by someone else",
+        ));
     }
     let mut check = Check::default();
     if let Some(t) = &p.title {
@@ -443,7 +463,11 @@ pub async fn update_at(
     if let Some(d) = &p.description {
         check.text("description", d, BODY_MAX, false);
     }
-    check.opt_text("outOfScopeSystem", p.out_of_scope_system.as_ref().and_then(|o| o.as_deref()), SHORT_MAX);
+    check.opt_text(
+        "outOfScopeSystem",
+        p.out_of_scope_system.as_ref().and_then(|o| o.as_deref()),
+        SHORT_MAX,
+    );
     for (field, v) in [
         ("cause", &p.cause),
         ("interimMeasure", &p.interim_measure),
@@ -525,10 +549,24 @@ pub async fn update_at(
         // keeping the time already spent waiting on the requester.
         let policy = sla::policy_for(&txn, next.tenant_id, next.kind, next.priority).await?;
         apply_policy(&mut next, policy.as_ref());
-        diff(&mut ch, "resolutionDueAt", &prev.resolution_due_at, &next.resolution_due_at);
+        diff(
+            &mut ch,
+            "resolutionDueAt",
+            &prev.resolution_due_at,
+            &next.resolution_due_at,
+        );
     }
     let t = save(&txn, &prev, next, at).await?;
-    let ev = record_event(&txn, &t, Some(actor.person_id), "updated", json!({ "changes": ch }), false, at).await?;
+    let ev = record_event(
+        &txn,
+        &t,
+        Some(actor.person_id),
+        "updated",
+        json!({ "changes": ch }),
+        false,
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(TicketChange {
         ticket: t,
@@ -611,7 +649,8 @@ pub async fn add_comment_at(
         .await?,
     );
     let t = if is_requester_reply && t.status == TicketStatus::WaitingOnRequester {
-        let (t2, ev) = transition(&txn, actor, &t, TicketStatus::InProgress, None, true, at).await?;
+        let (t2, ev) =
+            transition(&txn, actor, &t, TicketStatus::InProgress, None, true, at).await?;
         events.extend(ev);
         t2
     } else {
@@ -655,7 +694,11 @@ pub async fn assign_at(
     check.finish()?;
     if prev.assignee_id == assignee_id {
         txn.commit().await?;
-        return Ok(TicketChange { ticket: prev, events: vec![], comment: None });
+        return Ok(TicketChange {
+            ticket: prev,
+            events: vec![],
+            comment: None,
+        });
     }
     let mut next = prev.clone();
     next.assignee_id = assignee_id;
@@ -671,7 +714,11 @@ pub async fn assign_at(
     )
     .await?;
     txn.commit().await?;
-    Ok(TicketChange { ticket: t, events: vec![ev], comment: None })
+    Ok(TicketChange {
+        ticket: t,
+        events: vec![ev],
+        comment: None,
+    })
 }
 
 /// Moves a ticket through the workflow. The desk may make any allowed move; a requester may
@@ -699,7 +746,9 @@ pub async fn change_status_at(
     let prev = load_for_write(&txn, actor, ticket_id).await?;
     if !actor.is_desk() {
         let own = prev.requester_id == Some(actor.person_id);
-        let allowed = own && prev.status == TicketStatus::Resolved && matches!(to, TicketStatus::Closed | TicketStatus::InProgress);
+        let allowed = own
+            && prev.status == TicketStatus::Resolved
+            && matches!(to, TicketStatus::Closed | TicketStatus::InProgress);
         if !allowed {
             return Err(ServiceError::Forbidden("only the desk changes this status"));
         }
@@ -710,7 +759,11 @@ pub async fn change_status_at(
         check.push(UserError::new(
             "status",
             "INVALID_TRANSITION",
-            format!("「{}」から「{}」へは変更できません", label_ja(prev.status), label_ja(to)),
+            format!(
+                "「{}」から「{}」へは変更できません",
+                label_ja(prev.status),
+                label_ja(to)
+            ),
         ));
     } else if to == TicketStatus::Escalated && prev.escalation_vendor_id.is_none() {
         check.push(UserError::new(
@@ -722,7 +775,11 @@ pub async fn change_status_at(
     check.finish()?;
     let (t, events) = transition(&txn, actor, &prev, to, note, false, at).await?;
     txn.commit().await?;
-    Ok(TicketChange { ticket: t, events, comment: None })
+    Ok(TicketChange {
+        ticket: t,
+        events,
+        comment: None,
+    })
 }
 
 /// Applies a status change with its SLA effects and records it.
@@ -770,7 +827,11 @@ async fn transition(
         _ => {}
     }
     let t = save(txn, prev, next, at).await?;
-    let kind = if is_reopen(from, to) { "reopened" } else { "status_changed" };
+    let kind = if is_reopen(from, to) {
+        "reopened"
+    } else {
+        "status_changed"
+    };
     events.push(
         record_event(
             txn,
@@ -792,8 +853,16 @@ async fn transition(
         late.resolution_breached_at = Some(due);
         let t2 = save(txn, &t, late, at).await?;
         events.push(
-            record_event(txn, &t2, None, "sla_breached", json!({ "target": "resolution", "dueAt": due }), false, at)
-                .await?,
+            record_event(
+                txn,
+                &t2,
+                None,
+                "sla_breached",
+                json!({ "target": "resolution", "dueAt": due }),
+                false,
+                at,
+            )
+            .await?,
         );
         return Ok((t2, events));
     }
@@ -827,7 +896,10 @@ pub async fn escalate_at(
     }
     let mut check = Check::default();
     check.opt_text("note", note.as_deref(), BODY_MAX);
-    if directory::vendor(&txn, actor.tenant_id, vendor_id).await?.is_none() {
+    if directory::vendor(&txn, actor.tenant_id, vendor_id)
+        .await?
+        .is_none()
+    {
         check.push(unknown("vendorId"));
     }
     let re_escalation = prev.status == TicketStatus::Escalated;
@@ -835,10 +907,17 @@ pub async fn escalate_at(
         check.push(UserError::new(
             "ticketId",
             "INVALID_TRANSITION",
-            format!("「{}」のチケットはエスカレーションできません", label_ja(prev.status)),
+            format!(
+                "「{}」のチケットはエスカレーションできません",
+                label_ja(prev.status)
+            ),
         ));
     } else if re_escalation && prev.escalation_vendor_id == Some(vendor_id) {
-        check.push(UserError::new("vendorId", "ALREADY_ESCALATED", "すでにこの事業者へエスカレーション済みです"));
+        check.push(UserError::new(
+            "vendorId",
+            "ALREADY_ESCALATED",
+            "すでにこの事業者へエスカレーション済みです",
+        ));
     }
     check.finish()?;
     let mut staged = prev.clone();
@@ -859,10 +938,23 @@ pub async fn escalate_at(
     let t = if re_escalation {
         staged
     } else {
-        let (t, ev) = transition(&txn, actor, &staged, TicketStatus::Escalated, None, true, at).await?;
+        let (t, ev) = transition(
+            &txn,
+            actor,
+            &staged,
+            TicketStatus::Escalated,
+            None,
+            true,
+            at,
+        )
+        .await?;
         events.extend(ev);
         t
     };
     txn.commit().await?;
-    Ok(TicketChange { ticket: t, events, comment: None })
+    Ok(TicketChange {
+        ticket: t,
+        events,
+        comment: None,
+    })
 }
