@@ -140,8 +140,13 @@ fn token_issue_names_what_is_missing() {
 #[test]
 fn demo_server_answers_a_token_from_the_cli_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    // The listen address comes from the TOML file, JSON logging from the environment.
+    let config = dir.path().join("madoguchi.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nsla_check_seconds = 5\n").unwrap();
     let mut child = madoguchi()
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--demo", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
         .arg(dir.path())
         .env("MADOGUCHI_LOG_JSON", "true")
         .env("MADOGUCHI_LOG", "info")

@@ -27,7 +27,13 @@ enum Want {
 }
 
 /// (field, operation type, document, variables for a ticket id, expected row).
-type Case = (&'static str, &'static str, &'static str, Box<dyn Fn(&str) -> Value>, [Want; 11]);
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Box<dyn Fn(&str) -> Value>,
+    [Want; 11],
+);
 
 struct Who {
     label: &'static str,

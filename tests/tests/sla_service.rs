@@ -283,3 +283,32 @@ both_backends!(
         assert_eq!(numbers.len(), 20);
     }
 );
+
+both_backends!(
+    history_cannot_be_rewritten_even_with_sql,
+    |backend: Backend| async move {
+        use sea_orm::ConnectionTrait;
+        let t = test_db(backend).await;
+        let desk = t.fixture.city.agent_actor();
+        tickets::create(
+            &t.db.write,
+            &desk,
+            NewTicket::new(TicketKind::Inquiry, "履歴", ""),
+        )
+        .await
+        .unwrap();
+        let update =
+            t.db.write
+                .execute_unprepared("UPDATE ticket_events SET kind = 'forged'")
+                .await;
+        let delete =
+            t.db.write
+                .execute_unprepared("DELETE FROM ticket_events")
+                .await;
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+        let events = ticket_event::Entity::find().all(&t.db.read).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, "created");
+    }
+);
