@@ -196,3 +196,10 @@ impl fixture::TenantFx {
         self.actor(self.requester, &[service::Role::Requester])
     }
 }
+
+/// Returns the opaque global ID the API uses for `ty` and `id` (clients never build these;
+/// tests do, to reach objects they created through the service).
+pub fn gid(ty: &str, id: uuid::Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
+}

@@ -8,13 +8,8 @@ use serde_json::{Value, json};
 use service::Role;
 use service::tickets::{self, NewTicket};
 use tests::fixture::TenantFx;
-use tests::{Backend, TestApp, both_backends, error_code, spawn_app};
+use tests::{Backend, TestApp, both_backends, error_code, gid, spawn_app};
 use uuid::Uuid;
-
-fn gid(ty: &str, id: Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
-}
 
 /// What a cell of the matrix must answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

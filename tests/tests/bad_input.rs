@@ -7,11 +7,7 @@ use base64::Engine;
 use entity::{ticket, ticket_event};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, both_backends, error_code, spawn_app};
-
-fn gid(ty: &str, id: uuid::Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
-}
+use tests::{Backend, TestApp, both_backends, error_code, gid, spawn_app};
 
 async fn rows(app: &TestApp) -> (u64, u64) {
     (

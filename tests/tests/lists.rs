@@ -7,12 +7,7 @@ use chrono::{Duration, TimeZone, Utc};
 use entity::{Priority, TicketKind, TicketStatus};
 use serde_json::{Value, json};
 use service::tickets::{self, NewTicket};
-use tests::{Backend, both_backends, spawn_app};
-
-fn gid(ty: &str, id: uuid::Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
-}
+use tests::{Backend, both_backends, gid, spawn_app};
 
 both_backends!(
     pages_walk_every_ticket_once_in_order,

@@ -5,7 +5,7 @@
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tests::{Backend, both_backends, error_code, spawn_app};
+use tests::{Backend, both_backends, error_code, gid, spawn_app};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -17,11 +17,6 @@ const CREATE: &str = r#"mutation($input: CreateTicketInput!) {
     userErrors { field message code }
   }
 }"#;
-
-fn gid(ty: &str, id: uuid::Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
-}
 
 both_backends!(
     agent_works_a_phone_ticket_from_intake_to_close,

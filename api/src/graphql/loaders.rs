@@ -81,3 +81,17 @@ impl Loaders {
         }
     }
 }
+
+/// Loads an optional id through a loader: `None` stays `None` without a lookup.
+pub async fn load_opt<L>(
+    loader: &DataLoader<L>,
+    id: Option<Uuid>,
+) -> Result<Option<L::Value>, async_graphql::Error>
+where
+    L: Loader<Uuid, Error = async_graphql::Error>,
+{
+    match id {
+        Some(id) => loader.load_one(id).await,
+        None => Ok(None),
+    }
+}

@@ -4,6 +4,7 @@ use super::context::CtxExt;
 use super::enums::*;
 use super::errors::{ApiResult, svc};
 use super::ids::{NodeType, encode};
+use super::loaders::load_opt;
 use super::pagination::{self, PageInfo};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -134,43 +135,38 @@ impl Ticket {
     }
     /// 分類
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Option<TicketCategory>> {
-        let Some(id) = self.0.category_id else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .loaders()?
-            .categories
-            .load_one(id)
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.categories, self.0.category_id)
             .await?
             .map(TicketCategory))
     }
     /// The person who asked (依頼者).
     async fn requester(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        let Some(id) = self.0.requester_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.people.load_one(id).await?.map(Person))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.people, self.0.requester_id)
+            .await?
+            .map(Person))
     }
     /// The requester's org unit (所属).
     async fn org_unit(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
-        let Some(id) = self.0.org_unit_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.org_units.load_one(id).await?.map(OrgUnit))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.org_units, self.0.org_unit_id)
+            .await?
+            .map(OrgUnit))
     }
     /// The desk person working it (担当者).
     async fn assignee(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        let Some(id) = self.0.assignee_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.people.load_one(id).await?.map(Person))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.people, self.0.assignee_id)
+            .await?
+            .map(Person))
     }
     /// The vendor it is (or was last) escalated to (二次対応先).
     async fn escalation_target(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
-        let Some(id) = self.0.escalation_vendor_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.vendors.load_one(id).await?.map(Vendor))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.vendors, self.0.escalation_vendor_id)
+            .await?
+            .map(Vendor))
     }
     /// 切り分け: the matter belongs to another system or contract.
     async fn out_of_scope(&self) -> bool {
@@ -325,10 +321,10 @@ impl TicketComment {
     }
     /// Who wrote it; null for the system.
     async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        let Some(id) = self.0.author_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.people.load_one(id).await?.map(Person))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.people, self.0.author_id)
+            .await?
+            .map(Person))
     }
     /// The ticket it belongs to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
@@ -361,10 +357,10 @@ impl TicketEvent {
     }
     /// Who did it; null for the system (the SLA job).
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        let Some(id) = self.0.actor_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.people.load_one(id).await?.map(Person))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.people, self.0.actor_id)
+            .await?
+            .map(Person))
     }
     /// Details by kind: `{changes: {field: {from, to}}}` for UPDATED, `{from, to, note}` for
     /// STATUS_CHANGED, `{target, dueAt}` for SLA_BREACHED, `{commentId, internal}` for COMMENTED.
@@ -437,17 +433,17 @@ impl Person {
     }
     /// 所属
     async fn org_unit(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
-        let Some(id) = self.0.org_unit_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.org_units.load_one(id).await?.map(OrgUnit))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.org_units, self.0.org_unit_id)
+            .await?
+            .map(OrgUnit))
     }
     /// The vendor a vendor-staff person works for.
     async fn vendor(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
-        let Some(id) = self.0.vendor_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.vendors.load_one(id).await?.map(Vendor))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.vendors, self.0.vendor_id)
+            .await?
+            .map(Vendor))
     }
     /// Whether the account is active.
     async fn active(&self) -> bool {
@@ -479,10 +475,10 @@ impl OrgUnit {
     }
     /// The unit above (教育委員会 above a school).
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
-        let Some(id) = self.0.parent_id else {
-            return Ok(None);
-        };
-        Ok(ctx.loaders()?.org_units.load_one(id).await?.map(OrgUnit))
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.org_units, self.0.parent_id)
+            .await?
+            .map(OrgUnit))
     }
 }
 
@@ -506,13 +502,8 @@ impl TicketCategory {
     }
     /// The category above.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TicketCategory>> {
-        let Some(id) = self.0.parent_id else {
-            return Ok(None);
-        };
-        Ok(ctx
-            .loaders()?
-            .categories
-            .load_one(id)
+        let loaders = ctx.loaders()?;
+        Ok(load_opt(&loaders.categories, self.0.parent_id)
             .await?
             .map(TicketCategory))
     }
