@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod calendars;
 pub mod db;
 pub mod demo;
 pub mod directory;

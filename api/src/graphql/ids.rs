@@ -17,10 +17,12 @@ pub enum NodeType {
     TicketCategory,
     Vendor,
     Tenant,
+    DeskCalendar,
+    SlaPolicy,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         NodeType::Ticket,
         NodeType::TicketComment,
         NodeType::TicketEvent,
@@ -29,6 +31,8 @@ impl NodeType {
         NodeType::TicketCategory,
         NodeType::Vendor,
         NodeType::Tenant,
+        NodeType::DeskCalendar,
+        NodeType::SlaPolicy,
     ];
 
     fn as_str(self) -> &'static str {
@@ -41,6 +45,8 @@ impl NodeType {
             NodeType::TicketCategory => "TicketCategory",
             NodeType::Vendor => "Vendor",
             NodeType::Tenant => "Tenant",
+            NodeType::DeskCalendar => "DeskCalendar",
+            NodeType::SlaPolicy => "SlaPolicy",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL contract: schema, resolvers and their conventions (GitHub's): `Node` and
 //! `node(id:)`, opaque IDs, keyset connections, one-input mutations with `userErrors`.
 
+pub mod calendars;
 pub mod context;
 pub mod enums;
 pub mod errors;

@@ -1,5 +1,6 @@
 //! The root mutation: one `input`, one payload with `userErrors`, GitHub style.
 
+use super::calendars::{DeskCalendar, UpdateDeskCalendarInput};
 use super::context::CtxExt;
 use super::enums::*;
 use super::errors::{ApiError, ApiResult};
@@ -18,7 +19,8 @@ pub struct UserError {
     /// What is wrong, in Japanese.
     pub message: String,
     /// Stable code: REQUIRED, TOO_LONG, FORBIDDEN_FIELD, UNKNOWN_REFERENCE, NOT_AN_AGENT,
-    /// INVALID_TRANSITION, ESCALATION_TARGET_REQUIRED, ALREADY_ESCALATED, TICKET_CLOSED, INVALID_VALUE.
+    /// INVALID_TRANSITION, ESCALATION_TARGET_REQUIRED, ALREADY_ESCALATED, TICKET_CLOSED, INVALID_VALUE,
+    /// INVALID_CALENDAR, OUT_OF_RANGE.
     pub code: String,
 }
 
@@ -52,6 +54,17 @@ pub struct AddTicketCommentPayload {
     pub comment: Option<TicketComment>,
     /// The ticket after the change.
     pub ticket: Option<Ticket>,
+    /// What was wrong with the input; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The result of `updateDeskCalendar`.
+#[derive(SimpleObject)]
+pub struct UpdateDeskCalendarPayload {
+    /// Echoes the input's clientMutationId.
+    pub client_mutation_id: Option<String>,
+    /// The calendar after the change; null when userErrors is not empty.
+    pub desk_calendar: Option<DeskCalendar>,
     /// What was wrong with the input; empty on success.
     pub user_errors: Vec<UserError>,
 }
@@ -378,6 +391,31 @@ impl MutationRoot {
         )
         .await;
         Ok(payload(ctx, input.client_mutation_id, r)?.0)
+    }
+
+    /// Changes a desk calendar (admin only). New deadlines follow it; stored ones stay as promised.
+    async fn update_desk_calendar(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateDeskCalendarInput,
+    ) -> ApiResult<UpdateDeskCalendarPayload> {
+        let actor = ctx.actor()?;
+        let id = ids::decode(&input.calendar_id, NodeType::DeskCalendar)?;
+        let client_mutation_id = input.client_mutation_id.clone();
+        match service::calendars::update(&ctx.state().db.write, actor, id, input.into_patch()).await
+        {
+            Ok(row) => Ok(UpdateDeskCalendarPayload {
+                client_mutation_id,
+                desk_calendar: Some(DeskCalendar::new(row)?),
+                user_errors: vec![],
+            }),
+            Err(ServiceError::Invalid(errs)) => Ok(UpdateDeskCalendarPayload {
+                client_mutation_id,
+                desk_calendar: None,
+                user_errors: errs.into_iter().map(Into::into).collect(),
+            }),
+            Err(e) => Err(ApiError::from(e).into()),
+        }
     }
 
     /// Escalates a ticket to a vendor (二次対応), who then sees it (desk only).

@@ -1,5 +1,6 @@
 //! The root query.
 
+use super::calendars::{DeskCalendar, SlaPolicy};
 use super::context::CtxExt;
 use super::enums::*;
 use super::errors::{ApiError, ApiResult, svc};
@@ -137,6 +138,19 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             .map(|c| Node::TicketComment(TicketComment(c))),
         NodeType::TicketEvent => svc(tickets::event_by_id(db, actor, uuid).await)?
             .map(|e| Node::TicketEvent(TicketEvent(e))),
+        NodeType::DeskCalendar => match service::calendars::get(db, actor, uuid).await {
+            Ok(row) => Some(Node::DeskCalendar(DeskCalendar::new(row)?)),
+            Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => None,
+            Err(e) => return Err(super::errors::ApiError::from(e).into()),
+        },
+        NodeType::SlaPolicy => match service::calendars::policies(db, actor).await {
+            Ok(list) => list
+                .into_iter()
+                .find(|p| p.id == uuid)
+                .map(|p| Node::SlaPolicy(SlaPolicy(p))),
+            Err(service::ServiceError::Forbidden(_)) => None,
+            Err(e) => return Err(super::errors::ApiError::from(e).into()),
+        },
         NodeType::Tenant => None,
     })
 }
@@ -284,6 +298,26 @@ impl QueryRoot {
             .into_iter()
             .map(Vendor)
             .collect())
+    }
+
+    /// The tenant's desk calendars, the default first (desk only).
+    async fn desk_calendars(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeskCalendar>> {
+        let actor = ctx.actor()?;
+        svc(service::calendars::list(&ctx.state().db.read, actor).await)?
+            .into_iter()
+            .map(DeskCalendar::new)
+            .collect()
+    }
+
+    /// The tenant's SLA policies (desk only).
+    async fn sla_policies(&self, ctx: &Context<'_>) -> ApiResult<Vec<SlaPolicy>> {
+        let actor = ctx.actor()?;
+        Ok(
+            svc(service::calendars::policies(&ctx.state().db.read, actor).await)?
+                .into_iter()
+                .map(SlaPolicy)
+                .collect(),
+        )
     }
 
     /// Desk people who can be assigned tickets (desk only).

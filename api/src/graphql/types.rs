@@ -26,6 +26,8 @@ pub enum Node {
     OrgUnit(OrgUnit),
     TicketCategory(TicketCategory),
     Vendor(Vendor),
+    DeskCalendar(super::calendars::DeskCalendar),
+    SlaPolicy(super::calendars::SlaPolicy),
 }
 
 /// A helpdesk ticket: an inquiry, incident, service request, security incident, problem or change.
