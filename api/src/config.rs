@@ -114,10 +114,14 @@ pub struct Config {
     /// `sqlite://...` or `postgres://...`; defaults to `<data_dir>/madoguchi.sqlite`.
     pub database_url: Option<String>,
     pub max_connections: u32,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
     /// Log as JSON lines instead of human-readable text.
     pub log_json: bool,
     /// How often the SLA job looks for breaches, in seconds.
     pub sla_check_seconds: u64,
+    /// How long directory rows (people, org units, categories, vendors) are cached, in seconds; 0 disables.
+    pub directory_cache_seconds: u64,
     pub auth: AuthConfig,
     pub graphql: GraphqlConfig,
 }
@@ -129,8 +133,10 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             max_connections: 16,
+            workers: 0,
             log_json: false,
             sla_check_seconds: 30,
+            directory_cache_seconds: 30,
             auth: AuthConfig::default(),
             graphql: GraphqlConfig::default(),
         }

@@ -74,6 +74,9 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             live,
+            directory: Arc::new(service::directory_cache::DirectoryCache::new(
+                Duration::from_secs(cfg.directory_cache_seconds),
+            )),
         };
         let schema = graphql::build(state.clone(), &cfg.graphql);
         let auth = Authenticator::new(verifier, db.clone());
@@ -96,7 +99,11 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
         })
-        .workers(cfg_workers())
+        .workers(if cfg.workers == 0 {
+            cfg_workers()
+        } else {
+            cfg.workers
+        })
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
@@ -239,7 +246,9 @@ async fn graphql_post(
             );
         }
     };
-    let loaders = actor.as_ref().map(|a| Loaders::new(&state.db, a));
+    let loaders = actor
+        .as_ref()
+        .map(|a| Loaders::new(&state.db, a, &state.directory));
     let mut request = request.data(Session { actor });
     if let Some(l) = loaders {
         request = request.data(l);
@@ -269,6 +278,7 @@ async fn graphql_ws(
 ) -> actix_web::Result<HttpResponse> {
     let auth = auth.get_ref().clone();
     let db = state.db.clone();
+    let directory = state.directory.clone();
     GraphQLSubscription::new(AppSchema::clone(&schema))
         .on_connection_init(move |value| async move {
             // graphql-transport-ws clients send the token in the connection_init payload.
@@ -281,7 +291,7 @@ async fn graphql_ws(
             match header {
                 Some(h) => match auth.actor_from_header(&h).await {
                     Ok(actor) => {
-                        data.insert(Loaders::new(&db, &actor));
+                        data.insert(Loaders::new(&db, &actor, &directory));
                         data.insert(Session { actor: Some(actor) });
                         Ok(data)
                     }

@@ -74,3 +74,37 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
         });
     opts
 }
+
+/// Pads an id list to the next size in a few fixed buckets by repeating its last id.
+///
+/// `WHERE id IN (?, ?, ...)` is a different statement for every list length, so batched
+/// lookups (DataLoaders) would prepare a new statement almost every time and miss the
+/// per-connection statement cache; with a handful of lengths they hit it.
+pub(crate) fn stable_in_list(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+    const BUCKETS: [usize; 8] = [1, 4, 16, 32, 64, 128, 256, 512];
+    let mut out = ids.to_vec();
+    if let (Some(last), Some(size)) = (ids.last(), BUCKETS.iter().find(|b| **b >= ids.len())) {
+        out.resize(*size, *last);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stable_in_list;
+
+    #[test]
+    fn id_lists_are_padded_to_a_few_lengths_with_the_same_members() {
+        let ids: Vec<uuid::Uuid> = (0..5).map(|_| uuid::Uuid::now_v7()).collect();
+        let padded = stable_in_list(&ids);
+        assert_eq!(padded.len(), 16);
+        assert!(padded.iter().all(|p| ids.contains(p)));
+        assert!(stable_in_list(&[]).is_empty());
+        let many: Vec<uuid::Uuid> = (0..700).map(|_| uuid::Uuid::now_v7()).collect();
+        assert_eq!(
+            stable_in_list(&many).len(),
+            700,
+            "beyond the buckets the list stays as it is"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! their ticket); contact details only to the desk and to the person themself.
 
 use crate::auth::{Actor, RoleSet};
+use crate::db::stable_in_list;
 use crate::error::{ServiceError, ServiceResult};
 use entity::{org_unit, person, tenant, ticket_category, vendor};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -116,7 +117,7 @@ pub async fn people_by_ids(
 ) -> ServiceResult<Vec<person::Model>> {
     Ok(person::Entity::find()
         .filter(person::Column::TenantId.eq(actor.tenant_id))
-        .filter(person::Column::Id.is_in(ids.iter().copied()))
+        .filter(person::Column::Id.is_in(stable_in_list(ids)))
         .all(db)
         .await?)
 }
@@ -129,7 +130,7 @@ pub async fn org_units_by_ids(
 ) -> ServiceResult<Vec<org_unit::Model>> {
     Ok(org_unit::Entity::find()
         .filter(org_unit::Column::TenantId.eq(actor.tenant_id))
-        .filter(org_unit::Column::Id.is_in(ids.iter().copied()))
+        .filter(org_unit::Column::Id.is_in(stable_in_list(ids)))
         .all(db)
         .await?)
 }
@@ -142,7 +143,7 @@ pub async fn categories_by_ids(
 ) -> ServiceResult<Vec<ticket_category::Model>> {
     Ok(ticket_category::Entity::find()
         .filter(ticket_category::Column::TenantId.eq(actor.tenant_id))
-        .filter(ticket_category::Column::Id.is_in(ids.iter().copied()))
+        .filter(ticket_category::Column::Id.is_in(stable_in_list(ids)))
         .all(db)
         .await?)
 }
@@ -155,7 +156,7 @@ pub async fn vendors_by_ids(
 ) -> ServiceResult<Vec<vendor::Model>> {
     Ok(vendor::Entity::find()
         .filter(vendor::Column::TenantId.eq(actor.tenant_id))
-        .filter(vendor::Column::Id.is_in(ids.iter().copied()))
+        .filter(vendor::Column::Id.is_in(stable_in_list(ids)))
         .all(db)
         .await?)
 }

@@ -9,6 +9,7 @@ pub mod calendars;
 pub mod db;
 pub mod demo;
 pub mod directory;
+pub mod directory_cache;
 pub mod error;
 pub mod page;
 pub mod sla;

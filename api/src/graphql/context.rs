@@ -4,8 +4,10 @@ use super::errors::{ApiError, ApiResult};
 use super::loaders::Loaders;
 use async_graphql::Context;
 use entity::ticket_event;
+use service::directory_cache::DirectoryCache;
 use service::tickets::TicketScopeKey;
 use service::{Actor, Db};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// A ticket event as published to live subscribers, with what scope filtering needs.
@@ -20,6 +22,8 @@ pub struct LiveEvent {
 pub struct AppState {
     pub db: Db,
     pub live: broadcast::Sender<LiveEvent>,
+    /// Directory rows shared by all requests for a short time.
+    pub directory: Arc<DirectoryCache>,
 }
 
 impl AppState {

@@ -11,6 +11,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use service::page::Direction;
 use service::{directory, tickets};
+use std::sync::Arc;
 
 /// Which tickets to list. Every given field must match; lists match any of their values.
 #[derive(InputObject, Default)]
@@ -132,7 +133,7 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             visible
                 .into_iter()
                 .find(|v| v.id == uuid)
-                .map(|v| Node::Vendor(Vendor(v)))
+                .map(|v| Node::Vendor(Vendor(Arc::new(v))))
         }
         NodeType::TicketComment => svc(tickets::comment_by_id(db, actor, uuid).await)?
             .map(|c| Node::TicketComment(TicketComment(c))),
@@ -275,7 +276,7 @@ impl QueryRoot {
         Ok(
             svc(directory::org_units(&ctx.state().db.read, actor).await)?
                 .into_iter()
-                .map(OrgUnit)
+                .map(|m| OrgUnit(Arc::new(m)))
                 .collect(),
         )
     }
@@ -286,7 +287,7 @@ impl QueryRoot {
         Ok(
             svc(directory::categories(&ctx.state().db.read, actor).await)?
                 .into_iter()
-                .map(TicketCategory)
+                .map(|m| TicketCategory(Arc::new(m)))
                 .collect(),
         )
     }
@@ -296,7 +297,7 @@ impl QueryRoot {
         let actor = ctx.actor()?;
         Ok(svc(directory::vendors(&ctx.state().db.read, actor).await)?
             .into_iter()
-            .map(Vendor)
+            .map(|m| Vendor(Arc::new(m)))
             .collect())
     }
 
@@ -325,7 +326,7 @@ impl QueryRoot {
         let actor = ctx.actor()?;
         Ok(svc(directory::agents(&ctx.state().db.read, actor).await)?
             .into_iter()
-            .map(Person)
+            .map(|m| Person(Arc::new(m)))
             .collect())
     }
 }

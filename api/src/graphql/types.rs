@@ -4,7 +4,6 @@ use super::context::CtxExt;
 use super::enums::*;
 use super::errors::{ApiResult, svc};
 use super::ids::{NodeType, encode};
-use super::loaders::load_opt;
 use super::pagination::{self, PageInfo};
 use async_graphql::{Context, ID, Interface, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,6 +11,7 @@ use entity::{
     org_unit, person, tenant, ticket, ticket_category, ticket_comment, ticket_event, vendor,
 };
 use service::{directory, tickets};
+use std::sync::Arc;
 
 /// An object with a global ID, fetchable with `node(id:)`.
 // Nodes are built one at a time and handed straight to the executor; boxing buys nothing.
@@ -138,35 +138,31 @@ impl Ticket {
     /// 分類
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Option<TicketCategory>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.categories, self.0.category_id)
+        Ok(loaders
+            .category(self.0.category_id)
             .await?
             .map(TicketCategory))
     }
     /// The person who asked (依頼者).
     async fn requester(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.people, self.0.requester_id)
-            .await?
-            .map(Person))
+        Ok(loaders.person(self.0.requester_id).await?.map(Person))
     }
     /// The requester's org unit (所属).
     async fn org_unit(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.org_units, self.0.org_unit_id)
-            .await?
-            .map(OrgUnit))
+        Ok(loaders.org_unit(self.0.org_unit_id).await?.map(OrgUnit))
     }
     /// The desk person working it (担当者).
     async fn assignee(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.people, self.0.assignee_id)
-            .await?
-            .map(Person))
+        Ok(loaders.person(self.0.assignee_id).await?.map(Person))
     }
     /// The vendor it is (or was last) escalated to (二次対応先).
     async fn escalation_target(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.vendors, self.0.escalation_vendor_id)
+        Ok(loaders
+            .vendor(self.0.escalation_vendor_id)
             .await?
             .map(Vendor))
     }
@@ -324,18 +320,11 @@ impl TicketComment {
     /// Who wrote it; null for the system.
     async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.people, self.0.author_id)
-            .await?
-            .map(Person))
+        Ok(loaders.person(self.0.author_id).await?.map(Person))
     }
     /// The ticket it belongs to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        Ok(ctx
-            .loaders()?
-            .tickets
-            .load_one(self.0.ticket_id)
-            .await?
-            .map(Ticket))
+        Ok(ctx.loaders()?.ticket(self.0.ticket_id).await?.map(Ticket))
     }
     /// When it was written.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -360,9 +349,7 @@ impl TicketEvent {
     /// Who did it; null for the system (the SLA job).
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.people, self.0.actor_id)
-            .await?
-            .map(Person))
+        Ok(loaders.person(self.0.actor_id).await?.map(Person))
     }
     /// Details by kind: `{changes: {field: {from, to}}}` for UPDATED, `{from, to, note}` for
     /// STATUS_CHANGED, `{target, dueAt}` for SLA_BREACHED, `{commentId, internal}` for COMMENTED.
@@ -375,12 +362,7 @@ impl TicketEvent {
     }
     /// The ticket it belongs to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        Ok(ctx
-            .loaders()?
-            .tickets
-            .load_one(self.0.ticket_id)
-            .await?
-            .map(Ticket))
+        Ok(ctx.loaders()?.ticket(self.0.ticket_id).await?.map(Ticket))
     }
     /// When it happened.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -389,7 +371,7 @@ impl TicketEvent {
 }
 
 /// A person of the tenant: staff, teacher, student, operator or vendor staff.
-pub struct Person(pub person::Model);
+pub struct Person(pub Arc<person::Model>);
 
 /// A person of the tenant: staff, teacher, student, operator or vendor staff.
 #[Object]
@@ -436,16 +418,12 @@ impl Person {
     /// 所属
     async fn org_unit(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.org_units, self.0.org_unit_id)
-            .await?
-            .map(OrgUnit))
+        Ok(loaders.org_unit(self.0.org_unit_id).await?.map(OrgUnit))
     }
     /// The vendor a vendor-staff person works for.
     async fn vendor(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.vendors, self.0.vendor_id)
-            .await?
-            .map(Vendor))
+        Ok(loaders.vendor(self.0.vendor_id).await?.map(Vendor))
     }
     /// Whether the account is active.
     async fn active(&self) -> bool {
@@ -454,7 +432,7 @@ impl Person {
 }
 
 /// An org unit (所属): 部, 課, 出先機関, 教育委員会, 学校.
-pub struct OrgUnit(pub org_unit::Model);
+pub struct OrgUnit(pub Arc<org_unit::Model>);
 
 /// An org unit (所属): 部, 課, 出先機関, 教育委員会, 学校.
 #[Object]
@@ -478,14 +456,12 @@ impl OrgUnit {
     /// The unit above (教育委員会 above a school).
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.org_units, self.0.parent_id)
-            .await?
-            .map(OrgUnit))
+        Ok(loaders.org_unit(self.0.parent_id).await?.map(OrgUnit))
     }
 }
 
 /// A ticket category (分類).
-pub struct TicketCategory(pub ticket_category::Model);
+pub struct TicketCategory(pub Arc<ticket_category::Model>);
 
 /// A ticket category (分類).
 #[Object]
@@ -505,14 +481,15 @@ impl TicketCategory {
     /// The category above.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TicketCategory>> {
         let loaders = ctx.loaders()?;
-        Ok(load_opt(&loaders.categories, self.0.parent_id)
+        Ok(loaders
+            .category(self.0.parent_id)
             .await?
             .map(TicketCategory))
     }
 }
 
 /// An escalation target (二次対応先): a system vendor or the integrated-operations contractor.
-pub struct Vendor(pub vendor::Model);
+pub struct Vendor(pub Arc<vendor::Model>);
 
 /// An escalation target (二次対応先): a system vendor or the integrated-operations contractor.
 #[Object]
@@ -571,7 +548,7 @@ pub struct Viewer {
 impl Viewer {
     /// The viewer as a person.
     async fn person(&self) -> Person {
-        Person(self.person.clone())
+        Person(Arc::new(self.person.clone()))
     }
     /// The viewer's tenant.
     async fn tenant(&self) -> Tenant {

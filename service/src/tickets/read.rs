@@ -121,7 +121,7 @@ pub async fn get_many(
         return Ok(Vec::new());
     }
     Ok(ticket::Entity::find()
-        .filter(ticket::Column::Id.is_in(ids.iter().copied()))
+        .filter(ticket::Column::Id.is_in(crate::db::stable_in_list(ids)))
         .filter(scope_condition(actor))
         .all(db)
         .await?)
