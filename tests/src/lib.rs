@@ -112,6 +112,15 @@ impl TestApp {
         (status, body)
     }
 
+    /// Sends a plain GET to `path` and returns the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Posts a GraphQL request expecting HTTP 200 and returns the body.
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(Some(token), query, variables).await;
