@@ -221,6 +221,19 @@ both_backends!(
     }
 );
 
+/// Returns the next `ticketEvents` payload, or `None` if none arrives within `ms`.
+async fn next_payload_within(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+    ms: u64,
+) -> Option<Value> {
+    let msg = tokio::time::timeout(std::time::Duration::from_millis(ms), ws.next())
+        .await
+        .ok()??
+        .ok()?;
+    let v: Value = serde_json::from_str(msg.to_text().ok()?).ok()?;
+    (v["type"] == "next").then(|| v["payload"]["data"]["ticketEvents"].clone())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscription_streams_events_the_viewer_may_see() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -257,7 +270,34 @@ async fn subscription_streams_events_the_viewer_may_see() {
     let mut desk_ws = connect(app.port, &agent).await;
     let mut req_ws = connect(app.port, &requester).await;
     let mut foreign_ws = connect(app.port, &other_tenant_agent).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // The protocol does not acknowledge a subscription, so probe until each one is live,
+    // then drain the probes: no sleeps that a slow CI machine could outrun.
+    let edu = app.fixture.edu.clone();
+    let edu_agent = app.token(&edu.slug, edu.agent, &["agent"]);
+    for (ws, token) in [
+        (&mut req_ws, &requester),
+        (&mut desk_ws, &requester),
+        (&mut foreign_ws, &edu_agent),
+    ] {
+        let mut live = false;
+        for _ in 0..50 {
+            app.gql(
+                token,
+                CREATE,
+                json!({"input": {"kind": "INQUIRY", "title": "probe"}}),
+            )
+            .await;
+            if next_payload_within(ws, 200).await.is_some() {
+                live = true;
+                break;
+            }
+        }
+        assert!(live, "subscription never became live");
+    }
+    for ws in [&mut desk_ws, &mut req_ws, &mut foreign_ws] {
+        while next_payload_within(ws, 300).await.is_some() {}
+    }
 
     let body = app
         .gql(
@@ -278,12 +318,7 @@ async fn subscription_streams_events_the_viewer_may_see() {
     async fn next_payload(
         ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
     ) -> Option<Value> {
-        let msg = tokio::time::timeout(std::time::Duration::from_secs(3), ws.next())
-            .await
-            .ok()??
-            .ok()?;
-        let v: Value = serde_json::from_str(msg.to_text().ok()?).ok()?;
-        (v["type"] == "next").then(|| v["payload"]["data"]["ticketEvents"].clone())
+        next_payload_within(ws, 3000).await
     }
     let mut desk = vec![];
     for _ in 0..3 {
