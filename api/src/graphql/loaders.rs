@@ -3,8 +3,9 @@
 
 use super::errors::ApiError;
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{org_unit, person, ticket, ticket_category, vendor};
+use entity::{org_unit, person, ticket, ticket_category, ticket_comment, ticket_event, vendor};
 use service::directory_cache::{DirectoryCache, TtlMap};
+use service::page::Page;
 use service::{Actor, Db, tickets};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,6 +63,73 @@ impl Loader<Uuid> for TicketLoader {
     }
 }
 
+/// Batches "first page of comments" for the tickets of a list: key (ticket id, page size).
+pub struct FirstCommentsLoader {
+    db: Db,
+    actor: Actor,
+}
+
+/// Batches "first page of history" for the tickets of a list.
+pub struct FirstEventsLoader {
+    db: Db,
+    actor: Actor,
+}
+
+/// Batches visible-comment counts for the tickets of a list.
+pub struct CommentCountLoader {
+    db: Db,
+    actor: Actor,
+}
+
+macro_rules! first_page_loader {
+    ($name:ident, $model:ty, $fetch:path) => {
+        impl Loader<(Uuid, u64)> for $name {
+            type Value = Page<$model>;
+            type Error = async_graphql::Error;
+
+            async fn load(
+                &self,
+                keys: &[(Uuid, u64)],
+            ) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+                let mut by_size: HashMap<u64, Vec<Uuid>> = HashMap::new();
+                for (id, first) in keys {
+                    by_size.entry(*first).or_default().push(*id);
+                }
+                let mut out = HashMap::new();
+                for (first, ids) in by_size {
+                    let pages = $fetch(&self.db.read, &self.actor, &ids, first)
+                        .await
+                        .map_err(err)?;
+                    out.extend(pages.into_iter().map(|(id, page)| ((id, first), page)));
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+first_page_loader!(
+    FirstCommentsLoader,
+    ticket_comment::Model,
+    tickets::first_comments
+);
+first_page_loader!(
+    FirstEventsLoader,
+    ticket_event::Model,
+    tickets::first_events
+);
+
+impl Loader<Uuid> for CommentCountLoader {
+    type Value = u64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, Self::Error> {
+        tickets::comment_counts(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)
+    }
+}
+
 /// The loaders of one request, all scoped to its actor. Cloning shares the batches and caches
 /// (a batch request's operations share one set).
 #[derive(Clone)]
@@ -73,6 +141,9 @@ pub struct Loaders {
     pub categories: Arc<DataLoader<CategoryLoader>>,
     pub vendors: Arc<DataLoader<VendorLoader>>,
     pub tickets: Arc<DataLoader<TicketLoader>>,
+    pub first_comments: Arc<DataLoader<FirstCommentsLoader>>,
+    pub first_events: Arc<DataLoader<FirstEventsLoader>>,
+    pub comment_counts: Arc<DataLoader<CommentCountLoader>>,
 }
 
 /// Looks in the directory cache first (no batching round trip on a hit), then the loader.
@@ -96,7 +167,11 @@ where
 impl Loaders {
     /// Creates loaders for one request; cheap, nothing is fetched until asked.
     pub fn new(db: &Db, actor: &Actor, cache: &Arc<DirectoryCache>) -> Self {
-        fn dl<L: Loader<Uuid>>(l: L) -> Arc<DataLoader<L>> {
+        fn dl<K, L>(l: L) -> Arc<DataLoader<L>>
+        where
+            K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+            L: Loader<K>,
+        {
             Arc::new(DataLoader::new(l, tokio::spawn))
         }
         let (db, actor, cache) = (db.clone(), actor.clone(), cache.clone());
@@ -120,6 +195,18 @@ impl Loaders {
                 db: db.clone(),
                 actor: actor.clone(),
                 cache: cache.clone(),
+            }),
+            first_comments: dl(FirstCommentsLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            first_events: dl(FirstEventsLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            comment_counts: dl(CommentCountLoader {
+                db: db.clone(),
+                actor: actor.clone(),
             }),
             tickets: dl(TicketLoader {
                 db,

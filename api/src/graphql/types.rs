@@ -246,14 +246,24 @@ impl Ticket {
     ) -> ApiResult<TicketCommentConnection> {
         let actor = ctx.actor()?;
         let (first, after) = pagination::args(first, after.as_deref())?;
-        let page = svc(tickets::comments(
-            &ctx.state().db.read,
-            actor,
-            self.0.id,
-            first,
-            after.as_ref(),
-        )
-        .await)?;
+        // The first page batches across a list of tickets; later pages are per ticket.
+        let page = match after {
+            None => ctx
+                .loaders()?
+                .first_comments
+                .load_one((self.0.id, first))
+                .await?
+                .unwrap_or(service::page::Page {
+                    items: vec![],
+                    has_next: false,
+                }),
+            Some(after) => {
+                svc(
+                    tickets::comments(&ctx.state().db.read, actor, self.0.id, first, Some(&after))
+                        .await,
+                )?
+            }
+        };
         Ok(TicketCommentConnection {
             ticket_id: self.0.id,
             edges: page
@@ -277,14 +287,23 @@ impl Ticket {
     ) -> ApiResult<TicketEventConnection> {
         let actor = ctx.actor()?;
         let (first, after) = pagination::args(first, after.as_deref())?;
-        let page = svc(tickets::events(
-            &ctx.state().db.read,
-            actor,
-            self.0.id,
-            first,
-            after.as_ref(),
-        )
-        .await)?;
+        let page = match after {
+            None => ctx
+                .loaders()?
+                .first_events
+                .load_one((self.0.id, first))
+                .await?
+                .unwrap_or(service::page::Page {
+                    items: vec![],
+                    has_next: false,
+                }),
+            Some(after) => {
+                svc(
+                    tickets::events(&ctx.state().db.read, actor, self.0.id, first, Some(&after))
+                        .await,
+                )?
+            }
+        };
         Ok(TicketEventConnection {
             edges: page
                 .items
@@ -642,8 +661,12 @@ impl TicketCommentConnection {
     }
     /// How many comments the viewer can see on the ticket.
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
-        let actor = ctx.actor()?;
-        svc(tickets::comment_count(&ctx.state().db.read, actor, self.ticket_id).await)
+        Ok(ctx
+            .loaders()?
+            .comment_counts
+            .load_one(self.ticket_id)
+            .await?
+            .unwrap_or(0))
     }
 }
 

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use entity::{Priority, TicketKind, TicketStatus, ticket, ticket_comment, ticket_event};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Which tickets a list shows. Empty lists mean "any".
@@ -355,20 +356,6 @@ pub async fn events(
     })
 }
 
-/// Counts a ticket's comments visible to the actor.
-pub async fn comment_count(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    ticket_id: Uuid,
-) -> ServiceResult<u64> {
-    let t = get(db, actor, ticket_id).await?;
-    let mut q = ticket_comment::Entity::find().filter(ticket_comment::Column::TicketId.eq(t.id));
-    if !can_see_internal(actor) {
-        q = q.filter(ticket_comment::Column::Internal.eq(false));
-    }
-    Ok(q.count(db).await?)
-}
-
 /// Loads one comment if the actor can see it (its ticket in scope, internal only for the desk).
 pub async fn comment_by_id(
     db: &impl ConnectionTrait,
@@ -413,4 +400,151 @@ pub async fn event_by_id(
         Err(ServiceError::NotFound) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Builds `a, b, c` placeholders for `n` values starting at position `start` (1-based).
+fn placeholders(backend: DatabaseBackend, start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| match backend {
+            DatabaseBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first page of rows per ticket from `table`, for several tickets in one query: what a
+/// list of tickets showing their comments or history needs, without a query per ticket.
+async fn first_pages<M: sea_orm::FromQueryResult + HasTicket>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    table: &str,
+    ticket_ids: &[Uuid],
+    first: u64,
+) -> ServiceResult<HashMap<Uuid, Page<M>>> {
+    let visible: Vec<Uuid> = get_many(db, actor, ticket_ids)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let mut out: HashMap<Uuid, Page<M>> = visible
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                Page {
+                    items: Vec::new(),
+                    has_next: false,
+                },
+            )
+        })
+        .collect();
+    if visible.is_empty() {
+        return Ok(out);
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = vec![actor.tenant_id.into()];
+    values.extend(visible.iter().map(|id| sea_orm::Value::from(*id)));
+    let ids = placeholders(backend, 2, visible.len());
+    let mut next = visible.len() + 2;
+    let internal = if can_see_internal(actor) {
+        String::new()
+    } else {
+        values.push(false.into());
+        next += 1;
+        format!(" AND internal = {}", placeholders(backend, next - 1, 1))
+    };
+    values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
+    let limit = placeholders(backend, next, 1);
+    let sql = format!(
+        "SELECT * FROM (SELECT {table}.*, ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS rn \
+         FROM {table} WHERE tenant_id = {tenant} AND ticket_id IN ({ids}){internal}) AS paged \
+         WHERE paged.rn <= {limit} ORDER BY ticket_id, id",
+        tenant = placeholders(backend, 1, 1),
+    );
+    let rows = M::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    for row in rows {
+        if let Some(page) = out.get_mut(&row.ticket_id()) {
+            if page.items.len() as u64 == first {
+                page.has_next = true;
+            } else {
+                page.items.push(row);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A row that belongs to a ticket.
+trait HasTicket {
+    fn ticket_id(&self) -> Uuid;
+}
+
+impl HasTicket for ticket_comment::Model {
+    fn ticket_id(&self) -> Uuid {
+        self.ticket_id
+    }
+}
+
+impl HasTicket for ticket_event::Model {
+    fn ticket_id(&self) -> Uuid {
+        self.ticket_id
+    }
+}
+
+/// The first `first` comments of each ticket in scope (internal ones only for the desk).
+pub async fn first_comments(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ticket_ids: &[Uuid],
+    first: u64,
+) -> ServiceResult<HashMap<Uuid, Page<ticket_comment::Model>>> {
+    first_pages(db, actor, "ticket_comments", ticket_ids, first).await
+}
+
+/// The first `first` history events of each ticket in scope (internal ones only for the desk).
+pub async fn first_events(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ticket_ids: &[Uuid],
+    first: u64,
+) -> ServiceResult<HashMap<Uuid, Page<ticket_event::Model>>> {
+    first_pages(db, actor, "ticket_events", ticket_ids, first).await
+}
+
+/// Counts the comments the actor can see on each ticket in scope, in one query.
+pub async fn comment_counts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ticket_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, u64>> {
+    let visible: Vec<Uuid> = get_many(db, actor, ticket_ids)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let mut out: HashMap<Uuid, u64> = visible.iter().map(|id| (*id, 0)).collect();
+    if visible.is_empty() {
+        return Ok(out);
+    }
+    let mut q = ticket_comment::Entity::find()
+        .select_only()
+        .column(ticket_comment::Column::TicketId)
+        .column_as(Expr::col(ticket_comment::Column::Id).count(), "n")
+        .filter(ticket_comment::Column::TenantId.eq(actor.tenant_id))
+        .filter(ticket_comment::Column::TicketId.is_in(visible));
+    if !can_see_internal(actor) {
+        q = q.filter(ticket_comment::Column::Internal.eq(false));
+    }
+    let rows: Vec<(Uuid, i64)> = q
+        .group_by(ticket_comment::Column::TicketId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, n) in rows {
+        out.insert(id, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
 }

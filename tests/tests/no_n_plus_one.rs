@@ -1,0 +1,113 @@
+//! A list of tickets with their people, comments and history costs a fixed number of queries,
+//! however many tickets it shows.
+
+// Test code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use api::graphql::context::{AppState, Session};
+use api::graphql::loaders::Loaders;
+use service::Db;
+use service::directory_cache::DirectoryCache;
+use service::tickets::{self, NewTicket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tests::{Backend, test_db};
+
+const LIST: &str = r#"query($n: Int) { tickets(first: $n) { nodes {
+    number requester { displayName orgUnit { name } } assignee { displayName } category { name }
+    comments(first: 5) { totalCount nodes { body author { displayName } } }
+    events(first: 5) { nodes { kind actor { displayName } } } } } }"#;
+
+async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let mut read = db.read.clone();
+    let c = counter.clone();
+    read.set_metric_callback(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+    });
+    let counted = Db {
+        read,
+        write: db.write.clone(),
+    };
+    let (live, _) = tokio::sync::broadcast::channel(16);
+    // No directory cache: every lookup must reach the database, batched.
+    let directory = Arc::new(DirectoryCache::new(std::time::Duration::ZERO));
+    let state = AppState {
+        db: counted.clone(),
+        live,
+        directory: directory.clone(),
+    };
+    let schema = api::graphql::build(state, &api::config::GraphqlConfig::default());
+    let request = async_graphql::Request::new(LIST)
+        .variables(async_graphql::Variables::from_json(
+            serde_json::json!({ "n": n }),
+        ))
+        .data(Session {
+            actor: Some(actor.clone()),
+        })
+        .data(Loaders::new(&counted, actor, &directory));
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let json = response.data.into_json().unwrap();
+    let nodes = json["tickets"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), n);
+    assert!(nodes.iter().all(|t| t["comments"]["totalCount"] == 3
+        && t["comments"]["nodes"].as_array().unwrap().len() == 3));
+    assert!(
+        nodes
+            .iter()
+            .all(|t| t["events"]["nodes"].as_array().unwrap().len() == 4)
+    );
+    counter.load(Ordering::SeqCst)
+}
+
+// The server resolves each request on one actix worker thread (a current-thread runtime), so a
+// DataLoader's batch task cannot start before every field of the request has asked for its
+// key. These tests run the same way; on a multi-threaded runtime the batch could start early.
+#[tokio::test]
+async fn a_list_costs_the_same_queries_for_5_or_25_tickets_on_sqlite() {
+    a_list_costs_the_same_queries_for_5_or_25_tickets(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_list_costs_the_same_queries_for_5_or_25_tickets_on_postgres() {
+    a_list_costs_the_same_queries_for_5_or_25_tickets(Backend::Postgres).await;
+}
+
+async fn a_list_costs_the_same_queries_for_5_or_25_tickets(backend: Backend) {
+    let t = test_db(backend).await;
+    let fx = &t.fixture.city;
+    let desk = fx.agent_actor();
+    for i in 0..25 {
+        let mut n = NewTicket::new(entity::TicketKind::Inquiry, format!("問い合わせ{i}"), "");
+        n.requester_id = Some(if i % 2 == 0 {
+            fx.requester
+        } else {
+            fx.other_requester
+        });
+        n.category_id = Some(fx.category);
+        n.assignee_id = Some(fx.agent);
+        let id = tickets::create(&t.db.write, &desk, n)
+            .await
+            .unwrap()
+            .ticket
+            .id;
+        for body in ["一報", "確認中", "回答"] {
+            tickets::add_comment(&t.db.write, &desk, id, body, false)
+                .await
+                .unwrap();
+        }
+    }
+    let few = queries_for(&t.db, &desk, 5).await;
+    let many = queries_for(&t.db, &desk, 25).await;
+    // A person asked for again while the first batch naming them is still in flight costs one
+    // more lookup (the loader caches only finished batches): at most one, whatever the list size.
+    assert!(
+        many <= few + 1,
+        "queries grew with the list: {few} for 5 tickets, {many} for 25"
+    );
+    assert!(
+        few <= 12 && many <= 12,
+        "{few} / {many} queries for one list"
+    );
+}
