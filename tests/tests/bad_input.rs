@@ -256,3 +256,22 @@ async fn deep_and_expensive_queries_are_refused() {
         "{r}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_is_refused_before_parsing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let fx = app.fixture.city.clone();
+    let agent = app.token(&fx.slug, fx.agent, &["agent"]);
+    let huge = "あ".repeat(700_000); // about 2 MB of UTF-8, over the 1 MiB default
+    let before = rows(&app).await;
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&agent)
+        .json(&json!({"query": CREATE, "variables": {"i": {"kind": "INQUIRY", "title": "x", "description": huge}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!(rows(&app).await, before);
+}
