@@ -7,8 +7,8 @@ use entity::{
     Priority, SlaClock, TicketKind, TicketStatus, desk_calendar, sla_policy, ticket, ticket_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -223,6 +223,8 @@ pub async fn mark_breaches(
                         .add(ticket::Column::ResolutionDueAt.lt(now)),
                 ),
         )
+        // One order for every job, so that concurrent jobs lock rows in the same order.
+        .order_by_asc(ticket::Column::Id)
         .limit(batch)
         .all(&txn)
         .await?;
@@ -244,7 +246,26 @@ pub async fn mark_breaches(
             which.push(("resolution", d));
         }
         am.version = Set(t.version + 1);
-        let updated = am.update(&txn).await?;
+        // Only if nobody changed the ticket since we read it: another process running this job
+        // (several API processes on PostgreSQL) or a concurrent write. Whoever lost skips the
+        // ticket, so a breach is never recorded twice; the next run looks again.
+        let res = ticket::Entity::update_many()
+            .set(am)
+            .filter(ticket::Column::Id.eq(t.id))
+            .filter(ticket::Column::Version.eq(t.version))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            continue;
+        }
+        let mut updated = t.clone();
+        updated.version = t.version + 1;
+        for (target, due_at) in &which {
+            match *target {
+                "response" => updated.response_breached_at = Some(*due_at),
+                _ => updated.resolution_breached_at = Some(*due_at),
+            }
+        }
         for (target, due_at) in which {
             let event = crate::tickets::record_event(
                 &txn,

@@ -312,3 +312,46 @@ both_backends!(
         assert_eq!(events[0].kind, "created");
     }
 );
+
+both_backends!(
+    concurrent_breach_jobs_record_each_breach_once,
+    |backend: Backend| async move {
+        let t = test_db(backend).await;
+        let desk = t.fixture.city.agent_actor();
+        let at = jst(2026, 6, 1, 9, 0);
+        for i in 0..10 {
+            tickets::create_at(
+                &t.db.write,
+                &desk,
+                NewTicket::new(TicketKind::Inquiry, format!("放置{i}"), ""),
+                at,
+            )
+            .await
+            .unwrap();
+        }
+        // Several processes' jobs at once (on PostgreSQL they really run in parallel).
+        let now = jst(2026, 6, 30, 9, 0);
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let db = t.db.write.clone();
+                tokio::spawn(async move {
+                    service::sla::mark_breaches(&db, now, 100)
+                        .await
+                        .unwrap()
+                        .len()
+                })
+            })
+            .collect();
+        let mut marked = 0;
+        for j in jobs {
+            marked += j.await.unwrap();
+        }
+        let events = ticket_event::Entity::find()
+            .filter(ticket_event::Column::Kind.eq("sla_breached"))
+            .all(&t.db.read)
+            .await
+            .unwrap();
+        assert_eq!(marked, 20, "response and resolution of ten tickets");
+        assert_eq!(events.len(), 20, "each breach recorded once");
+    }
+);
