@@ -383,15 +383,6 @@ pub async fn create_at(
     })
 }
 
-/// Loads a ticket for writing: in scope and, for every write but comments, desk-only.
-async fn load_for_write(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    id: Uuid,
-) -> ServiceResult<ticket::Model> {
-    get(txn, actor, id).await
-}
-
 /// Saves `next` over `prev` only if nobody changed it in between.
 async fn save(
     txn: &DatabaseTransaction,
@@ -445,7 +436,7 @@ pub async fn update_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     let txn = db.begin().await?;
-    let prev = load_for_write(&txn, actor, id).await?;
+    let prev = get(&txn, actor, id).await?;
     if !actor.is_desk() {
         return Err(ServiceError::Forbidden("only the desk edits tickets"));
     }
@@ -604,7 +595,7 @@ pub async fn add_comment_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     let txn = db.begin().await?;
-    let prev = load_for_write(&txn, actor, ticket_id).await?;
+    let prev = get(&txn, actor, ticket_id).await?;
     let mut check = Check::default();
     check.text("body", body, BODY_MAX, true);
     if internal && !actor.is_desk() {
@@ -683,7 +674,7 @@ pub async fn assign_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     let txn = db.begin().await?;
-    let prev = load_for_write(&txn, actor, ticket_id).await?;
+    let prev = get(&txn, actor, ticket_id).await?;
     if !actor.is_desk() {
         return Err(ServiceError::Forbidden("only the desk assigns tickets"));
     }
@@ -743,7 +734,7 @@ pub async fn change_status_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     let txn = db.begin().await?;
-    let prev = load_for_write(&txn, actor, ticket_id).await?;
+    let prev = get(&txn, actor, ticket_id).await?;
     if !actor.is_desk() {
         let own = prev.requester_id == Some(actor.person_id);
         let allowed = own
@@ -890,7 +881,7 @@ pub async fn escalate_at(
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     let txn = db.begin().await?;
-    let prev = load_for_write(&txn, actor, ticket_id).await?;
+    let prev = get(&txn, actor, ticket_id).await?;
     if !actor.is_desk() {
         return Err(ServiceError::Forbidden("only the desk escalates tickets"));
     }
