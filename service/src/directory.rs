@@ -40,14 +40,6 @@ pub async fn tenant_by_slug(
     Ok(tenant::Entity::find_by_slug(slug).one(db).await?)
 }
 
-/// Lists all tenants (for the CLI; not exposed over GraphQL).
-pub async fn all_tenants(db: &impl ConnectionTrait) -> ServiceResult<Vec<tenant::Model>> {
-    Ok(tenant::Entity::find()
-        .order_by_asc(tenant::Column::Slug)
-        .all(db)
-        .await?)
-}
-
 /// Loads a person of the tenant.
 pub async fn person(
     db: &impl ConnectionTrait,

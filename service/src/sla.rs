@@ -124,20 +124,6 @@ fn compile(row: &desk_calendar::Model) -> ServiceResult<Arc<DeskCalendar>> {
     Ok(cal)
 }
 
-/// Loads the tenant's default business calendar.
-pub async fn default_calendar(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-) -> ServiceResult<Option<Arc<DeskCalendar>>> {
-    let row = desk_calendar::Entity::find()
-        .filter(desk_calendar::Column::TenantId.eq(tenant_id))
-        .order_by_desc(desk_calendar::Column::IsDefault)
-        .order_by_asc(desk_calendar::Column::CreatedAt)
-        .one(db)
-        .await?;
-    row.as_ref().map(compile).transpose()
-}
-
 /// Finds the most specific policy for a kind and priority: kind and priority both matching beats
 /// kind only, which beats priority only, which beats the catch-all.
 pub async fn policy_for(
