@@ -50,3 +50,25 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next: bool,
 }
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            has_next: false,
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// Builds a page from rows fetched with `LIMIT first + 1`: the extra row only says that
+    /// more follow, and is dropped.
+    pub fn from_overfetch(mut rows: Vec<T>, first: u64) -> Self {
+        let has_next = rows.len() as u64 > first;
+        rows.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+        Self {
+            items: rows,
+            has_next,
+        }
+    }
+}

@@ -253,10 +253,7 @@ impl Ticket {
                 .first_comments
                 .load_one((self.0.id, first))
                 .await?
-                .unwrap_or(service::page::Page {
-                    items: vec![],
-                    has_next: false,
-                }),
+                .unwrap_or_default(),
             Some(after) => {
                 svc(
                     tickets::comments(&ctx.state().db.read, actor, self.0.id, first, Some(&after))
@@ -293,10 +290,7 @@ impl Ticket {
                 .first_events
                 .load_one((self.0.id, first))
                 .await?
-                .unwrap_or(service::page::Page {
-                    items: vec![],
-                    has_next: false,
-                }),
+                .unwrap_or_default(),
             Some(after) => {
                 svc(
                     tickets::events(&ctx.state().db.read, actor, self.0.id, first, Some(&after))

@@ -269,19 +269,14 @@ pub async fn list(
         Direction::Asc => Order::Asc,
         Direction::Desc => Order::Desc,
     };
-    let mut rows = ticket::Entity::find()
+    let rows = ticket::Entity::find()
         .filter(cond)
         .order_by(col, ord.clone())
         .order_by(ticket::Column::Id, ord)
         .limit(first + 1)
         .all(db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok(Page {
-        items: rows,
-        has_next,
-    })
+    Ok(Page::from_overfetch(rows, first))
 }
 
 /// Counts the tickets a filter matches in scope.
@@ -312,17 +307,12 @@ pub async fn comments(
     if let Some(c) = after {
         q = q.filter(ticket_comment::Column::Id.gt(c.id));
     }
-    let mut rows = q
+    let rows = q
         .order_by_asc(ticket_comment::Column::Id)
         .limit(first + 1)
         .all(db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok(Page {
-        items: rows,
-        has_next,
-    })
+    Ok(Page::from_overfetch(rows, first))
 }
 
 /// Lists a ticket's history oldest first; events about internal comments only for the desk.
@@ -343,17 +333,12 @@ pub async fn events(
     if let Some(c) = after {
         q = q.filter(ticket_event::Column::Id.gt(c.id));
     }
-    let mut rows = q
+    let rows = q
         .order_by_asc(ticket_event::Column::Id)
         .limit(first + 1)
         .all(db)
         .await?;
-    let has_next = rows.len() as u64 > first;
-    rows.truncate(first as usize);
-    Ok(Page {
-        items: rows,
-        has_next,
-    })
+    Ok(Page::from_overfetch(rows, first))
 }
 
 /// Loads one comment if the actor can see it (its ticket in scope, internal only for the desk).
@@ -427,18 +412,7 @@ async fn first_pages<M: sea_orm::FromQueryResult + HasTicket>(
         .into_iter()
         .map(|t| t.id)
         .collect();
-    let mut out: HashMap<Uuid, Page<M>> = visible
-        .iter()
-        .map(|id| {
-            (
-                *id,
-                Page {
-                    items: Vec::new(),
-                    has_next: false,
-                },
-            )
-        })
-        .collect();
+    let mut out: HashMap<Uuid, Page<M>> = visible.iter().map(|id| (*id, Page::default())).collect();
     if visible.is_empty() {
         return Ok(out);
     }
