@@ -786,9 +786,13 @@ async fn transition(
     let from = prev.status;
     let mut next = prev.clone();
     next.status = to;
+    // The policy (two queries) matters only when the clock resumes or the ticket is resolved.
+    let needs_policy = prev.sla_paused_at.is_some() || to == TicketStatus::Resolved;
     let policy = match prev.sla_policy_id {
-        Some(_) => sla::policy_for(txn, prev.tenant_id, prev.kind, prev.priority).await?,
-        None => None,
+        Some(_) if needs_policy => {
+            sla::policy_for(txn, prev.tenant_id, prev.kind, prev.priority).await?
+        }
+        _ => None,
     };
     // Leaving "waiting on requester": the time spent waiting does not count.
     if let Some(paused) = prev.sla_paused_at {
