@@ -1,0 +1,291 @@
+//! Answer quality of the FAQ search, on the same path the bots use
+//! (`SearchIndex::suggest_answers`), against a baseline in the same run.
+//!
+//! ```text
+//! cargo run -p bench --release --bin faq-eval -- [--faq PATH] [--queries PATH] [--verbose]
+//! ```
+//!
+//! Metrics over the questions the FAQ answers: hit@1, hit@3, MRR (first
+//! expected article in the top 10). `decline_acc` is over every question: a
+//! question the FAQ cannot answer (`expected: []`) must be declined; one it
+//! can must not be, and the article shown (the answer, or one of the three
+//! choices) must be an expected one.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use search_index::{
+    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms, TicketAccess,
+};
+use serde::Deserialize;
+use tantivy::{
+    collector::TopDocs,
+    query::{BooleanQuery, Occur, Query, TermQuery},
+    schema::{IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value},
+    tokenizer::{Token, TokenStream, Tokenizer},
+};
+use unicode_normalization::UnicodeNormalization;
+
+#[derive(Parser)]
+#[command(about = "FAQ answer quality: hit@1, hit@3, MRR and answer-or-decline accuracy")]
+struct Args {
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/faq.jsonl"))]
+    faq: PathBuf,
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/queries-dev.jsonl"))]
+    queries: PathBuf,
+    /// Print every question that misses or is decided wrongly.
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Deserialize)]
+struct Faq {
+    id: String,
+    category: String,
+    audience: Vec<String>,
+    question: String,
+    answer: String,
+    keywords: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Query_ {
+    q: String,
+    expected: Vec<String>,
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> anyhow::Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1)))
+        .collect()
+}
+
+#[derive(Default)]
+struct Score {
+    answerable: usize,
+    hit1: usize,
+    hit3: usize,
+    rr: f64,
+    decided_right: usize,
+    total: usize,
+}
+
+impl Score {
+    fn rank(&mut self, ranked: &[String], expected: &[String]) -> Option<usize> {
+        self.answerable += 1;
+        let rank = ranked.iter().take(10).position(|id| expected.contains(id));
+        if let Some(r) = rank {
+            self.hit1 += usize::from(r == 0);
+            self.hit3 += usize::from(r < 3);
+            self.rr += 1.0 / (r as f64 + 1.0);
+        }
+        rank
+    }
+    fn line(&self) -> String {
+        let n = self.answerable.max(1) as f64;
+        let mut s = format!(
+            "hit@1={:.2} hit@3={:.2} mrr={:.2}",
+            self.hit1 as f64 / n,
+            self.hit3 as f64 / n,
+            self.rr / n
+        );
+        if self.total > 0 {
+            s.push_str(&format!(" decline_acc={:.2}", self.decided_right as f64 / self.total as f64));
+        }
+        s
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let faqs: Vec<Faq> = read_jsonl(&args.faq)?;
+    let queries: Vec<Query_> = read_jsonl(&args.queries)?;
+    println!("faq-eval: {} articles ({}), {} questions ({})", faqs.len(), args.faq.display(), queries.len(), args.queries.display());
+
+    // Baseline: NFKC character bigrams, plain BM25 over question + keywords + answer.
+    let started = Instant::now();
+    let baseline = Baseline::build(&faqs)?;
+    let mut base = Score::default();
+    for q in queries.iter().filter(|q| !q.expected.is_empty()) {
+        base.rank(&baseline.search(&q.q)?, &q.expected);
+    }
+    println!("baseline (NFKC bigrams, BM25): {}  [{:.0} ms]", base.line(), started.elapsed().as_secs_f64() * 1e3);
+
+    // Ours: the bots' path.
+    let started = Instant::now();
+    let index = SearchIndex::in_memory()?;
+    let mut writer = index.writer(64)?;
+    let now = chrono::Utc::now();
+    for f in &faqs {
+        writer.upsert(&Document {
+            kind: DocKind::Faq,
+            id: f.id.clone(),
+            tenant: "eval".into(),
+            title: f.question.clone(),
+            body: f.answer.clone(),
+            keywords: f.keywords.clone(),
+            category: Some(f.category.clone()),
+            audience: f.audience.clone(),
+            status: "published".into(),
+            number: None,
+            requester: None,
+            vendors: vec![],
+            created: now,
+            updated: now,
+        })?;
+    }
+    writer.commit(0)?;
+    let indexed = started.elapsed();
+    let access = Access { tenant: "eval".into(), faq: FaqAccess::Published { audiences: vec![] }, tickets: TicketAccess::None };
+    let synonyms = Synonyms::defaults();
+    let filter = Filter { kinds: vec![DocKind::Faq], ..Filter::default() };
+    let mut ours = Score::default();
+    let mut confidences = [0usize; 3];
+    let started = Instant::now();
+    for q in &queries {
+        let suggestion = index.suggest_answers(&q.q, &access, &synonyms)?;
+        let shown: Vec<String> = match suggestion.confidence {
+            Confidence::Answer => suggestion.hits.iter().take(1).map(|h| h.id.clone()).collect(),
+            Confidence::Choose => suggestion.hits.iter().take(3).map(|h| h.id.clone()).collect(),
+            Confidence::Decline => vec![],
+        };
+        confidences[suggestion.confidence as usize] += 1;
+        let right = if q.expected.is_empty() {
+            suggestion.confidence == Confidence::Decline
+        } else {
+            shown.iter().any(|id| q.expected.contains(id))
+        };
+        ours.total += 1;
+        ours.decided_right += usize::from(right);
+        let mut rank = None;
+        let mut ranked = Vec::new();
+        if !q.expected.is_empty() {
+            let req = SearchRequest {
+                text: &q.q,
+                access: &access,
+                filter: &filter,
+                synonyms: &synonyms,
+                limit: 10,
+                offset: 0,
+                highlight: false,
+                facets: false,
+            };
+            ranked = index.search(&req)?.hits.into_iter().map(|h| h.id).collect::<Vec<_>>();
+            rank = ours.rank(&ranked, &q.expected);
+        }
+        if args.verbose && (!right || rank.is_some_and(|r| r > 0) || (!q.expected.is_empty() && rank.is_none())) {
+            println!(
+                "  {:<8} cov={:.2} rank={:<4} expected={:?} got={:?}  {}",
+                format!("{:?}", suggestion.confidence),
+                suggestion.coverage,
+                rank.map_or("-".into(), |r| (r + 1).to_string()),
+                q.expected,
+                ranked.iter().take(3).collect::<Vec<_>>(),
+                q.q
+            );
+        }
+    }
+    let per_query = started.elapsed().as_secs_f64() * 1e3 / queries.len() as f64;
+    println!(
+        "ours (vibrato+IPADIC, bigrams, synonyms): {}  [index {:.0} ms, {:.2} ms/question; answer {} / choose {} / decline {}]",
+        ours.line(),
+        indexed.as_secs_f64() * 1e3,
+        per_query,
+        confidences[0],
+        confidences[1],
+        confidences[2]
+    );
+    println!("{}", ours.line());
+    Ok(())
+}
+
+/// The baseline: one field, NFKC + lower case, overlapping character bigrams.
+struct Baseline {
+    index: tantivy::Index,
+    text: tantivy::schema::Field,
+    id: tantivy::schema::Field,
+}
+
+#[derive(Clone)]
+struct Bigrams;
+
+struct BigramStream {
+    tokens: Vec<Token>,
+    i: usize,
+}
+
+impl TokenStream for BigramStream {
+    fn advance(&mut self) -> bool {
+        self.i += 1;
+        self.i <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.i - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.i - 1]
+    }
+}
+
+fn bigrams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_whitespace()).collect();
+    if chars.len() == 1 {
+        return vec![chars[0].to_string()];
+    }
+    chars.windows(2).map(|w| w.iter().collect()).collect()
+}
+
+impl Tokenizer for Bigrams {
+    type TokenStream<'a> = BigramStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramStream {
+        let tokens = bigrams(text)
+            .into_iter()
+            .enumerate()
+            .map(|(position, text)| Token { offset_from: 0, offset_to: 0, position, text, position_length: 1 })
+            .collect();
+        BigramStream { tokens, i: 0 }
+    }
+}
+
+impl Baseline {
+    fn build(faqs: &[Faq]) -> anyhow::Result<Self> {
+        let mut b = Schema::builder();
+        let indexing = TextFieldIndexing::default().set_tokenizer("bigram").set_index_option(IndexRecordOption::WithFreqs);
+        let text = b.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
+        let id = b.add_text_field("id", STRING | STORED);
+        let index = tantivy::Index::create_in_ram(b.build());
+        index.tokenizers().register("bigram", Bigrams);
+        let mut w: tantivy::IndexWriter = index.writer(20_000_000)?;
+        for f in faqs {
+            let mut d = tantivy::TantivyDocument::new();
+            d.add_text(text, format!("{}\n{}\n{}", f.question, f.keywords.join(" "), f.answer));
+            d.add_text(id, &f.id);
+            w.add_document(d)?;
+        }
+        w.commit()?;
+        Ok(Self { index, text, id })
+    }
+
+    fn search(&self, q: &str) -> anyhow::Result<Vec<String>> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = bigrams(q)
+            .into_iter()
+            .map(|b| {
+                let t = tantivy::Term::from_field_text(self.text, &b);
+                (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+            })
+            .collect();
+        let searcher = self.index.reader()?.searcher();
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(10).order_by_score())?;
+        top.into_iter()
+            .map(|(_, addr)| {
+                let d: tantivy::TantivyDocument = searcher.doc(addr)?;
+                Ok(d.get_first(self.id).and_then(|v| v.as_str()).unwrap_or_default().to_owned())
+            })
+            .collect()
+    }
+}

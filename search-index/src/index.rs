@@ -1,0 +1,640 @@
+//! The tantivy index: schema, writing, searching, highlighting and facets.
+
+use std::{collections::HashMap, ops::Bound, path::Path};
+
+use chrono::{DateTime, Utc};
+use tantivy::{
+    DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
+    collector::{Collector, Count, SegmentCollector, TopDocs},
+    columnar::StrColumn,
+    directory::MmapDirectory,
+    query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery},
+    schema::{
+        DateOptions, DateTimePrecision, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+        TextOptions, Value,
+    },
+    snippet::SnippetGenerator,
+};
+
+use crate::{
+    analysis::{Analysis, analyze},
+    document::{Access, DocKind, Document, FaqAccess, Filter, TicketAccess, key},
+    normalize::normalize,
+    synonyms::Synonyms,
+    tokenizer::{BIGRAM, JapaneseTokenizer, MORPH},
+};
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+/// Most hits returned in one page.
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("検索語が長すぎます（{max}文字まで）")]
+    QueryTooLong { max: usize },
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+}
+
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fields {
+    pub key: Field,
+    pub kind: Field,
+    pub id: Field,
+    pub tenant: Field,
+    pub number: Field,
+    pub category: Field,
+    pub audience: Field,
+    pub status: Field,
+    pub requester: Field,
+    pub vendor: Field,
+    pub created: Field,
+    pub updated: Field,
+    pub title: Field,
+    pub title_bi: Field,
+    pub keywords: Field,
+    pub keywords_bi: Field,
+    pub body: Field,
+    pub body_bi: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let facet = STRING | STORED | tantivy::schema::FAST;
+    let text = |tokenizer: &str, stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqs);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored { options.set_stored() } else { options }
+    };
+    let date = DateOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_stored()
+        .set_precision(DateTimePrecision::Seconds);
+    let fields = Fields {
+        key: b.add_text_field("key", STRING | STORED),
+        kind: b.add_text_field("kind", facet.clone()),
+        id: b.add_text_field("id", STRING | STORED),
+        tenant: b.add_text_field("tenant", STRING),
+        number: b.add_text_field("number", STRING | STORED),
+        category: b.add_text_field("category", facet.clone()),
+        audience: b.add_text_field("audience", facet.clone()),
+        status: b.add_text_field("status", facet),
+        requester: b.add_text_field("requester", STRING),
+        vendor: b.add_text_field("vendor", STRING),
+        created: b.add_date_field("created", date.clone()),
+        updated: b.add_date_field("updated", date),
+        title: b.add_text_field("title", text(MORPH, true)),
+        title_bi: b.add_text_field("title_bi", text(BIGRAM, false)),
+        keywords: b.add_text_field("keywords", text(MORPH, true)),
+        keywords_bi: b.add_text_field("keywords_bi", text(BIGRAM, false)),
+        body: b.add_text_field("body", text(MORPH, true)),
+        body_bi: b.add_text_field("body_bi", text(BIGRAM, false)),
+    };
+    (b.build(), fields)
+}
+
+/// How much a match in each field counts. Morph terms are words; bigram terms
+/// are for recall and count less.
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub title: f32,
+    pub keywords: f32,
+    pub body: f32,
+    pub title_bi: f32,
+    pub keywords_bi: f32,
+    pub body_bi: f32,
+    /// Factor for terms added by synonyms.
+    pub synonym: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self { title: 3.0, keywords: 2.0, body: 1.0, title_bi: 1.0, keywords_bi: 0.7, body_bi: 0.3, synonym: 0.8 }
+    }
+}
+
+/// The index and a reader. Cheap to share behind an `Arc`; one [`Writer`] at a time.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    pub weights: Weights,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub hits: Vec<Hit>,
+    /// Number of matching documents in scope.
+    pub total: usize,
+    pub facets: Facets,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub kind: DocKind,
+    pub id: String,
+    pub score: f32,
+    pub title: String,
+    pub number: Option<String>,
+    pub category: Option<String>,
+    pub status: String,
+    /// HTML-escaped, matches in `<mark>`. Title first, then body.
+    pub highlights: Vec<Highlight>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Highlight {
+    pub field: &'static str,
+    pub html: String,
+}
+
+/// Counts of matching documents per value, largest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub kinds: Vec<(String, u64)>,
+    pub categories: Vec<(String, u64)>,
+    pub statuses: Vec<(String, u64)>,
+    pub audiences: Vec<(String, u64)>,
+}
+
+/// One search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest<'a> {
+    pub text: &'a str,
+    pub access: &'a Access,
+    pub filter: &'a Filter,
+    pub synonyms: &'a Synonyms,
+    pub limit: usize,
+    pub offset: usize,
+    pub highlight: bool,
+    pub facets: bool,
+}
+
+/// The words of a query, analysed once.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzedQuery {
+    pub analysis: Analysis,
+    pub expansion: Analysis,
+    /// For each word of `analysis.morph`, the words synonyms offer for it.
+    pub alternatives: Vec<Vec<String>>,
+    /// A ticket number in the query, normalised (hd-2026-000123).
+    pub number: Option<String>,
+}
+
+impl AnalyzedQuery {
+    pub fn new(text: &str, synonyms: &Synonyms) -> Result<Self> {
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(SearchError::QueryTooLong { max: MAX_QUERY_CHARS });
+        }
+        let analysis = analyze(text);
+        let words = analysis.morph_texts();
+        let mut alternatives = vec![Vec::new(); words.len()];
+        let mut added: Vec<&str> = Vec::new();
+        for m in synonyms.matches(&words) {
+            let alt: Vec<String> = m.others.iter().flat_map(|o| analyze(o).morph).map(|t| t.text).collect();
+            for &p in &m.positions {
+                alternatives[p].extend(alt.iter().cloned());
+            }
+            for o in m.others {
+                if !added.contains(&o) {
+                    added.push(o);
+                }
+            }
+        }
+        let expansion = if added.is_empty() { Analysis::default() } else { analyze(&added.join("\n")) };
+        Ok(Self { analysis, expansion, alternatives, number: ticket_number(text) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.analysis.morph.is_empty() && self.analysis.bigram.is_empty() && self.number.is_none()
+    }
+}
+
+/// Finds `HD-2026-000123` (any prefix of letters) in free text.
+fn ticket_number(text: &str) -> Option<String> {
+    let n = normalize(text).text;
+    n.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).find_map(|w| {
+        let mut parts = w.split('-');
+        let (p, y, s) = (parts.next()?, parts.next()?, parts.next()?);
+        let ok = parts.next().is_none()
+            && !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_alphabetic())
+            && y.len() == 4
+            && y.bytes().all(|b| b.is_ascii_digit())
+            && s.len() >= 4
+            && s.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| w.to_owned())
+    })
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if needed.
+    pub fn open_or_create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, _) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        Self::from_index(index)
+    }
+
+    /// An index in memory (tests, the FAQ evaluation).
+    pub fn in_memory() -> Result<Self> {
+        Self::from_index(Index::create_in_ram(schema().0))
+    }
+
+    fn from_index(index: Index) -> Result<Self> {
+        index.tokenizers().register(MORPH, JapaneseTokenizer::morph());
+        index.tokenizers().register(BIGRAM, JapaneseTokenizer::bigram());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        let (_, fields) = schema();
+        Ok(Self { index, reader, fields, weights: Weights::default() })
+    }
+
+    /// A writer with `memory_mb` of indexing memory and up to two threads.
+    pub fn writer(&self, memory_mb: usize) -> Result<Writer<'_>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+        let budget = (memory_mb.max(16) * 1_000_000).max(threads * 15_000_000);
+        let inner = self.index.writer_with_num_threads(threads, budget)?;
+        Ok(Writer { index: self, inner })
+    }
+
+    /// The payload of the last commit: the id of the last outbox row indexed.
+    pub fn committed_position(&self) -> Result<Option<i64>> {
+        Ok(self.index.load_metas()?.payload.and_then(|p| p.parse().ok()))
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Picks up the latest commit now instead of after the reload delay.
+    pub fn refresh(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Disk size of the index files, in bytes (0 in memory).
+    pub fn size_bytes(&self) -> u64 {
+        let searcher = self.reader.searcher();
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.space_usage().map_or(0, |u| u.total().get_bytes()))
+            .sum()
+    }
+
+    fn scope(&self, access: &Access, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let term = |field: Field, v: &str| tantivy::Term::from_field_text(field, v);
+        let filter_q = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) { (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))) };
+        let one = |field: Field, v: &str| -> Box<dyn Query> { Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic)) };
+        let any = |field: Field, vs: &[String]| -> Box<dyn Query> { Box::new(TermSetQuery::new(vs.iter().map(|v| term(field, v)))) };
+
+        let mut out = vec![filter_q(one(f.tenant, &access.tenant))];
+        // What this actor may see: FAQ articles and tickets, each or none.
+        let mut visible: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let faq = match &access.faq {
+            FaqAccess::None => None,
+            FaqAccess::All => Some(vec![(Occur::Must, one(f.kind, "faq"))]),
+            FaqAccess::Published { audiences } => {
+                let mut c = vec![(Occur::Must, one(f.kind, "faq")), (Occur::Must, one(f.status, "published"))];
+                if !audiences.is_empty() {
+                    c.push((Occur::Must, any(f.audience, audiences)));
+                }
+                Some(c)
+            }
+        };
+        let tickets = match &access.tickets {
+            TicketAccess::None => None,
+            TicketAccess::All => Some(vec![(Occur::Must, one(f.kind, "ticket"))]),
+            TicketAccess::RequestedBy(p) => Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, one(f.requester, p))]),
+            TicketAccess::EscalatedTo(v) => Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, one(f.vendor, v))]),
+        };
+        for clauses in [faq, tickets].into_iter().flatten() {
+            visible.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
+        }
+        if visible.is_empty() {
+            // Sees nothing: a filter that matches no document.
+            out.push(filter_q(one(f.kind, "")));
+        } else {
+            out.push(filter_q(Box::new(BooleanQuery::new(visible))));
+        }
+        if !filter.kinds.is_empty() {
+            let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+            out.push(filter_q(any(f.kind, &kinds)));
+        }
+        for (field, values) in [(f.category, &filter.categories), (f.audience, &filter.audiences), (f.status, &filter.statuses)] {
+            if !values.is_empty() {
+                out.push(filter_q(any(field, values)));
+            }
+        }
+        if filter.created_from.is_some() || filter.created_to.is_some() {
+            let bound = |d: Option<DateTime<Utc>>, inclusive: bool| match d {
+                None => Bound::Unbounded,
+                Some(d) => {
+                    let t = tantivy::Term::from_field_date(f.created, tantivy::DateTime::from_timestamp_secs(d.timestamp()));
+                    if inclusive { Bound::Included(t) } else { Bound::Excluded(t) }
+                }
+            };
+            let range = RangeQuery::new(bound(filter.created_from, true), bound(filter.created_to, false));
+            out.push(filter_q(Box::new(range)));
+        }
+        out
+    }
+
+    /// The scoring part of a query: every analysed word in every field.
+    pub(crate) fn text_query(&self, q: &AnalyzedQuery) -> Option<Box<dyn Query>> {
+        let f = &self.fields;
+        let w = &self.weights;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (analysis, factor) in [(&q.analysis, 1.0), (&q.expansion, w.synonym)] {
+            let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
+            let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
+            for (terms, fields) in [(&analysis.morph, morph), (&analysis.bigram, bigram)] {
+                for t in terms {
+                    for (field, weight) in fields {
+                        if weight <= 0.0 || !seen.insert((field, t.text.as_str())) {
+                            continue;
+                        }
+                        let term = tantivy::Term::from_field_text(field, &t.text);
+                        let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                        clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), weight * factor))));
+                    }
+                }
+            }
+        }
+        if let Some(n) = &q.number {
+            let tq = TermQuery::new(tantivy::Term::from_field_text(f.number, n), IndexRecordOption::Basic);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 50.0))));
+        }
+        (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+    }
+
+    /// Searches. An empty or all-symbol query has no results.
+    pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
+        let q = AnalyzedQuery::new(req.text, req.synonyms)?;
+        self.search_analyzed(&q, req, &[])
+    }
+
+    pub(crate) fn search_analyzed(
+        &self,
+        q: &AnalyzedQuery,
+        req: &SearchRequest<'_>,
+        exclude: &[String],
+    ) -> Result<SearchResults> {
+        let Some(text) = self.text_query(q) else {
+            return Ok(SearchResults::default());
+        };
+        let mut clauses = self.scope(req.access, req.filter);
+        clauses.push((Occur::Must, text));
+        for key in exclude {
+            let t = tantivy::Term::from_field_text(self.fields.key, key);
+            clauses.push((Occur::MustNot, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let limit = req.limit.clamp(1, MAX_LIMIT);
+        let top = TopDocs::with_limit(limit).and_offset(req.offset).order_by_score();
+        let (top, total, facets) = if req.facets {
+            let (top, total, facets) = searcher.search(&query, &(top, Count, FacetCollector::new(&self.fields)))?;
+            (top, total, facets)
+        } else {
+            let (top, total) = searcher.search(&query, &(top, Count))?;
+            (top, total, Facets::default())
+        };
+        let generators = if req.highlight { Some(self.snippet_generators(&searcher, &query)?) } else { None };
+        let hits = top
+            .into_iter()
+            .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SearchResults { hits, total, facets })
+    }
+
+    fn snippet_generators(&self, searcher: &Searcher, query: &dyn Query) -> Result<[SnippetGenerator; 4]> {
+        let make = |field: Field, chars: usize| -> Result<SnippetGenerator> {
+            let mut g = SnippetGenerator::create(searcher, query, field)?;
+            g.set_max_num_chars(chars);
+            Ok(g)
+        };
+        let f = &self.fields;
+        Ok([make(f.title, 200)?, make(f.title_bi, 200)?, make(f.body, 150)?, make(f.body_bi, 150)?])
+    }
+
+    fn hit(&self, searcher: &Searcher, score: Score, addr: DocAddress, generators: Option<&[SnippetGenerator; 4]>) -> Result<Hit> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let f = &self.fields;
+        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
+        let title = text(f.title).unwrap_or_default();
+        let mut highlights = Vec::new();
+        if let Some([title_g, title_bi_g, body_g, body_bi_g]) = generators {
+            let body = text(f.body).unwrap_or_default();
+            for (name, stored, morph, bigram) in [("title", &title, title_g, title_bi_g), ("body", &body, body_g, body_bi_g)] {
+                let mut snippet = morph.snippet(stored);
+                if snippet.highlighted().is_empty() {
+                    snippet = bigram.snippet(stored);
+                }
+                if snippet.highlighted().is_empty() {
+                    continue;
+                }
+                snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+                highlights.push(Highlight { field: name, html: snippet.to_html() });
+            }
+        }
+        Ok(Hit {
+            kind: text(f.kind).as_deref().and_then(DocKind::parse).unwrap_or(DocKind::Faq),
+            id: text(f.id).unwrap_or_default(),
+            score,
+            title,
+            number: text(f.number),
+            category: text(f.category),
+            status: text(f.status).unwrap_or_default(),
+            highlights,
+        })
+    }
+
+    /// The stored keywords of a document.
+    pub fn stored_keywords(&self, kind: DocKind, id: &str) -> Result<Vec<String>> {
+        let Some(doc) = self.stored_doc(kind, id)? else { return Ok(Vec::new()) };
+        Ok(doc.get_all(self.fields.keywords).filter_map(|v| v.as_str().map(str::to_owned)).collect())
+    }
+
+    fn stored_doc(&self, kind: DocKind, id: &str) -> Result<Option<TantivyDocument>> {
+        let searcher = self.reader.searcher();
+        let t = tantivy::Term::from_field_text(self.fields.key, &key(kind, id));
+        let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, addr)) = top.first() else { return Ok(None) };
+        Ok(Some(searcher.doc(*addr)?))
+    }
+
+    /// The stored title and body of a document, if indexed.
+    pub fn stored_text(&self, kind: DocKind, id: &str) -> Result<Option<(String, String)>> {
+        let Some(doc) = self.stored_doc(kind, id)? else { return Ok(None) };
+        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        Ok(Some((text(self.fields.title), text(self.fields.body))))
+    }
+}
+
+/// Adds, replaces and deletes documents; nothing is visible before [`Writer::commit`].
+pub struct Writer<'a> {
+    index: &'a SearchIndex,
+    inner: tantivy::IndexWriter,
+}
+
+impl Writer<'_> {
+    /// Adds the document, replacing any earlier version with the same key.
+    pub fn upsert(&mut self, doc: &Document) -> Result<()> {
+        let f = &self.index.fields;
+        let key = doc.key();
+        self.inner.delete_term(tantivy::Term::from_field_text(f.key, &key));
+        let mut d = TantivyDocument::new();
+        d.add_text(f.key, &key);
+        d.add_text(f.kind, doc.kind.as_str());
+        d.add_text(f.id, &doc.id);
+        d.add_text(f.tenant, &doc.tenant);
+        if let Some(n) = &doc.number {
+            d.add_text(f.number, normalize(n).text);
+        }
+        if let Some(c) = &doc.category {
+            d.add_text(f.category, c);
+        }
+        for a in &doc.audience {
+            d.add_text(f.audience, a);
+        }
+        d.add_text(f.status, &doc.status);
+        if let Some(r) = &doc.requester {
+            d.add_text(f.requester, r);
+        }
+        for v in &doc.vendors {
+            d.add_text(f.vendor, v);
+        }
+        d.add_date(f.created, tantivy::DateTime::from_timestamp_secs(doc.created.timestamp()));
+        d.add_date(f.updated, tantivy::DateTime::from_timestamp_secs(doc.updated.timestamp()));
+        // Same text fed to both fields in a row: analysed once.
+        d.add_text(f.title, &doc.title);
+        d.add_text(f.title_bi, &doc.title);
+        for k in &doc.keywords {
+            d.add_text(f.keywords, k);
+            d.add_text(f.keywords_bi, k);
+        }
+        d.add_text(f.body, &doc.body);
+        d.add_text(f.body_bi, &doc.body);
+        self.inner.add_document(d)?;
+        Ok(())
+    }
+
+    pub fn delete(&mut self, kind: DocKind, id: &str) {
+        self.inner.delete_term(tantivy::Term::from_field_text(self.index.fields.key, &key(kind, id)));
+    }
+
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.inner.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Commits, recording `position` (the last outbox id applied), and makes
+    /// the changes visible to searches at once.
+    pub fn commit(&mut self, position: i64) -> Result<()> {
+        let mut prepared = self.inner.prepare_commit()?;
+        prepared.set_payload(&position.to_string());
+        prepared.commit()?;
+        self.index.refresh()
+    }
+
+    /// Waits for merges to finish (after a bulk load).
+    pub fn finish(self) -> Result<()> {
+        self.inner.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+/// Counts matching documents per kind, category, status and audience.
+struct FacetCollector {
+    names: [&'static str; 4],
+}
+
+impl FacetCollector {
+    fn new(_fields: &Fields) -> Self {
+        Self { names: ["kind", "category", "status", "audience"] }
+    }
+}
+
+struct FacetSegment {
+    columns: Vec<Option<StrColumn>>,
+    counts: Vec<HashMap<u64, u64>>,
+}
+
+impl Collector for FacetCollector {
+    type Fruit = Facets;
+    type Child = FacetSegment;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
+        let columns = self.names.iter().map(|n| segment.fast_fields().str(n)).collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(FacetSegment { counts: vec![HashMap::new(); columns.len()], columns })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
+        let mut merged: [HashMap<String, u64>; 4] = Default::default();
+        for fruit in fruits {
+            for (i, list) in [fruit.kinds, fruit.categories, fruit.statuses, fruit.audiences].into_iter().enumerate() {
+                for (k, n) in list {
+                    *merged[i].entry(k).or_default() += n;
+                }
+            }
+        }
+        let [kinds, categories, statuses, audiences] = merged.map(sorted);
+        Ok(Facets { kinds, categories, statuses, audiences })
+    }
+}
+
+fn sorted(map: HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = Facets;
+
+    fn collect(&mut self, doc: u32, _: Score) {
+        for (column, counts) in self.columns.iter().zip(&mut self.counts) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    *counts.entry(ord).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Facets {
+        let mut lists: Vec<Vec<(String, u64)>> = Vec::with_capacity(4);
+        for (column, counts) in self.columns.iter().zip(self.counts) {
+            let mut list = Vec::with_capacity(counts.len());
+            if let Some(column) = column {
+                for (ord, n) in counts {
+                    let mut s = String::new();
+                    if column.ord_to_str(ord, &mut s).unwrap_or(false) {
+                        list.push((s, n));
+                    }
+                }
+            }
+            lists.push(list);
+        }
+        let mut it = lists.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Facets { kinds: next(), categories: next(), statuses: next(), audiences: next() }
+    }
+}

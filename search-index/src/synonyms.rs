@@ -1,0 +1,193 @@
+//! Synonyms as data: groups of words that mean the same thing (PW, パスワード;
+//! M365, Microsoft 365). They expand queries, never documents, so editing them
+//! needs no reindex. The built-in groups cover general IT vocabulary; a tenant
+//! adds its own on top (see the service's `search_synonyms`).
+
+use crate::analysis::analyze;
+
+/// One group per line, members separated by commas; `#` starts a comment.
+pub const DEFAULT_SYNONYMS: &str = include_str!("../dict/synonyms.txt");
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Synonyms {
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    /// As written, for display and for analysing expansions.
+    members: Vec<String>,
+    /// Each member's analysed word sequence, matched against a query's.
+    keys: Vec<Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("同義語の{line}行目: {reason}")]
+pub struct SynonymError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Synonyms {
+    /// The built-in general IT vocabulary.
+    pub fn defaults() -> Self {
+        match Self::parse(DEFAULT_SYNONYMS) {
+            Ok(s) => s,
+            // Compiled in and covered by a test.
+            Err(e) => panic!("built-in synonyms are invalid: {e}"),
+        }
+    }
+
+    /// Parses groups, one per line. A group needs two members or more; a member
+    /// is at most 100 characters.
+    pub fn parse(text: &str) -> Result<Self, SynonymError> {
+        let mut groups = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let members: Vec<String> = line
+                .split([',', '、', '，'])
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
+            groups.push(Self::group(members).map_err(|reason| SynonymError { line: i + 1, reason })?);
+        }
+        Ok(Self { groups })
+    }
+
+    /// Builds from groups given as lists (as GraphQL takes them).
+    pub fn from_groups(groups: &[Vec<String>]) -> Result<Self, SynonymError> {
+        let groups = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Self::group(g.clone()).map_err(|reason| SynonymError { line: i + 1, reason }))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { groups })
+    }
+
+    fn group(members: Vec<String>) -> Result<Group, String> {
+        let members: Vec<String> = members.into_iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+        if members.len() < 2 {
+            return Err("同義語のグループには2語以上が必要です".into());
+        }
+        if let Some(long) = members.iter().find(|m| m.chars().count() > 100) {
+            return Err(format!("「{}…」が長すぎます（100文字まで）", long.chars().take(10).collect::<String>()));
+        }
+        let keys: Vec<Vec<String>> = members
+            .iter()
+            .map(|m| analyze(m).morph.into_iter().map(|t| t.text).collect())
+            .collect();
+        if let Some((m, _)) = members.iter().zip(&keys).find(|(_, k)| k.is_empty()) {
+            return Err(format!("「{m}」は検索語になりません（記号や助詞だけの語は使えません）"));
+        }
+        Ok(Group { members, keys })
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &[String]> {
+        self.groups.iter().map(|g| g.members.as_slice())
+    }
+
+    /// This set followed by `other`'s groups.
+    pub fn with(&self, other: &Synonyms) -> Synonyms {
+        let mut groups = self.groups.clone();
+        groups.extend(other.groups.iter().cloned());
+        Synonyms { groups }
+    }
+
+    /// The groups one of whose members occurs in a query whose analysed words
+    /// are `query`: for each, the positions of the query words it matched and
+    /// the other members (the words to add to the query). Matching is on whole
+    /// words, so ネット is not found in ネットワーク and PW is not found in PWA.
+    pub fn matches(&self, query: &[&str]) -> Vec<SynonymMatch<'_>> {
+        let mut out = Vec::new();
+        for group in &self.groups {
+            let mut positions = Vec::new();
+            let mut others = Vec::new();
+            for (member, key) in group.members.iter().zip(&group.keys) {
+                let found = find(query, key);
+                if found.is_empty() {
+                    others.push(member.as_str());
+                }
+                positions.extend(found);
+            }
+            if !positions.is_empty() && !others.is_empty() {
+                positions.sort_unstable();
+                positions.dedup();
+                out.push(SynonymMatch { positions, others });
+            }
+        }
+        out
+    }
+
+    /// The words to add to a query: every other member of every matched group.
+    pub fn expand(&self, query: &[&str]) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in self.matches(query) {
+            for w in m.others {
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A synonym group found in a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynonymMatch<'a> {
+    /// Positions (in the query's analysed words) of the member found.
+    pub positions: Vec<usize>,
+    /// The group's other members.
+    pub others: Vec<&'a str>,
+}
+
+/// The positions covered by each occurrence of `needle` in `haystack`.
+fn find(haystack: &[&str], needle: &[String]) -> Vec<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return Vec::new();
+    }
+    (0..=haystack.len() - needle.len())
+        .filter(|&i| haystack[i..i + needle.len()].iter().zip(needle).all(|(a, b)| *a == b))
+        .flat_map(|i| i..i + needle.len())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_groups_parse() {
+        let s = Synonyms::defaults();
+        assert!(s.groups().count() > 20);
+    }
+
+    #[test]
+    fn expansion_matches_whole_ascii_words_and_folded_kana() {
+        let s = Synonyms::parse(
+            "パスワード, PW\nMicrosoft 365, M365, Office 365\nTeams, チームズ\nサーバー, 鯖\nインターネット, ネット\n削除, 消す",
+        )
+        .unwrap();
+        let expand = |q: &str| {
+            let a = analyze(q);
+            s.expand(&a.morph_texts()).into_iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        assert_eq!(expand("M365 PW忘れた"), ["パスワード", "Microsoft 365", "Office 365"]);
+        assert_eq!(expand("ＰＷＡを入れたい"), Vec::<String>::new());
+        assert_eq!(expand("チームズが落ちる"), ["Teams"]);
+        assert_eq!(expand("さーばーが重い"), ["鯖"]);
+        assert_eq!(expand("Microsoft365"), ["M365", "Office 365"]);
+        assert_eq!(expand("ネットワークが遅い"), Vec::<String>::new());
+        assert_eq!(expand("ファイルを消してしまった"), ["削除"]);
+    }
+
+    #[test]
+    fn bad_groups_are_refused_with_their_line() {
+        assert_eq!(Synonyms::parse("a, b\nただ一語").unwrap_err().line, 2);
+        assert!(Synonyms::parse("・・, a").is_err());
+        assert!(Synonyms::from_groups(&[vec!["x".repeat(101), "y".into()]]).is_err());
+    }
+}
