@@ -17,7 +17,7 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::Context;
 use clap::Parser;
 use search_index::{
-    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms, TicketAccess,
+    Access, Confidence, DocKind, Document, FaqAccess, SearchIndex, Synonyms, TicketAccess,
 };
 use serde::Deserialize;
 use tantivy::{
@@ -38,6 +38,12 @@ struct Args {
     /// Print every question that misses or is decided wrongly.
     #[arg(long)]
     verbose: bool,
+    /// Override field weights, for tuning: title,keywords,body,title_bi,keywords_bi,body_bi,synonym
+    #[arg(long, value_delimiter = ',')]
+    weights: Option<Vec<f32>>,
+    /// Override coverage thresholds, for tuning: answer,choose,coverage_weight,body_factor,bigram_mix
+    #[arg(long, value_delimiter = ',')]
+    thresholds: Option<Vec<f32>>,
 }
 
 #[derive(Deserialize)]
@@ -118,7 +124,30 @@ fn main() -> anyhow::Result<()> {
 
     // Ours: the bots' path.
     let started = Instant::now();
-    let index = SearchIndex::in_memory()?;
+    let mut index = SearchIndex::in_memory()?;
+    if let Some(w) = &args.weights {
+        anyhow::ensure!(w.len() == 7, "--weights takes 7 numbers");
+        index.weights = search_index::Weights {
+            title: w[0],
+            keywords: w[1],
+            body: w[2],
+            title_bi: w[3],
+            keywords_bi: w[4],
+            body_bi: w[5],
+            synonym: w[6],
+        };
+    }
+    let thresholds = match &args.thresholds {
+        Some(t) if t.len() == 5 => search_index::Thresholds {
+            answer: t[0],
+            choose: t[1],
+            coverage_weight: t[2],
+            body_factor: t[3],
+            bigram_mix: t[4],
+        },
+        Some(_) => anyhow::bail!("--thresholds takes 5 numbers"),
+        None => search_index::Thresholds::default(),
+    };
     let mut writer = index.writer(64)?;
     let now = chrono::Utc::now();
     for f in &faqs {
@@ -143,12 +172,11 @@ fn main() -> anyhow::Result<()> {
     let indexed = started.elapsed();
     let access = Access { tenant: "eval".into(), faq: FaqAccess::Published { audiences: vec![] }, tickets: TicketAccess::None };
     let synonyms = Synonyms::defaults();
-    let filter = Filter { kinds: vec![DocKind::Faq], ..Filter::default() };
     let mut ours = Score::default();
     let mut confidences = [0usize; 3];
     let started = Instant::now();
     for q in &queries {
-        let suggestion = index.suggest_answers(&q.q, &access, &synonyms)?;
+        let suggestion = index.suggest_answers_with(&q.q, &access, &synonyms, thresholds)?;
         let shown: Vec<String> = match suggestion.confidence {
             Confidence::Answer => suggestion.hits.iter().take(1).map(|h| h.id.clone()).collect(),
             Confidence::Choose => suggestion.hits.iter().take(3).map(|h| h.id.clone()).collect(),
@@ -162,22 +190,8 @@ fn main() -> anyhow::Result<()> {
         };
         ours.total += 1;
         ours.decided_right += usize::from(right);
-        let mut rank = None;
-        let mut ranked = Vec::new();
-        if !q.expected.is_empty() {
-            let req = SearchRequest {
-                text: &q.q,
-                access: &access,
-                filter: &filter,
-                synonyms: &synonyms,
-                limit: 10,
-                offset: 0,
-                highlight: false,
-                facets: false,
-            };
-            ranked = index.search(&req)?.hits.into_iter().map(|h| h.id).collect::<Vec<_>>();
-            rank = ours.rank(&ranked, &q.expected);
-        }
+        let ranked: Vec<String> = suggestion.ranked.iter().map(|(id, _)| id.clone()).collect();
+        let rank = if q.expected.is_empty() { None } else { ours.rank(&ranked, &q.expected) };
         if args.verbose && (!right || rank.is_some_and(|r| r > 0) || (!q.expected.is_empty() && rank.is_none())) {
             println!(
                 "  {:<8} cov={:.2} rank={:<4} expected={:?} got={:?}  {}",

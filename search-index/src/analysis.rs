@@ -128,15 +128,20 @@ pub fn analyze(text: &str) -> Analysis {
             }
             i += 1;
             let (from, to) = original(raw.start, raw.end);
-            if is_function_word(&raw.pos) || LIGHT_WORDS.contains(&raw.base) {
+            if is_function_word(&raw.pos) {
                 continue;
             }
+            // Light words stay in the bigram units: typed in kana they are
+            // often a content word the analyser misread (なくした = な+くし+た).
             units.push(Unit {
                 text: fold_term(raw.surface),
                 from,
                 to,
                 kana: raw.surface.chars().all(is_kana),
             });
+            if LIGHT_WORDS.contains(&raw.base) {
+                continue;
+            }
             // A lone hiragana or symbol character is noise (お, ご, ・, ー).
             let mut chars = raw.base.chars();
             if let (Some(c), None) = (chars.next(), chars.next())
@@ -219,3 +224,4 @@ mod tests {
         }
     }
 }
+

@@ -1,17 +1,21 @@
 //! Answering a question from the FAQ: the path the bots, `suggestedAnswers`
 //! and `bench/faq-eval` share.
 //!
-//! The best articles come from [`SearchIndex::search`]; whether to answer is
-//! decided from how much of the question the best article covers (its words,
-//! directly or through a synonym, and its character bigrams) rather than from
-//! raw BM25 scores, which do not compare across questions.
+//! Candidates come from the index (BM25 over words and bigrams, synonyms
+//! expanded); they are then re-ranked by **coverage**: how much of the
+//! question each one accounts for, each word weighted by its rarity (IDF) and
+//! counted when the article has it or one of its synonyms. A short question
+//! whose every word an article has beats an article that repeats one of them
+//! often. Whether to answer is decided on the best article's coverage, which,
+//! unlike BM25 scores, compares across questions.
 
 use std::collections::HashSet;
 
+use tantivy::{Searcher, schema::Field};
+
 use crate::{
-    analysis::analyze,
     document::{Access, DocKind, Filter},
-    index::{AnalyzedQuery, Hit, Result, SearchIndex, SearchRequest},
+    index::{AnalyzedQuery, DocTerms, Hit, Result, SearchIndex, SearchRequest},
     synonyms::Synonyms,
 };
 
@@ -32,20 +36,31 @@ pub struct Suggestion {
     pub hits: Vec<Hit>,
     /// Share of the question the best article covers, 0..1.
     pub coverage: f32,
+    /// Every candidate considered, best first, with its final score.
+    pub ranked: Vec<(String, f32)>,
 }
 
-/// Thresholds on coverage.
+/// Decision thresholds on coverage, and the weight of coverage against BM25
+/// when re-ranking.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
     pub answer: f32,
     pub choose: f32,
+    pub coverage_weight: f32,
+    /// What a word found only in the body counts, against one in the title or keywords.
+    pub body_factor: f32,
+    /// Share of bigram coverage in the blend with word coverage.
+    pub bigram_mix: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { answer: 0.6, choose: 0.35 }
+        Self { answer: 0.6, choose: 0.25, coverage_weight: 0.6, body_factor: 0.7, bigram_mix: 0.5 }
     }
 }
+
+/// Candidates re-ranked.
+const CANDIDATES: usize = 20;
 
 impl SearchIndex {
     /// The FAQ articles that answer `text`, and whether to trust them.
@@ -62,51 +77,113 @@ impl SearchIndex {
     ) -> Result<Suggestion> {
         let q = AnalyzedQuery::new(text, synonyms)?;
         let filter = Filter { kinds: vec![DocKind::Faq], ..Filter::default() };
-        let req = SearchRequest { text, access, filter: &filter, synonyms, limit: 3, offset: 0, highlight: true, facets: false };
-        let hits = self.search_analyzed(&q, &req, &[])?.hits;
-        let coverage = match hits.first() {
-            Some(best) => self.coverage(&q, best)?,
-            None => 0.0,
+        let req = SearchRequest {
+            text,
+            access,
+            filter: &filter,
+            synonyms,
+            limit: CANDIDATES,
+            offset: 0,
+            highlight: true,
+            facets: false,
         };
-        let confidence = if hits.is_empty() || coverage < thresholds.choose {
+        let hits = self.search_analyzed(&q, &req, &[])?.hits;
+        let searcher = self.searcher();
+        let weights = QueryWeights::new(&searcher, self, &q)?;
+        let top_score = hits.first().map_or(1.0, |h| h.score).max(f32::EPSILON);
+        let mut scored: Vec<(f32, f32, Hit)> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let terms = self.doc_terms(&searcher, hit.kind, &hit.id)?;
+            let coverage = weights.coverage(&q, &terms, &thresholds);
+            let w = thresholds.coverage_weight;
+            let score = w * coverage + (1.0 - w) * hit.score / top_score;
+            scored.push((score, coverage, hit));
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let coverage = scored.first().map_or(0.0, |s| s.1);
+        let ranked = scored.iter().map(|(s, _, h)| (h.id.clone(), *s)).collect();
+        let confidence = if scored.is_empty() || coverage < thresholds.choose {
             Confidence::Decline
         } else if coverage >= thresholds.answer {
             Confidence::Answer
         } else {
             Confidence::Choose
         };
-        let hits = if confidence == Confidence::Decline { Vec::new() } else { hits };
-        Ok(Suggestion { confidence, hits, coverage })
+        let hits = if confidence == Confidence::Decline {
+            Vec::new()
+        } else {
+            scored.into_iter().take(3).map(|(_, _, h)| h).collect()
+        };
+        Ok(Suggestion { confidence, hits, coverage, ranked })
+    }
+}
+
+/// IDF of each query word and bigram over the whole index.
+struct QueryWeights {
+    words: Vec<f32>,
+    bigrams: Vec<(String, f32)>,
+}
+
+impl QueryWeights {
+    fn new(searcher: &Searcher, index: &SearchIndex, q: &AnalyzedQuery) -> Result<Self> {
+        let f = &index.fields;
+        let n = searcher.num_docs().max(1) as f32;
+        let idf = |fields: &[Field], text: &str| -> Result<f32> {
+            let mut df = 0u64;
+            for &field in fields {
+                df = df.max(searcher.doc_freq(&tantivy::Term::from_field_text(field, text))?);
+            }
+            Ok((1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln())
+        };
+        let word_fields = [f.title, f.keywords, f.body];
+        let bigram_fields = [f.title_bi, f.keywords_bi, f.body_bi];
+        let words = q.analysis.morph.iter().map(|t| idf(&word_fields, &t.text)).collect::<Result<_>>()?;
+        let mut seen = HashSet::new();
+        let bigrams = q
+            .analysis
+            .bigram
+            .iter()
+            .filter(|t| seen.insert(t.text.as_str()))
+            .map(|t| Ok((t.text.clone(), idf(&bigram_fields, &t.text)?)))
+            .collect::<Result<_>>()?;
+        Ok(Self { words, bigrams })
     }
 
-    /// How much of the question `hit` covers: the larger of the share of its
-    /// words found (directly or through a synonym) and the share of its
-    /// character bigrams found.
-    pub fn coverage(&self, q: &AnalyzedQuery, hit: &Hit) -> Result<f32> {
-        let Some((title, body)) = self.stored_text(hit.kind, &hit.id)? else { return Ok(0.0) };
-        let keywords = self.stored_keywords(hit.kind, &hit.id)?;
-        let doc = analyze(&format!("{title}\n{}\n{body}", keywords.join("\n")));
-        let words: HashSet<&str> = doc.morph.iter().map(|t| t.text.as_str()).collect();
-        let bigrams: HashSet<&str> = doc.bigram.iter().map(|t| t.text.as_str()).collect();
+    /// IDF-weighted share of the question's words (or their synonyms) the
+    /// document has, blended with the share of its bigrams; a term found only
+    /// in the body counts `body_factor`.
+    fn coverage(&self, q: &AnalyzedQuery, doc: &DocTerms, t: &Thresholds) -> f32 {
         let mut seen = HashSet::new();
-        let (mut found, mut total) = (0usize, 0usize);
-        for (i, t) in q.analysis.morph.iter().enumerate() {
-            if !seen.insert(t.text.as_str()) {
+        let (mut found, mut total) = (0.0f32, 0.0f32);
+        let has = |head: &HashSet<String>, all: &HashSet<String>, w: &str| {
+            if head.contains(w) {
+                1.0
+            } else if all.contains(w) {
+                t.body_factor
+            } else {
+                0.0
+            }
+        };
+        for (i, term) in q.analysis.morph.iter().enumerate() {
+            if !seen.insert(term.text.as_str()) {
                 continue;
             }
-            total += 1;
-            let alternatives = q.alternatives.get(i).map(Vec::as_slice).unwrap_or(&[]);
-            if words.contains(t.text.as_str()) || alternatives.iter().any(|a| words.contains(a.as_str())) {
-                found += 1;
+            let weight = self.words[i];
+            total += weight;
+            let mut best = has(&doc.head_words, &doc.words, &term.text);
+            for a in q.alternatives.get(i).into_iter().flatten() {
+                best = best.max(has(&doc.head_words, &doc.words, a));
             }
+            found += weight * best;
         }
-        let word_share = if total == 0 { 0.0 } else { found as f32 / total as f32 };
-        let q_bigrams: HashSet<&str> = q.analysis.bigram.iter().map(|t| t.text.as_str()).collect();
-        let bigram_share = if q_bigrams.is_empty() {
-            0.0
+        let words = if total > 0.0 { found / total } else { 0.0 };
+        let total: f32 = self.bigrams.iter().map(|b| b.1).sum();
+        let found: f32 = self.bigrams.iter().map(|b| b.1 * has(&doc.head_bigrams, &doc.bigrams, &b.0)).sum();
+        let bigrams = if total > 0.0 { found / total } else { 0.0 };
+        if self.words.is_empty() {
+            bigrams
         } else {
-            q_bigrams.iter().filter(|b| bigrams.contains(*b)).count() as f32 / q_bigrams.len() as f32
-        };
-        Ok(word_share.max(bigram_share))
+            (1.0 - t.bigram_mix) * words + t.bigram_mix * bigrams
+        }
     }
 }

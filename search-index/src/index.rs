@@ -127,8 +127,21 @@ impl Default for Weights {
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    fields: Fields,
+    pub(crate) fields: Fields,
     pub weights: Weights,
+    /// Analysed terms of documents, for re-ranking; valid for one searcher generation.
+    pub(crate) term_cache: std::sync::Mutex<(u64, HashMap<String, std::sync::Arc<DocTerms>>)>,
+}
+
+/// A document's words and bigrams (title, keywords and body).
+#[derive(Debug, Default)]
+pub(crate) struct DocTerms {
+    /// In the title or keywords.
+    pub head_words: std::collections::HashSet<String>,
+    pub head_bigrams: std::collections::HashSet<String>,
+    /// Anywhere, body included.
+    pub words: std::collections::HashSet<String>,
+    pub bigrams: std::collections::HashSet<String>,
 }
 
 /// A page of search results.
@@ -257,7 +270,7 @@ impl SearchIndex {
         index.tokenizers().register(BIGRAM, JapaneseTokenizer::bigram());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         let (_, fields) = schema();
-        Ok(Self { index, reader, fields, weights: Weights::default() })
+        Ok(Self { index, reader, fields, weights: Weights::default(), term_cache: Default::default() })
     }
 
     /// A writer with `memory_mb` of indexing memory and up to two threads.
@@ -275,6 +288,49 @@ impl SearchIndex {
 
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The analysed terms of a stored document, cached per index generation.
+    pub(crate) fn doc_terms(&self, searcher: &Searcher, kind: DocKind, id: &str) -> Result<std::sync::Arc<DocTerms>> {
+        let generation = searcher.generation().generation_id();
+        let k = key(kind, id);
+        {
+            let mut cache = self.term_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.0 != generation {
+                *cache = (generation, HashMap::new());
+            }
+            if let Some(t) = cache.1.get(&k) {
+                return Ok(std::sync::Arc::clone(t));
+            }
+        }
+        let t = tantivy::Term::from_field_text(self.fields.key, &k);
+        let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
+        let mut terms = DocTerms::default();
+        if let Some((_, addr)) = top.first() {
+            let doc: TantivyDocument = searcher.doc(*addr)?;
+            let f = &self.fields;
+            for field in [f.title, f.keywords, f.body] {
+                for v in doc.get_all(field) {
+                    let a = analyze(v.as_str().unwrap_or_default());
+                    if field != f.body {
+                        terms.head_words.extend(a.morph.iter().map(|t| t.text.clone()));
+                        terms.head_bigrams.extend(a.bigram.iter().map(|t| t.text.clone()));
+                    }
+                    terms.words.extend(a.morph.into_iter().map(|t| t.text));
+                    terms.bigrams.extend(a.bigram.into_iter().map(|t| t.text));
+                }
+            }
+        }
+        let terms = std::sync::Arc::new(terms);
+        let mut cache = self.term_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.0 == generation {
+            cache.1.insert(k, std::sync::Arc::clone(&terms));
+        }
+        Ok(terms)
     }
 
     /// Picks up the latest commit now instead of after the reload delay.
