@@ -57,6 +57,39 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The FAQ.
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommand,
+    },
+    /// Rebuilds the search index from the database (stop the server first).
+    Reindex {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// FAQ subcommands.
+#[derive(Subcommand, Debug)]
+pub enum FaqCommand {
+    /// Imports articles from JSON Lines (.jsonl) or CSV (.csv, UTF-8 or Shift_JIS as Excel
+    /// saves it). Articles are matched by code: new ones are created, changed ones get a
+    /// new version, identical ones are left alone. The running server indexes them.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Tenant slug, e.g. sakura-city.
+        #[arg(long)]
+        tenant: String,
+        /// Who imports (a desk person's mail address); default: the tenant's first admin.
+        #[arg(long = "as")]
+        as_person: Option<String>,
+        /// Save new articles as drafts instead of publishing them.
+        #[arg(long)]
+        draft: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 /// Token subcommands.
@@ -115,6 +148,82 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Faq {
+            command: FaqCommand::Import { file, tenant, as_person, draft, data },
+        } => {
+            let cfg = load(cli.config.as_ref(), &data)?;
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            let Some(t) = directory::tenant_by_slug(&db.read, &tenant).await? else {
+                bail!("no tenant with slug {tenant:?}");
+            };
+            let person = match as_person {
+                Some(email) => directory::person_by_email(&db.read, t.id, &email)
+                    .await?
+                    .with_context(|| format!("no person with mail address {email:?} in {tenant}"))?,
+                None => directory::admins(&db.read, t.id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .with_context(|| format!("{tenant} has no admin; pass --as"))?,
+            };
+            let actor = service::Actor {
+                person_id: person.id,
+                tenant_id: t.id,
+                roles: directory::roles_of(&person),
+                vendor_id: person.vendor_id,
+            };
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let rows = if is_csv {
+                service::faq::parse_csv(&service::faq::decode_csv(&bytes))
+            } else {
+                let text = String::from_utf8(bytes).context("JSON Lines must be UTF-8")?;
+                service::faq::parse_jsonl(&text)
+            };
+            let status = if draft { entity::FaqStatus::Draft } else { entity::FaqStatus::Published };
+            let report = match service::faq::import(&db.write, &actor, rows, status).await {
+                Ok(r) => r,
+                Err(service::ServiceError::Forbidden(_)) => bail!("{} is not on the desk; pass --as", person.email),
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "作成 {} 件、更新 {} 件、変更なし {} 件、エラー {} 件",
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.errors.len()
+            );
+            for (line, e) in &report.errors {
+                println!("  {}:{line}: {e}", file.display());
+            }
+            if !report.errors.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Reindex { data } => {
+            let cfg = load(cli.config.as_ref(), &data)?;
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            let search = service::search::Search::open(&cfg.index_dir())?;
+            let writer = service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb.max(128))
+                .context("the index is in use: stop the server first")?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 件 {per_sec} 残り {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let n = service::search::indexer::reindex(&db.read, &writer, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!("{n} 件を索引しました（{:.1} 秒）", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Token {

@@ -103,6 +103,24 @@ impl Default for GraphqlConfig {
     }
 }
 
+/// The full-text index.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// Where the index lives; defaults to `<data_dir>/search-index`.
+    pub index_dir: Option<PathBuf>,
+    /// How often the indexer looks at the outbox when idle, in milliseconds.
+    pub poll_millis: u64,
+    /// Indexing memory, in MB.
+    pub writer_memory_mb: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { index_dir: None, poll_millis: 200, writer_memory_mb: 64 }
+    }
+}
+
 /// Everything `madoguchi` reads at start-up.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -124,6 +142,7 @@ pub struct Config {
     pub directory_cache_seconds: u64,
     pub auth: AuthConfig,
     pub graphql: GraphqlConfig,
+    pub search: SearchConfig,
 }
 
 impl Default for Config {
@@ -139,6 +158,7 @@ impl Default for Config {
             directory_cache_seconds: 30,
             auth: AuthConfig::default(),
             graphql: GraphqlConfig::default(),
+            search: SearchConfig::default(),
         }
     }
 }
@@ -156,6 +176,11 @@ impl Config {
             fig = fig.merge(Serialized::default("database_url", url));
         }
         fig.extract().map_err(Box::new)
+    }
+
+    /// Returns the index directory, defaulting to `<data_dir>/search-index`.
+    pub fn index_dir(&self) -> PathBuf {
+        self.search.index_dir.clone().unwrap_or_else(|| self.data_dir.join("search-index"))
     }
 
     /// Returns the database URL, defaulting to SQLite under the data directory.

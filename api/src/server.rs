@@ -69,6 +69,10 @@ impl Application {
                 "demo data loaded"
             );
         }
+        let search = Arc::new(
+            service::search::Search::open(&cfg.index_dir())
+                .with_context(|| format!("cannot open the search index in {}", cfg.index_dir().display()))?,
+        );
         let verifier = Arc::new(verifier(&cfg)?);
         let (live, _) = broadcast::channel(1024);
         let state = AppState {
@@ -77,6 +81,7 @@ impl Application {
             directory: Arc::new(service::directory_cache::DirectoryCache::new(
                 Duration::from_secs(cfg.directory_cache_seconds),
             )),
+            search: Arc::clone(&search),
         };
         let schema = graphql::build(state.clone(), &cfg.graphql);
         let auth = Authenticator::new(verifier, db.clone());
@@ -109,11 +114,23 @@ impl Application {
         .run();
 
         let (stop_jobs, stop_rx) = watch::channel(false);
-        let jobs = vec![tokio::spawn(sla_job(
+        let mut jobs = vec![tokio::spawn(sla_job(
             state.clone(),
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
-            stop_rx,
+            stop_rx.clone(),
         ))];
+        match service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb) {
+            Ok(writer) => jobs.push(tokio::spawn(index_job(
+                db.write.clone(),
+                Arc::clone(&search),
+                writer,
+                Duration::from_millis(cfg.search.poll_millis.max(10)),
+                stop_rx,
+            ))),
+            // Another process (a second server, `madoguchi reindex`) writes the
+            // index; this one searches what it commits.
+            Err(e) => tracing::warn!(error = %e, "search index is written by another process; not indexing here"),
+        }
         Ok(Self {
             server,
             port,
@@ -154,6 +171,28 @@ fn cfg_workers() -> usize {
 }
 
 /// Marks SLA breaches periodically and publishes them to live subscribers.
+/// Builds the index on first start (or after `reindex --drop`), then applies the outbox.
+async fn index_job(
+    db: sea_orm::DatabaseConnection,
+    search: Arc<service::search::Search>,
+    writer: service::search::IndexWriter,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    match search.index.committed_position() {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let started = Instant::now();
+            match service::search::indexer::reindex(&db, &writer, |_, _| {}).await {
+                Ok(n) => tracing::info!(documents = n, elapsed_ms = started.elapsed().as_millis() as u64, "search index built"),
+                Err(e) => tracing::error!(error = %e, "building the search index failed"),
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "search index unreadable"),
+    }
+    service::search::indexer::run(db, writer, every, stop).await;
+}
+
 async fn sla_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         match service::sla::mark_breaches(&state.db.write, service::tickets::now(), 500).await {

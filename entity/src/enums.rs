@@ -208,3 +208,32 @@ pub enum SlaClock {
     #[sea_orm(string_value = "continuous")]
     Continuous,
 }
+
+/// Where an FAQ article is in its life.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum FaqStatus {
+    /// 下書き: only the desk sees it.
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    /// 公開: its audience sees it, the bots answer with it.
+    #[sea_orm(string_value = "published")]
+    Published,
+    /// アーカイブ: kept for history, shown to nobody but the desk.
+    #[sea_orm(string_value = "archived")]
+    Archived,
+}
+
+impl FaqStatus {
+    /// The stored (and indexed) form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaqStatus::Draft => "draft",
+            FaqStatus::Published => "published",
+            FaqStatus::Archived => "archived",
+        }
+    }
+}

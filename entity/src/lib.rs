@@ -6,8 +6,13 @@
 
 pub mod desk_calendar;
 pub mod enums;
+pub mod faq_article;
+pub mod faq_article_version;
+pub mod faq_vote;
 pub mod org_unit;
 pub mod person;
+pub mod search_outbox;
+pub mod search_synonyms;
 pub mod sla_policy;
 pub mod tenant;
 pub mod ticket;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_core;
 mod m20261122_000002_append_only_history;
+mod m20261122_000003_faq_and_search;
 
 /// Runs Madoguchi's migrations in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_append_only_history::Migration),
+            Box::new(m20261122_000003_faq_and_search::Migration),
         ]
     }
 }

@@ -84,10 +84,8 @@ pub enum FaqAccess {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketAccess {
     None,
-    /// Only tickets this person requested.
-    RequestedBy(String),
-    /// Only tickets escalated to this vendor.
-    EscalatedTo(String),
+    /// Tickets this person requested, and/or tickets escalated to this vendor.
+    Limited { requested_by: Option<String>, escalated_to: Option<String> },
     All,
 }
 

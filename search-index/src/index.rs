@@ -274,11 +274,11 @@ impl SearchIndex {
     }
 
     /// A writer with `memory_mb` of indexing memory and up to two threads.
-    pub fn writer(&self, memory_mb: usize) -> Result<Writer<'_>> {
+    pub fn writer(&self, memory_mb: usize) -> Result<Writer> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
         let budget = (memory_mb.max(16) * 1_000_000).max(threads * 15_000_000);
         let inner = self.index.writer_with_num_threads(threads, budget)?;
-        Ok(Writer { index: self, inner })
+        Ok(Writer { fields: self.fields, reader: self.reader.clone(), inner })
     }
 
     /// The payload of the last commit: the id of the last outbox row indexed.
@@ -370,10 +370,18 @@ impl SearchIndex {
             }
         };
         let tickets = match &access.tickets {
-            TicketAccess::None => None,
+            TicketAccess::None | TicketAccess::Limited { requested_by: None, escalated_to: None } => None,
             TicketAccess::All => Some(vec![(Occur::Must, one(f.kind, "ticket"))]),
-            TicketAccess::RequestedBy(p) => Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, one(f.requester, p))]),
-            TicketAccess::EscalatedTo(v) => Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, one(f.vendor, v))]),
+            TicketAccess::Limited { requested_by, escalated_to } => {
+                let mut whose: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                if let Some(p) = requested_by {
+                    whose.push((Occur::Should, one(f.requester, p)));
+                }
+                if let Some(v) = escalated_to {
+                    whose.push((Occur::Should, one(f.vendor, v)));
+                }
+                Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, Box::new(BooleanQuery::new(whose)))])
+            }
         };
         for clauses in [faq, tickets].into_iter().flatten() {
             visible.push((Occur::Should, Box::new(BooleanQuery::new(clauses))));
@@ -518,6 +526,23 @@ impl SearchIndex {
         })
     }
 
+    /// Tickets like `text` (another ticket's title and description), except
+    /// the document `exclude`.
+    pub fn similar(
+        &self,
+        text: &str,
+        exclude: &str,
+        access: &Access,
+        synonyms: &Synonyms,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let text: String = text.chars().take(400).collect();
+        let q = AnalyzedQuery::new(&text, synonyms)?;
+        let filter = Filter { kinds: vec![DocKind::Ticket], ..Filter::default() };
+        let req = SearchRequest { text: &text, access, filter: &filter, synonyms, limit, offset: 0, highlight: true, facets: false };
+        Ok(self.search_analyzed(&q, &req, &[exclude.to_owned()])?.hits)
+    }
+
     /// The stored keywords of a document.
     pub fn stored_keywords(&self, kind: DocKind, id: &str) -> Result<Vec<String>> {
         let Some(doc) = self.stored_doc(kind, id)? else { return Ok(Vec::new()) };
@@ -541,15 +566,16 @@ impl SearchIndex {
 }
 
 /// Adds, replaces and deletes documents; nothing is visible before [`Writer::commit`].
-pub struct Writer<'a> {
-    index: &'a SearchIndex,
+pub struct Writer {
+    fields: Fields,
+    reader: IndexReader,
     inner: tantivy::IndexWriter,
 }
 
-impl Writer<'_> {
+impl Writer {
     /// Adds the document, replacing any earlier version with the same key.
     pub fn upsert(&mut self, doc: &Document) -> Result<()> {
-        let f = &self.index.fields;
+        let f = &self.fields;
         let key = doc.key();
         self.inner.delete_term(tantivy::Term::from_field_text(f.key, &key));
         let mut d = TantivyDocument::new();
@@ -589,7 +615,7 @@ impl Writer<'_> {
     }
 
     pub fn delete(&mut self, kind: DocKind, id: &str) {
-        self.inner.delete_term(tantivy::Term::from_field_text(self.index.fields.key, &key(kind, id)));
+        self.inner.delete_term(tantivy::Term::from_field_text(self.fields.key, &key(kind, id)));
     }
 
     pub fn delete_all(&mut self) -> Result<()> {
@@ -603,7 +629,7 @@ impl Writer<'_> {
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&position.to_string());
         prepared.commit()?;
-        self.index.refresh()
+        Ok(self.reader.reload()?)
     }
 
     /// Waits for merges to finish (after a bulk load).

@@ -33,6 +33,7 @@ pub struct DemoSummary {
     pub people: usize,
     pub tickets: usize,
     pub comments: usize,
+    pub faq_articles: usize,
 }
 
 /// The demo accounts listed in the README (slug, email, role label).
@@ -139,14 +140,43 @@ pub async fn load(db: &Db, anchor: DateTime<Utc>) -> ServiceResult<DemoSummary> 
     }
     sla::mark_breaches(&db.write, anchor, 10_000).await?;
 
+    // The FAQ: the same 80 articles for both tenants (the board has office staff too).
+    let mut faq_articles = 0;
+    for dir in &dirs {
+        let Some(admin) = dir.people.values().find(|p| crate::directory::roles_of(p).is_desk()) else {
+            return Err(ServiceError::Config("demo tenant without a desk person".to_owned()));
+        };
+        let actor = Actor {
+            person_id: admin.id,
+            tenant_id: admin.tenant_id,
+            roles: crate::directory::roles_of(admin),
+            vendor_id: None,
+        };
+        let report = crate::faq::import(
+            &db.write,
+            &actor,
+            crate::faq::parse_jsonl(DEMO_FAQ),
+            entity::FaqStatus::Published,
+        )
+        .await?;
+        if let Some((line, e)) = report.errors.first() {
+            return Err(ServiceError::Config(format!("demo FAQ line {line}: {e}")));
+        }
+        faq_articles += report.created;
+    }
+
     Ok(DemoSummary {
         tenants: defs.len(),
         org_units: defs.iter().map(|d| d.units.len()).sum(),
         people: defs.iter().map(|d| d.people.len()).sum(),
         tickets: plans.len(),
         comments,
+        faq_articles,
     })
 }
+
+/// The demo FAQ: 80 articles as the desks wrote them (JSON Lines).
+pub const DEMO_FAQ: &str = include_str!("demo/faq.jsonl");
 
 /// Carries out plans against the database through the service functions.
 struct Runner<'a> {

@@ -52,6 +52,19 @@ pub async fn person(
         .await?)
 }
 
+/// The tenant's active admins, oldest first.
+pub async fn admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<person::Model>> {
+    use sea_orm::QueryOrder;
+    let people = person::Entity::find()
+        .filter(person::Column::TenantId.eq(tenant_id))
+        .filter(person::Column::Active.eq(true))
+        .order_by_asc(person::Column::CreatedAt)
+        .order_by_asc(person::Column::Id)
+        .all(db)
+        .await?;
+    Ok(people.into_iter().filter(|p| roles_of(p).has(crate::auth::Role::Admin)).collect())
+}
+
 /// Loads a person of the tenant by mail address (case-insensitive).
 pub async fn person_by_email(
     db: &impl ConnectionTrait,

@@ -36,6 +36,7 @@ async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
         db: counted.clone(),
         live,
         directory: directory.clone(),
+        search: Arc::new(service::search::Search::in_memory().unwrap()),
     };
     let schema = api::graphql::build(state, &api::config::GraphqlConfig::default());
     let request = async_graphql::Request::new(LIST)

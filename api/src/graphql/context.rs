@@ -24,6 +24,8 @@ pub struct AppState {
     pub live: broadcast::Sender<LiveEvent>,
     /// Directory rows shared by all requests for a short time.
     pub directory: Arc<DirectoryCache>,
+    /// The full-text index and synonyms.
+    pub search: Arc<service::search::Search>,
 }
 
 impl AppState {

@@ -19,10 +19,11 @@ pub enum NodeType {
     Tenant,
     DeskCalendar,
     SlaPolicy,
+    FaqArticle,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 11] = [
         NodeType::Ticket,
         NodeType::TicketComment,
         NodeType::TicketEvent,
@@ -33,6 +34,7 @@ impl NodeType {
         NodeType::Tenant,
         NodeType::DeskCalendar,
         NodeType::SlaPolicy,
+        NodeType::FaqArticle,
     ];
 
     fn as_str(self) -> &'static str {
@@ -47,6 +49,7 @@ impl NodeType {
             NodeType::Tenant => "Tenant",
             NodeType::DeskCalendar => "DeskCalendar",
             NodeType::SlaPolicy => "SlaPolicy",
+            NodeType::FaqArticle => "FaqArticle",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
+pub mod search;
 pub mod subscription;
 pub mod types;
 
@@ -17,17 +18,21 @@ use crate::config::GraphqlConfig;
 use async_graphql::{Schema, SchemaBuilder};
 use context::AppState;
 
-/// The executable schema.
-pub type AppSchema =
-    Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+/// The root query: tickets and the directory, the FAQ and search.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(query::QueryRoot, search::SearchQuery);
 
-fn builder()
--> SchemaBuilder<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot> {
-    Schema::build(
-        query::QueryRoot,
-        mutation::MutationRoot,
-        subscription::SubscriptionRoot,
-    )
+/// The root mutation.
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(mutation::MutationRoot, search::SearchMutation);
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, subscription::SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), subscription::SubscriptionRoot)
     .register_output_type::<types::Node>()
 }
 

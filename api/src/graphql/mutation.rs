@@ -261,10 +261,11 @@ fn payload(
 }
 
 /// The root mutation.
+#[derive(Default)]
 pub struct MutationRoot;
 
 /// The root mutation: each takes one `input` and returns a payload with `userErrors`.
-#[Object(name = "Mutation")]
+#[Object(name = "TicketMutation")]
 impl MutationRoot {
     /// Opens a ticket. Requesters open their own (channel WEB); the desk opens any, e.g. from a phone call.
     async fn create_ticket(

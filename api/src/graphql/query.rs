@@ -135,6 +135,11 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
                 .find(|v| v.id == uuid)
                 .map(|v| Node::Vendor(Vendor(Arc::new(v))))
         }
+        NodeType::FaqArticle => match service::faq::get(db, actor, uuid).await {
+            Ok(a) => Some(Node::FaqArticle(super::search::FaqArticle(a))),
+            Err(service::ServiceError::NotFound) => None,
+            Err(e) => return Err(super::errors::ApiError::from(e).into()),
+        },
         NodeType::TicketComment => svc(tickets::comment_by_id(db, actor, uuid).await)?
             .map(|c| Node::TicketComment(TicketComment(c))),
         NodeType::TicketEvent => svc(tickets::event_by_id(db, actor, uuid).await)?
@@ -157,10 +162,11 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
 }
 
 /// The root query.
+#[derive(Default)]
 pub struct QueryRoot;
 
 /// The root query: everything is scoped to the viewer's tenant and role.
-#[Object(name = "Query")]
+#[Object(name = "TicketQuery")]
 impl QueryRoot {
     /// Fetches any object by its global ID. Objects outside the viewer's scope are null.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {

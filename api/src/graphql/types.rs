@@ -28,6 +28,7 @@ pub enum Node {
     Vendor(Vendor),
     DeskCalendar(super::calendars::DeskCalendar),
     SlaPolicy(super::calendars::SlaPolicy),
+    FaqArticle(super::search::FaqArticle),
 }
 
 /// A helpdesk ticket: an inquiry, incident, service request, security incident, problem or change.

@@ -102,7 +102,9 @@ pub(crate) async fn record_event(
         internal: Set(internal),
         created_at: Set(at),
     };
-    Ok(ev.insert(db).await?)
+    let ev = ev.insert(db).await?;
+    crate::search::outbox::enqueue(db, t.tenant_id, search_index::DocKind::Ticket, t.id, at).await?;
+    Ok(ev)
 }
 
 /// Returns the current time truncated to microseconds, the precision both databases keep, so

@@ -98,6 +98,24 @@ pub async fn get(
         .ok_or(ServiceError::NotFound)
 }
 
+/// Which of `ids` the actor may see.
+pub async fn visible_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<std::collections::HashSet<Uuid>> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<Uuid> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket::Column::Id.is_in(ids.to_vec()))
+        .filter(scope_condition(actor))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Loads one ticket in scope by its readable number (`HD-2026-000123`).
 pub async fn get_by_number(
     db: &impl ConnectionTrait,
