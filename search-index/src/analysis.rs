@@ -202,26 +202,3 @@ fn push_bigrams(unit: &Unit, out: &mut Vec<Term>) {
         i = j;
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn probe() {
-        for s in [
-            "パソコン（業務端末）にログオンするときのパスワードを忘れてしまいました。",
-            "ﾛｸﾞｵﾝ ﾊﾟｽﾜｰﾄﾞ わすれた",
-            "M365 PW忘れた",
-            "校務支援のパスワードが分からなくて成績入力ができません",
-            "東京都と京都",
-            "ぷりんたーのとなーがない",
-            "Teamsでサインインできない Wi-Fiにつながらない SKYSEAの無害化",
-            "サーバーが落ちた、ルータの再起動",
-        ] {
-            let a = analyze(s);
-            eprintln!("{s}\n  morph: {:?}\n  bigram: {:?}", a.morph_texts(), a.bigram_texts());
-        }
-    }
-}
-

@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(expand("M365 PW忘れた"), ["パスワード", "Microsoft 365", "Office 365"]);
         assert_eq!(expand("ＰＷＡを入れたい"), Vec::<String>::new());
         assert_eq!(expand("チームズが落ちる"), ["Teams"]);
-        assert_eq!(expand("さーばーが重い"), ["鯖"]);
+        assert_eq!(expand("サーバが重い"), ["鯖"]);
         assert_eq!(expand("Microsoft365"), ["M365", "Office 365"]);
         assert_eq!(expand("ネットワークが遅い"), Vec::<String>::new());
         assert_eq!(expand("ファイルを消してしまった"), ["削除"]);

@@ -1,0 +1,350 @@
+//! Japanese analysis token by token, and search behaviour over a real index.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{TimeZone, Utc};
+use search_index::{
+    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms, TicketAccess,
+    analysis::analyze,
+};
+
+fn morph(text: &str) -> Vec<String> {
+    analyze(text).morph.into_iter().map(|t| t.text).collect()
+}
+
+fn bigrams(text: &str) -> Vec<String> {
+    analyze(text).bigram.into_iter().map(|t| t.text).collect()
+}
+
+#[test]
+fn content_words_in_base_form_particles_and_symbols_dropped() {
+    assert_eq!(
+        morph("パソコン（業務端末）にログオンするときのパスワードを忘れてしまいました。"),
+        ["パソコン", "業務", "端末", "ログオン", "パスワード", "忘レル"]
+    );
+    // 分からなくて → 分かる; できません → dropped (light verb), が / の dropped.
+    assert_eq!(morph("校務支援のパスワードが分からなくて成績入力ができません"), ["校務", "支援", "パスワード", "分カル", "成績", "入力"]);
+}
+
+#[test]
+fn width_case_and_kana_variants_fold_to_the_same_terms() {
+    // Half-width kana, full-width letters, upper case.
+    assert_eq!(morph("ﾛｸﾞｵﾝ ﾊﾟｽﾜｰﾄﾞ"), morph("ログオン パスワード"));
+    assert_eq!(morph("ＷＩＮＤＯＷＳ　ＵＰＤＡＴＥ"), ["windows", "update"]);
+    // Long vowels: サーバ = サーバー, プリンタ = プリンター.
+    assert_eq!(morph("サーバー"), morph("サーバ"));
+    assert_eq!(morph("プリンター"), ["プリンタ"]);
+    assert_eq!(morph("プリンタ"), ["プリンタ"]);
+    // Hiragana for a katakana word.
+    assert_eq!(morph("ぷりんたー"), ["プリンタ"]);
+    // Bigrams drop long vowels inside katakana too: インターフェース = インタフェース.
+    assert_eq!(bigrams("インターフェース"), bigrams("インタフェース"));
+}
+
+#[test]
+fn user_lexicon_keeps_it_words_whole() {
+    assert_eq!(morph("Teamsにサインインできない"), ["teams", "サインイン"]);
+    assert_eq!(morph("SKYSEAの無害化"), ["skysea", "無害化"]);
+    assert_eq!(morph("トナーがない"), ["トナー"]);
+    assert_eq!(morph("Wi-Fiにつながらない"), ["wi-fi", "ツナガル"]);
+}
+
+#[test]
+fn letters_and_digits_together_are_one_word_and_its_parts() {
+    assert_eq!(morph("M365"), ["m365", "m", "365"]);
+}
+
+#[test]
+fn bigrams_stay_inside_kanji_words() {
+    // 東京都 is 東京 + 都: no 京都 bigram.
+    assert_eq!(bigrams("東京都"), ["東京", "都"]);
+    assert_eq!(bigrams("京都"), ["京都"]);
+}
+
+#[test]
+fn offsets_point_at_the_original_text() {
+    let text = "ﾌﾟﾘﾝﾀｰが故障";
+    let a = analyze(text);
+    let t = &a.morph[0];
+    assert_eq!(t.text, "プリンタ");
+    assert_eq!(&text[t.from..t.to], "ﾌﾟﾘﾝﾀｰ");
+    assert_eq!(&text[a.morph[1].from..a.morph[1].to], "故障");
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    for text in [
+        "",
+        "   ",
+        "！？＠＃＄％＾＆＊（）",
+        "😀🙏🏻👨‍👩‍👧",
+        "ｱｲｳｴｵ abc 漢字 ひらがな Ελληνικά русский 한국어",
+        "\u{0}\u{1}\u{7f}",
+        "\u{3099}\u{309a}ﾞﾟ",
+        &"あ".repeat(10_000),
+    ] {
+        let _ = analyze(text);
+    }
+}
+
+fn doc(kind: DocKind, id: &str, tenant: &str, title: &str, body: &str) -> Document {
+    Document {
+        kind,
+        id: id.to_owned(),
+        tenant: tenant.to_owned(),
+        title: title.to_owned(),
+        body: body.to_owned(),
+        keywords: vec![],
+        category: Some("プリンター".to_owned()),
+        audience: if kind == DocKind::Faq { vec!["staff".to_owned()] } else { vec![] },
+        status: if kind == DocKind::Faq { "published".to_owned() } else { "new".to_owned() },
+        number: None,
+        requester: Some("alice".to_owned()),
+        vendors: vec![],
+        created: Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+        updated: Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap(),
+    }
+}
+
+fn everything(tenant: &str) -> Access {
+    Access { tenant: tenant.to_owned(), faq: FaqAccess::All, tickets: TicketAccess::All }
+}
+
+fn ids(index: &SearchIndex, text: &str, access: &Access, filter: &Filter) -> Vec<String> {
+    let synonyms = Synonyms::defaults();
+    let req = SearchRequest { text, access, filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, facets: true };
+    index.search(&req).unwrap().hits.into_iter().map(|h| h.id).collect()
+}
+
+fn index_with(docs: &[Document]) -> SearchIndex {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut w = index.writer(32).unwrap();
+    for d in docs {
+        w.upsert(d).unwrap();
+    }
+    w.commit(1).unwrap();
+    index
+}
+
+#[test]
+fn kyoto_does_not_match_tokyo_to() {
+    let index = index_with(&[
+        doc(DockindT, "tokyo", "t", "東京都の出張", "東京都庁へ出張します"),
+        doc(DockindT, "kyoto", "t", "京都の出張", "京都市へ出張します"),
+    ]);
+    let all = everything("t");
+    assert_eq!(ids(&index, "京都", &all, &Filter::default()), ["kyoto"]);
+    assert_eq!(ids(&index, "東京都", &all, &Filter::default())[0], "tokyo");
+}
+
+#[allow(non_upper_case_globals)]
+const DockindT: DocKind = DocKind::Ticket;
+
+#[test]
+fn people_find_what_they_type_however_they_type_it() {
+    let index = index_with(&[
+        doc(DocKind::Faq, "printer", "t", "プリンターで紙詰まりが起きました", "給紙トレイを確認してください"),
+        doc(DocKind::Faq, "server", "t", "ファイルサーバーにつながらない", "共有フォルダが開けない場合"),
+        doc(DocKind::Faq, "password", "t", "パスワードを忘れました", "初期化の手続き"),
+        doc(DocKind::Faq, "teams", "t", "Teamsの会議に参加できない", "会議リンクを確認"),
+    ]);
+    let all = everything("t");
+    let f = Filter::default();
+    assert_eq!(ids(&index, "ﾌﾟﾘﾝﾀ 紙づまり", &all, &f)[0], "printer");
+    assert_eq!(ids(&index, "ぷりんた", &all, &f)[0], "printer");
+    assert_eq!(ids(&index, "サーバ", &all, &f)[0], "server");
+    assert_eq!(ids(&index, "PW忘れた", &all, &f)[0], "password");
+    assert_eq!(ids(&index, "チームズ 会議", &all, &f)[0], "teams");
+    assert_eq!(ids(&index, "ＴＥＡＭＳ", &all, &f)[0], "teams");
+}
+
+#[test]
+fn highlights_are_escaped_and_marked() {
+    let index = index_with(&[doc(
+        DocKind::Ticket,
+        "x",
+        "t",
+        "<script>alert(1)</script> プリンターが動かない",
+        "a & b < c: プリンター",
+    )]);
+    let synonyms = Synonyms::defaults();
+    let all = everything("t");
+    let req = SearchRequest {
+        text: "プリンタ",
+        access: &all,
+        filter: &Filter::default(),
+        synonyms: &synonyms,
+        limit: 5,
+        offset: 0,
+        highlight: true,
+        facets: false,
+    };
+    let hit = &index.search(&req).unwrap().hits[0];
+    let title = &hit.highlights[0].html;
+    assert!(title.contains("&lt;script&gt;"), "{title}");
+    assert!(title.contains("<mark>プリンター</mark>"), "{title}");
+    assert!(!title.contains("<script>"));
+    assert!(hit.highlights[1].html.contains("a &amp; b &lt; c"), "{}", hit.highlights[1].html);
+}
+
+#[test]
+fn scope_and_filters() {
+    let mut draft = doc(DocKind::Faq, "draft", "t", "プリンターの下書き", "");
+    draft.status = "draft".into();
+    let mut teacher = doc(DocKind::Faq, "teacher", "t", "プリンターの先生向け", "");
+    teacher.audience = vec!["teacher".into()];
+    let mut bobs = doc(DocKind::Ticket, "bobs", "t", "プリンターが壊れた", "");
+    bobs.requester = Some("bob".into());
+    let mut escalated = doc(DocKind::Ticket, "escalated", "t", "プリンターの修理", "");
+    escalated.requester = Some("carol".into());
+    escalated.vendors = vec!["v1".into()];
+    let mut later = doc(DocKind::Ticket, "later", "t", "プリンターの交換", "");
+    later.created = Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap();
+    let index = index_with(&[
+        doc(DocKind::Faq, "staff", "t", "プリンターの職員向け", ""),
+        draft,
+        teacher,
+        doc(DocKind::Ticket, "alices", "t", "プリンターが故障", ""),
+        bobs,
+        escalated,
+        later,
+        doc(DocKind::Ticket, "other-tenant", "u", "プリンターが故障", ""),
+    ]);
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let f = Filter::default();
+    let staff_requester = Access {
+        tenant: "t".into(),
+        faq: FaqAccess::Published { audiences: vec!["staff".into()] },
+        tickets: TicketAccess::Limited { requested_by: Some("alice".into()), escalated_to: None },
+    };
+    assert_eq!(sorted(ids(&index, "プリンター", &staff_requester, &f)), ["alices", "later", "staff"]);
+    let vendor = Access {
+        tenant: "t".into(),
+        faq: FaqAccess::None,
+        tickets: TicketAccess::Limited { requested_by: None, escalated_to: Some("v1".into()) },
+    };
+    assert_eq!(ids(&index, "プリンター", &vendor, &f), ["escalated"]);
+    let nobody = Access { tenant: "t".into(), faq: FaqAccess::None, tickets: TicketAccess::None };
+    assert!(ids(&index, "プリンター", &nobody, &f).is_empty());
+    assert_eq!(ids(&index, "プリンター", &everything("u"), &f), ["other-tenant"]);
+    assert_eq!(ids(&index, "プリンター", &everything("t"), &f).len(), 7);
+
+    let faq_drafts = Filter { kinds: vec![DocKind::Faq], statuses: vec!["draft".into()], ..Filter::default() };
+    assert_eq!(ids(&index, "プリンター", &everything("t"), &faq_drafts), ["draft"]);
+    let teachers = Filter { audiences: vec!["teacher".into()], ..Filter::default() };
+    assert_eq!(ids(&index, "プリンター", &everything("t"), &teachers), ["teacher"]);
+    let since_june = Filter {
+        created_from: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
+        ..Filter::default()
+    };
+    assert_eq!(ids(&index, "プリンター", &everything("t"), &since_june), ["later"]);
+
+    let synonyms = Synonyms::defaults();
+    let all = everything("t");
+    let req = SearchRequest {
+        text: "プリンター",
+        access: &all,
+        filter: &f,
+        synonyms: &synonyms,
+        limit: 2,
+        offset: 0,
+        highlight: false,
+        facets: true,
+    };
+    let r = index.search(&req).unwrap();
+    assert_eq!(r.total, 7);
+    assert_eq!(r.hits.len(), 2);
+    assert_eq!(r.facets.kinds, [("ticket".to_owned(), 4), ("faq".to_owned(), 3)]);
+    assert!(r.facets.statuses.contains(&("draft".to_owned(), 1)));
+    assert!(r.facets.audiences.contains(&("teacher".to_owned(), 1)));
+}
+
+#[test]
+fn ticket_numbers_find_their_ticket() {
+    let mut t = doc(DocKind::Ticket, "n", "t", "VPNにつながらない", "");
+    t.number = Some("HD-2026-000123".into());
+    let index = index_with(&[t, doc(DocKind::Ticket, "m", "t", "HD-2026 の資料", "")]);
+    assert_eq!(ids(&index, "HD-2026-000123 の状況は？", &everything("t"), &Filter::default())[0], "n");
+}
+
+#[test]
+fn bad_queries_get_an_error_or_nothing() {
+    let index = index_with(&[doc(DocKind::Faq, "a", "t", "プリンター", "")]);
+    let all = everything("t");
+    let f = Filter::default();
+    for q in ["", "　", "！？＃＄", "😀😀", "\u{fffd}\u{fffd}"] {
+        assert!(ids(&index, q, &all, &f).is_empty(), "{q:?}");
+    }
+    let synonyms = Synonyms::defaults();
+    let long = "プ".repeat(10_000);
+    let req = SearchRequest { text: &long, access: &all, filter: &f, synonyms: &synonyms, limit: 5, offset: 0, highlight: true, facets: true };
+    assert!(matches!(index.search(&req), Err(search_index::SearchError::QueryTooLong { max: 1000 })));
+    // Mixed scripts and emoji around a real word still find it.
+    assert_eq!(ids(&index, "😀ぷりんたー😀 printer Ελληνικά", &all, &f), ["a"]);
+}
+
+#[test]
+fn the_faq_declines_what_it_cannot_answer() {
+    let index = index_with(&[
+        doc(DocKind::Faq, "pw", "t", "パスワードを忘れました", "ヘルプデスクで初期化します"),
+        doc(DocKind::Faq, "printer", "t", "プリンターで紙詰まりが起きました", "給紙トレイを確認してください"),
+    ]);
+    let synonyms = Synonyms::defaults();
+    let all = everything("t");
+    let s = index.suggest_answers("PWを忘れてしまった", &all, &synonyms).unwrap();
+    assert_eq!(s.confidence, Confidence::Answer);
+    assert_eq!(s.hits[0].id, "pw");
+    let s = index.suggest_answers("通勤手当の申請方法", &all, &synonyms).unwrap();
+    assert_eq!(s.confidence, Confidence::Decline);
+    assert!(s.hits.is_empty());
+}
+
+#[test]
+fn commits_carry_the_outbox_position_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open_or_create(dir.path()).unwrap();
+        assert_eq!(index.committed_position().unwrap(), None);
+        let mut w = index.writer(32).unwrap();
+        w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター", "")).unwrap();
+        w.commit(41).unwrap();
+        // Written but never committed: lost with the writer, as after a crash.
+        w.upsert(&doc(DocKind::Faq, "b", "t", "プリンター", "")).unwrap();
+    }
+    let index = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(index.committed_position().unwrap(), Some(41));
+    assert_eq!(ids(&index, "プリンター", &everything("t"), &Filter::default()), ["a"]);
+    // Upserting again replaces, never doubles.
+    let mut w = index.writer(32).unwrap();
+    w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター 改訂", "")).unwrap();
+    w.commit(42).unwrap();
+    assert_eq!(index.num_docs(), 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Any text analyses, and every term's offsets are a char-boundary slice of it.
+    #[test]
+    fn any_text_analyses_with_valid_offsets(text in "\\PC{0,60}") {
+        let a = analyze(&text);
+        for t in a.morph.iter().chain(&a.bigram) {
+            proptest::prop_assert!(t.from <= t.to && t.to <= text.len());
+            proptest::prop_assert!(text.is_char_boundary(t.from) && text.is_char_boundary(t.to));
+        }
+    }
+}
+
+#[test]
+fn any_query_searches_without_panicking() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let index = index_with(&[doc(DocKind::Faq, "a", "t", "プリンター", "紙詰まり")]);
+    let all = everything("t");
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..200 {
+        let q = "\\PC{0,40}".new_tree(&mut runner).unwrap().current();
+        let _ = ids(&index, &q, &all, &Filter::default());
+    }
+}
