@@ -538,7 +538,12 @@ pub fn parse_csv(text: &str) -> Vec<(usize, Result<FaqInput, String>)> {
     reader
         .records()
         .map(|r| {
-            let line = r.as_ref().ok().and_then(|r| r.position()).map_or(0, |p| p.line() as usize);
+            // The record's first line in the file (fields may span lines).
+            let line = r
+                .as_ref()
+                .ok()
+                .and_then(|r| r.position())
+                .map_or(0, |p| text.as_bytes()[..(p.byte() as usize + 1).min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
             let row = r.map_err(|e| format!("CSVとして読めません: {e}")).map(|r| {
                 let get = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").to_owned();
                 FaqInput {
