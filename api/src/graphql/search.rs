@@ -478,11 +478,12 @@ impl SearchQuery {
     /// Full-text search across FAQ articles and tickets in Japanese, as people
     /// type it (half-width kana, hiragana for katakana, サーバ/サーバー, PW for
     /// パスワード). Results are in the viewer's scope, best first, with
-    /// highlighted excerpts and facet counts.
+    /// highlighted excerpts and facet counts. `query` is at most 1,000
+    /// characters; an empty or all-symbol query finds nothing.
     async fn search(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "What to look for (up to 1,000 characters).")] query: String,
+        query: String,
         filter_by: Option<SearchFilter>,
         first: Option<i32>,
         after: Option<String>,
