@@ -273,6 +273,7 @@ async fn main() -> anyhow::Result<()> {
     // Query: 1–4 words, tenant + type + status + date filters, highlights and facets.
     let synonyms = Synonyms::defaults();
     let specs = queries(args.queries, &mut StdRng::seed_from_u64(11));
+    for count in [false, true] {
     let mut h = Histogram::<u64>::new(3)?;
     let mut hits_total = 0usize;
     for warm in [true, false] {
@@ -280,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
         for q in specs.iter().take(if warm { 200 } else { specs.len() }) {
             let access = Access { tenant: q.tenant.into(), faq: FaqAccess::All, tickets: TicketAccess::All };
             let filter = Filter { kinds: vec![DocKind::Ticket], statuses: q.statuses.clone(), created_from: Some(q.from), ..Filter::default() };
-            let req = SearchRequest { text: &q.text, access: &access, filter: &filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, facets: true };
+            let req = SearchRequest { text: &q.text, access: &access, filter: &filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, count };
             let t = Instant::now();
             let r = index.search(&req)?;
             if !warm {
@@ -289,10 +290,16 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         if !warm {
-            report("ours: search (1 thread, filters, highlights, facets)", &h, started.elapsed());
+            let label = if count {
+                "ours: search + totalCount + facets (1 thread)"
+            } else {
+                "ours: search (1 thread, scope + type + status + date filters, highlights)"
+            };
+            report(label, &h, started.elapsed());
         }
     }
     println!("ours: {hits_total} of {} queries found something", specs.len());
+    }
     let (rss, hwm) = rss_mb();
     println!("ours: RSS after queries {rss:.0} MB (peak {hwm:.0} MB)");
 

@@ -85,7 +85,7 @@ impl SearchIndex {
             limit: CANDIDATES,
             offset: 0,
             highlight: true,
-            facets: false,
+            count: false,
         };
         let hits = self.search_analyzed(&q, &req, &[])?.hits;
         let searcher = self.searcher();

@@ -8,7 +8,7 @@ use tantivy::{
     collector::{Collector, Count, SegmentCollector, TopDocs},
     columnar::StrColumn,
     directory::MmapDirectory,
-    query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery},
+    query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
     schema::{
         DateOptions, DateTimePrecision, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
         TextOptions, Value,
@@ -148,8 +148,11 @@ pub(crate) struct DocTerms {
 #[derive(Debug, Clone, Default)]
 pub struct SearchResults {
     pub hits: Vec<Hit>,
-    /// Number of matching documents in scope.
-    pub total: usize,
+    /// Whether more hits follow this page.
+    pub has_more: bool,
+    /// Number of matching documents in scope, when counted (`SearchRequest::count`).
+    pub total: Option<usize>,
+    /// Counts by kind, category, status and audience, when counted.
     pub facets: Facets,
 }
 
@@ -191,7 +194,8 @@ pub struct SearchRequest<'a> {
     pub limit: usize,
     pub offset: usize,
     pub highlight: bool,
-    pub facets: bool,
+    /// Count every match and compute facets (costs a pass over all matches).
+    pub count: bool,
 }
 
 /// The words of a query, analysed once.
@@ -353,7 +357,18 @@ impl SearchIndex {
         let term = |field: Field, v: &str| tantivy::Term::from_field_text(field, v);
         let filter_q = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) { (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))) };
         let one = |field: Field, v: &str| -> Box<dyn Query> { Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic)) };
-        let any = |field: Field, vs: &[String]| -> Box<dyn Query> { Box::new(TermSetQuery::new(vs.iter().map(|v| term(field, v)))) };
+        // A union of term queries rather than a TermSetQuery: it is iterated
+        // lazily, where a TermSetQuery builds a bitset of every match first.
+        let any = |field: Field, vs: &[String]| -> Box<dyn Query> {
+            match vs {
+                [one] => Box::new(TermQuery::new(term(field, one), IndexRecordOption::Basic)),
+                _ => Box::new(BooleanQuery::new(
+                    vs.iter()
+                        .map(|v| (Occur::Should, Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic)) as Box<dyn Query>))
+                        .collect(),
+                )),
+            }
+        };
 
         let mut out = vec![filter_q(one(f.tenant, &access.tenant))];
         // What this actor may see: FAQ articles and tickets, each or none.
@@ -421,11 +436,19 @@ impl SearchIndex {
         let w = &self.weights;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        // A bigram that is also a word of the query adds nothing the word does not.
+        let words: std::collections::HashSet<&str> = q.analysis.morph.iter().map(|t| t.text.as_str()).collect();
         for (analysis, factor) in [(&q.analysis, 1.0), (&q.expansion, w.synonym)] {
             let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
             let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
-            for (terms, fields) in [(&analysis.morph, morph), (&analysis.bigram, bigram)] {
+            // Synonyms add words, not their bigrams: bigrams are for recall on
+            // what the person typed.
+            let bigrams: &[crate::analysis::Term] = if factor < 1.0 { &[] } else { &analysis.bigram };
+            for (terms, fields) in [(analysis.morph.as_slice(), morph), (bigrams, bigram)] {
                 for t in terms {
+                    if fields[0].0 == f.title_bi && words.contains(t.text.as_str()) {
+                        continue;
+                    }
                     for (field, weight) in fields {
                         if weight <= 0.0 || !seen.insert((field, t.text.as_str())) {
                             continue;
@@ -444,44 +467,131 @@ impl SearchIndex {
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     }
 
-    /// Searches. An empty or all-symbol query has no results.
+    /// Every word of the query must match (in some field, directly, through a
+    /// synonym, or by its bigrams); bigrams of leftover kana only add to the
+    /// score. `None` when the query has no words.
+    pub(crate) fn all_words_query(&self, q: &AnalyzedQuery) -> Option<Box<dyn Query>> {
+        let f = &self.fields;
+        let w = &self.weights;
+        let clause = |field: Field, text: &str, weight: f32| -> (Occur, Box<dyn Query>) {
+            let tq = TermQuery::new(tantivy::Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+            (Occur::Should, Box::new(BoostQuery::new(Box::new(tq), weight)))
+        };
+        let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
+        let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
+        let mut groups: Vec<((usize, usize), Vec<(Occur, Box<dyn Query>)>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut used = vec![false; q.analysis.bigram.len()];
+        for (i, t) in q.analysis.morph.iter().enumerate() {
+            if !seen.insert(t.text.as_str()) {
+                continue;
+            }
+            let mut g = Vec::new();
+            for (field, weight) in morph {
+                g.push(clause(field, &t.text, weight));
+            }
+            for alt in q.alternatives.get(i).into_iter().flatten() {
+                for (field, weight) in morph {
+                    g.push(clause(field, alt, weight * w.synonym));
+                }
+            }
+            for (j, b) in q.analysis.bigram.iter().enumerate() {
+                if b.from < t.to && t.from < b.to && b.text != t.text {
+                    used[j] = true;
+                    for (field, weight) in bigram {
+                        g.push(clause(field, &b.text, weight));
+                    }
+                }
+            }
+            // Parts of a word just before (m and 365 of m365) are alternatives, not words.
+            match groups.last_mut() {
+                Some((span, last)) if span.0 <= t.from && t.to <= span.1 => last.extend(g),
+                _ => groups.push(((t.from, t.to), g)),
+            }
+        }
+        if groups.is_empty() {
+            return None;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            groups.into_iter().map(|(_, g)| (Occur::Must, Box::new(BooleanQuery::new(g)) as Box<dyn Query>)).collect();
+        let mut seen_bigrams = std::collections::HashSet::new();
+        for (j, b) in q.analysis.bigram.iter().enumerate() {
+            if !used[j] && seen_bigrams.insert(b.text.as_str()) {
+                for (field, weight) in bigram {
+                    clauses.push(clause(field, &b.text, weight));
+                }
+            }
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Searches. Every word must match; when no document has them all, any
+    /// word may (ranked by how much matches). A ticket number finds its ticket.
+    /// An empty or all-symbol query has no results.
     pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
         let q = AnalyzedQuery::new(req.text, req.synonyms)?;
+        if q.number.is_none()
+            && let Some(all) = self.all_words_query(&q)
+        {
+            let results = self.run(all.box_clone(), req, &[])?;
+            if !results.hits.is_empty() || self.any_match(all, req)? {
+                return Ok(results);
+            }
+            // No document has every word: any word may match. Words only: the
+            // bigrams of a union over a large index cost more than they find.
+            let words = AnalyzedQuery { analysis: Analysis { bigram: Vec::new(), ..q.analysis.clone() }, ..q.clone() };
+            return self.search_analyzed(&words, req, &[]);
+        }
         self.search_analyzed(&q, req, &[])
     }
 
+    /// Whether anything in scope matches `text` (past the requested page or not).
+    fn any_match(&self, text: Box<dyn Query>, req: &SearchRequest<'_>) -> Result<bool> {
+        let mut clauses = self.scope(req.access, req.filter);
+        clauses.push((Occur::Must, text));
+        let top = self.reader.searcher().search(&BooleanQuery::new(clauses), &TopDocs::with_limit(1).order_by_score())?;
+        Ok(!top.is_empty())
+    }
+
+    /// Searches with any word matching (the FAQ answer path and similar tickets).
     pub(crate) fn search_analyzed(
         &self,
         q: &AnalyzedQuery,
         req: &SearchRequest<'_>,
         exclude: &[String],
     ) -> Result<SearchResults> {
-        let Some(text) = self.text_query(q) else {
-            return Ok(SearchResults::default());
-        };
+        match self.text_query(q) {
+            Some(text) => self.run(text, req, exclude),
+            None => Ok(SearchResults { total: req.count.then_some(0), ..SearchResults::default() }),
+        }
+    }
+
+    fn run(&self, text: Box<dyn Query>, req: &SearchRequest<'_>, exclude: &[String]) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
         let mut clauses = self.scope(req.access, req.filter);
-        clauses.push((Occur::Must, text));
+        clauses.push((Occur::Must, text.box_clone()));
         for key in exclude {
             let t = tantivy::Term::from_field_text(self.fields.key, key);
             clauses.push((Occur::MustNot, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
         let limit = req.limit.clamp(1, MAX_LIMIT);
-        let top = TopDocs::with_limit(limit).and_offset(req.offset).order_by_score();
-        let (top, total, facets) = if req.facets {
+        // One more than asked: whether another page follows.
+        let top = TopDocs::with_limit(limit + 1).and_offset(req.offset).order_by_score();
+        let (mut top, total, facets) = if req.count {
             let (top, total, facets) = searcher.search(&query, &(top, Count, FacetCollector::new(&self.fields)))?;
-            (top, total, facets)
+            (top, Some(total), facets)
         } else {
-            let (top, total) = searcher.search(&query, &(top, Count))?;
-            (top, total, Facets::default())
+            (searcher.search(&query, &top)?, None, Facets::default())
         };
-        let generators = if req.highlight { Some(self.snippet_generators(&searcher, &query)?) } else { None };
+        let has_more = top.len() > limit;
+        top.truncate(limit);
+        let generators = if req.highlight { Some(self.snippet_generators(&searcher, &*text)?) } else { None };
         let hits = top
             .into_iter()
             .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
             .collect::<Result<Vec<_>>>()?;
-        Ok(SearchResults { hits, total, facets })
+        Ok(SearchResults { hits, has_more, total, facets })
     }
 
     fn snippet_generators(&self, searcher: &Searcher, query: &dyn Query) -> Result<[SnippetGenerator; 4]> {
@@ -539,7 +649,7 @@ impl SearchIndex {
         let text: String = text.chars().take(400).collect();
         let q = AnalyzedQuery::new(&text, synonyms)?;
         let filter = Filter { kinds: vec![DocKind::Ticket], ..Filter::default() };
-        let req = SearchRequest { text: &text, access, filter: &filter, synonyms, limit, offset: 0, highlight: true, facets: false };
+        let req = SearchRequest { text: &text, access, filter: &filter, synonyms, limit, offset: 0, highlight: true, count: false };
         Ok(self.search_analyzed(&q, &req, &[exclude.to_owned()])?.hits)
     }
 

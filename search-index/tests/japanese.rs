@@ -111,7 +111,7 @@ fn everything(tenant: &str) -> Access {
 
 fn ids(index: &SearchIndex, text: &str, access: &Access, filter: &Filter) -> Vec<String> {
     let synonyms = Synonyms::defaults();
-    let req = SearchRequest { text, access, filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, facets: true };
+    let req = SearchRequest { text, access, filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, count: true };
     index.search(&req).unwrap().hits.into_iter().map(|h| h.id).collect()
 }
 
@@ -176,7 +176,7 @@ fn highlights_are_escaped_and_marked() {
         limit: 5,
         offset: 0,
         highlight: true,
-        facets: false,
+        count: false,
     };
     let hit = &index.search(&req).unwrap().hits[0];
     let title = &hit.highlights[0].html;
@@ -251,10 +251,11 @@ fn scope_and_filters() {
         limit: 2,
         offset: 0,
         highlight: false,
-        facets: true,
+        count: true,
     };
     let r = index.search(&req).unwrap();
-    assert_eq!(r.total, 7);
+    assert_eq!(r.total, Some(7));
+    assert!(r.has_more);
     assert_eq!(r.hits.len(), 2);
     assert_eq!(r.facets.kinds, [("ticket".to_owned(), 4), ("faq".to_owned(), 3)]);
     assert!(r.facets.statuses.contains(&("draft".to_owned(), 1)));
@@ -279,7 +280,7 @@ fn bad_queries_get_an_error_or_nothing() {
     }
     let synonyms = Synonyms::defaults();
     let long = "プ".repeat(10_000);
-    let req = SearchRequest { text: &long, access: &all, filter: &f, synonyms: &synonyms, limit: 5, offset: 0, highlight: true, facets: true };
+    let req = SearchRequest { text: &long, access: &all, filter: &f, synonyms: &synonyms, limit: 5, offset: 0, highlight: true, count: true };
     assert!(matches!(index.search(&req), Err(search_index::SearchError::QueryTooLong { max: 1000 })));
     // Mixed scripts and emoji around a real word still find it.
     assert_eq!(ids(&index, "😀ぷりんたー😀 printer Ελληνικά", &all, &f), ["a"]);
@@ -347,4 +348,23 @@ fn any_query_searches_without_panicking() {
         let q = "\\PC{0,40}".new_tree(&mut runner).unwrap().current();
         let _ = ids(&index, &q, &all, &Filter::default());
     }
+}
+
+#[test]
+fn every_word_must_match_unless_no_document_has_them_all() {
+    let index = index_with(&[
+        doc(DocKind::Ticket, "both", "t", "VPN経由でプリンターに印刷できない", ""),
+        doc(DocKind::Ticket, "printer", "t", "プリンターが故障", ""),
+        doc(DocKind::Ticket, "vpn", "t", "VPNにつながらない", ""),
+    ]);
+    let all = everything("t");
+    let f = Filter::default();
+    assert_eq!(ids(&index, "ﾌﾟﾘﾝﾀｰ vpn", &all, &f), ["both"]);
+    // Nobody has 故障 and VPN together: any word may match, best first.
+    let mut got = ids(&index, "VPN 故障", &all, &f);
+    got.sort();
+    assert_eq!(got, ["both", "printer", "vpn"]);
+    // m365 written as its parts still counts as one word.
+    let index = index_with(&[doc(DocKind::Faq, "m", "t", "Microsoft 365のサインイン", "")]);
+    assert_eq!(ids(&index, "M365 サインイン", &all, &f), ["m"]);
 }

@@ -511,6 +511,8 @@ impl SearchQuery {
             created_to: range.to,
             first: first as usize,
             offset,
+            // Counting visits every match: only when the client selects it.
+            count: ctx.look_ahead().field("totalCount").exists() || ctx.look_ahead().field("facets").exists(),
         };
         let results = svc(search_of(ctx).search(&ctx.state().db.read, actor, input).await)?;
         let n = results.hits.len();
@@ -523,7 +525,7 @@ impl SearchQuery {
                 node: SearchHit { score: f64::from(h.score), r#type: h.kind.into(), node, highlights: highlights(&h.highlights) },
             })
             .collect();
-        let has_next = offset + n < results.total;
+        let has_next = results.has_more;
         Ok(SearchResultConnection {
             page_info: PageInfo::new(
                 has_next,
@@ -532,7 +534,8 @@ impl SearchQuery {
                 Some(offset_cursor(offset + n)),
             ),
             edges,
-            total_count: results.total as i64,
+            // Counted whenever totalCount or facets is selected; unselected, never read.
+            total_count: results.total.unwrap_or(0) as i64,
             facets: SearchFacets {
                 types: facet(results.facets.kinds),
                 categories: facet(results.facets.categories),

@@ -53,6 +53,8 @@ pub struct SearchInput {
     pub created_to: Option<DateTime<Utc>>,
     pub first: usize,
     pub offset: usize,
+    /// Count all matches and compute facets (a pass over every match; only when asked for).
+    pub count: bool,
 }
 
 /// FAQ answers for a question, as the bots and `suggestedAnswers` give them.
@@ -135,7 +137,7 @@ impl Search {
                 limit: input.first.clamp(1, MAX_LIMIT),
                 offset: input.offset,
                 highlight: true,
-                facets: true,
+                count: input.count,
             };
             index.search(&req)
         })
