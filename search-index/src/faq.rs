@@ -126,12 +126,15 @@ struct QueryWeights {
 
 impl QueryWeights {
     fn new(searcher: &Searcher, index: &SearchIndex, q: &AnalyzedQuery) -> Result<Self> {
+        use tantivy::query::Bm25StatisticsProvider;
         let f = &index.fields;
-        let n = searcher.num_docs().max(1) as f32;
+        // Word weights among FAQ articles, not among all the tickets.
+        let stats = index.faq_stats(searcher)?;
+        let n = stats.num_docs().max(1) as f32;
         let idf = |fields: &[Field], text: &str| -> Result<f32> {
             let mut df = 0u64;
             for &field in fields {
-                df = df.max(searcher.doc_freq(&tantivy::Term::from_field_text(field, text))?);
+                df = df.max(stats.doc_freq(&tantivy::Term::from_field_text(field, text))?);
             }
             Ok((1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln())
         };

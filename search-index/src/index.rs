@@ -294,6 +294,13 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// BM25 statistics over FAQ articles alone (see `stats`).
+    pub(crate) fn faq_stats<'s>(&self, searcher: &'s Searcher) -> Result<crate::stats::KindStats<'s>> {
+        let f = &self.fields;
+        let fields = [f.title, f.title_bi, f.keywords, f.keywords_bi, f.body, f.body_bi];
+        Ok(crate::stats::KindStats::new(searcher, f.kind, "faq", &fields)?)
+    }
+
     pub(crate) fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
@@ -578,11 +585,20 @@ impl SearchIndex {
         let limit = req.limit.clamp(1, MAX_LIMIT);
         // One more than asked: whether another page follows.
         let top = TopDocs::with_limit(limit + 1).and_offset(req.offset).order_by_score();
+        let faq_only = req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None;
+        let faq_stats;
+        let stats: &dyn tantivy::query::Bm25StatisticsProvider = if faq_only {
+            faq_stats = self.faq_stats(&searcher)?;
+            &faq_stats
+        } else {
+            &searcher
+        };
         let (mut top, total, facets) = if req.count {
-            let (top, total, facets) = searcher.search(&query, &(top, Count, FacetCollector::new(&self.fields)))?;
+            let (top, total, facets) =
+                searcher.search_with_statistics_provider(&query, &(top, Count, FacetCollector::new(&self.fields)), stats)?;
             (top, Some(total), facets)
         } else {
-            (searcher.search(&query, &top)?, None, Facets::default())
+            (searcher.search_with_statistics_provider(&query, &top, stats)?, None, Facets::default())
         };
         let has_more = top.len() > limit;
         top.truncate(limit);

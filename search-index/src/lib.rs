@@ -9,6 +9,7 @@ pub mod document;
 pub mod faq;
 pub mod index;
 pub mod normalize;
+mod stats;
 pub mod synonyms;
 pub mod tokenizer;
 

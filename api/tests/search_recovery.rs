@@ -1,0 +1,142 @@
+//! The search index after a hard kill, with the real binary: tickets committed
+//! to the database but not yet to the index are there after a restart, once
+//! each. Also `faq import` and `reindex` from the command line.
+
+// Test code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn madoguchi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+}
+
+/// Starts `serve --demo` on the data dir; returns the child and its port.
+fn serve(dir: &Path, poll_millis: u64) -> (Child, u16) {
+    let mut child = madoguchi()
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("MADOGUCHI_LOG_JSON", "true")
+        .env("MADOGUCHI_LOG", "info")
+        .env("MADOGUCHI_SEARCH__POLL_MILLIS", poll_millis.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("server logs its port").unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(p) = v["port"].as_u64() {
+            break p as u16;
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, port)
+}
+
+fn token(dir: &Path) -> String {
+    let out = madoguchi()
+        .args(["token", "issue", "--tenant", "sakura-city", "--person", "suzuki.hd@city.sakura.example.jp", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn gql(port: u16, token: &str, query: &str, variables: Value) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+fn count(port: u16, token: &str, text: &str) -> i64 {
+    let body = gql(port, token, "query($q: String!) { search(query: $q, first: 50) { totalCount } }", json!({"q": text}));
+    body["data"]["search"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"))
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !f() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_hard_kill_between_database_and_index_commits_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The indexer builds the index at start, drains the outbox once, then
+    // sleeps for an hour: anything written after that reaches only the database.
+    let (mut first, port) = serve(dir.path(), 3_600_000);
+    let token = token(dir.path());
+    wait_for("demo FAQ indexed", Duration::from_secs(60), || count(port, &token, "紙詰まり") > 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let create = "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { number } userErrors { code } } }";
+    for i in 0..5 {
+        let body = gql(port, &token, create, json!({"i": {"kind": "INCIDENT", "title": format!("停電時の切替確認 zqxprobe{i}"), "description": "UPSの切替確認"}}));
+        assert!(body["data"]["createTicket"]["ticket"]["number"].is_string(), "{body}");
+    }
+    assert_eq!(count(port, &token, "zqxprobe"), 0, "the index must not have them yet");
+    first.kill().unwrap(); // SIGKILL: no shutdown, no commit.
+    first.wait().unwrap();
+
+    let (mut second, port) = serve(dir.path(), 200);
+    wait_for("tickets indexed after restart", Duration::from_secs(10), || count(port, &token, "zqxprobe") == 5);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(count(port, &token, "zqxprobe"), 5, "nothing doubled");
+    let body = gql(port, &token, "{ search(query: \"zqxprobe\", first: 10) { edges { node { node { ... on Ticket { number } } } } } }", json!({}));
+    let mut numbers: Vec<&str> =
+        body["data"]["search"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["node"]["number"].as_str().unwrap()).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 5);
+
+    // `reindex` refuses while the server holds the index...
+    let out = madoguchi().args(["reindex", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop the server first"), "{}", String::from_utf8_lossy(&out.stderr));
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    // ...and rebuilds it from the database once it is stopped.
+    let out = madoguchi().args(["reindex", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("件を索引しました"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // `faq import` reads Shift_JIS CSV as Excel saves it; a second run changes nothing.
+    let csv = "コード,カテゴリ,対象,質問,回答,キーワード\r\nups-1,設備,職員,停電のときサーバーはどうなりますか,UPSで10分間動作します。,\"停電、UPS\"\r\n";
+    let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(csv);
+    assert!(!unmappable);
+    let file = dir.path().join("faq.csv");
+    std::fs::write(&file, &sjis).unwrap();
+    let import = || madoguchi().args(["faq", "import", "--tenant", "sakura-city", "--data-dir"]).arg(dir.path()).arg(&file).output().unwrap();
+    let out = import();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("作成 1 件、更新 0 件、変更なし 0 件、エラー 0 件"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = import();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("作成 0 件、更新 0 件、変更なし 1 件"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // The restarted server indexes the imported article from the outbox.
+    let (mut third, port) = serve(dir.path(), 200);
+    wait_for("imported article searchable", Duration::from_secs(10), || count(port, &token, "UPS 停電") >= 1);
+    third.kill().unwrap();
+    third.wait().unwrap();
+}
