@@ -84,7 +84,7 @@ fn schema() -> (Schema, Fields) {
         key: b.add_text_field("key", STRING | STORED),
         kind: b.add_text_field("kind", facet.clone()),
         id: b.add_text_field("id", STRING | STORED),
-        tenant: b.add_text_field("tenant", STRING),
+        tenant: b.add_text_field("tenant", STRING | tantivy::schema::FAST),
         number: b.add_text_field("number", STRING | STORED),
         category: b.add_text_field("category", facet.clone()),
         audience: b.add_text_field("audience", facet.clone()),
@@ -257,10 +257,23 @@ fn ticket_number(text: &str) -> Option<String> {
 
 impl SearchIndex {
     /// Opens the index in `dir`, creating it if needed.
+    ///
+    /// An index written with another schema (an older version of this crate)
+    /// is removed and created afresh: the index is never the source of truth,
+    /// and an empty one is rebuilt from the database on start.
     pub fn open_or_create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (schema, _) = schema();
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        let index = match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+            Ok(index) => index,
+            Err(tantivy::TantivyError::SchemaError(e)) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "search index has an old schema; recreating it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create(MmapDirectory::open(dir)?, schema, tantivy::IndexSettings::default())?
+            }
+            Err(e) => return Err(e.into()),
+        };
         Self::from_index(index)
     }
 
@@ -541,7 +554,9 @@ impl SearchIndex {
             && let Some(all) = self.all_words_query(&q)
         {
             let results = self.run(all.box_clone(), req, &[])?;
-            if !results.hits.is_empty() || self.any_match(all, req)? {
+            // An empty first page means nothing matches; a later page may be
+            // empty only because the matches ended before it.
+            if !results.hits.is_empty() || (req.offset > 0 && self.any_match(all, req)?) {
                 return Ok(results);
             }
             // No document has every word: any word may match. Words only: the

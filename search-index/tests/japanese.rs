@@ -368,3 +368,19 @@ fn every_word_must_match_unless_no_document_has_them_all() {
     let index = index_with(&[doc(DocKind::Faq, "m", "t", "Microsoft 365のサインイン", "")]);
     assert_eq!(ids(&index, "M365 サインイン", &all, &f), ["m"]);
 }
+
+#[test]
+fn an_index_with_an_old_schema_is_recreated_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut b = tantivy::schema::Schema::builder();
+        let f = b.add_text_field("old", tantivy::schema::TEXT);
+        let index = tantivy::Index::create_in_dir(dir.path(), b.build()).unwrap();
+        let mut w: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        w.add_document(tantivy::doc!(f => "old document")).unwrap();
+        w.commit().unwrap();
+    }
+    let index = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(index.committed_position().unwrap(), None, "empty, so the server rebuilds it");
+    assert_eq!(index.num_docs(), 0);
+}
