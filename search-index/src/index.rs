@@ -24,6 +24,8 @@ use crate::{
     tokenizer::{BIGRAM, JapaneseTokenizer, MORPH},
 };
 
+type Clause = (Occur, Box<dyn Query>);
+
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
 /// Most hits returned in one page.
@@ -499,7 +501,8 @@ impl SearchIndex {
         };
         let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
         let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
-        let mut groups: Vec<((usize, usize), Vec<(Occur, Box<dyn Query>)>)> = Vec::new();
+        // (span of the word in the query, its clauses)
+        let mut groups: Vec<((usize, usize), Vec<Clause>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut used = vec![false; q.analysis.bigram.len()];
         for (i, t) in q.analysis.morph.iter().enumerate() {

@@ -89,7 +89,9 @@ both_backends!(search_scope_for_every_role_and_tenant, |backend: Backend| async 
     let city = app.fixture.city.clone();
     let edu = app.fixture.edu.clone();
     let article = "faq-900".to_owned();
-    let cases: Vec<(&str, &str, Uuid, &[&str], Vec<String>)> = vec![
+    // (who, tenant slug, person, roles, what they find)
+    type Case<'a> = (&'a str, &'a str, Uuid, &'a [&'a str], Vec<String>);
+    let cases: Vec<Case> = vec![
         ("owner requester", &city.slug, city.requester, &["requester"], vec![number.clone(), article.clone()]),
         ("other requester", &city.slug, city.other_requester, &["requester"], vec![article.clone()]),
         ("agent", &city.slug, city.agent, &["agent"], vec![number.clone(), article.clone()]),

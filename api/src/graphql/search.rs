@@ -261,6 +261,8 @@ pub struct SearchFilter {
 }
 
 /// Something search found.
+// Built one per hit and handed to the executor; boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Union)]
 pub enum SearchResultNode {
     FaqArticle(FaqArticle),
