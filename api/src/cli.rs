@@ -120,6 +120,21 @@ fn load(config: Option<&PathBuf>, data: &DataArgs) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
+/// Loads the configuration, migrates, and finds the tenant by slug.
+async fn open_tenant(
+    config: Option<&PathBuf>,
+    data: &DataArgs,
+    slug: &str,
+) -> anyhow::Result<(Config, service::Db, entity::tenant::Model)> {
+    let cfg = load(config, data)?;
+    let db = connect(&cfg).await?;
+    Migrator::up(&db.write, None).await?;
+    let Some(t) = directory::tenant_by_slug(&db.read, slug).await? else {
+        bail!("no tenant with slug {slug:?}");
+    };
+    Ok((cfg, db, t))
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -153,12 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Faq {
             command: FaqCommand::Import { file, tenant, as_person, draft, data },
         } => {
-            let cfg = load(cli.config.as_ref(), &data)?;
-            let db = connect(&cfg).await?;
-            Migrator::up(&db.write, None).await?;
-            let Some(t) = directory::tenant_by_slug(&db.read, &tenant).await? else {
-                bail!("no tenant with slug {tenant:?}");
-            };
+            let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
             let person = match as_person {
                 Some(email) => directory::person_by_email(&db.read, t.id, &email)
                     .await?
@@ -235,12 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     data,
                 },
         } => {
-            let cfg = load(cli.config.as_ref(), &data)?;
-            let db = connect(&cfg).await?;
-            Migrator::up(&db.write, None).await?;
-            let Some(t) = directory::tenant_by_slug(&db.read, &tenant).await? else {
-                bail!("no tenant with slug {tenant:?}");
-            };
+            let (cfg, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
             let Some(p) = directory::person_by_email(&db.read, t.id, &person).await? else {
                 bail!("no person with mail address {person:?} in {tenant}");
             };

@@ -14,12 +14,11 @@
 
 use std::{path::PathBuf, time::Instant};
 
-use anyhow::Context;
+use bench::{DevQuery, Faq, faq_document, read_jsonl};
 use clap::Parser;
 use search_index::{
-    Access, Confidence, DocKind, Document, FaqAccess, SearchIndex, Synonyms, TicketAccess,
+    Access, Confidence, FaqAccess, SearchIndex, Synonyms, TicketAccess,
 };
-use serde::Deserialize;
 use tantivy::{
     collector::TopDocs,
     query::{BooleanQuery, Occur, Query, TermQuery},
@@ -44,31 +43,6 @@ struct Args {
     /// Override coverage thresholds, for tuning: answer,choose,coverage_weight,body_factor,bigram_mix
     #[arg(long, value_delimiter = ',')]
     thresholds: Option<Vec<f32>>,
-}
-
-#[derive(Deserialize)]
-struct Faq {
-    id: String,
-    category: String,
-    audience: Vec<String>,
-    question: String,
-    answer: String,
-    keywords: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Query_ {
-    q: String,
-    expected: Vec<String>,
-}
-
-fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> anyhow::Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1)))
-        .collect()
 }
 
 #[derive(Default)]
@@ -110,7 +84,7 @@ impl Score {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let faqs: Vec<Faq> = read_jsonl(&args.faq)?;
-    let queries: Vec<Query_> = read_jsonl(&args.queries)?;
+    let queries: Vec<DevQuery> = read_jsonl(&args.queries)?;
     println!("faq-eval: {} articles ({}), {} questions ({})", faqs.len(), args.faq.display(), queries.len(), args.queries.display());
 
     // Baseline: NFKC character bigrams, plain BM25 over question + keywords + answer.
@@ -151,22 +125,7 @@ fn main() -> anyhow::Result<()> {
     let mut writer = index.writer(64)?;
     let now = chrono::Utc::now();
     for f in &faqs {
-        writer.upsert(&Document {
-            kind: DocKind::Faq,
-            id: f.id.clone(),
-            tenant: "eval".into(),
-            title: f.question.clone(),
-            body: f.answer.clone(),
-            keywords: f.keywords.clone(),
-            category: Some(f.category.clone()),
-            audience: f.audience.clone(),
-            status: "published".into(),
-            number: None,
-            requester: None,
-            vendors: vec![],
-            created: now,
-            updated: now,
-        })?;
+        writer.upsert(&faq_document(f, "eval", now))?;
     }
     writer.commit(0)?;
     let indexed = started.elapsed();

@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
+use bench::{DevQuery, Faq, faq_document, read_jsonl};
 use chrono::{TimeZone, Utc};
 use clap::Parser;
 use hdrhistogram::Histogram;
@@ -113,48 +113,9 @@ fn generate(i: usize, rng: &mut StdRng) -> Document {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Faq {
-    id: String,
-    category: String,
-    audience: Vec<String>,
-    question: String,
-    answer: String,
-    keywords: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct DevQuery {
-    q: String,
-    expected: Vec<String>,
-}
-
 fn faq_docs(path: &Path) -> anyhow::Result<Vec<Document>> {
     let now = Utc::now();
-    std::fs::read_to_string(path)
-        .with_context(|| path.display().to_string())?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Faq = serde_json::from_str(l)?;
-            Ok(Document {
-                kind: DocKind::Faq,
-                id: f.id,
-                tenant: "city".into(),
-                title: f.question,
-                body: f.answer,
-                keywords: f.keywords,
-                category: Some(f.category),
-                audience: f.audience,
-                status: "published".into(),
-                number: None,
-                requester: None,
-                vendors: vec![],
-                created: now,
-                updated: now,
-            })
-        })
-        .collect()
+    Ok(read_jsonl::<Faq>(path)?.iter().map(|f| faq_document(f, "city", now)).collect())
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -304,11 +265,7 @@ async fn main() -> anyhow::Result<()> {
     println!("ours: RSS after queries {rss:.0} MB (peak {hwm:.0} MB)");
 
     // hit@k on the FAQ dev questions, the FAQ sharing the index with the tickets.
-    let dev: Vec<DevQuery> = std::fs::read_to_string(&args.dev_queries)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
+    let dev: Vec<DevQuery> = read_jsonl(&args.dev_queries)?;
     let access = Access { tenant: "city".into(), faq: FaqAccess::All, tickets: TicketAccess::All };
     let (mut n, mut h1, mut h3) = (0, 0, 0);
     let mut h = Histogram::<u64>::new(3)?;
@@ -434,11 +391,7 @@ async fn fts5(args: &Args, dir: &Path, n: usize, faq: &[Document], specs: &[Quer
     println!("fts5 (trigram): {found} of {count} queries found something (words under 3 characters cannot match)");
 
     // hit@k on the FAQ dev questions, FAQ documents only.
-    let dev: Vec<DevQuery> = std::fs::read_to_string(&args.dev_queries)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()?;
+    let dev: Vec<DevQuery> = read_jsonl(&args.dev_queries)?;
     let (mut n, mut h1, mut h3) = (0, 0, 0);
     for q in dev.iter().filter(|q| !q.expected.is_empty()) {
         n += 1;

@@ -495,8 +495,7 @@ impl SearchQuery {
         let offset = after.as_deref().map(decode_offset).transpose()?.unwrap_or(0);
         let f = filter_by.unwrap_or_default();
         let range = f.date_range.unwrap_or_default();
-        let input = SearchInput {
-            text: query,
+        let filter = search_index::Filter {
             kinds: f
                 .types
                 .unwrap_or_default()
@@ -511,6 +510,10 @@ impl SearchQuery {
             statuses: f.status.unwrap_or_default().into_iter().map(|s| s.to_ascii_lowercase()).collect(),
             created_from: range.from,
             created_to: range.to,
+        };
+        let input = SearchInput {
+            text: query,
+            filter,
             first: first as usize,
             offset,
             // Counting visits every match: only when the client selects it.
@@ -692,6 +695,19 @@ pub struct UpdateSearchSynonymsPayload {
     pub user_errors: Vec<UserError>,
 }
 
+fn faq_input(
+    code: String,
+    category: String,
+    audience: &[FaqAudience],
+    question: String,
+    answer: String,
+    keywords: Vec<String>,
+    last_reviewed_on: Option<NaiveDate>,
+) -> FaqInput {
+    let audience = audience.iter().map(|a| a.code().to_owned()).collect();
+    FaqInput { code, category, audience, question, answer, keywords, last_reviewed_on }
+}
+
 fn faq_payload(client_mutation_id: Option<String>, r: Result<faq_article::Model, ServiceError>) -> ApiResult<FaqArticlePayload> {
     match r {
         Ok(a) => Ok(FaqArticlePayload { client_mutation_id, article: Some(FaqArticle(a)), user_errors: vec![] }),
@@ -712,15 +728,15 @@ impl SearchMutation {
     async fn create_faq_article(&self, ctx: &Context<'_>, input: CreateFaqArticleInput) -> ApiResult<FaqArticlePayload> {
         let actor = ctx.actor()?;
         let status = if input.publish { entity::FaqStatus::Published } else { entity::FaqStatus::Draft };
-        let content = FaqInput {
-            code: input.code.unwrap_or_default(),
-            category: input.category,
-            audience: input.audience.iter().map(|a| a.code().to_owned()).collect(),
-            question: input.question,
-            answer: input.answer,
-            keywords: input.keywords,
-            last_reviewed_on: input.last_reviewed_on,
-        };
+        let content = faq_input(
+            input.code.unwrap_or_default(),
+            input.category,
+            &input.audience,
+            input.question,
+            input.answer,
+            input.keywords,
+            input.last_reviewed_on,
+        );
         faq_payload(input.client_mutation_id, faq::create(&ctx.state().db.write, actor, content, status).await)
     }
 
@@ -728,15 +744,15 @@ impl SearchMutation {
     async fn update_faq_article(&self, ctx: &Context<'_>, input: UpdateFaqArticleInput) -> ApiResult<FaqArticlePayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
-        let content = FaqInput {
-            code: String::new(),
-            category: input.category,
-            audience: input.audience.iter().map(|a| a.code().to_owned()).collect(),
-            question: input.question,
-            answer: input.answer,
-            keywords: input.keywords,
-            last_reviewed_on: input.last_reviewed_on,
-        };
+        let content = faq_input(
+            String::new(),
+            input.category,
+            &input.audience,
+            input.question,
+            input.answer,
+            input.keywords,
+            input.last_reviewed_on,
+        );
         let r = faq::update(&ctx.state().db.write, actor, id, content, input.expected_version).await;
         faq_payload(input.client_mutation_id, r)
     }

@@ -15,8 +15,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use chrono::{DateTime, Utc};
-use entity::{PersonKind, search_synonyms};
+use entity::search_synonyms;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use search_index::{
     Access, Confidence, DocKind, FaqAccess, Filter, SearchIndex, SearchRequest, SearchResults, Synonyms,
@@ -26,7 +25,6 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Actor, Role},
-    directory,
     error::{ServiceError, ServiceResult},
     tickets,
 };
@@ -45,12 +43,8 @@ pub struct Search {
 #[derive(Debug, Clone, Default)]
 pub struct SearchInput {
     pub text: String,
-    pub kinds: Vec<DocKind>,
-    pub categories: Vec<String>,
-    pub audiences: Vec<String>,
-    pub statuses: Vec<String>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
+    /// Types, categories, audiences, statuses and a created range, inside the actor's scope.
+    pub filter: Filter,
     pub first: usize,
     pub offset: usize,
     /// Count all matches and compute facets (a pass over every match; only when asked for).
@@ -90,7 +84,7 @@ impl Search {
         }
         let requester = actor.has(Role::Requester);
         let faq = if requester {
-            FaqAccess::Published { audiences: audiences_of(db, actor).await? }
+            FaqAccess::Published { audiences: vec![crate::faq::audience_of(db, actor).await?.to_owned()] }
         } else {
             FaqAccess::None
         };
@@ -121,18 +115,10 @@ impl Search {
         let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
         let index = Arc::clone(&self.index);
         let results = tokio::task::spawn_blocking(move || {
-            let filter = Filter {
-                kinds: input.kinds,
-                categories: input.categories,
-                audiences: input.audiences,
-                statuses: input.statuses,
-                created_from: input.created_from,
-                created_to: input.created_to,
-            };
             let req = SearchRequest {
                 text: &input.text,
                 access: &access,
-                filter: &filter,
+                filter: &input.filter,
                 synonyms: &synonyms,
                 limit: input.first.clamp(1, MAX_LIMIT),
                 offset: input.offset,
@@ -263,18 +249,6 @@ impl Search {
 async fn tenant_synonyms(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<Vec<String>>> {
     let row = search_synonyms::Entity::find_by_id(tenant_id).one(db).await?;
     Ok(row.and_then(|r| serde_json::from_value(r.groups).ok()).unwrap_or_default())
-}
-
-/// A requester's FAQ audiences, from what kind of person they are.
-async fn audiences_of(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<String>> {
-    let person = directory::person(db, actor.tenant_id, actor.person_id).await?;
-    let audience = match person.map(|p| p.kind) {
-        Some(PersonKind::Teacher) => "teacher",
-        Some(PersonKind::Student) => "student",
-        // Staff, contractors, or unknown: the staff articles.
-        _ => "staff",
-    };
-    Ok(vec![audience.to_owned()])
 }
 
 fn query_error(e: search_index::SearchError) -> ServiceError {
