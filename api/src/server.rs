@@ -170,8 +170,8 @@ fn cfg_workers() -> usize {
         .unwrap_or(2)
 }
 
-/// Marks SLA breaches periodically and publishes them to live subscribers.
-/// Builds the index on first start (or after `reindex --drop`), then applies the outbox.
+/// Builds the index when it is empty (first start, a removed index directory, an old schema),
+/// then applies the outbox until the server stops.
 async fn index_job(
     db: sea_orm::DatabaseConnection,
     search: Arc<service::search::Search>,
@@ -193,6 +193,7 @@ async fn index_job(
     service::search::indexer::run(db, writer, every, stop).await;
 }
 
+/// Marks SLA breaches periodically and publishes them to live subscribers.
 async fn sla_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         match service::sla::mark_breaches(&state.db.write, service::tickets::now(), 500).await {
