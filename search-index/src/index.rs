@@ -133,6 +133,8 @@ pub struct SearchIndex {
     pub weights: Weights,
     /// Analysed terms of documents, for re-ranking; valid for one searcher generation.
     pub(crate) term_cache: std::sync::Mutex<(u64, HashMap<String, std::sync::Arc<DocTerms>>)>,
+    /// FAQ document and token counts, for one searcher generation.
+    faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
 }
 
 /// A document's words and bigrams (title, keywords and body).
@@ -289,7 +291,7 @@ impl SearchIndex {
         index.tokenizers().register(BIGRAM, JapaneseTokenizer::bigram());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         let (_, fields) = schema();
-        Ok(Self { index, reader, fields, weights: Weights::default(), term_cache: Default::default() })
+        Ok(Self { index, reader, fields, weights: Weights::default(), term_cache: Default::default(), faq_totals: Default::default() })
     }
 
     /// A writer with `memory_mb` of indexing memory and up to two threads.
@@ -310,10 +312,25 @@ impl SearchIndex {
     }
 
     /// BM25 statistics over FAQ articles alone (see `stats`).
+    /// Counted once per searcher generation.
     pub(crate) fn faq_stats<'s>(&self, searcher: &'s Searcher) -> Result<crate::stats::KindStats<'s>> {
+        use std::sync::{Arc, PoisonError};
         let f = &self.fields;
-        let fields = [f.title, f.title_bi, f.keywords, f.keywords_bi, f.body, f.body_bi];
-        Ok(crate::stats::KindStats::new(searcher, f.kind, "faq", &fields)?)
+        let generation = searcher.generation().generation_id();
+        let cached = {
+            let cache = self.faq_totals.lock().unwrap_or_else(PoisonError::into_inner);
+            cache.as_ref().filter(|(g, _)| *g == generation).map(|(_, t)| Arc::clone(t))
+        };
+        let totals = match cached {
+            Some(t) => t,
+            None => {
+                let fields = [f.title, f.title_bi, f.keywords, f.keywords_bi, f.body, f.body_bi];
+                let t = Arc::new(crate::stats::Totals::count(searcher, f.kind, "faq", &fields)?);
+                *self.faq_totals.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&t)));
+                t
+            }
+        };
+        Ok(crate::stats::KindStats::new(searcher, f.kind, "faq", totals))
     }
 
     pub(crate) fn searcher(&self) -> Searcher {

@@ -18,15 +18,31 @@ use tantivy::{
 pub(crate) struct KindStats<'a> {
     searcher: &'a Searcher,
     kind: Term,
+    totals: std::sync::Arc<Totals>,
+}
+
+/// Document and token counts of one kind, for one searcher generation.
+#[derive(Debug, Default)]
+pub(crate) struct Totals {
     num_docs: u64,
     tokens: HashMap<Field, u64>,
 }
 
 impl<'a> KindStats<'a> {
-    /// Statistics over the documents whose `kind_field` is `kind`, for `fields`.
-    pub fn new(searcher: &'a Searcher, kind_field: Field, kind: &str, fields: &[Field]) -> tantivy::Result<Self> {
+    pub fn new(searcher: &'a Searcher, kind_field: Field, kind: &str, totals: std::sync::Arc<Totals>) -> Self {
+        Self { searcher, kind: Term::from_field_text(kind_field, kind), totals }
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.totals.num_docs
+    }
+}
+
+impl Totals {
+    /// Counts the documents whose `kind_field` is `kind`, and their tokens in `fields`.
+    pub fn count(searcher: &Searcher, kind_field: Field, kind: &str, fields: &[Field]) -> tantivy::Result<Self> {
         let kind = Term::from_field_text(kind_field, kind);
-        let docs = searcher.search(&TermQuery::new(kind.clone(), IndexRecordOption::Basic), &DocSetCollector)?;
+        let docs = searcher.search(&TermQuery::new(kind, IndexRecordOption::Basic), &DocSetCollector)?;
         let mut tokens: HashMap<Field, u64> = HashMap::new();
         let mut readers = HashMap::new();
         for addr in &docs {
@@ -39,24 +55,20 @@ impl<'a> KindStats<'a> {
                 *tokens.entry(field).or_default() += u64::from(reader.fieldnorm(addr.doc_id));
             }
         }
-        Ok(Self { searcher, kind, num_docs: docs.len() as u64, tokens })
-    }
-
-    pub fn num_docs(&self) -> u64 {
-        self.num_docs
+        Ok(Self { num_docs: docs.len() as u64, tokens })
     }
 }
 
 impl Bm25StatisticsProvider for KindStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        match self.tokens.get(&field) {
+        match self.totals.tokens.get(&field) {
             Some(n) => Ok(*n),
             None => self.searcher.total_num_tokens(field),
         }
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.num_docs.max(1))
+        Ok(self.totals.num_docs.max(1))
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
