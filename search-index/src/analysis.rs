@@ -32,9 +32,6 @@ impl Analysis {
     pub fn morph_texts(&self) -> Vec<&str> {
         self.morph.iter().map(|t| t.text.as_str()).collect()
     }
-    pub fn bigram_texts(&self) -> Vec<&str> {
-        self.bigram.iter().map(|t| t.text.as_str()).collect()
-    }
 }
 
 /// Part-of-speech classes that carry no meaning for search.

@@ -236,10 +236,6 @@ impl AnalyzedQuery {
         let expansion = if added.is_empty() { Analysis::default() } else { analyze(&added.join("\n")) };
         Ok(Self { analysis, expansion, alternatives, number: ticket_number(text) })
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.analysis.morph.is_empty() && self.analysis.bigram.is_empty() && self.number.is_none()
-    }
 }
 
 /// Finds `HD-2026-000123` (any prefix of letters) in free text.
@@ -379,16 +375,6 @@ impl SearchIndex {
     /// Picks up the latest commit now instead of after the reload delay.
     pub fn refresh(&self) -> Result<()> {
         Ok(self.reader.reload()?)
-    }
-
-    /// Disk size of the index files, in bytes (0 in memory).
-    pub fn size_bytes(&self) -> u64 {
-        let searcher = self.reader.searcher();
-        searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.space_usage().map_or(0, |u| u.total().get_bytes()))
-            .sum()
     }
 
     fn scope(&self, access: &Access, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
@@ -702,27 +688,6 @@ impl SearchIndex {
         let filter = Filter { kinds: vec![DocKind::Ticket], ..Filter::default() };
         let req = SearchRequest { text: &text, access, filter: &filter, synonyms, limit, offset: 0, highlight: true, count: false };
         Ok(self.search_analyzed(&q, &req, &[exclude.to_owned()])?.hits)
-    }
-
-    /// The stored keywords of a document.
-    pub fn stored_keywords(&self, kind: DocKind, id: &str) -> Result<Vec<String>> {
-        let Some(doc) = self.stored_doc(kind, id)? else { return Ok(Vec::new()) };
-        Ok(doc.get_all(self.fields.keywords).filter_map(|v| v.as_str().map(str::to_owned)).collect())
-    }
-
-    fn stored_doc(&self, kind: DocKind, id: &str) -> Result<Option<TantivyDocument>> {
-        let searcher = self.reader.searcher();
-        let t = tantivy::Term::from_field_text(self.fields.key, &key(kind, id));
-        let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
-        let Some((_, addr)) = top.first() else { return Ok(None) };
-        Ok(Some(searcher.doc(*addr)?))
-    }
-
-    /// The stored title and body of a document, if indexed.
-    pub fn stored_text(&self, kind: DocKind, id: &str) -> Result<Option<(String, String)>> {
-        let Some(doc) = self.stored_doc(kind, id)? else { return Ok(None) };
-        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        Ok(Some((text(self.fields.title), text(self.fields.body))))
     }
 }
 

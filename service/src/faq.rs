@@ -57,14 +57,10 @@ pub struct FaqFilter {
     pub audience: Option<String>,
 }
 
-fn is_desk(actor: &Actor) -> bool {
-    actor.is_desk()
-}
-
 /// What the actor may read, as SQL.
 async fn scope(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Condition> {
     let tenant = Condition::all().add(faq_article::Column::TenantId.eq(actor.tenant_id));
-    if is_desk(actor) {
+    if actor.is_desk() {
         return Ok(tenant);
     }
     if !actor.has(Role::Requester) {
@@ -142,7 +138,7 @@ pub async fn list(
 /// An article's saved versions, newest first (the desk only).
 pub async fn versions(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<Vec<faq_article_version::Model>> {
     let a = get(db, actor, id).await?;
-    if !is_desk(actor) {
+    if !actor.is_desk() {
         return Err(ServiceError::Forbidden("versions are for the desk"));
     }
     Ok(faq_article_version::Entity::find()
@@ -193,7 +189,7 @@ fn keywords_string(keywords: &[String]) -> String {
 }
 
 fn require_desk(actor: &Actor) -> ServiceResult<()> {
-    if is_desk(actor) { Ok(()) } else { Err(ServiceError::Forbidden("the FAQ is written by the desk")) }
+    if actor.is_desk() { Ok(()) } else { Err(ServiceError::Forbidden("the FAQ is written by the desk")) }
 }
 
 async fn save_version(
