@@ -221,19 +221,20 @@ impl AnalyzedQuery {
         let analysis = analyze(text);
         let words = analysis.morph_texts();
         let mut alternatives = vec![Vec::new(); words.len()];
-        let mut added: Vec<&str> = Vec::new();
+        // Synonym words come analysed from the synonym set; only words (not
+        // bigrams) of synonyms are searched, so no analysis is needed here.
+        let mut expansion = Analysis::default();
         for m in synonyms.matches(&words) {
-            let alt: Vec<String> = m.others.iter().flat_map(|o| analyze(o).morph).map(|t| t.text).collect();
+            let alt: Vec<&String> = m.other_words.iter().flat_map(|w| w.iter()).collect();
             for &p in &m.positions {
-                alternatives[p].extend(alt.iter().cloned());
+                alternatives[p].extend(alt.iter().map(|w| (*w).clone()));
             }
-            for o in m.others {
-                if !added.contains(&o) {
-                    added.push(o);
+            for w in alt {
+                if !expansion.morph.iter().any(|t| &t.text == w) {
+                    expansion.morph.push(crate::analysis::Term { text: w.clone(), from: 0, to: 0 });
                 }
             }
         }
-        let expansion = if added.is_empty() { Analysis::default() } else { analyze(&added.join("\n")) };
         Ok(Self { analysis, expansion, alternatives, number: ticket_number(text) })
     }
 }

@@ -105,17 +105,19 @@ impl Synonyms {
         for group in &self.groups {
             let mut positions = Vec::new();
             let mut others = Vec::new();
+            let mut other_words = Vec::new();
             for (member, key) in group.members.iter().zip(&group.keys) {
                 let found = find(query, key);
                 if found.is_empty() {
                     others.push(member.as_str());
+                    other_words.push(key.as_slice());
                 }
                 positions.extend(found);
             }
             if !positions.is_empty() && !others.is_empty() {
                 positions.sort_unstable();
                 positions.dedup();
-                out.push(SynonymMatch { positions, others });
+                out.push(SynonymMatch { positions, others, other_words });
             }
         }
         out
@@ -142,6 +144,8 @@ pub struct SynonymMatch<'a> {
     pub positions: Vec<usize>,
     /// The group's other members.
     pub others: Vec<&'a str>,
+    /// Their analysed words (analysed once, when the synonyms were parsed).
+    pub other_words: Vec<&'a [String]>,
 }
 
 /// The positions covered by each occurrence of `needle` in `haystack`.
