@@ -237,3 +237,27 @@ impl FaqStatus {
         }
     }
 }
+
+/// Where an inbound mail is in the pipeline.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    /// 受信済み: the raw bytes are stored; not processed yet.
+    #[sea_orm(string_value = "received")]
+    Received,
+    /// 処理済み: became a ticket, a comment, or marked a sent mail as bounced.
+    #[sea_orm(string_value = "processed")]
+    Processed,
+    /// 対象外: an automatic mail (auto-reply, bulk, our own) kept but not acted on.
+    #[sea_orm(string_value = "ignored")]
+    Ignored,
+    /// 隔離: could not be processed; waits for an agent to retry or discard it.
+    #[sea_orm(string_value = "quarantined")]
+    Quarantined,
+    /// 破棄: an agent discarded it from quarantine; the raw bytes are still kept.
+    #[sea_orm(string_value = "discarded")]
+    Discarded,
+}

@@ -4,22 +4,31 @@
 //! short strings (or small integers where the order matters, e.g. priority) so that the
 //! database stays readable from `psql` and `sqlite3`.
 
+pub mod blob;
 pub mod desk_calendar;
 pub mod enums;
 pub mod faq_article;
 pub mod faq_article_version;
 pub mod faq_vote;
+pub mod job;
+pub mod mail_message;
+pub mod mail_outbound;
+pub mod mail_source;
+pub mod mail_thread_id;
 pub mod org_unit;
 pub mod person;
 pub mod search_outbox;
 pub mod search_synonyms;
 pub mod sla_policy;
 pub mod tenant;
+pub mod tenant_mail_settings;
 pub mod ticket;
 pub mod ticket_category;
 pub mod ticket_comment;
 pub mod ticket_counter;
 pub mod ticket_event;
+pub mod ticket_attachment;
+pub mod ticket_watcher;
 pub mod vendor;
 
 pub use enums::*;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_core;
 mod m20261122_000002_append_only_history;
 mod m20261122_000003_faq_and_search;
+mod m20261123_000004_mail;
 
 /// Runs Madoguchi's migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_append_only_history::Migration),
             Box::new(m20261122_000003_faq_and_search::Migration),
+            Box::new(m20261123_000004_mail::Migration),
         ]
     }
 }

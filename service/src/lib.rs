@@ -12,6 +12,7 @@ pub mod directory;
 pub mod directory_cache;
 pub mod error;
 pub mod faq;
+pub mod mail;
 pub mod page;
 pub mod search;
 pub mod sla;

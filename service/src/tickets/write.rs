@@ -11,8 +11,8 @@ use crate::sla::{self, ResolvedPolicy};
 use crate::{directory, tz};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{
-    Channel, Impact, Priority, Severity, TicketKind, TicketStatus, person, ticket, ticket_comment,
-    ticket_event,
+    Channel, Impact, Priority, Severity, TicketKind, TicketStatus, person, tenant, ticket,
+    ticket_comment, ticket_event,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
@@ -307,13 +307,50 @@ pub async fn create_at(
     let tenant = directory::tenant(&txn, actor.tenant_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let year = at.with_timezone(&tz::TOKYO).year();
-    let number = next_number(&txn, tenant.id, &tenant.ticket_prefix, year).await?;
-    let priority = input.priority.unwrap_or(Priority::Normal);
-    let policy = sla::policy_for(&txn, tenant.id, input.kind, priority).await?;
     let org_unit_id = input
         .org_unit_id
         .or_else(|| requester.as_ref().and_then(|p| p.org_unit_id));
+    let (t, ev) = insert_ticket(&txn, &tenant, input, org_unit_id, Some(actor.person_id), Map::new(), at).await?;
+    txn.commit().await?;
+    Ok(TicketChange {
+        ticket: t,
+        events: vec![ev],
+        comment: None,
+    })
+}
+
+/// Who is writing, as far as the workflow cares: a person (or nobody, for an unknown mail
+/// sender) and whether they are the desk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Author {
+    pub person_id: Option<Uuid>,
+    pub is_desk: bool,
+}
+
+impl From<&Actor> for Author {
+    fn from(a: &Actor) -> Self {
+        Self {
+            person_id: Some(a.person_id),
+            is_desk: a.is_desk(),
+        }
+    }
+}
+
+/// Inserts a checked new ticket and its `created` event; role checks are the caller's.
+/// `extra` goes into the event payload (the mail that opened it, for instance).
+pub(crate) async fn insert_ticket(
+    txn: &DatabaseTransaction,
+    tenant: &tenant::Model,
+    input: NewTicket,
+    org_unit_id: Option<Uuid>,
+    actor_id: Option<Uuid>,
+    extra: Map<String, Value>,
+    at: DateTime<Utc>,
+) -> ServiceResult<(ticket::Model, ticket_event::Model)> {
+    let year = at.with_timezone(&tz::TOKYO).year();
+    let number = next_number(txn, tenant.id, &tenant.ticket_prefix, year).await?;
+    let priority = input.priority.unwrap_or(Priority::Normal);
+    let policy = sla::policy_for(txn, tenant.id, input.kind, priority).await?;
     let model = ticket::Model {
         id: Uuid::now_v7(),
         tenant_id: tenant.id,
@@ -358,29 +395,19 @@ pub async fn create_at(
         updated_at: at,
         version: 1,
     };
-    let t = model.into_active_model().reset_all().insert(&txn).await?;
-    let ev = record_event(
-        &txn,
-        &t,
-        Some(actor.person_id),
-        "created",
-        json!({
-            "number": t.number,
-            "kind": t.kind,
-            "channel": t.channel,
-            "priority": t.priority,
-            "assigneeId": t.assignee_id,
-        }),
-        false,
-        at,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(TicketChange {
-        ticket: t,
-        events: vec![ev],
-        comment: None,
-    })
+    let t = model.into_active_model().reset_all().insert(txn).await?;
+    let mut payload = json!({
+        "number": t.number,
+        "kind": t.kind,
+        "channel": t.channel,
+        "priority": t.priority,
+        "assigneeId": t.assignee_id,
+    });
+    if let Some(p) = payload.as_object_mut() {
+        p.extend(extra);
+    }
+    let ev = record_event(txn, &t, actor_id, "created", payload, false, at).await?;
+    Ok((t, ev))
 }
 
 /// Saves `next` over `prev` only if nobody changed it in between.
@@ -609,45 +636,54 @@ pub async fn add_comment_at(
         ));
     }
     check.finish()?;
+    let change = insert_comment(&txn, actor.into(), &prev, body, internal, Map::new(), at).await?;
+    txn.commit().await?;
+    Ok(change)
+}
+
+/// Inserts a checked comment with its event; a requester's public reply to a ticket waiting
+/// on them puts it back in progress, and the desk's first public comment is the response.
+pub(crate) async fn insert_comment(
+    txn: &DatabaseTransaction,
+    by: Author,
+    prev: &ticket::Model,
+    body: &str,
+    internal: bool,
+    extra: Map<String, Value>,
+    at: DateTime<Utc>,
+) -> ServiceResult<TicketChange> {
     let comment = ticket_comment::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(prev.tenant_id),
         ticket_id: Set(prev.id),
-        author_id: Set(Some(actor.person_id)),
+        author_id: Set(by.person_id),
         body: Set(body.to_owned()),
         internal: Set(internal),
         created_at: Set(at),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let mut next = prev.clone();
     let mut events = vec![];
-    let is_requester_reply = !actor.is_desk() && prev.requester_id == Some(actor.person_id);
-    if actor.is_desk() && !internal && next.first_responded_at.is_none() {
+    let is_requester_reply =
+        !by.is_desk && by.person_id.is_some() && prev.requester_id == by.person_id;
+    if by.is_desk && !internal && next.first_responded_at.is_none() {
         next.first_responded_at = Some(at);
     }
-    let t = save(&txn, &prev, next, at).await?;
-    events.push(
-        record_event(
-            &txn,
-            &t,
-            Some(actor.person_id),
-            "commented",
-            json!({ "commentId": comment.id, "internal": internal }),
-            internal,
-            at,
-        )
-        .await?,
-    );
+    let t = save(txn, prev, next, at).await?;
+    let mut payload = json!({ "commentId": comment.id, "internal": internal });
+    if let Some(p) = payload.as_object_mut() {
+        p.extend(extra);
+    }
+    events.push(record_event(txn, &t, by.person_id, "commented", payload, internal, at).await?);
     let t = if is_requester_reply && t.status == TicketStatus::WaitingOnRequester {
         let (t2, ev) =
-            transition(&txn, actor, &t, TicketStatus::InProgress, None, true, at).await?;
+            transition(txn, by, &t, TicketStatus::InProgress, None, true, at).await?;
         events.extend(ev);
         t2
     } else {
         t
     };
-    txn.commit().await?;
     Ok(TicketChange {
         ticket: t,
         events,
@@ -764,7 +800,7 @@ pub async fn change_status_at(
         ));
     }
     check.finish()?;
-    let (t, events) = transition(&txn, actor, &prev, to, note, false, at).await?;
+    let (t, events) = transition(&txn, actor.into(), &prev, to, note, false, at).await?;
     txn.commit().await?;
     Ok(TicketChange {
         ticket: t,
@@ -774,9 +810,9 @@ pub async fn change_status_at(
 }
 
 /// Applies a status change with its SLA effects and records it.
-async fn transition(
+pub(crate) async fn transition(
     txn: &DatabaseTransaction,
-    actor: &Actor,
+    by: Author,
     prev: &ticket::Model,
     to: TicketStatus,
     note: Option<String>,
@@ -805,7 +841,7 @@ async fn transition(
     if to == TicketStatus::WaitingOnRequester {
         next.sla_paused_at = Some(at);
     }
-    if actor.is_desk() && next.first_responded_at.is_none() && to != TicketStatus::New {
+    if by.is_desk && next.first_responded_at.is_none() && to != TicketStatus::New {
         next.first_responded_at = Some(at);
     }
     let mut events = vec![];
@@ -831,7 +867,7 @@ async fn transition(
         record_event(
             txn,
             &t,
-            Some(actor.person_id),
+            by.person_id,
             kind,
             json!({ "from": from, "to": to, "note": note, "automatic": automatic }),
             false,
@@ -935,7 +971,7 @@ pub async fn escalate_at(
     } else {
         let (t, ev) = transition(
             &txn,
-            actor,
+            actor.into(),
             &staged,
             TicketStatus::Escalated,
             None,

@@ -1,0 +1,11 @@
+//! The e-mail front door: decoding Japanese mail as it really arrives, and the ways in
+//! (MTA pipe, maildir, IMAP). The rules (threading, people, quarantine) are `service::mail`.
+
+pub mod charset;
+pub mod html;
+pub mod ingest;
+pub mod parse;
+pub mod quote;
+
+pub use ingest::*;
+pub use parse::{envelope, parse};
