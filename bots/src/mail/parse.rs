@@ -221,10 +221,15 @@ fn addresses(msg: &Message, name: &str) -> Vec<MailAddress> {
     let raw = msg.raw_message().get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
     let repaired = (raw.contains(&0x1b) || (!raw.is_ascii() && std::str::from_utf8(raw).is_err()))
         .then(|| charset::decode(&unfold(raw), None).text);
-    let Some(list) = h.value().as_address() else {
-        return vec![];
-    };
-    list.iter()
+    let parsed: Vec<_> = h.value().as_address().map(|l| l.iter().collect()).unwrap_or_default();
+    if !parsed.iter().any(|a| a.address().is_some_and(|x| x.contains('@'))) {
+        // A broken header (the address inside an encoded word, say): find addresses in
+        // the decoded text instead.
+        let text = repaired.clone().or_else(|| header_text(msg, name)).unwrap_or_default();
+        return addresses_in_text(&text);
+    }
+    parsed
+        .into_iter()
         .filter_map(|a| {
             let address = a.address()?;
             if !address.contains('@') {
@@ -237,6 +242,23 @@ fn addresses(msg: &Message, name: &str) -> Vec<MailAddress> {
             Some(MailAddress::new(address, name.as_deref()))
         })
         .collect()
+}
+
+/// `name <addr>, addr2` in free text, as well as it can be read.
+fn addresses_in_text(text: &str) -> Vec<MailAddress> {
+    let mut out = Vec::new();
+    for piece in text.split([',', ';']) {
+        let piece = piece.trim();
+        let (name, addr) = match (piece.rfind('<'), piece.rfind('>')) {
+            (Some(a), Some(b)) if a < b => (Some(piece[..a].trim().trim_matches('"').trim()), &piece[a + 1..b]),
+            _ => (None, piece),
+        };
+        let addr = addr.trim();
+        if addr.contains('@') && !addr.contains(char::is_whitespace) {
+            out.push(MailAddress::new(addr, name.filter(|n| !n.is_empty())));
+        }
+    }
+    out
 }
 
 /// The display name written before `<address>` in decoded header text.
@@ -266,18 +288,59 @@ fn part_bytes(msg: &Message, part: &MessagePart) -> (Vec<u8>, Option<String>) {
         .raw_message()
         .get(part.offset_body as usize..part.offset_end as usize)
         .unwrap_or_default();
-    let decoded = match part.encoding {
-        Encoding::Base64 => base64_decode(raw),
+    // The header, not `part.encoding`: mail-parser gives up on broken base64 and calls
+    // the part unencoded.
+    let cte = part.content_transfer_encoding().map(|c| c.trim().to_ascii_lowercase());
+    let encoding = match cte.as_deref() {
+        Some("base64") => Encoding::Base64,
+        Some("quoted-printable") => Encoding::QuotedPrintable,
+        _ => part.encoding,
+    };
+    let decoded = match encoding {
+        Encoding::Base64 => base64_decode(raw).or_else(|| lenient_base64(raw)),
         Encoding::QuotedPrintable => quoted_printable_decode(raw),
         Encoding::None => Some(raw.to_vec()),
     };
+    let broken = encoding == Encoding::Base64 && base64_decode(raw).is_none();
     match decoded {
+        Some(d) if broken => (
+            d,
+            Some("壊れたBase64を含むパートがあり、読める範囲で読み取りました".to_owned()),
+        ),
         Some(d) => (d, None),
         None => (
             part.contents().to_vec(),
             Some("壊れたBase64/Quoted-Printableを含むパートがあり、読める範囲で読み取りました".to_owned()),
         ),
     }
+}
+
+/// Base64 that skips what is not in the alphabet and drops an incomplete last group.
+fn lenient_base64(raw: &[u8]) -> Option<Vec<u8>> {
+    let vals: Vec<u8> = raw
+        .iter()
+        .filter_map(|c| match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(vals.len() * 3 / 4);
+    for g in vals.chunks(4) {
+        let n = g.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (u32::from(*v) << (18 - 6 * i)));
+        let bytes = n.to_be_bytes();
+        let take = match g.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => 0,
+        };
+        out.extend_from_slice(&bytes[1..1 + take]);
+    }
+    Some(out)
 }
 
 /// A text part as text: transfer encoding undone, charset trusted or detected, HTML
@@ -287,17 +350,9 @@ fn part_text(msg: &Message, part: &MessagePart) -> (String, Vec<String>) {
     let (bytes, note) = part_bytes(msg, part);
     notes.extend(note);
     let declared = part.content_type().and_then(|ct| ct.attribute("charset"));
-    let text = if !notes.is_empty() {
-        // The transfer encoding was broken: mail-parser's lenient reading is the best we have.
-        match &part.body {
-            PartType::Text(t) | PartType::Html(t) => t.to_string(),
-            _ => String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    } else {
-        let d = charset::decode(&bytes, declared);
-        notes.extend(d.note);
-        d.text
-    };
+    let d = charset::decode(&bytes, declared);
+    notes.extend(d.note);
+    let text = d.text;
     let is_html = matches!(part.body, PartType::Html(_)) || content_type(part) == "text/html";
     (if is_html { html::to_text(&text) } else { text }, notes)
 }
