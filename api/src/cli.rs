@@ -62,6 +62,11 @@ pub enum Command {
         #[command(subcommand)]
         command: FaqCommand,
     },
+    /// The mail front door: ingest from an MTA pipe or a maildir, process waiting mail.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Rebuilds the search index from the database (stop the server first).
     Reindex {
         #[command(flatten)]
@@ -91,6 +96,44 @@ pub enum FaqCommand {
         data: DataArgs,
     },
 }
+
+/// Mail subcommands.
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Reads one message from standard input (an MTA pipe: Postfix `pipe`, sendmail
+    /// aliases). Exits 0 once the message is stored, 75 (EX_TEMPFAIL) when it could not be
+    /// stored so that the MTA retries.
+    Ingest {
+        /// Tenant slug; by default the recipient address decides.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Ingests every message in a maildir's `new/` (moved to `cur/` when done), then exits.
+    Maildir {
+        /// The maildir (the folder holding new/, cur/, tmp/).
+        dir: PathBuf,
+        /// Tenant slug; by default the recipient address decides.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Messages per transaction.
+        #[arg(long, default_value_t = 200)]
+        batch: usize,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Processes stored mail that is still waiting (the server does this on its own).
+    Process {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// A temporary failure: the caller (an MTA) should try again later. `main` exits 75.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct TempFail(pub anyhow::Error);
 
 /// Token subcommands.
 #[derive(Subcommand, Debug)]
@@ -214,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Mail { command } => mail(cli.config.as_ref(), command).await,
         Command::Reindex { data } => {
             let cfg = load(cli.config.as_ref(), &data)?;
             let db = connect(&cfg).await?;
@@ -266,5 +310,95 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", issue(&cfg.auth, &secret, &claims)?);
             Ok(())
         }
+    }
+}
+
+async fn tenant_id(db: &service::Db, slug: Option<&str>) -> anyhow::Result<Option<uuid::Uuid>> {
+    match slug {
+        None => Ok(None),
+        Some(s) => match directory::tenant_by_slug(&db.read, s).await? {
+            Some(t) => Ok(Some(t.id)),
+            None => bail!("no tenant with slug {s:?}"),
+        },
+    }
+}
+
+async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<()> {
+    use bots::mail::{IngestError, Maildir, RawMail};
+    use std::io::Read;
+    match command {
+        MailCommand::Ingest { tenant, data } => {
+            // Everything up to the stored row is a temporary failure for the MTA.
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).context("reading the message from stdin").map_err(TempFail)?;
+            let cfg = load(config, &data).map_err(TempFail)?;
+            let db = connect(&cfg).await.map_err(TempFail)?;
+            Migrator::up(&db.write, None).await.map_err(|e| TempFail(e.into()))?;
+            // A wrong slug is a configuration mistake to fix, not a reason to bounce mail.
+            let tenant = tenant_id(&db, tenant.as_deref()).await.map_err(TempFail)?;
+            match bots::mail::ingest(&db.write, "pipe", tenant, &[RawMail { bytes, source_ref: None }]).await {
+                Ok(r) => {
+                    match r.processed.outcomes.first() {
+                        Some((id, o)) => println!("{id}\t{}", describe(o)),
+                        None => println!("{}\talready received", r.stored[0].id()),
+                    }
+                    Ok(())
+                }
+                Err(IngestError::Store(e)) => Err(TempFail(e).into()),
+                Err(e @ IngestError::Process { .. }) => {
+                    // Stored: the MTA is done; the server processes it later.
+                    eprintln!("madoguchi: {e}");
+                    Ok(())
+                }
+            }
+        }
+        MailCommand::Maildir { dir, tenant, batch, data } => {
+            let cfg = load(config, &data)?;
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            let tenant = tenant_id(&db, tenant.as_deref()).await?;
+            let m = Maildir::new(dir);
+            let (mut total, mut created, mut commented, mut ignored, mut quarantined) = (0, 0, 0, 0, 0);
+            loop {
+                let (n, r) = m.ingest_once(&db.write, tenant, batch.max(1)).await?;
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                created += r.created;
+                commented += r.commented + r.bounced;
+                ignored += r.ignored;
+                quarantined += r.quarantined;
+            }
+            println!("{total} messages: {created} new tickets, {commented} replies, {ignored} ignored, {quarantined} quarantined");
+            Ok(())
+        }
+        MailCommand::Process { data } => {
+            let cfg = load(config, &data)?;
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            let mut total = 0;
+            loop {
+                let r = bots::mail::process_pending(&db.write, 500).await?;
+                if r.total() == 0 {
+                    break;
+                }
+                total += r.total();
+            }
+            println!("{total} messages processed");
+            Ok(())
+        }
+    }
+}
+
+fn describe(o: &service::mail::Outcome) -> String {
+    use service::mail::Outcome::*;
+    match o {
+        Created { number, .. } => format!("created {number}"),
+        Commented { ticket_id, .. } => format!("commented on {ticket_id}"),
+        Bounced { .. } => "bounce recorded".to_owned(),
+        Ignored { reason, .. } => format!("ignored ({reason})"),
+        Quarantined { reason, .. } => format!("quarantined ({reason})"),
+        AlreadyDone => "already processed".to_owned(),
     }
 }

@@ -121,6 +121,29 @@ impl Default for SearchConfig {
     }
 }
 
+/// The mail front door.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailConfig {
+    /// A maildir folder a delivery agent fills (`new/`, `cur/`); the server takes mail from
+    /// `new/` and moves each file to `cur/` once its ticket is committed.
+    pub maildir: Option<PathBuf>,
+    /// Tenant slug for every message from the maildir; by default the recipient address
+    /// decides.
+    pub maildir_tenant: Option<String>,
+    /// How often the server looks for mail (maildir, and stored mail still waiting), in
+    /// milliseconds.
+    pub poll_millis: u64,
+    /// Messages per transaction.
+    pub batch: usize,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self { maildir: None, maildir_tenant: None, poll_millis: 1000, batch: 200 }
+    }
+}
+
 /// Everything `madoguchi` reads at start-up.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -143,6 +166,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub graphql: GraphqlConfig,
     pub search: SearchConfig,
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -159,6 +183,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             graphql: GraphqlConfig::default(),
             search: SearchConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }

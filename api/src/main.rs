@@ -14,7 +14,12 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("madoguchi: {e:#}");
-            std::process::ExitCode::FAILURE
+            if e.downcast_ref::<api::cli::TempFail>().is_some() {
+                // EX_TEMPFAIL: the MTA keeps the message and tries again.
+                std::process::ExitCode::from(75)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -119,6 +119,7 @@ impl Application {
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
         ))];
+        jobs.push(tokio::spawn(mail_job(db.write.clone(), cfg.mail.clone(), stop_rx.clone())));
         match service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb) {
             Ok(writer) => jobs.push(tokio::spawn(index_job(
                 db.write.clone(),
@@ -191,6 +192,58 @@ async fn index_job(
         Err(e) => tracing::error!(error = %e, "search index unreadable"),
     }
     service::search::indexer::run(db, writer, every, stop).await;
+}
+
+/// Takes mail from the maildir (when configured) and processes stored mail still waiting
+/// (after a crash, or a pipe delivery whose processing failed).
+async fn mail_job(db: sea_orm::DatabaseConnection, cfg: crate::config::MailConfig, mut stop: watch::Receiver<bool>) {
+    let tenant = match &cfg.maildir_tenant {
+        Some(slug) => match service::directory::tenant_by_slug(&db, slug).await {
+            Ok(Some(t)) => Some(t.id),
+            Ok(None) => {
+                tracing::error!(tenant = %slug, "mail.maildir_tenant names no tenant; maildir not read");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "mail job cannot start");
+                return;
+            }
+        },
+        None => None,
+    };
+    let maildir = cfg.maildir.as_ref().map(bots::mail::Maildir::new);
+    let every = Duration::from_millis(cfg.poll_millis.max(10));
+    loop {
+        let mut busy = false;
+        match bots::mail::process_pending(&db, cfg.batch as u64).await {
+            Ok(r) if r.total() > 0 => {
+                busy = true;
+                tracing::info!(created = r.created, commented = r.commented, quarantined = r.quarantined, "stored mail processed");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "processing stored mail failed; will retry"),
+        }
+        if let Some(m) = &maildir {
+            match m.ingest_once(&db, tenant, cfg.batch).await {
+                Ok((n, r)) if n > 0 => {
+                    busy = true;
+                    tracing::info!(messages = n, created = r.created, commented = r.commented, ignored = r.ignored, quarantined = r.quarantined, "maildir");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "maildir ingest failed; will retry"),
+            }
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 /// Marks SLA breaches periodically and publishes them to live subscribers.
