@@ -285,3 +285,52 @@ both_backends!(senders_rules_rate_cap_and_quarantine, |backend| async move {
     let a = ticket_attachment::Entity::find().filter(ticket_attachment::Column::TicketId.eq(tid)).one(db).await.unwrap().unwrap();
     assert_eq!((a.flag.as_deref(), a.sha256.is_none(), a.size), (Some("too_large"), true, 23));
 });
+
+both_backends!(agents_work_the_quarantine_through_graphql, |backend| async move {
+    let app = tests::spawn_app(backend).await;
+    let db = &app.db.write;
+    let city = &app.fixture.city;
+    service::mail::save_settings(db, city.id, &MailSettings { sender_rate_per_hour: 1, ..MailSettings::default() }).await.unwrap();
+    let flood: Vec<RawMail> = (0..3).map(|i| raw(mail("requester@city.example.jp", &format!("件{i}"), &format!("g-{i}@city.example.jp"), "", "本文"))).collect();
+    mail::ingest(db, "pipe", None, &flood).await.unwrap();
+
+    const LIST: &str = "query($after: ID) { mailQuarantine(first: 1, after: $after) { edges { node { id status reason detail fromAddress subject size attempts ticket { number } } } pageInfo { hasNextPage endCursor } } }";
+    let agent = app.token(&city.slug, city.agent, &["agent"]);
+    let body = app.gql(&agent, LIST, serde_json::json!({})).await;
+    let q = &body["data"]["mailQuarantine"];
+    assert_eq!(q["edges"].as_array().unwrap().len(), 1, "{body}");
+    let node = &q["edges"][0]["node"];
+    assert_eq!((node["status"].as_str(), node["reason"].as_str(), node["subject"].as_str()), (Some("QUARANTINED"), Some("rate_limited"), Some("件2")), "newest first");
+    assert!(node["ticket"].is_null());
+    assert_eq!(q["pageInfo"]["hasNextPage"], true);
+    let second = app.gql(&agent, LIST, serde_json::json!({"after": q["pageInfo"]["endCursor"]})).await;
+    let other_id = second["data"]["mailQuarantine"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(second["data"]["mailQuarantine"]["pageInfo"]["hasNextPage"], false);
+
+    // Requesters may not look; another tenant's agent sees an empty quarantine.
+    let requester = app.token(&city.slug, city.requester, &["requester"]);
+    let (_, body) = app.post(Some(&requester), LIST, serde_json::json!({})).await;
+    assert_eq!(tests::error_code(&body).as_deref(), Some("FORBIDDEN"));
+    let edu = app.token(&app.fixture.edu.slug, app.fixture.edu.agent, &["agent"]);
+    let body = app.gql(&edu, LIST, serde_json::json!({})).await;
+    assert!(body["data"]["mailQuarantine"]["edges"].as_array().unwrap().is_empty());
+
+    // Retry makes the ticket; a second retry is a user error; discard takes the other out.
+    const RETRY: &str = "mutation($id: ID!) { retryMail(input: {mailId: $id, clientMutationId: \"r\"}) { clientMutationId mail { status action ticket { title channel } } userErrors { field code message } } }";
+    let id = node["id"].as_str().unwrap();
+    let body = app.gql(&agent, RETRY, serde_json::json!({"id": id})).await;
+    let r = &body["data"]["retryMail"];
+    assert_eq!(r["mail"]["status"], "PROCESSED", "{body}");
+    assert_eq!(r["mail"]["ticket"]["title"], "件2");
+    assert_eq!(r["mail"]["ticket"]["channel"], "EMAIL");
+    let body = app.gql(&agent, RETRY, serde_json::json!({"id": id})).await;
+    assert_eq!(body["data"]["retryMail"]["userErrors"][0]["code"], "NOT_QUARANTINED");
+    let body = app.gql(&edu, RETRY, serde_json::json!({"id": other_id})).await;
+    assert_eq!(tests::error_code(&body).as_deref(), Some("NOT_FOUND"), "{body}");
+    const DISCARD: &str = "mutation($id: ID!) { discardMail(input: {mailId: $id}) { mail { status } userErrors { code } } }";
+    let body = app.gql(&agent, DISCARD, serde_json::json!({"id": other_id})).await;
+    assert_eq!(body["data"]["discardMail"]["mail"]["status"], "DISCARDED");
+    // A malformed id is a typed error.
+    let (_, body) = app.post(Some(&agent), DISCARD, serde_json::json!({"id": "nonsense"})).await;
+    assert_eq!(tests::error_code(&body).as_deref(), Some("INVALID_ID"), "{body}");
+});

@@ -20,10 +20,11 @@ pub enum NodeType {
     DeskCalendar,
     SlaPolicy,
     FaqArticle,
+    MailMessage,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 11] = [
+    const ALL: [NodeType; 12] = [
         NodeType::Ticket,
         NodeType::TicketComment,
         NodeType::TicketEvent,
@@ -35,6 +36,7 @@ impl NodeType {
         NodeType::DeskCalendar,
         NodeType::SlaPolicy,
         NodeType::FaqArticle,
+        NodeType::MailMessage,
     ];
 
     fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl NodeType {
             NodeType::DeskCalendar => "DeskCalendar",
             NodeType::SlaPolicy => "SlaPolicy",
             NodeType::FaqArticle => "FaqArticle",
+            NodeType::MailMessage => "MailMessage",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod enums;
 pub mod errors;
 pub mod ids;
 pub mod loaders;
+pub mod mail;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
@@ -18,15 +19,15 @@ use crate::config::GraphqlConfig;
 use async_graphql::{Schema, SchemaBuilder};
 use context::AppState;
 
-/// The root query: tickets and the directory, the FAQ and search.
+/// The root query: tickets and the directory, the FAQ and search, inbound mail.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::QueryRoot, search::SearchQuery);
+pub struct Query(query::QueryRoot, search::SearchQuery, mail::MailQuery);
 
 /// The root mutation.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(mutation::MutationRoot, search::SearchMutation);
+pub struct Mutation(mutation::MutationRoot, search::SearchMutation, mail::MailMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -157,6 +157,11 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             Err(service::ServiceError::Forbidden(_)) => None,
             Err(e) => return Err(super::errors::ApiError::from(e).into()),
         },
+        NodeType::MailMessage => match service::mail::quarantine::get(db, actor, uuid).await {
+            Ok(m) => Some(Node::MailMessage(super::mail::MailMessage(m))),
+            Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => None,
+            Err(e) => return Err(super::errors::ApiError::from(e).into()),
+        },
         NodeType::Tenant => None,
     })
 }

@@ -29,6 +29,7 @@ pub enum Node {
     DeskCalendar(super::calendars::DeskCalendar),
     SlaPolicy(super::calendars::SlaPolicy),
     FaqArticle(super::search::FaqArticle),
+    MailMessage(super::mail::MailMessage),
 }
 
 /// A helpdesk ticket: an inquiry, incident, service request, security incident, problem or change.
