@@ -188,43 +188,38 @@ async fn process_rows(
                 detail: format!("メールを読み取れませんでした: {e}"),
             }),
             (Ok(mail), Some(tenant_id)) => {
-                let inner = sp.begin().await?;
                 let ctx = match tenants.get(&tenant_id) {
                     Some(c) => c,
                     None => {
-                        let tenant = crate::directory::tenant(&inner, tenant_id)
+                        let tenant = crate::directory::tenant(&sp, tenant_id)
                             .await?
                             .ok_or(ServiceError::NotFound)?;
-                        let settings = super::settings(&inner, tenant_id).await?;
+                        let settings = super::settings(&sp, tenant_id).await?;
                         tenants.entry(tenant_id).or_insert(TenantCtx { tenant, settings })
                     }
                 };
-                match apply(&inner, ctx, addresses, &row, mail, opts, at).await {
-                    Ok(o) => {
-                        inner.commit().await?;
-                        Ok(o)
-                    }
-                    Err(e) => {
-                        inner.rollback().await?;
-                        Err(e)
-                    }
-                }
+                apply(&sp, ctx, addresses, &row, mail, opts, at).await
             }
         };
-        let outcome = match outcome {
-            Ok(o) => o,
+        match outcome {
+            Ok(o) => {
+                mark(&sp, &row, &o, tickets::now()).await?;
+                sp.commit().await?;
+                report.add(row.id, o);
+            }
             Err(ServiceError::Db(e)) if is_transient(&e) => return Err(ServiceError::Db(e)),
             Err(e) => {
+                // Whatever the message half-wrote goes; the quarantine keeps it for an agent.
+                sp.rollback().await?;
                 tracing::warn!(mail = %row.id, error = %e, "mail quarantined");
-                Outcome::Quarantined {
+                let o = Outcome::Quarantined {
                     reason: "processing_error",
                     detail: format!("処理中にエラーが発生しました: {e}"),
-                }
+                };
+                mark(&txn, &row, &o, tickets::now()).await?;
+                report.add(row.id, o);
             }
-        };
-        mark(&sp, &row, &outcome, tickets::now()).await?;
-        sp.commit().await?;
-        report.add(row.id, outcome);
+        }
     }
     txn.commit().await?;
     Ok(report)

@@ -104,7 +104,10 @@ async fn store_one(
     raw: &[u8],
     at: DateTime<Utc>,
 ) -> ServiceResult<Stored> {
-    if let Some(existing) = find(db, env.tenant_id, &env.dedupe_key).await? {
+    // Without a tenant the unique index does not hold (NULLs differ): look first.
+    if env.tenant_id.is_none()
+        && let Some(existing) = find(db, env.tenant_id, &env.dedupe_key).await?
+    {
         return Ok(Stored::Duplicate {
             id: existing.id,
             status: existing.status,
@@ -144,7 +147,7 @@ async fn store_one(
         .exec_without_returning(db)
         .await?;
     if inserted == 0 {
-        // Another process stored it between our look and our insert.
+        // Stored before: a redelivery, or another process just now.
         if let Some(existing) = find(db, env.tenant_id, &env.dedupe_key).await? {
             return Ok(Stored::Duplicate {
                 id: existing.id,
