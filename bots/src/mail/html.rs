@@ -53,7 +53,7 @@ pub fn to_text(html: &str) -> String {
                 }
                 "li" if !closing => {
                     newline(&mut out);
-                    out.push_str("・");
+                    out.push('・');
                 }
                 "td" | "th" if closing => out.push('\t'),
                 "p" | "div" | "tr" | "table" | "ul" | "ol" | "li" | "h1" | "h2" | "h3" | "h4"

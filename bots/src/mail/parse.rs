@@ -506,13 +506,12 @@ pub fn preview(raw: &[u8], chars: usize) -> String {
 fn header_lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
+        if line.starts_with([' ', '\t'])
+            && let Some(last) = out.last_mut() {
                 last.push(' ');
                 last.push_str(line.trim());
                 continue;
             }
-        }
         out.push(line.trim_end().to_owned());
     }
     out
