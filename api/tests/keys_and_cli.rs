@@ -10,6 +10,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+mod common;
+
+use common::madoguchi;
+
 fn key(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/keys")
@@ -86,10 +90,6 @@ fn jwks_keys_are_chosen_by_kid_and_the_configured_algorithm_is_enforced() {
         v.verify(&encode(&h, &claims(), &ec).unwrap()).is_err(),
         "ES256 is not the configured algorithm"
     );
-}
-
-fn madoguchi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_madoguchi"))
 }
 
 #[test]

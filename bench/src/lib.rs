@@ -1,4 +1,5 @@
-//! What the benchmark programs share: the user's FAQ and dev-question files.
+//! What the benchmark programs share: the machine's description, the user's FAQ and
+//! dev-question files.
 
 use std::path::Path;
 
@@ -51,4 +52,38 @@ pub fn faq_document(f: &Faq, tenant: &str, at: chrono::DateTime<chrono::Utc>) ->
         created: at,
         updated: at,
     }
+}
+
+/// The machine, as every benchmark prints it: cores, CPU model, memory, OS.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown cpu".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!(
+        "{cores} cores ({cpu}), {mem} GiB RAM, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }

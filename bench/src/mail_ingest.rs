@@ -4,6 +4,9 @@
 //! exactly one ticket or comment. Loopback and local files only; bounded in count and time.
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bench::machine;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -25,14 +28,6 @@ struct Args {
     /// The madoguchi binary for the crash test.
     #[arg(long, default_value = "target/release/madoguchi")]
     binary: PathBuf,
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
-        .unwrap_or_default();
-    format!("{cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0))
 }
 
 /// ISO-2022-JP via encoding_rs (JIS X 0208 only; enough for the generated text).
@@ -61,7 +56,7 @@ fn message(i: usize) -> Vec<u8> {
         10 | 11 => {
             let mut m = head("").into_bytes();
             m.extend_from_slice(b"Subject: =?ISO-2022-JP?B?");
-            m.extend_from_slice(base64(&iso2022jp(subject)).as_bytes());
+            m.extend_from_slice(BASE64.encode(iso2022jp(subject)).as_bytes());
             m.extend_from_slice(b"?=\r\nContent-Type: text/plain; charset=iso-2022-jp\r\nContent-Transfer-Encoding: 7bit\r\n\r\n");
             m.extend_from_slice(&iso2022jp("お世話になっております。印刷できません。①"));
             m
@@ -83,22 +78,6 @@ fn message(i: usize) -> Vec<u8> {
     }
 }
 
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(char::from(T[((n >> (18 - 6 * k)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn write_maildir(dir: &Path, n: usize) -> anyhow::Result<()> {
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))?;
@@ -106,12 +85,6 @@ fn write_maildir(dir: &Path, n: usize) -> anyhow::Result<()> {
     for i in 0..n {
         std::fs::write(dir.join("new").join(format!("{:010}.bench.host", i)), message(i))?;
     }
-    Ok(())
-}
-
-async fn seed(db: &service::Db) -> anyhow::Result<()> {
-    tests::fixture::seed(db).await?;
-    // Everyone in the mix writes a dozen new tickets an hour at most; the default cap holds.
     Ok(())
 }
 
@@ -159,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
     let cfg = api::config::Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().join("data"), sla_check_seconds: 3600, ..Default::default() };
     let app = api::server::Application::build(cfg, false).await?;
     let db = app.state().db.clone();
-    seed(&db).await?;
+    tests::fixture::seed(&db).await?;
     wait_for_index(&db.write).await?;
     tokio::spawn(app.run_until_stopped());
 
@@ -199,7 +172,7 @@ async fn crash_test(args: &Args) -> anyhow::Result<()> {
         let db = service::Db::connect(&url, 2).await?;
         use migration::MigratorTrait;
         migration::Migrator::up(&db.write, None).await?;
-        seed(&db).await?;
+        tests::fixture::seed(&db).await?;
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let run = |kill_after: Option<Duration>| -> anyhow::Result<bool> {

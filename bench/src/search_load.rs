@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bench::{DevQuery, Faq, faq_document, read_jsonl};
+use bench::{DevQuery, Faq, faq_document, machine, read_jsonl};
 use chrono::{TimeZone, Utc};
 use clap::Parser;
 use hdrhistogram::Histogram;
@@ -142,18 +142,6 @@ fn rss_mb() -> (f64, f64) {
             .map_or(0.0, |kb| kb / 1024.0)
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
-        .unwrap_or_default();
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0) / 1048576.0))
-        .unwrap_or(0.0);
-    format!("{} cores, {cpu}, {mem:.0} GiB", std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn report(label: &str, h: &Histogram<u64>, elapsed: Duration) {

@@ -9,6 +9,7 @@
 // Test and benchmark code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use bench::machine;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::{Parser, ValueEnum};
@@ -68,39 +69,6 @@ const LIST: &str = r#"query { tickets(first: 50, filterBy: {status: [NEW, IN_PRO
     sla { responseDueAt resolutionDueAt breached } } } }"#;
 
 const CREATE: &str = r#"mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id number sla { resolutionDueAt } } userErrors { code } } }"#;
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().next().map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<u64>()
-                    .unwrap_or(0)
-                    / 1024
-                    / 1024
-            })
-        })
-        .unwrap_or(0);
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!(
-        "{cores} cores ({cpu}), {mem} GiB RAM, {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
-}
 
 /// Inserts `n` tickets in bulk with a realistic mix: most closed, a tenth open.
 async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyhow::Result<()> {

@@ -71,9 +71,7 @@ pub fn to_text(html: &str) -> String {
 }
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let h = hay.as_bytes();
-    let n = needle.as_bytes();
-    (0..h.len().saturating_sub(n.len()) + 1).find(|&i| h[i..].len() >= n.len() && h[i..i + n.len()].eq_ignore_ascii_case(n))
+    hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn newline(out: &mut String) {

@@ -4,14 +4,9 @@
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
-use service::mail::{self, Addresses, InboundMail, ProcessOptions, ProcessReport, Stored};
+use service::mail::{self, Addresses, ProcessOptions, ProcessReport, Stored};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
-
-/// Decodes raw bytes for `service::mail`.
-pub fn decode(raw: &[u8]) -> Result<InboundMail, String> {
-    super::parse(raw)
-}
 
 /// What one ingest call did.
 #[derive(Debug, Default)]
@@ -59,7 +54,7 @@ pub async fn ingest(
             Stored::Duplicate { .. } => None,
         })
         .collect();
-    let processed = mail::process_ids(db, &addresses, &decode, &waiting, ProcessOptions::default())
+    let processed = mail::process_ids(db, &addresses, &super::parse, &waiting, ProcessOptions::default())
         .await
         .map_err(|e| IngestError::Process { stored: stored.clone(), error: e.into() })?;
     Ok(IngestReport { stored, processed })
@@ -78,14 +73,13 @@ pub enum IngestError {
 
 /// Processes stored mail that waits (after a crash, or when processing failed before).
 pub async fn process_pending(db: &DatabaseConnection, limit: u64) -> anyhow::Result<ProcessReport> {
-    let addresses = Addresses::load(db).await?;
-    Ok(mail::process_pending(db, &addresses, &decode, limit).await?)
+    Ok(mail::process_pending(db, &super::parse, limit).await?)
 }
 
 /// Retries quarantined messages (an agent's decision: no sender rate cap).
 pub async fn retry(db: &DatabaseConnection, ids: &[Uuid]) -> anyhow::Result<ProcessReport> {
     let addresses = Addresses::load(db).await?;
-    Ok(mail::process_ids(db, &addresses, &decode, ids, ProcessOptions { retry: true }).await?)
+    Ok(mail::process_ids(db, &addresses, &super::parse, ids, ProcessOptions { retry: true }).await?)
 }
 
 /// A maildir folder (`new/`, `cur/`, `tmp/`) that a delivery agent fills.

@@ -49,6 +49,8 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, String> {
     }
     notes.sort();
     notes.dedup();
+    let automatic = automatic(&msg, &subject);
+    let bounce = bounce(&msg, &subject, from.as_ref());
     Ok(InboundMail {
         message_id: msg.message_id().map(clean_id),
         in_reply_to: ids(msg.in_reply_to()),
@@ -61,8 +63,8 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, String> {
         reply_text,
         text,
         attachments,
-        automatic: automatic(&msg),
-        bounce: bounce(&msg),
+        automatic,
+        bounce,
         notes,
     })
 }
@@ -110,13 +112,11 @@ pub fn envelope(
     if msg.is_none() {
         h.update(raw);
     }
-    let digest = h.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     Envelope {
         source: source.to_owned(),
         source_ref,
         tenant_id: tenant_for(&recipients),
-        dedupe_key: hex,
+        dedupe_key: service::mail::hex(&h.finalize()),
         message_id,
         from_address: from.map(|f| f.address),
         subject,
@@ -166,10 +166,21 @@ fn ids(v: &HeaderValue) -> Vec<String> {
     out
 }
 
-/// The raw bytes of the first header of that name (its value, folded as sent).
-fn raw_header<'a>(msg: &'a Message, name: &str) -> Option<&'a [u8]> {
+/// The first header of that name, with the raw bytes of its value (folded as sent).
+fn header<'a, 'x>(msg: &'a Message<'x>, name: &str) -> Option<(&'a mail_parser::Header<'x>, &'a [u8])> {
     let h = msg.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
-    msg.raw_message().get(h.offset_start as usize..h.offset_end as usize)
+    Some((h, msg.raw_message().get(h.offset_start as usize..h.offset_end as usize)?))
+}
+
+/// The raw bytes of the first header of that name.
+fn raw_header<'a>(msg: &'a Message, name: &str) -> Option<&'a [u8]> {
+    header(msg, name).map(|(_, raw)| raw)
+}
+
+/// Raw ISO-2022-JP or 8-bit bytes that are not UTF-8: mail-parser's reading of such a
+/// header is mojibake, ours detects the charset.
+fn needs_detection(raw: &[u8]) -> bool {
+    raw.contains(&0x1b) || (!raw.is_ascii() && std::str::from_utf8(raw).is_err())
 }
 
 fn unfold(v: &[u8]) -> Vec<u8> {
@@ -197,12 +208,10 @@ fn unfold(v: &[u8]) -> Vec<u8> {
 /// A text header: mail-parser's decoding (RFC 2047) when the raw value is clean ASCII, our
 /// charset detection when it carries raw 8-bit or ISO-2022-JP bytes.
 fn header_text(msg: &Message, name: &str) -> Option<String> {
-    let raw = raw_header(msg, name)?;
-    let needs_detection = raw.contains(&0x1b) || (!raw.is_ascii() && std::str::from_utf8(raw).is_err());
-    let text = if needs_detection {
+    let (h, raw) = header(msg, name)?;
+    let text = if needs_detection(raw) {
         charset::decode(&unfold(raw), None).text
     } else {
-        let h = msg.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
         match h.value() {
             HeaderValue::Text(t) => t.to_string(),
             HeaderValue::TextList(l) => l.join(", "),
@@ -215,12 +224,10 @@ fn header_text(msg: &Message, name: &str) -> Option<String> {
 /// The addresses of an address header, with display names repaired when the raw header
 /// was 8-bit Japanese.
 fn addresses(msg: &Message, name: &str) -> Vec<MailAddress> {
-    let Some(h) = msg.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name)) else {
+    let Some((h, raw)) = header(msg, name) else {
         return vec![];
     };
-    let raw = msg.raw_message().get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
-    let repaired = (raw.contains(&0x1b) || (!raw.is_ascii() && std::str::from_utf8(raw).is_err()))
-        .then(|| charset::decode(&unfold(raw), None).text);
+    let repaired = needs_detection(raw).then(|| charset::decode(&unfold(raw), None).text);
     let parsed: Vec<_> = h.value().as_address().map(|l| l.iter().collect()).unwrap_or_default();
     if !parsed.iter().any(|a| a.address().is_some_and(|x| x.contains('@'))) {
         // A broken header (the address inside an encoded word, say): find addresses in
@@ -396,7 +403,7 @@ fn attachment_name(msg: &Message, part: &MessagePart) -> String {
 
 /// Headers that say a machine sent this on its own (RFC 3834, Precedence, list headers,
 /// the out-of-office markers of Exchange and Japanese mailers).
-fn automatic(msg: &Message) -> Option<Automatic> {
+fn automatic(msg: &Message, subject: &str) -> Option<Automatic> {
     let text = |name: &str| header_text(msg, name).map(|v| v.to_ascii_lowercase());
     if let Some(v) = text("Auto-Submitted")
         && v.trim() != "no"
@@ -418,7 +425,6 @@ fn automatic(msg: &Message) -> Option<Automatic> {
             return Some(Automatic::AutoReply(h.to_owned()));
         }
     }
-    let subject = header_text(msg, "Subject").unwrap_or_default();
     let lower = subject.to_lowercase();
     const AUTO_SUBJECTS: &[&str] = &[
         "自動応答", "自動返信", "不在", "out of office", "automatic reply", "auto:", "autoreply",
@@ -432,14 +438,14 @@ fn automatic(msg: &Message) -> Option<Automatic> {
 
 /// A delivery status notification: a `multipart/report; report-type=delivery-status`, or
 /// mail from the mailer daemon that carries the original.
-fn bounce(msg: &Message) -> Option<Bounce> {
+fn bounce(msg: &Message, subject: &str, from: Option<&MailAddress>) -> Option<Bounce> {
     let root = msg.root_part();
     let is_report = root.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct.attribute("report-type").is_none_or(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
-    let from_daemon = addresses(msg, "From").first().is_some_and(|a| {
+    let from_daemon = from.is_some_and(|a| {
         let local = a.address.split('@').next().unwrap_or("");
         local == "mailer-daemon" || local == "postmaster"
     });
@@ -488,18 +494,10 @@ fn bounce(msg: &Message) -> Option<Bounce> {
         return None;
     }
     if b.diagnostic.is_empty() {
-        b.diagnostic = header_text(msg, "Subject").unwrap_or_else(|| "配信エラー".to_owned());
+        b.diagnostic = if subject.is_empty() { "配信エラー".to_owned() } else { subject.to_owned() };
     }
     b.original_message_ids.dedup();
     Some(b)
-}
-
-/// The text of a message for display when it could not be processed (quarantine).
-pub fn preview(raw: &[u8], chars: usize) -> String {
-    match parse(raw) {
-        Ok(m) => m.text.chars().take(chars).collect(),
-        Err(_) => String::from_utf8_lossy(&raw[..raw.len().min(chars * 4)]).into_owned(),
-    }
 }
 
 /// Header-style lines (`Name: value`) with continuation lines joined.

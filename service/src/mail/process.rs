@@ -81,7 +81,6 @@ impl ProcessReport {
 /// Processes up to `limit` stored messages that wait to be processed, oldest first.
 pub async fn process_pending(
     db: &DatabaseConnection,
-    addresses: &Addresses,
     decode: &Decode,
     limit: u64,
 ) -> ServiceResult<ProcessReport> {
@@ -92,7 +91,12 @@ pub async fn process_pending(
         .limit(limit)
         .all(db)
         .await?;
-    process_rows(db, addresses, decode, rows, ProcessOptions::default()).await
+    if rows.is_empty() {
+        // The server polls this: when nothing waits, one query is all it costs.
+        return Ok(ProcessReport::default());
+    }
+    let addresses = Addresses::load(db).await?;
+    process_rows(db, &addresses, decode, rows, ProcessOptions::default()).await
 }
 
 /// Processes the given stored messages (those still waiting, or quarantined ones when
@@ -158,12 +162,12 @@ async fn process_rows(
 
     let txn = db.begin().await?;
     let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
+    let claimable: &[MailStatus] = if opts.retry {
+        &[MailStatus::Received, MailStatus::Quarantined]
+    } else {
+        &[MailStatus::Received]
+    };
     for (row, decoded) in work {
-        let claimable: &[MailStatus] = if opts.retry {
-            &[MailStatus::Received, MailStatus::Quarantined]
-        } else {
-            &[MailStatus::Received]
-        };
         let sp = txn.begin().await?;
         let claimed = mail_message::Entity::update_many()
             .col_expr(mail_message::Column::Attempts, Expr::col(mail_message::Column::Attempts).add(1))
@@ -299,7 +303,7 @@ async fn apply(
             detail: "差出人（From）がありません".to_owned(),
         });
     };
-    if addresses.is_own(&from.address) || ctx.settings.own_addresses.contains(&from.address) {
+    if addresses.is_own(&from.address) {
         return Ok(Outcome::Ignored {
             reason: "own_address",
             detail: format!("ヘルプデスク自身のアドレス（{}）からのメールのため対象外", from.address),
@@ -411,10 +415,7 @@ async fn apply(
     };
 
     for cc in mail.cc.iter().chain(&mail.to) {
-        if cc.address == from.address
-            || addresses.is_own(&cc.address)
-            || ctx.settings.own_addresses.contains(&cc.address)
-        {
+        if cc.address == from.address || addresses.is_own(&cc.address) {
             continue;
         }
         let person = crate::directory::person_by_email(txn, tenant.id, &cc.address).await?;

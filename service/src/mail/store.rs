@@ -174,9 +174,13 @@ async fn find(
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    let d = sha2::Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in d {
+    hex(&sha2::Sha256::digest(data))
+}
+
+/// Lower-case hex of bytes (digests, dedupe keys).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
         s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
