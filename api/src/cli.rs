@@ -128,6 +128,16 @@ pub enum MailCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Reads every configured IMAP mailbox (`[[mail.imap]]`) once, then exits.
+    Fetch {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Sends the queued replies that are due through `[mail.smtp]`, then exits.
+    Send {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 /// A temporary failure: the caller (an MTA) should try again later. `main` exits 75.
@@ -386,6 +396,49 @@ async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<
                 total += r.total();
             }
             println!("{total} messages processed");
+            Ok(())
+        }
+        MailCommand::Fetch { data } => {
+            let cfg = load(config, &data)?;
+            if cfg.mail.imap.is_empty() {
+                bail!("no IMAP mailbox is configured ([[mail.imap]])");
+            }
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            for imap in &cfg.mail.imap {
+                let tenant = tenant_id(&db, imap.tenant.as_deref()).await?;
+                let poller = bots::mail::imap::ImapPoller::new(imap.clone(), tenant)?;
+                let r = poller
+                    .run_once(&db.write)
+                    .await
+                    .with_context(|| format!("IMAP source {}", imap.name))?;
+                let p = &r.processed;
+                println!(
+                    "{}: {} messages: {} new tickets, {} replies, {} ignored, {} quarantined (UIDVALIDITY {}, last UID {})",
+                    imap.name, r.fetched, p.created, p.commented + p.bounced, p.ignored, p.quarantined, r.uid_validity, r.last_uid
+                );
+            }
+            Ok(())
+        }
+        MailCommand::Send { data } => {
+            let cfg = load(config, &data)?;
+            let Some(smtp) = &cfg.mail.smtp else {
+                bail!("no SMTP server is configured ([mail.smtp])");
+            };
+            let db = connect(&cfg).await?;
+            Migrator::up(&db.write, None).await?;
+            let sender = bots::mail::Sender::new(smtp)?;
+            let (mut sent, mut deferred, mut failed) = (0, 0, 0);
+            loop {
+                let r = sender.send_due(&db.write, service::tickets::now()).await?;
+                sent += r.sent;
+                deferred += r.deferred;
+                failed += r.failed;
+                if r.sent + r.deferred + r.failed == 0 || r.sent == 0 {
+                    break;
+                }
+            }
+            println!("{sent} sent, {deferred} deferred (will be retried), {failed} failed");
             Ok(())
         }
     }

@@ -6,36 +6,9 @@
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A string that never prints itself (logs, `Debug`, panics).
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// Returns the secret for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Returns whether no secret is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use service::Secret;
 
 /// Signing algorithm for bearer tokens.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -136,11 +109,16 @@ pub struct MailConfig {
     pub poll_millis: u64,
     /// Messages per transaction.
     pub batch: usize,
+    /// IMAP mailboxes to read (`[[mail.imap]]`, one per helpdesk address).
+    pub imap: Vec<bots::mail::imap::ImapConfig>,
+    /// The SMTP server replies go out through (`[mail.smtp]`); without it, replies wait
+    /// queued until one is configured.
+    pub smtp: Option<bots::mail::SmtpConfig>,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        Self { maildir: None, maildir_tenant: None, poll_millis: 1000, batch: 200 }
+        Self { maildir: None, maildir_tenant: None, poll_millis: 1000, batch: 200, imap: vec![], smtp: None }
     }
 }
 

@@ -120,6 +120,20 @@ impl Application {
             stop_rx.clone(),
         ))];
         jobs.push(tokio::spawn(mail_job(db.write.clone(), cfg.mail.clone(), stop_rx.clone())));
+        for imap in &cfg.mail.imap {
+            jobs.push(tokio::spawn(imap_job(db.write.clone(), imap.clone(), stop_rx.clone())));
+        }
+        if let Some(smtp) = &cfg.mail.smtp {
+            match bots::mail::Sender::new(smtp) {
+                Ok(sender) => jobs.push(tokio::spawn(send_job(
+                    db.write.clone(),
+                    sender,
+                    Duration::from_millis(cfg.mail.poll_millis.max(10)),
+                    stop_rx.clone(),
+                ))),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "mail.smtp is unusable; replies stay queued"),
+            }
+        }
         match service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb) {
             Ok(writer) => jobs.push(tokio::spawn(index_job(
                 db.write.clone(),
@@ -192,6 +206,56 @@ async fn index_job(
         Err(e) => tracing::error!(error = %e, "search index unreadable"),
     }
     service::search::indexer::run(db, writer, every, stop).await;
+}
+
+/// Reads one IMAP mailbox until the server stops.
+async fn imap_job(db: sea_orm::DatabaseConnection, cfg: bots::mail::imap::ImapConfig, stop: watch::Receiver<bool>) {
+    let tenant = match &cfg.tenant {
+        Some(slug) => match service::directory::tenant_by_slug(&db, slug).await {
+            Ok(Some(t)) => Some(t.id),
+            Ok(None) => {
+                tracing::error!(source = %cfg.name, tenant = %slug, "mail.imap tenant names no tenant; mailbox not read");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "IMAP job cannot start");
+                return;
+            }
+        },
+        None => None,
+    };
+    match bots::mail::imap::ImapPoller::new(cfg, tenant) {
+        Ok(p) => p.run(db, stop).await,
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "IMAP source is unusable"),
+    }
+}
+
+/// Sends queued mail (acknowledgements, answers) until the server stops.
+async fn send_job(db: sea_orm::DatabaseConnection, sender: bots::mail::Sender, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        let busy = match sender.send_due(&db, service::tickets::now()).await {
+            Ok(r) => {
+                if r.sent + r.deferred + r.failed > 0 {
+                    tracing::info!(sent = r.sent, deferred = r.deferred, failed = r.failed, "mail out");
+                }
+                r.sent > 0
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "sending mail failed; will retry");
+                false
+            }
+        };
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 /// Takes mail from the maildir (when configured) and processes stored mail still waiting

@@ -75,3 +75,101 @@ fn pipe_and_maildir_store_once_and_tell_the_mta_when_to_retry() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// The real binary killed with SIGKILL at several points while it ingests a maildir; after a
+/// last run every message is exactly one ticket or one comment, none twice, none lost.
+#[test]
+fn sigkill_while_ingesting_loses_nothing_and_doubles_nothing() {
+    use sea_orm::{ConnectionTrait, Statement};
+    const N: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let md = dir.path().join("maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    // Every fourth message answers the one before it (threads onto its ticket).
+    for i in 0..N {
+        // One sender per thread, so the per-sender rate cap never applies.
+        let m = message(&format!("kill-{i}@vendor.example.com"), &format!("障害報告 {i}"), "サーバ室の空調が停止しました。");
+        let mut m = String::from_utf8(m).unwrap().replace("someone@", &format!("user{}@", i / 4)).into_bytes();
+        if i % 4 == 3 {
+            let reply = format!("In-Reply-To: <kill-{}@vendor.example.com>\r\n", i - 1);
+            m.splice(0..0, reply.into_bytes());
+        }
+        std::fs::write(md.join(format!("new/{:010}.{i}.host", 1_700_000_000 + i)), m).unwrap();
+    }
+    // Migrated and the demo loaded first (by a server, stopped), so every kill lands in mail work.
+    let (mut server, _) = serve(&data, 1000);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let run = |kill_after: Option<Duration>| -> bool {
+        let mut child = madoguchi()
+            .args(["mail", "maildir", "--batch", "20"])
+            .arg(&md)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        if let Some(d) = kill_after {
+            std::thread::sleep(d);
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                return true;
+            }
+        }
+        assert!(child.wait().unwrap().success());
+        false
+    };
+    // Kill at growing delays; note how much of the maildir each killed run had taken.
+    let waiting = || std::fs::read_dir(md.join("new")).unwrap().count();
+    let mut midway = 0;
+    let mut kills = 0;
+    for ms in [150, 300, 450, 600, 750, 900] {
+        let before = waiting();
+        if before == 0 {
+            break;
+        }
+        if run(Some(Duration::from_millis(ms))) {
+            kills += 1;
+            if waiting() < before {
+                midway += 1;
+            }
+        }
+    }
+    run(None);
+    let out = madoguchi().args(["mail", "process", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_dir(md.join("new")).unwrap().count(), 0);
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (messages, processed, tickets, comments, doubled) = rt.block_on(async {
+        let url = format!("sqlite://{}?mode=ro", data.join("madoguchi.sqlite").display());
+        let db = sea_orm::Database::connect(url).await.unwrap();
+        let one = |sql: &str| {
+            let db = &db;
+            let sql = sql.to_owned();
+            async move {
+                let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        (
+            one("SELECT COUNT(*) FROM mail_messages WHERE message_id LIKE 'kill-%'").await,
+            one("SELECT COUNT(*) FROM mail_messages WHERE message_id LIKE 'kill-%' AND status = 'processed'").await,
+            one("SELECT COUNT(*) FROM tickets WHERE title LIKE '障害報告 %'").await,
+            one("SELECT COUNT(*) FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id WHERE t.title LIKE '障害報告 %'").await,
+            one("SELECT COUNT(*) FROM (SELECT title FROM tickets WHERE title LIKE '障害報告 %' GROUP BY title HAVING COUNT(*) > 1)").await,
+        )
+    });
+    eprintln!("{kills} SIGKILLs ({midway} after some mail was taken); {messages} messages, {tickets} tickets, {comments} comments");
+    assert!(midway >= 1, "the binary was never killed mid-way: make the maildir bigger");
+    assert_eq!(messages, N as i64);
+    assert_eq!(processed, N as i64);
+    assert_eq!(tickets, (N - N / 4) as i64);
+    assert_eq!(comments, (N / 4) as i64);
+    assert_eq!(doubled, 0);
+}

@@ -16,6 +16,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub message_id: String,
     pub to_address: String,
+    /// Comma-separated addresses on Cc.
+    #[sea_orm(column_type = "Text")]
+    pub cc_addresses: String,
     #[sea_orm(column_type = "Text")]
     pub subject: String,
     #[sea_orm(column_type = "Text")]

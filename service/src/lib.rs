@@ -12,13 +12,16 @@ pub mod directory;
 pub mod directory_cache;
 pub mod error;
 pub mod faq;
+pub mod jobs;
 pub mod mail;
 pub mod page;
 pub mod search;
+pub mod secret;
 pub mod sla;
 pub mod tickets;
 pub mod tz;
 
 pub use auth::{Actor, Role, RoleSet};
 pub use db::Db;
+pub use secret::Secret;
 pub use error::{ServiceError, ServiceResult, UserError};

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixture;
+pub mod mailpeers;
 pub mod pg;
 
 use api::auth::{Claims, issue, resolve_hs256_secret};
@@ -39,6 +40,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// [`spawn_app`] returning errors instead of panicking.
 pub async fn try_spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
+    try_spawn_app_with(backend, |_| {}).await
+}
+
+/// [`try_spawn_app`] with the configuration adjusted first (mail servers, polling).
+pub async fn try_spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir()?;
     let mut config = Config {
         listen: "127.0.0.1:0".to_owned(),
@@ -46,6 +52,7 @@ pub async fn try_spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
         sla_check_seconds: 3600,
         ..Config::default()
     };
+    configure(&mut config);
     if backend == Backend::Postgres {
         config.database_url = Some(pg::fresh_database().await?);
     }

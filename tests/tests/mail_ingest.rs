@@ -56,6 +56,7 @@ both_backends!(the_corpus_becomes_tickets_once_and_automatic_mail_none, |backend
         kind: Set("ack".into()),
         message_id: Set("sent-ack-1@madoguchi.local".into()),
         to_address: Set("gone@city.example.jp".into()),
+        cc_addresses: Set(String::new()),
         subject: Set("ack".into()),
         body: Set("受け付けました".into()),
         in_reply_to: Set(None),

@@ -3,9 +3,12 @@
 
 pub mod charset;
 pub mod html;
+pub mod imap;
 pub mod ingest;
 pub mod parse;
 pub mod quote;
+pub mod send;
 
 pub use ingest::*;
+pub use send::{Security, Sender, SmtpConfig};
 pub use parse::{envelope, parse};

@@ -6,6 +6,7 @@
 //! redelivery cannot change), and processing claims the stored row in the same transaction
 //! that writes the ticket, so redelivery, a second fetch or a crash never doubles anything.
 
+pub mod outbound;
 mod process;
 pub mod quarantine;
 mod store;

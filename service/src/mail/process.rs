@@ -426,6 +426,10 @@ async fn apply(
     }
     attachments(txn, ctx, &ticket, comment_id, row.id, mail, at).await?;
     remember_thread(txn, tenant.id, ticket.id, mail).await?;
+    if matches!(outcome, Outcome::Created { .. }) {
+        let notice = super::outbound::Notice::Ack { message_id: mail.message_id.as_deref() };
+        super::outbound::notify(txn, &ticket, notice, at).await?;
+    }
     Ok(outcome)
 }
 

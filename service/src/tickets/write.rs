@@ -637,6 +637,10 @@ pub async fn add_comment_at(
     }
     check.finish()?;
     let change = insert_comment(&txn, actor.into(), &prev, body, internal, Map::new(), at).await?;
+    if actor.is_desk() && !internal {
+        let notice = crate::mail::outbound::Notice::Comment { body };
+        crate::mail::outbound::notify(&txn, &change.ticket, notice, at).await?;
+    }
     txn.commit().await?;
     Ok(change)
 }
@@ -800,7 +804,12 @@ pub async fn change_status_at(
         ));
     }
     check.finish()?;
+    let resolution_note = note.clone();
     let (t, events) = transition(&txn, actor.into(), &prev, to, note, false, at).await?;
+    if to == TicketStatus::Resolved && actor.is_desk() {
+        let notice = crate::mail::outbound::Notice::Resolved { note: resolution_note.as_deref() };
+        crate::mail::outbound::notify(&txn, &t, notice, at).await?;
+    }
     txn.commit().await?;
     Ok(TicketChange {
         ticket: t,

@@ -1,0 +1,199 @@
+//! The job queue: work that must happen after a commit and survive a restart (sending mail,
+//! later bot replies). A job is enqueued in the transaction of the change that needs it, so
+//! it exists exactly when the change does; a worker claims it with a lease, and a job whose
+//! worker died is taken again when the lease runs out. Failures are retried with exponential
+//! backoff until `max_attempts`, then the job is kept as `failed` with its last error.
+//!
+//! Delivery is at least once: a worker that dies after the work but before [`complete`]
+//! runs again, so work must be idempotent at its target (an outgoing mail keeps its
+//! Message-ID, so a receiver, ours included, sees the same message twice at worst).
+
+use chrono::{DateTime, Duration, Utc};
+use entity::job;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ServiceResult;
+
+/// `queued`: waiting or being worked on (see `locked_until`).
+pub const QUEUED: &str = "queued";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+/// What to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant_id: Option<Uuid>,
+    pub kind: &'static str,
+    /// Unique per kind: enqueueing the same work again is a no-op.
+    pub dedupe_key: String,
+    pub payload: Value,
+    pub max_attempts: i32,
+}
+
+/// Enqueues a job (in the caller's transaction); a second job with the same kind and dedupe
+/// key is ignored.
+pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) -> ServiceResult<()> {
+    let row = job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(j.tenant_id),
+        kind: Set(j.kind.to_owned()),
+        dedupe_key: Set(j.dedupe_key),
+        payload: Set(j.payload),
+        status: Set(QUEUED.to_owned()),
+        attempts: Set(0),
+        max_attempts: Set(Ord::max(j.max_attempts, 1)),
+        run_at: Set(at),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    job::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due jobs of `kind` for `lease`: each is taken by one conditional
+/// update, so two workers never hold the same job (on SQLite and PostgreSQL alike).
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    lease: Duration,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<job::Model>> {
+    let free = || {
+        Condition::any()
+            .add(job::Column::LockedUntil.is_null())
+            .add(job::Column::LockedUntil.lt(now))
+    };
+    let due = job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::Status.eq(QUEUED))
+        .filter(job::Column::RunAt.lte(now))
+        .filter(free())
+        .order_by_asc(job::Column::RunAt)
+        .order_by_asc(job::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for mut j in due {
+        let until = now + lease;
+        let taken = job::Entity::update_many()
+            .col_expr(job::Column::LockedUntil, Expr::value(until))
+            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.eq(j.id))
+            .filter(job::Column::Status.eq(QUEUED))
+            .filter(free())
+            .exec(db)
+            .await?
+            .rows_affected;
+        if taken == 1 {
+            j.locked_until = Some(until);
+            j.attempts += 1;
+            claimed.push(j);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Marks a claimed job done.
+pub async fn complete(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
+    set_status(db, id, DONE, None, None, now).await
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Runs again at this time.
+    At(DateTime<Utc>),
+    /// Out of attempts (or the failure is permanent): kept as `failed`.
+    GaveUp,
+}
+
+/// Records a failed attempt: the job runs again after a backoff, or is given up when it is
+/// out of attempts or `permanent`.
+pub async fn fail(
+    db: &impl ConnectionTrait,
+    j: &job::Model,
+    error: &str,
+    permanent: bool,
+    now: DateTime<Utc>,
+) -> ServiceResult<Retry> {
+    if permanent || j.attempts >= j.max_attempts {
+        set_status(db, j.id, FAILED, Some(error), None, now).await?;
+        return Ok(Retry::GaveUp);
+    }
+    let at = now + backoff(j.attempts);
+    set_status(db, j.id, QUEUED, Some(error), Some(at), now).await?;
+    Ok(Retry::At(at))
+}
+
+/// 30 s after the first failure, doubling up to an hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    Duration::seconds(Ord::min(30_i64 << exp, 3600))
+}
+
+async fn set_status(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    status: &str,
+    error: Option<&str>,
+    run_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let mut q = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    if let Some(e) = error {
+        q = q.col_expr(job::Column::LastError, Expr::value(e));
+    }
+    if let Some(at) = run_at {
+        q = q.col_expr(job::Column::RunAt, Expr::value(at));
+    }
+    q.filter(job::Column::Id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Counts of jobs of a kind by status, for monitoring and tests.
+pub async fn counts(db: &impl ConnectionTrait, kind: &str) -> ServiceResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Status)
+        .column_as(job::Column::Id.count(), "n")
+        .filter(job::Column::Kind.eq(kind))
+        .group_by(job::Column::Status)
+        .order_by_asc(job::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_to_an_hour() {
+        let secs: Vec<i64> = (1..=10).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(backoff(0).num_seconds(), 30);
+    }
+}
