@@ -139,6 +139,7 @@ pub async fn load(db: &Db, anchor: DateTime<Utc>) -> ServiceResult<DemoSummary> 
         }
     }
     sla::mark_breaches(&db.write, anchor, 10_000).await?;
+    crate::mail::outbound::settle_history_as_sent(&db.write).await?;
 
     // The FAQ: the same 80 articles for both tenants (the board has office staff too).
     let mut faq_articles = 0;

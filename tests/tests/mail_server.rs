@@ -122,4 +122,10 @@ both_backends!(a_mailed_request_is_acknowledged_answered_and_the_reply_threads, 
     let list = app.gql(&agent, "query { tickets(first: 50) { nodes { title } } }", json!({})).await;
     let titles: Vec<_> = list["data"]["tickets"]["nodes"].as_array().unwrap().iter().filter(|n| n["title"] == "共有フォルダ").collect();
     assert_eq!(titles.len(), 1);
+    // The timeline shows both mails sent.
+    let r = app
+        .gql(&agent, "query($id: ID!) { node(id: $id) { ... on Ticket { events(first: 50) { nodes { kind } } } } }", json!({"id": ticket_id}))
+        .await;
+    let sent = r["data"]["node"]["events"]["nodes"].as_array().unwrap().iter().filter(|e| e["kind"] == "MAIL_SENT").count();
+    assert_eq!(sent, 2, "{r}");
 });

@@ -193,6 +193,14 @@ pub enum TicketEventKind {
     Escalated,
     /// SLA違反
     SlaBreached,
+    /// 危険な添付ファイル（実行ファイル・マクロ付き・サイズ超過）
+    AttachmentsFlagged,
+    /// 依頼者へのメール送信
+    MailSent,
+    /// 依頼者へのメールが送れなかった（再送を打ち切り）
+    MailFailed,
+    /// 送ったメールが不達で戻ってきた
+    MailBounced,
     /// A kind this server version does not know.
     Other,
 }
@@ -209,6 +217,10 @@ impl TicketEventKind {
             "assigned" => Self::Assigned,
             "escalated" => Self::Escalated,
             "sla_breached" => Self::SlaBreached,
+            "attachments_flagged" => Self::AttachmentsFlagged,
+            "mail_sent" => Self::MailSent,
+            "mail_failed" => Self::MailFailed,
+            "mail_bounced" => Self::MailBounced,
             _ => Self::Other,
         }
     }
