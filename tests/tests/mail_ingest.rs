@@ -101,7 +101,12 @@ both_backends!(the_corpus_becomes_tickets_once_and_automatic_mail_none, |backend
     assert_eq!(tickets_count(db).await, before + created.len() as u64);
 
     // The bounce marked our mail and told the ticket.
-    let out = mail_outbound::Entity::find().one(db).await.unwrap().unwrap();
+    let out = mail_outbound::Entity::find()
+        .filter(mail_outbound::Column::MessageId.eq("sent-ack-1@madoguchi.local"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(out.status, "bounced");
     assert!(out.last_error.unwrap().contains("5.1.1"));
     let ev = ticket_event::Entity::find().filter(ticket_event::Column::TicketId.eq(first.id)).filter(ticket_event::Column::Kind.eq("mail_bounced")).one(db).await.unwrap();

@@ -58,10 +58,9 @@ pub async fn notify(
     let Some(tenant) = tenant::Entity::find_by_id(t.tenant_id).one(db).await? else {
         return Ok(None);
     };
-    let Some(from) = tenant.helpdesk_email.as_deref().map(str::trim).filter(|a| !a.is_empty())
-    else {
+    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
         return Ok(None);
-    };
+    }
     let watchers = ticket_watcher::Entity::find()
         .filter(ticket_watcher::Column::TicketId.eq(t.id))
         .order_by_asc(ticket_watcher::Column::CreatedAt)
@@ -106,7 +105,56 @@ pub async fn notify(
             .or(thread.last())
             .map(|r| r.message_id.clone()),
     };
-    let mut references: Vec<String> = thread.iter().map(|r| r.message_id.clone()).collect();
+    let references: Vec<String> = thread.into_iter().map(|r| r.message_id).collect();
+    let to = Recipient { to, name, cc };
+    let row = queue(db, &tenant, &settings.outgoing_charset, t, to, in_reply_to, references, notice, at).await?;
+    Ok(Some(row))
+}
+
+/// Who a mail goes to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub to: String,
+    pub name: Option<String>,
+    pub cc: Vec<String>,
+}
+
+/// Queues the acknowledgement of a ticket just opened from a mail, with what the mail
+/// processor already holds (no lookups: this is on the ingest hot path).
+#[allow(clippy::too_many_arguments)]
+pub async fn acknowledge(
+    db: &impl ConnectionTrait,
+    tenant: &tenant::Model,
+    charset: &str,
+    t: &ticket::Model,
+    to: Recipient,
+    mail_message_id: Option<&str>,
+    mail_references: &[String],
+    at: DateTime<Utc>,
+) -> ServiceResult<Option<mail_outbound::Model>> {
+    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Ok(None);
+    }
+    let mut references = mail_references.to_vec();
+    references.extend(mail_message_id.map(str::to_owned));
+    let notice = Notice::Ack { message_id: mail_message_id };
+    let in_reply_to = mail_message_id.map(str::to_owned);
+    Ok(Some(queue(db, tenant, charset, t, to, in_reply_to, references, notice, at).await?))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queue(
+    db: &impl ConnectionTrait,
+    tenant: &tenant::Model,
+    charset: &str,
+    t: &ticket::Model,
+    to: Recipient,
+    in_reply_to: Option<String>,
+    mut references: Vec<String>,
+    notice: Notice<'_>,
+    at: DateTime<Utc>,
+) -> ServiceResult<mail_outbound::Model> {
+    let from = tenant.helpdesk_email.as_deref().map(str::trim).unwrap_or_default();
     if let Some(id) = &in_reply_to
         && !references.contains(id)
     {
@@ -115,10 +163,11 @@ pub async fn notify(
     if references.len() > MAX_REFERENCES {
         references.drain(1..references.len() - (MAX_REFERENCES - 1));
     }
+    let Recipient { to, name, cc } = to;
     let id = Uuid::now_v7();
     let domain = from.rsplit_once('@').map_or("madoguchi.invalid", |(_, d)| d);
     let message_id = format!("{}.{}@{domain}", id.simple(), t.number.to_lowercase());
-    let (subject, body) = compose(&tenant, from, t, name.as_deref(), &notice);
+    let (subject, body) = compose(tenant, from, t, name.as_deref(), &notice);
     let row = mail_outbound::ActiveModel {
         id: Set(id),
         tenant_id: Set(t.tenant_id),
@@ -131,7 +180,7 @@ pub async fn notify(
         body: Set(body),
         in_reply_to: Set(in_reply_to),
         references: Set(references.join(" ")),
-        charset: Set(settings.outgoing_charset.clone()),
+        charset: Set(charset.to_owned()),
         status: Set("queued".to_owned()),
         last_error: Set(None),
         created_at: Set(at),
@@ -160,7 +209,7 @@ pub async fn notify(
         at,
     )
     .await?;
-    Ok(Some(row))
+    Ok(row)
 }
 
 /// Subject and body of a notice, in Japanese, with the ticket's tag in the subject so a

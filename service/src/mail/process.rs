@@ -319,6 +319,7 @@ async fn apply(
         extra.insert("decodingNotes".into(), json!(mail.notes));
     }
 
+    let mut ack_to = None;
     let (ticket, comment_id, outcome) = match thread {
         Some(t) if t.status != TicketStatus::Closed => {
             let author = Author {
@@ -410,6 +411,12 @@ async fn apply(
                 ticket_id: t.id,
                 number: t.number.clone(),
             };
+            // The acknowledgement goes to the requester, or for triage to the sender.
+            ack_to = Some(super::outbound::Recipient {
+                to: requester.as_ref().map_or_else(|| from.address.clone(), |p| p.email.clone()),
+                name: requester.as_ref().map(|p| p.display_name.clone()),
+                cc: vec![],
+            });
             (t, None, outcome)
         }
     };
@@ -426,9 +433,10 @@ async fn apply(
     }
     attachments(txn, ctx, &ticket, comment_id, row.id, mail, at).await?;
     remember_thread(txn, tenant.id, ticket.id, mail).await?;
-    if matches!(outcome, Outcome::Created { .. }) {
-        let notice = super::outbound::Notice::Ack { message_id: mail.message_id.as_deref() };
-        super::outbound::notify(txn, &ticket, notice, at).await?;
+    if let Some(to) = ack_to {
+        let charset = &ctx.settings.outgoing_charset;
+        let refs = &mail.references;
+        super::outbound::acknowledge(txn, tenant, charset, &ticket, to, mail.message_id.as_deref(), refs, at).await?;
     }
     Ok(outcome)
 }
