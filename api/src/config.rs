@@ -212,6 +212,41 @@ mod tests {
     }
 
     #[test]
+    fn mail_servers_from_toml_and_their_passwords_do_not_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("madoguchi.toml");
+        std::fs::write(
+            &f,
+            r#"
+[[mail.imap]]
+name = "sakura-city"
+host = "mail.city.sakura.example.jp"
+username = "helpdesk"
+password = "imap-pass-1"
+tenant = "sakura-city"
+after = "move"
+
+[mail.smtp]
+host = "relay.city.sakura.example.jp"
+port = 587
+security = "starttls"
+username = "helpdesk"
+password = "smtp-pass-2"
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        let imap = &c.mail.imap[0];
+        assert_eq!((imap.port, imap.security, imap.mailbox.as_str()), (993, bots::mail::Security::Tls, "INBOX"));
+        assert_eq!(imap.after, bots::mail::imap::AfterProcessing::Move);
+        assert_eq!(imap.password.expose(), "imap-pass-1");
+        let smtp = c.mail.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port, smtp.security), (587, bots::mail::Security::StartTls));
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("imap-pass-1") && !printed.contains("smtp-pass-2"));
+    }
+
+    #[test]
     fn default_database_is_sqlite_under_the_data_dir() {
         let c = Config::default();
         assert_eq!(
