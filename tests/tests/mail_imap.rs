@@ -1,8 +1,8 @@
 //! The IMAP way in against a real Dovecot on loopback (IMAPS and STARTTLS with a throwaway
 //! CA), on SQLite and PostgreSQL: messages become tickets once, are flagged or moved only
 //! after that is committed, a lost flag or a second fetch changes nothing, a rebuilt mailbox
-//! (new UIDVALIDITY) is read again without duplicates, IDLE picks new mail up at once, and a
-//! server whose certificate we do not trust is refused.
+//! (new UIDVALIDITY) is read again without duplicates, IDLE picks new mail up at once, polling
+//! does where IDLE is switched off, and a server whose certificate we do not trust is refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -109,13 +109,13 @@ both_backends!(starttls_moves_processed_mail_and_survives_a_new_uidvalidity, |ba
     let d = Dovecot::start().await.unwrap();
     let mut p = peer(&d).await;
     p.create("Desk").await.unwrap();
-    p.create("Processed").await.unwrap();
+    p.create(bots::mail::imap::mailbox_name("処理済み")).await.unwrap();
     append(&mut p, "Desk", &mail("desk-1@pc", "共有フォルダ")).await;
     append(&mut p, "Desk", &mail("desk-2@pc", "パスワード")).await;
     let cfg = ImapConfig {
         mailbox: "Desk".into(),
         after: AfterProcessing::Move,
-        move_to: "Processed".into(),
+        move_to: "処理済み".into(),
         ..config(&d, "desk", Security::StartTls)
     };
     let poller = ImapPoller::new(cfg, None).unwrap();
@@ -123,7 +123,8 @@ both_backends!(starttls_moves_processed_mail_and_survives_a_new_uidvalidity, |ba
     let r = poller.run_once(db).await.unwrap_or_else(|e| panic!("{e:#}\n{}", d.log()));
     assert_eq!(r.processed.created, 2);
     assert!(flags(&mut p, "Desk").await.is_empty(), "moved out");
-    assert_eq!(flags(&mut p, "Processed").await.len(), 2);
+    let done = bots::mail::imap::mailbox_name("処理済み");
+    assert_eq!(flags(&mut p, &done).await.len(), 2, "moved to the Japanese-named folder");
 
     // The mailbox is rebuilt (new UIDVALIDITY) and someone restores an old message into it
     // beside a new one: the old one is recognised, the new one becomes a ticket.
@@ -136,7 +137,7 @@ both_backends!(starttls_moves_processed_mail_and_survives_a_new_uidvalidity, |ba
     assert!(r2.uid_validity_changed && r2.uid_validity != r.uid_validity);
     assert_eq!((r2.fetched, r2.processed.created, r2.processed.already_done), (2, 1, 0));
     assert_eq!(tickets(db).await, before + 3);
-    assert_eq!(flags(&mut p, "Processed").await.len(), 4);
+    assert_eq!(flags(&mut p, &done).await.len(), 4);
 });
 
 both_backends!(idle_takes_new_mail_as_it_arrives, |backend| async move {
@@ -170,4 +171,29 @@ both_backends!(idle_takes_new_mail_as_it_arrives, |backend| async move {
     stop.send(true).unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), task).await.expect("stops").unwrap();
     assert_eq!(flags(&mut p, "INBOX").await, [(1, true)]);
+});
+
+both_backends!(polling_takes_new_mail_when_idle_is_off, |backend| async move {
+    let t = test_db(backend).await;
+    let db = t.db.write.clone();
+    let d = Dovecot::start().await.unwrap();
+    let cfg = ImapConfig { idle: false, poll_secs: 1, ..config(&d, "poll", Security::Tls) };
+    let poller = ImapPoller::new(cfg, None).unwrap();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn({
+        let db = db.clone();
+        async move { poller.run(db, stop_rx).await }
+    });
+    let before = tickets(&db).await;
+    let mut p = peer(&d).await;
+    append(&mut p, "INBOX", &mail("poll-1@pc", "ポーリングで届く")).await;
+    let sent = std::time::Instant::now();
+    while tickets(&db).await == before {
+        assert!(sent.elapsed().as_secs() < 10, "no ticket 10 s after delivery\n{}", d.log());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task).await.expect("stops").unwrap();
+    let pos = mail_source::Entity::find_by_id("poll".to_owned()).one(&db).await.unwrap().unwrap();
+    assert_eq!(pos.last_uid, 1);
 });

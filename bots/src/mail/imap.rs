@@ -230,7 +230,11 @@ impl ImapPoller {
         let caps = s.capabilities().await.context("CAPABILITY")?;
         let can_move = caps.has_str("MOVE");
         let can_uid_expunge = caps.has_str("UIDPLUS");
-        let mbox = s.select(&self.cfg.mailbox).await.with_context(|| format!("SELECT {}", self.cfg.mailbox))?;
+        let mbox = s
+            .select(mailbox_name(&self.cfg.mailbox))
+            .await
+            .with_context(|| format!("SELECT {}", self.cfg.mailbox))?;
+        let move_to = mailbox_name(&self.cfg.move_to);
         let validity = mbox.uid_validity.unwrap_or(0);
         let mut report = ImapReport {
             uid_validity: validity,
@@ -311,10 +315,10 @@ impl ImapPoller {
                             .context("UID STORE")?;
                     }
                     AfterProcessing::Move if can_move => {
-                        s.uid_mv(&done, &self.cfg.move_to).await.context("UID MOVE")?;
+                        s.uid_mv(&done, &move_to).await.context("UID MOVE")?;
                     }
                     AfterProcessing::Move => {
-                        s.uid_copy(&done, &self.cfg.move_to).await.context("UID COPY")?;
+                        s.uid_copy(&done, &move_to).await.context("UID COPY")?;
                         let _: Vec<_> = s
                             .uid_store(&done, "+FLAGS.SILENT (\\Deleted)")
                             .await
@@ -438,6 +442,42 @@ fn merge(into: &mut ProcessReport, r: ProcessReport) {
     into.outcomes.extend(r.outcomes);
 }
 
+/// A mailbox name as IMAP writes it (RFC 3501 modified UTF-7): `処理済み` → `&UeZ0Bm4IMH8-`,
+/// so Japanese folder names work on servers without UTF8=ACCEPT.
+pub fn mailbox_name(name: &str) -> String {
+    use base64::Engine;
+    const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::IMAP_MUTF7,
+        base64::engine::general_purpose::NO_PAD,
+    );
+    let mut out = String::with_capacity(name.len());
+    let mut wide: Vec<u16> = Vec::new();
+    let flush = |wide: &mut Vec<u16>, out: &mut String| {
+        if !wide.is_empty() {
+            let bytes: Vec<u8> = wide.iter().flat_map(|u| u.to_be_bytes()).collect();
+            out.push('&');
+            out.push_str(&B64.encode(bytes));
+            out.push('-');
+            wide.clear();
+        }
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut wide, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            wide.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut wide, &mut out);
+    out
+}
+
 /// `1:3,7,9:10` from sorted UIDs.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = Vec::new();
@@ -458,6 +498,15 @@ pub fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mailbox_names_are_modified_utf7() {
+        // RFC 3501's own example: ~peter/mail/台北/日本語
+        assert_eq!(mailbox_name("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+        assert_eq!(mailbox_name("INBOX"), "INBOX");
+        assert_eq!(mailbox_name("A&B"), "A&-B");
+        assert_eq!(mailbox_name("処理済み"), "&UeZ0Bm4IMH8-");
+    }
 
     #[test]
     fn uid_sets_compress_runs() {
