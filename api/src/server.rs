@@ -248,11 +248,7 @@ async fn send_job(db: sea_orm::DatabaseConnection, sender: bots::mail::Sender, e
         if busy {
             continue;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
+        if stopped_while_waiting(every, &mut stop).await {
             return;
         }
     }
@@ -300,11 +296,7 @@ async fn mail_job(db: sea_orm::DatabaseConnection, cfg: crate::config::MailConfi
         if busy {
             continue;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
+        if stopped_while_waiting(every, &mut stop).await {
             return;
         }
     }
@@ -324,10 +316,17 @@ async fn sla_job(state: AppState, every: Duration, mut stop: watch::Receiver<boo
             }
             Err(e) => tracing::error!(error = %e, "sla job failed"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
+        if stopped_while_waiting(every, &mut stop).await {
+            return;
         }
+    }
+}
+
+/// Waits `every`; true when the server is stopping instead.
+async fn stopped_while_waiting(every: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(every) => *stop.borrow(),
+        _ = stop.changed() => true,
     }
 }
 

@@ -28,6 +28,10 @@ struct Args {
     /// The madoguchi binary for the crash test.
     #[arg(long, default_value = "target/release/madoguchi")]
     binary: PathBuf,
+    /// Also send the acknowledgements the ingest queued to a real SMTP server on loopback
+    /// (aiosmtpd) and time it.
+    #[arg(long)]
+    send: bool,
 }
 
 /// ISO-2022-JP via encoding_rs (JIS X 0208 only; enough for the generated text).
@@ -153,9 +157,40 @@ async fn main() -> anyhow::Result<()> {
     println!("with the search index caught up: {all:.2} s = {:.0} messages/s (index lag after ingest {index:.2} s)", total as f64 / all);
     println!("{}", check_exactly_once(&db.write, args.messages).await?);
 
+    if args.send {
+        send_acknowledgements(&db.write).await?;
+    }
     if args.kill_rounds > 0 {
         crash_test(&args).await?;
     }
+    Ok(())
+}
+
+/// Sends every queued acknowledgement through aiosmtpd on loopback (at most 300 s) and checks
+/// that each arrived once.
+async fn send_acknowledgements(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use entity::mail_outbound;
+    let queued = mail_outbound::Entity::find().filter(mail_outbound::Column::Status.eq("queued")).count(db).await? as usize;
+    let sink = tests::mailpeers::SmtpSink::start(0).await?;
+    let cfg = bots::mail::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: bots::mail::Security::None,
+        batch: 200,
+        ..Default::default()
+    };
+    let sender = bots::mail::Sender::new(&cfg)?;
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < queued && started.elapsed() < Duration::from_secs(300) {
+        let r = sender.send_due(db, service::tickets::now()).await?;
+        anyhow::ensure!(r.deferred + r.failed == 0, "send errors: {r:?}");
+        sent += r.sent;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let received = sink.wait_for(queued, 30).await.len();
+    anyhow::ensure!(received == queued, "{received} received of {queued} queued");
+    println!("replies out: {sent} acknowledgements through SMTP in {secs:.2} s = {:.0} mails/s (one connection per mail, aiosmtpd on loopback); {received} received, each once", sent as f64 / secs);
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 DIR/NNNNN.eml with its envelope in DIR/NNNNN.json.
 
   --fail-first N   answer the first N messages with 451 (a temporary failure)
+  --cert C --key K  offer STARTTLS with this certificate and require it
+  --smtps           with --cert/--key: TLS from the first byte instead (SMTPS)
   Recipients starting with "nobody@" are refused with 550 (a permanent failure).
 
 Prints "ready PORT" once listening; exits when its parent (the test process) goes away.
@@ -10,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 import sys
 import time
 
@@ -47,10 +50,18 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--dir", required=True)
     p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--smtps", action="store_true")
     a = p.parse_args()
     parent = os.getppid()
+    tls = {}
+    if a.cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.cert, a.key)
+        tls = {"ssl_context": ctx} if a.smtps else {"tls_context": ctx, "require_starttls": True}
     c = Controller(Sink(a.dir, a.fail_first), hostname="127.0.0.1", port=a.port,
-                   decode_data=False, data_size_limit=60 * 1024 * 1024)
+                   decode_data=False, data_size_limit=60 * 1024 * 1024, **tls)
     c.start()
     print("ready", a.port, flush=True)
     try:

@@ -185,17 +185,40 @@ impl SmtpSink {
 
     /// Starts on a given port (to bring a sink back where the server expects it).
     pub async fn start_on(port: u16, fail_first: u32) -> anyhow::Result<Self> {
+        Ok(Self::spawn(port, fail_first, None).await?.0)
+    }
+
+    /// A sink that requires STARTTLS (or, with `smtps`, speaks TLS from the first byte) with
+    /// a certificate from a throwaway CA; returns the CA file to trust.
+    pub async fn start_tls(smtps: bool) -> anyhow::Result<(Self, PathBuf)> {
+        let (sink, ca) = Self::spawn(free_port()?, 0, Some(smtps)).await?;
+        Ok((sink, ca.context("CA")?))
+    }
+
+    async fn spawn(port: u16, fail_first: u32, tls: Option<bool>) -> anyhow::Result<(Self, Option<PathBuf>)> {
         let keep = tempfile::Builder::new().prefix("madoguchi-smtp-").tempdir()?;
         let dir = keep.path().to_path_buf();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("mail/smtp_sink.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script);
+        let mut ca = None;
+        if let Some(smtps) = tls {
+            let certs_dir = dir.join("tls");
+            std::fs::create_dir_all(&certs_dir)?;
+            let certs = Certs::make(&certs_dir)?;
+            cmd.arg("--cert").arg(&certs.cert).arg("--key").arg(&certs.key);
+            if smtps {
+                cmd.arg("--smtps");
+            }
+            ca = Some(certs.ca);
+        }
+        let mut child = cmd
             .args(["--port", &port.to_string(), "--dir"])
             .arg(&dir)
             .args(["--fail-first", &fail_first.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(std::fs::File::create(dir.join("sink.log"))?))
             .spawn()
             .context("starting python3 tests/mail/smtp_sink.py (pip install aiosmtpd)")?;
         let stdout = child.stdout.take().context("sink stdout")?;
@@ -211,7 +234,7 @@ impl SmtpSink {
         let pid = child.id();
         // The sink exits when this process does; the handle is dropped without waiting.
         std::mem::forget(child);
-        Ok(Self { port, dir, pid, _keep: keep })
+        Ok((Self { port, dir, pid, _keep: keep }, ca))
     }
 
     /// Stops the server (the port refuses connections afterwards).

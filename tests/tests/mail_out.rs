@@ -236,3 +236,22 @@ both_backends!(nothing_is_lost_when_the_server_is_down_or_a_worker_dies, |backen
     assert_eq!(tk.status, TicketStatus::New);
     sink.stop().await;
 });
+
+both_backends!(starttls_and_smtps_are_verified_against_the_configured_ca, |backend| async move {
+    let t = test_db(backend).await;
+    let db = &t.db.write;
+    for (smtps, security, id) in [(false, Security::StartTls, "tls-1@pc"), (true, Security::Tls, "tls-2@pc")] {
+        let (sink, ca) = SmtpSink::start_tls(smtps).await.unwrap();
+        let cfg = |ca_file| SmtpConfig { host: "localhost".into(), port: sink.port, security, ca_file, timeout_secs: 5, ..SmtpConfig::default() };
+        let Outcome::Created { ticket_id, .. } = ingest_one(db, request("requester@city.example.jp", "", "暗号化", id, "x")).await else {
+            panic!()
+        };
+        // A server whose certificate we cannot verify gets nothing (and the mail waits).
+        let r = Sender::new(&cfg(None)).unwrap().send_due(db, tickets::now()).await.unwrap();
+        assert_eq!(r.deferred, 1, "{security:?}: {r:?}");
+        assert!(outbound(db, ticket_id).await[0].last_error.as_deref().unwrap().to_lowercase().contains("certificate"));
+        let r = Sender::new(&cfg(Some(ca))).unwrap().send_due(db, tickets::now() + Duration::minutes(1)).await.unwrap();
+        assert_eq!(r.sent, 1, "{security:?}: {r:?}");
+        assert_eq!(sink.wait_for(1, 10).await.len(), 1);
+    }
+});

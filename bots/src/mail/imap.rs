@@ -13,26 +13,20 @@ use async_imap::{Client, Session};
 use chrono::Utc;
 use entity::mail_source;
 use futures::TryStreamExt;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use service::Secret;
 use service::mail::ProcessReport;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls;
 use uuid::Uuid;
 
+pub use super::net::Conn;
+use super::net::tls_config;
 use super::{IngestError, RawMail, Security, ingest};
 
 /// What to do with a message on the server once its ticket is committed.
@@ -104,64 +98,6 @@ pub struct ImapReport {
     pub idle_supported: bool,
 }
 
-/// A TCP connection, upgraded to TLS or not.
-#[derive(Debug)]
-pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-/// A TLS client configuration trusting the system's roots plus those in `ca_file`.
-pub fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut extra = Vec::new();
-    if let Some(f) = ca_file {
-        for c in CertificateDer::pem_file_iter(f).with_context(|| format!("reading {}", f.display()))? {
-            extra.push(c.with_context(|| format!("a certificate in {}", f.display()))?);
-        }
-    }
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-        .context("TLS verifier")?;
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(cfg))
-}
-
 /// Reads one IMAP mailbox into the pipeline.
 pub struct ImapPoller {
     cfg: ImapConfig,
@@ -184,12 +120,9 @@ impl ImapPoller {
     /// Connects, protects the connection as configured, and logs in.
     pub async fn connect(&self) -> anyhow::Result<ImapSession> {
         let c = &self.cfg;
-        let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect((c.host.as_str(), c.port)))
-            .await
-            .context("connecting: timed out")?
-            .with_context(|| format!("connecting to {}:{}", c.host, c.port))?;
+        let tcp = Conn::tcp(&c.host, c.port, Duration::from_secs(30)).await?;
         let conn = match (c.security, &self.tls) {
-            (Security::Tls, Some(tls)) => Conn::Tls(Box::new(self.handshake(tls, tcp).await?)),
+            (Security::Tls, Some(tls)) => Conn::tls(tls, &c.host, tcp).await?,
             (Security::StartTls, Some(tls)) => {
                 let mut client = Client::new(tcp);
                 greeting(&mut client).await?;
@@ -197,7 +130,7 @@ impl ImapPoller {
                     .run_command_and_check_ok("STARTTLS", None)
                     .await
                     .context("the server refused STARTTLS")?;
-                Conn::Tls(Box::new(self.handshake(tls, client.into_inner()).await?))
+                Conn::tls(tls, &c.host, client.into_inner()).await?
             }
             _ => Conn::Plain(tcp),
         };
@@ -210,11 +143,6 @@ impl ImapPoller {
             .await
             .map_err(|(e, _)| anyhow::anyhow!("IMAP login as {} failed: {e}", c.username))?;
         Ok(session)
-    }
-
-    async fn handshake(&self, tls: &TlsConnector, tcp: TcpStream) -> anyhow::Result<TlsStream<TcpStream>> {
-        let name = ServerName::try_from(self.cfg.host.clone()).context("server name")?;
-        tls.connect(name, tcp).await.with_context(|| format!("TLS with {}", self.cfg.host))
     }
 
     /// One connection: takes everything new, then logs out.
@@ -305,27 +233,13 @@ impl ImapPoller {
             let done = uid_set(&taken);
             if !taken.is_empty() {
                 match self.cfg.after {
-                    AfterProcessing::Seen => {
-                        let _: Vec<_> = s
-                            .uid_store(&done, "+FLAGS.SILENT (\\Seen)")
-                            .await
-                            .context("UID STORE")?
-                            .try_collect()
-                            .await
-                            .context("UID STORE")?;
-                    }
+                    AfterProcessing::Seen => add_flag(s, &done, "\\Seen").await?,
                     AfterProcessing::Move if can_move => {
                         s.uid_mv(&done, &move_to).await.context("UID MOVE")?;
                     }
                     AfterProcessing::Move => {
                         s.uid_copy(&done, &move_to).await.context("UID COPY")?;
-                        let _: Vec<_> = s
-                            .uid_store(&done, "+FLAGS.SILENT (\\Deleted)")
-                            .await
-                            .context("UID STORE")?
-                            .try_collect()
-                            .await
-                            .context("UID STORE")?;
+                        add_flag(s, &done, "\\Deleted").await?;
                         if can_uid_expunge {
                             let _: Vec<_> = s.uid_expunge(&done).await?.try_collect().await?;
                         } else {
@@ -406,6 +320,17 @@ where
         Some(_) => Ok(()),
         None => bail!("the server closed the connection before greeting"),
     }
+}
+
+async fn add_flag(s: &mut ImapSession, uids: &str, flag: &str) -> anyhow::Result<()> {
+    let _: Vec<_> = s
+        .uid_store(uids, format!("+FLAGS.SILENT ({flag})"))
+        .await
+        .context("UID STORE")?
+        .try_collect()
+        .await
+        .context("UID STORE")?;
+    Ok(())
 }
 
 async fn save_position(db: &DatabaseConnection, name: &str, validity: u32, last: u32, idle: bool) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ pub mod charset;
 pub mod html;
 pub mod imap;
 pub mod ingest;
+pub mod net;
 pub mod parse;
 pub mod quote;
 pub mod send;

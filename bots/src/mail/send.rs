@@ -12,16 +12,19 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use service::Secret;
 use service::jobs::{self, Retry};
 use service::mail::outbound::{self, Outgoing, SEND_JOB};
 use std::path::PathBuf;
+use tokio_rustls::TlsConnector;
 use uuid::Uuid;
+
+use super::net::{Conn, tls_config};
 
 /// How a connection to a mail server is protected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,10 +81,15 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-/// Sends queued mail through one SMTP server.
+/// Sends queued mail through one SMTP server, over one connection per round.
 pub struct Sender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    batch: u64,
+    cfg: SmtpConfig,
+    /// For SMTPS (TLS from the first byte).
+    tls: Option<TlsConnector>,
+    /// For STARTTLS, which lettre performs on the open connection.
+    starttls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
 }
 
 /// How long a worker holds a job before another may take it.
@@ -89,32 +97,51 @@ const LEASE_SECS: i64 = 300;
 
 impl Sender {
     pub fn new(cfg: &SmtpConfig) -> anyhow::Result<Self> {
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
-            .port(cfg.port)
-            .timeout(Some(std::time::Duration::from_secs(cfg.timeout_secs.max(1))));
-        if cfg.security != Security::None {
-            let mut p = TlsParameters::builder(cfg.host.clone());
-            if let Some(f) = &cfg.ca_file {
-                let pem = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-                p = p.add_root_certificate(Certificate::from_pem(&pem).context("ca_file")?);
+        let (mut tls, mut starttls) = (None, None);
+        match cfg.security {
+            Security::Tls => tls = Some(TlsConnector::from(tls_config(cfg.ca_file.as_ref())?)),
+            Security::StartTls => {
+                let mut p = TlsParameters::builder(cfg.host.clone());
+                if let Some(f) = &cfg.ca_file {
+                    let pem = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                    p = p.add_root_certificate(Certificate::from_pem(&pem).context("ca_file")?);
+                }
+                starttls = Some(p.build_rustls().context("TLS parameters")?);
             }
-            let p = p.build_rustls().context("TLS parameters")?;
-            b = b.tls(match cfg.security {
-                Security::Tls => Tls::Wrapper(p),
-                _ => Tls::Required(p),
-            });
+            Security::None => {}
         }
-        if let Some(user) = &cfg.username {
-            b = b.credentials(Credentials::new(user.clone(), cfg.password.expose().to_owned()));
+        let credentials = cfg
+            .username
+            .as_ref()
+            .map(|u| Credentials::new(u.clone(), cfg.password.expose().to_owned()));
+        Ok(Self { cfg: cfg.clone(), tls, starttls, credentials, hello: ClientId::default() })
+    }
+
+    /// Opens a connection: TCP without Nagle, TLS as configured, EHLO, AUTH.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
+        let c = &self.cfg;
+        let timeout = std::time::Duration::from_secs(c.timeout_secs.max(1));
+        let tcp = Conn::tcp(&c.host, c.port, timeout).await.map_err(SmtpError::Connect)?;
+        let conn = match &self.tls {
+            Some(tls) => Conn::tls(tls, &c.host, tcp).await.map_err(SmtpError::Connect)?,
+            None => Conn::Plain(tcp),
+        };
+        let mut smtp = AsyncSmtpConnection::connect_with_transport(Box::new(conn), &self.hello).await?;
+        if let Some(p) = &self.starttls {
+            smtp.starttls(p.clone(), &self.hello).await?;
         }
-        Ok(Self { transport: b.build(), batch: cfg.batch.max(1) })
+        if let Some(creds) = &self.credentials {
+            smtp.auth(&[Mechanism::Plain, Mechanism::Login], creds).await?;
+        }
+        Ok(smtp)
     }
 
     /// Sends what is due at `now`. Errors are the database's; SMTP errors are recorded on
     /// the mail and its job.
     pub async fn send_due(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
         let mut report = SendReport::default();
-        let claimed = jobs::claim(db, SEND_JOB, Duration::seconds(LEASE_SECS), self.batch, now).await?;
+        let claimed = jobs::claim(db, SEND_JOB, Duration::seconds(LEASE_SECS), self.cfg.batch.max(1), now).await?;
+        let mut conn: Option<AsyncSmtpConnection> = None;
         for job in claimed {
             let id = job
                 .payload
@@ -130,10 +157,7 @@ impl Sender {
                 continue;
             };
             let result = match render(&out) {
-                Ok(msg) => self.transport.send(msg).await.map(|_| ()).map_err(|e| {
-                    let permanent = e.is_permanent();
-                    (format!("SMTP: {e}"), permanent)
-                }),
+                Ok(msg) => self.deliver(&mut conn, &msg).await,
                 Err(e) => Err((format!("メールを組み立てられません: {e:#}"), true)),
             };
             let txn = db.begin().await?;
@@ -160,7 +184,55 @@ impl Sender {
             }
             txn.commit().await?;
         }
+        if let Some(mut c) = conn {
+            let _ = c.quit().await;
+        }
         Ok(report)
+    }
+
+    /// Hands one message to the server on the round's connection (opened on first use, and
+    /// again after a broken one). `Err((reason, permanent))`.
+    async fn deliver(&self, conn: &mut Option<AsyncSmtpConnection>, msg: &Message) -> Result<(), (String, bool)> {
+        if conn.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+            *conn = None;
+        }
+        let c = match conn {
+            Some(c) => c,
+            None => match self.connect().await {
+                Ok(c) => conn.insert(c),
+                Err(e) => return Err((e.to_string(), e.is_permanent())),
+            },
+        };
+        let result = c.send(msg.envelope(), &msg.formatted()).await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let permanent = e.is_permanent();
+                // After a refused recipient the server expects a new transaction: RSET, or
+                // start over on a new connection if even that fails.
+                if permanent && c.command(lettre::transport::smtp::commands::Rset).await.is_err() {
+                    *conn = None;
+                } else if !permanent {
+                    *conn = None;
+                }
+                Err((format!("SMTP: {e}"), permanent))
+            }
+        }
+    }
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+enum SmtpError {
+    #[error("SMTP: {0:#}")]
+    Connect(anyhow::Error),
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+}
+
+impl SmtpError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, SmtpError::Smtp(e) if e.is_permanent())
     }
 }
 
