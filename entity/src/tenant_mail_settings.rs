@@ -20,6 +20,8 @@ pub struct Model {
     /// them is never turned into tickets.
     #[sea_orm(column_type = "Text")]
     pub own_addresses: String,
+    /// Mail requesters an acknowledgement with the ticket number when their mail opens one.
+    pub acknowledge: bool,
     pub updated_at: DateTimeUtc,
 }
 

@@ -255,3 +255,20 @@ both_backends!(starttls_and_smtps_are_verified_against_the_configured_ca, |backe
         assert_eq!(sink.wait_for(1, 10).await.len(), 1);
     }
 });
+
+both_backends!(a_tenant_can_switch_the_acknowledgement_off, |backend| async move {
+    let t = test_db(backend).await;
+    let db = &t.db.write;
+    let city = &t.fixture.city;
+    service::mail::save_settings(db, city.id, &MailSettings { acknowledge: false, ..MailSettings::default() }).await.unwrap();
+    let Outcome::Created { ticket_id, .. } = ingest_one(db, request("requester@city.example.jp", "", "確認不要", "noack-1@pc", "x")).await else {
+        panic!()
+    };
+    assert!(outbound(db, ticket_id).await.is_empty(), "no acknowledgement");
+    // Answers are still mailed.
+    tickets::add_comment(db, &city.agent_actor(), ticket_id, "対応しました", false).await.unwrap();
+    let out = outbound(db, ticket_id).await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].kind, "comment");
+    assert_eq!(out[0].in_reply_to.as_deref(), Some("noack-1@pc"));
+});

@@ -129,6 +129,8 @@ pub struct MailSettings {
     pub sender_rate_per_hour: u32,
     pub max_attachment_bytes: u64,
     pub own_addresses: Vec<String>,
+    /// Acknowledge a mailed-in request with the ticket number (default on).
+    pub acknowledge: bool,
 }
 
 /// What to do with mail from an address nobody in the directory has.
@@ -148,6 +150,7 @@ impl Default for MailSettings {
             sender_rate_per_hour: 20,
             max_attachment_bytes: 25 * 1024 * 1024,
             own_addresses: Vec::new(),
+            acknowledge: true,
         }
     }
 }
@@ -164,6 +167,7 @@ impl From<tenant_mail_settings::Model> for MailSettings {
             sender_rate_per_hour: u32::try_from(m.sender_rate_per_hour).unwrap_or(0),
             max_attachment_bytes: u64::try_from(m.max_attachment_bytes).unwrap_or(0),
             own_addresses: split_addresses(&m.own_addresses),
+            acknowledge: m.acknowledge,
         }
     }
 }
@@ -202,6 +206,7 @@ pub async fn save_settings(
         sender_rate_per_hour: sea_orm::Set(i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX)),
         max_attachment_bytes: sea_orm::Set(i64::try_from(s.max_attachment_bytes).unwrap_or(i64::MAX)),
         own_addresses: sea_orm::Set(s.own_addresses.join(",")),
+        acknowledge: sea_orm::Set(s.acknowledge),
         updated_at: sea_orm::Set(crate::tickets::now()),
     };
     tenant_mail_settings::Entity::insert(row)
@@ -213,6 +218,7 @@ pub async fn save_settings(
                     tenant_mail_settings::Column::SenderRatePerHour,
                     tenant_mail_settings::Column::MaxAttachmentBytes,
                     tenant_mail_settings::Column::OwnAddresses,
+                    tenant_mail_settings::Column::Acknowledge,
                     tenant_mail_settings::Column::UpdatedAt,
                 ])
                 .to_owned(),
@@ -279,6 +285,7 @@ mod tests {
             sender_rate_per_hour: 5,
             max_attachment_bytes: 1000,
             own_addresses: "Noreply@City.example.jp, helpdesk-out@city.example.jp".into(),
+            acknowledge: true,
             updated_at: Utc::now(),
         });
         assert_eq!(s.unknown_sender, UnknownSender::Contact);

@@ -7,7 +7,8 @@
 use chrono::{DateTime, Utc};
 use entity::{Channel, mail_outbound, mail_thread_id, person, tenant, ticket, ticket_watcher};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -168,34 +169,34 @@ async fn queue(
     let domain = from.rsplit_once('@').map_or("madoguchi.invalid", |(_, d)| d);
     let message_id = format!("{}.{}@{domain}", id.simple(), t.number.to_lowercase());
     let (subject, body) = compose(tenant, from, t, name.as_deref(), &notice);
-    let row = mail_outbound::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(t.tenant_id),
-        ticket_id: Set(Some(t.id)),
-        kind: Set(notice.kind().to_owned()),
-        message_id: Set(message_id.clone()),
-        to_address: Set(to),
-        cc_addresses: Set(cc.join(",")),
-        subject: Set(subject),
-        body: Set(body),
-        in_reply_to: Set(in_reply_to),
-        references: Set(references.join(" ")),
-        charset: Set(charset.to_owned()),
-        status: Set("queued".to_owned()),
-        last_error: Set(None),
-        created_at: Set(at),
-        sent_at: Set(None),
-    }
-    .insert(db)
-    .await?;
-    mail_thread_id::ActiveModel {
+    let row = mail_outbound::Model {
+        id,
+        tenant_id: t.tenant_id,
+        ticket_id: Some(t.id),
+        kind: notice.kind().to_owned(),
+        message_id: message_id.clone(),
+        to_address: to,
+        cc_addresses: cc.join(","),
+        subject,
+        body,
+        in_reply_to,
+        references: references.join(" "),
+        charset: charset.to_owned(),
+        status: "queued".to_owned(),
+        last_error: None,
+        created_at: at,
+        sent_at: None,
+    };
+    // Without RETURNING: this runs once per mailed-in ticket on the ingest path.
+    mail_outbound::Entity::insert(row.clone().into_active_model()).exec_without_returning(db).await?;
+    mail_thread_id::Entity::insert(mail_thread_id::ActiveModel {
         tenant_id: Set(t.tenant_id),
         message_id: Set(message_id),
         ticket_id: Set(t.id),
         origin: Set("outbound".to_owned()),
         created_at: Set(at),
-    }
-    .insert(db)
+    })
+    .exec_without_returning(db)
     .await?;
     jobs::enqueue(
         db,

@@ -433,7 +433,7 @@ async fn apply(
     }
     attachments(txn, ctx, &ticket, comment_id, row.id, mail, at).await?;
     remember_thread(txn, tenant.id, ticket.id, mail).await?;
-    if let Some(to) = ack_to {
+    if let Some(to) = ack_to.filter(|_| ctx.settings.acknowledge) {
         let charset = &ctx.settings.outgoing_charset;
         let refs = &mail.references;
         super::outbound::acknowledge(txn, tenant, charset, &ticket, to, mail.message_id.as_deref(), refs, at).await?;
