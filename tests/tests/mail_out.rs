@@ -272,3 +272,54 @@ both_backends!(a_tenant_can_switch_the_acknowledgement_off, |backend| async move
     assert_eq!(out[0].kind, "comment");
     assert_eq!(out[0].in_reply_to.as_deref(), Some("noack-1@pc"));
 });
+
+both_backends!(mail_settings_through_graphql_are_admin_only_validated_and_take_effect, |backend| async move {
+    use serde_json::json;
+    let app = tests::spawn_app(backend).await;
+    let city = &app.fixture.city;
+    let (admin, agent, requester) = (
+        app.token(&city.slug, city.admin, &["admin", "agent"]),
+        app.token(&city.slug, city.agent, &["agent"]),
+        app.token(&city.slug, city.requester, &["requester"]),
+    );
+    const READ: &str = "query { mailSettings { helpdeskAddress unknownSender outgoingCharset senderRatePerHour maxAttachmentBytes acknowledge ownAddresses } }";
+    const UPDATE: &str = "mutation($i: UpdateMailSettingsInput!) { updateMailSettings(input: $i) { mailSettings { unknownSender outgoingCharset senderRatePerHour acknowledge ownAddresses } userErrors { field code message } } }";
+
+    let r = app.gql(&agent, READ, json!({})).await;
+    assert_eq!(r["data"]["mailSettings"]["helpdeskAddress"], "helpdesk@city.example.jp", "{r}");
+    assert_eq!(r["data"]["mailSettings"]["outgoingCharset"], "UTF_8");
+    assert_eq!(r["data"]["mailSettings"]["acknowledge"], true);
+    assert_eq!(tests::error_code(&app.gql(&requester, READ, json!({})).await).as_deref(), Some("FORBIDDEN"));
+
+    // An agent may read but not change them.
+    let change = json!({"i": {"outgoingCharset": "ISO_2022_JP", "unknownSender": "CONTACT", "ownAddresses": ["NoReply@City.example.jp"]}});
+    assert_eq!(tests::error_code(&app.gql(&agent, UPDATE, change.clone()).await).as_deref(), Some("FORBIDDEN"));
+
+    // Bad values come back as user errors, and nothing changes.
+    let bad = app.gql(&admin, UPDATE, json!({"i": {"senderRatePerHour": -1, "ownAddresses": ["not an address"]}})).await;
+    let errors = bad["data"]["updateMailSettings"]["userErrors"].as_array().unwrap().clone();
+    assert!(errors.iter().any(|e| e["code"] == "OUT_OF_RANGE"), "{bad}");
+    let bad = app.gql(&admin, UPDATE, json!({"i": {"ownAddresses": ["not an address"]}})).await;
+    assert_eq!(bad["data"]["updateMailSettings"]["userErrors"][0]["code"], "INVALID_ADDRESS", "{bad}");
+    assert_eq!(app.gql(&agent, READ, json!({})).await["data"]["mailSettings"]["unknownSender"], "TRIAGE");
+
+    let ok = app.gql(&admin, UPDATE, change).await;
+    let s = &ok["data"]["updateMailSettings"]["mailSettings"];
+    assert_eq!((s["outgoingCharset"].as_str(), s["unknownSender"].as_str()), (Some("ISO_2022_JP"), Some("CONTACT")), "{ok}");
+    assert_eq!(s["ownAddresses"], json!(["noreply@city.example.jp"]));
+
+    // In effect: an unknown sender becomes a contact, and mail from our own alias is ignored.
+    let db = &app.db.write;
+    match ingest_one(db, request("新人 <newcomer@city.example.jp>", "", "初めての問い合わせ", "set-1@pc", "x")).await {
+        Outcome::Created { ticket_id, .. } => {
+            let t = ticket::Entity::find_by_id(ticket_id).one(db).await.unwrap().unwrap();
+            assert!(t.requester_id.is_some(), "the sender became a contact");
+            assert_eq!(outbound(db, ticket_id).await[0].charset, "iso-2022-jp");
+        }
+        o => panic!("{o:?}"),
+    }
+    match ingest_one(db, request("noreply@city.example.jp", "", "自動送信", "set-2@pc", "x")).await {
+        Outcome::Ignored { reason, .. } => assert_eq!(reason, "own_address"),
+        o => panic!("{o:?}"),
+    }
+});

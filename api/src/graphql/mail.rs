@@ -208,3 +208,166 @@ impl MailMutation {
         payload(input.client_mutation_id, quarantine::discard(&ctx.state().db.write, actor, id).await)
     }
 }
+
+/// What happens to mail from an address nobody in the directory has.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum UnknownSenderRule {
+    /// 振り分け待ち: the ticket opens without a requester; an agent sorts it out.
+    Triage,
+    /// 連絡先として登録: the sender is added to the directory as a requester.
+    Contact,
+}
+
+/// The character set of mail we send.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum OutgoingCharset {
+    /// UTF-8 (default).
+    Utf8,
+    /// ISO-2022-JP (JIS), for old receivers; 7-bit.
+    Iso2022Jp,
+}
+
+/// A tenant's mail rules.
+#[derive(SimpleObject)]
+pub struct MailSettings {
+    /// The tenant's helpdesk address: mail to it becomes tickets, answers come from it.
+    pub helpdesk_address: Option<String>,
+    /// Other addresses of ours (aliases, the sending address): mail from them is never a ticket.
+    pub own_addresses: Vec<String>,
+    /// What happens to mail from an unknown sender.
+    pub unknown_sender: UnknownSenderRule,
+    /// The character set of the mail we send.
+    pub outgoing_charset: OutgoingCharset,
+    /// New tickets one sender may open by mail per hour before further mail is quarantined (0: no cap).
+    pub sender_rate_per_hour: i32,
+    /// Attachments larger than this are not stored separately (the raw mail keeps them) and are flagged.
+    pub max_attachment_bytes: i32,
+    /// Whether a mailed-in request is acknowledged with its ticket number (受付メール).
+    pub acknowledge: bool,
+}
+
+impl MailSettings {
+    fn new(helpdesk_address: Option<String>, s: service::mail::MailSettings) -> Self {
+        Self {
+            helpdesk_address,
+            own_addresses: s.own_addresses,
+            unknown_sender: match s.unknown_sender {
+                service::mail::UnknownSender::Contact => UnknownSenderRule::Contact,
+                service::mail::UnknownSender::Triage => UnknownSenderRule::Triage,
+            },
+            outgoing_charset: if s.outgoing_charset == "iso-2022-jp" { OutgoingCharset::Iso2022Jp } else { OutgoingCharset::Utf8 },
+            sender_rate_per_hour: i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX),
+            max_attachment_bytes: i32::try_from(s.max_attachment_bytes).unwrap_or(i32::MAX),
+            acknowledge: s.acknowledge,
+        }
+    }
+}
+
+/// Input of `updateMailSettings`: fields left out keep their value.
+#[derive(InputObject)]
+pub struct UpdateMailSettingsInput {
+    /// Echoed back in the payload.
+    pub client_mutation_id: Option<String>,
+    /// Other addresses of ours (replaces the list).
+    pub own_addresses: Option<Vec<String>>,
+    /// What happens to mail from an unknown sender.
+    pub unknown_sender: Option<UnknownSenderRule>,
+    /// The character set of the mail we send.
+    pub outgoing_charset: Option<OutgoingCharset>,
+    /// New tickets per sender and hour, 0–10,000; 0 switches the cap off.
+    pub sender_rate_per_hour: Option<i32>,
+    /// Largest attachment stored separately, in bytes; at most 100 MB.
+    pub max_attachment_bytes: Option<i32>,
+    /// Acknowledge mailed-in requests with their ticket number.
+    pub acknowledge: Option<bool>,
+}
+
+/// The result of `updateMailSettings`.
+#[derive(SimpleObject)]
+pub struct MailSettingsPayload {
+    /// Echoes the input's clientMutationId.
+    pub client_mutation_id: Option<String>,
+    /// The settings after the change; null when userErrors is not empty.
+    pub mail_settings: Option<MailSettings>,
+    /// What was wrong; empty on success (`INVALID`, `OUT_OF_RANGE`, `INVALID_ADDRESS`).
+    pub user_errors: Vec<UserError>,
+}
+
+async fn helpdesk_address(ctx: &Context<'_>, tenant_id: uuid::Uuid) -> ApiResult<Option<String>> {
+    let t = svc(service::directory::tenant(&ctx.state().db.read, tenant_id).await)?;
+    Ok(t.and_then(|t| t.helpdesk_email))
+}
+
+/// Mail settings queries.
+#[derive(Default)]
+pub struct MailSettingsQuery;
+
+#[Object]
+impl MailSettingsQuery {
+    /// The viewer's tenant's mail rules (desk roles; FORBIDDEN otherwise).
+    async fn mail_settings(&self, ctx: &Context<'_>) -> ApiResult<MailSettings> {
+        let actor = ctx.actor()?;
+        let s = svc(service::mail::settings_for(&ctx.state().db.read, actor).await)?;
+        Ok(MailSettings::new(helpdesk_address(ctx, actor.tenant_id).await?, s))
+    }
+}
+
+/// Mail settings mutations.
+#[derive(Default)]
+pub struct MailSettingsMutation;
+
+#[Object]
+impl MailSettingsMutation {
+    /// Changes the viewer's tenant's mail rules (admin only; FORBIDDEN otherwise).
+    async fn update_mail_settings(&self, ctx: &Context<'_>, input: UpdateMailSettingsInput) -> ApiResult<MailSettingsPayload> {
+        let actor = ctx.actor()?;
+        let db = &ctx.state().db.write;
+        let mut s = svc(service::mail::settings_for(db, actor).await)?;
+        if let Some(v) = input.own_addresses {
+            s.own_addresses = v;
+        }
+        if let Some(v) = input.unknown_sender {
+            s.unknown_sender = match v {
+                UnknownSenderRule::Contact => service::mail::UnknownSender::Contact,
+                UnknownSenderRule::Triage => service::mail::UnknownSender::Triage,
+            };
+        }
+        if let Some(v) = input.outgoing_charset {
+            s.outgoing_charset = match v {
+                OutgoingCharset::Utf8 => "utf-8",
+                OutgoingCharset::Iso2022Jp => "iso-2022-jp",
+            }
+            .to_owned();
+        }
+        let mut errors = Vec::new();
+        let mut non_negative = |field: &str, v: Option<i32>, into: &mut u64| match v.map(u64::try_from) {
+            Some(Ok(n)) => *into = n,
+            Some(Err(_)) => errors.push(UserError::from(service::UserError::new(field, "OUT_OF_RANGE", "0 以上で指定してください"))),
+            None => {}
+        };
+        let mut rate = u64::from(s.sender_rate_per_hour);
+        non_negative("senderRatePerHour", input.sender_rate_per_hour, &mut rate);
+        non_negative("maxAttachmentBytes", input.max_attachment_bytes, &mut s.max_attachment_bytes);
+        s.sender_rate_per_hour = u32::try_from(rate).unwrap_or(u32::MAX);
+        if let Some(v) = input.acknowledge {
+            s.acknowledge = v;
+        }
+        let client_mutation_id = input.client_mutation_id;
+        if !errors.is_empty() {
+            return Ok(MailSettingsPayload { client_mutation_id, mail_settings: None, user_errors: errors });
+        }
+        match service::mail::update_settings(db, actor, s).await {
+            Ok(s) => Ok(MailSettingsPayload {
+                client_mutation_id,
+                mail_settings: Some(MailSettings::new(helpdesk_address(ctx, actor.tenant_id).await?, s)),
+                user_errors: vec![],
+            }),
+            Err(ServiceError::Invalid(errs)) => Ok(MailSettingsPayload {
+                client_mutation_id,
+                mail_settings: None,
+                user_errors: errs.into_iter().map(Into::into).collect(),
+            }),
+            Err(e) => Err(ApiError::from(e).into()),
+        }
+    }
+}

@@ -22,12 +22,12 @@ use context::AppState;
 /// The root query: tickets and the directory, the FAQ and search, inbound mail.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::QueryRoot, search::SearchQuery, mail::MailQuery);
+pub struct Query(query::QueryRoot, search::SearchQuery, mail::MailQuery, mail::MailSettingsQuery);
 
 /// The root mutation.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(mutation::MutationRoot, search::SearchMutation, mail::MailMutation);
+pub struct Mutation(mutation::MutationRoot, search::SearchMutation, mail::MailMutation, mail::MailSettingsMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

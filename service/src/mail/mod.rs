@@ -228,6 +228,56 @@ pub async fn save_settings(
     Ok(())
 }
 
+/// The actor's tenant's mail settings (desk roles).
+pub async fn settings_for(db: &impl ConnectionTrait, actor: &crate::Actor) -> ServiceResult<MailSettings> {
+    if !actor.is_desk() {
+        return Err(crate::ServiceError::Forbidden("mail settings are for the desk"));
+    }
+    settings(db, actor.tenant_id).await
+}
+
+/// Largest attachment a tenant may allow (the raw mail keeps larger ones in any case).
+pub const MAX_ATTACHMENT_LIMIT: u64 = 100 * 1024 * 1024;
+
+/// Changes the actor's tenant's mail settings (admin only); each bad field is a user error.
+pub async fn update_settings(
+    db: &impl ConnectionTrait,
+    actor: &crate::Actor,
+    s: MailSettings,
+) -> ServiceResult<MailSettings> {
+    use crate::error::UserError;
+    if !actor.has(crate::Role::Admin) {
+        return Err(crate::ServiceError::Forbidden("only an admin changes mail settings"));
+    }
+    let mut errors = Vec::new();
+    if !matches!(s.outgoing_charset.as_str(), "utf-8" | "iso-2022-jp") {
+        errors.push(UserError::new("outgoingCharset", "INVALID", "utf-8 か iso-2022-jp を指定してください"));
+    }
+    if s.sender_rate_per_hour > 10_000 {
+        errors.push(UserError::new("senderRatePerHour", "OUT_OF_RANGE", "0〜10000 の範囲で指定してください（0 は制限なし）"));
+    }
+    if s.max_attachment_bytes > MAX_ATTACHMENT_LIMIT {
+        errors.push(UserError::new("maxAttachmentBytes", "OUT_OF_RANGE", "100 MB 以下で指定してください"));
+    }
+    let mut own = Vec::new();
+    for a in &s.own_addresses {
+        let a = a.trim().to_lowercase();
+        let valid = a.len() <= 254
+            && a.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !a.contains(char::is_whitespace));
+        if !valid {
+            errors.push(UserError::new("ownAddresses", "INVALID_ADDRESS", format!("メールアドレスとして正しくありません: {a}")));
+        } else if !own.contains(&a) {
+            own.push(a);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(crate::ServiceError::Invalid(errors));
+    }
+    let s = MailSettings { own_addresses: own, ..s };
+    save_settings(db, actor.tenant_id, &s).await?;
+    Ok(s)
+}
+
 /// Why an attachment deserves a warning on the ticket, from its name and its bytes.
 ///
 /// Executables by extension or by an `MZ` header; Office files with macros by extension or
