@@ -208,11 +208,10 @@ impl Sender {
             Ok(_) => Ok(()),
             Err(e) => {
                 let permanent = e.is_permanent();
-                // After a refused recipient the server expects a new transaction: RSET, or
-                // start over on a new connection if even that fails.
-                if permanent && c.command(lettre::transport::smtp::commands::Rset).await.is_err() {
-                    *conn = None;
-                } else if !permanent {
+                // After a refused recipient the server expects a new transaction: RSET. A
+                // temporary failure, or a failed RSET, starts over on a new connection.
+                let reusable = permanent && c.command(lettre::transport::smtp::commands::Rset).await.is_ok();
+                if !reusable {
                     *conn = None;
                 }
                 Err((format!("SMTP: {e}"), permanent))
