@@ -216,6 +216,11 @@ impl ImapPoller {
             }
             mails.sort_by_key(|(u, _)| *u);
             let taken: Vec<u32> = mails.iter().map(|(u, _)| *u).collect();
+            let missing: Vec<u32> = uids.iter().copied().filter(|u| !taken.contains(u)).collect();
+            if !missing.is_empty() {
+                // Expunged between SEARCH and FETCH (another client moved or deleted them).
+                tracing::warn!(source = %self.cfg.name, uids = %uid_set(&missing), "IMAP returned no body for these messages; skipped");
+            }
             let raws: Vec<RawMail> = mails.into_iter().map(|(_, m)| m).collect();
             match ingest(db, "imap", self.tenant, &raws).await {
                 Ok(r) => {
