@@ -308,6 +308,16 @@ both_backends!(mail_settings_through_graphql_are_admin_only_validated_and_take_e
     assert_eq!((s["outgoingCharset"].as_str(), s["unknownSender"].as_str()), (Some("ISO_2022_JP"), Some("CONTACT")), "{ok}");
     assert_eq!(s["ownAddresses"], json!(["noreply@city.example.jp"]));
 
+    // Another tenant's admin changes only their own tenant's settings.
+    let edu = &app.fixture.edu;
+    let edu_admin = app.token(&edu.slug, edu.admin, &["admin", "agent"]);
+    let r = app.gql(&edu_admin, UPDATE, json!({"i": {"outgoingCharset": "UTF_8", "unknownSender": "TRIAGE"}})).await;
+    assert_eq!(r["data"]["updateMailSettings"]["userErrors"], json!([]), "{r}");
+    let city_now = app.gql(&agent, READ, json!({})).await;
+    assert_eq!(city_now["data"]["mailSettings"]["outgoingCharset"], "ISO_2022_JP", "{city_now}");
+    let edu_now = app.gql(&edu_admin, READ, json!({})).await;
+    assert_eq!(edu_now["data"]["mailSettings"]["helpdeskAddress"], "helpdesk@edu.example.jp", "{edu_now}");
+
     // In effect: an unknown sender becomes a contact, and mail from our own alias is ignored.
     let db = &app.db.write;
     match ingest_one(db, request("新人 <newcomer@city.example.jp>", "", "初めての問い合わせ", "set-1@pc", "x")).await {
