@@ -45,8 +45,9 @@ impl Notice<'_> {
     }
 }
 
-/// Queues the mail for a notice, when the ticket is one that is answered by mail and has
-/// someone to write to. Returns the queued row.
+/// Queues an answer (a public comment, the resolution) when the ticket is one that is
+/// answered by mail and has someone to write to. Returns the queued row. Acknowledgements go
+/// through [`acknowledge`], which the mail processor calls with what it already holds.
 pub async fn notify(
     db: &impl ConnectionTrait,
     t: &ticket::Model,
@@ -79,15 +80,12 @@ pub async fn notify(
             None => return Ok(None),
         },
     };
-    // Colleagues who were on Cc stay on Cc of the answers (not of the acknowledgement).
-    let cc: Vec<String> = match notice {
-        Notice::Ack { .. } => vec![],
-        _ => watchers
-            .iter()
-            .filter(|w| w.source == "mail_cc" && w.email != to)
-            .map(|w| w.email.clone())
-            .collect(),
-    };
+    // Colleagues who were on Cc stay on Cc of the answers.
+    let cc: Vec<String> = watchers
+        .iter()
+        .filter(|w| w.source == "mail_cc" && w.email != to)
+        .map(|w| w.email.clone())
+        .collect();
     let settings = super::settings(db, t.tenant_id).await?;
     let thread = mail_thread_id::Entity::find()
         .filter(mail_thread_id::Column::TenantId.eq(t.tenant_id))
@@ -97,15 +95,13 @@ pub async fn notify(
         .order_by_asc(mail_thread_id::Column::MessageId)
         .all(db)
         .await?;
-    let in_reply_to = match &notice {
-        Notice::Ack { message_id: Some(id) } => Some((*id).to_owned()),
-        _ => thread
-            .iter()
-            .rev()
-            .find(|r| r.origin == "inbound")
-            .or(thread.last())
-            .map(|r| r.message_id.clone()),
-    };
+    // Answer the requester's latest mail.
+    let in_reply_to = thread
+        .iter()
+        .rev()
+        .find(|r| r.origin == "inbound")
+        .or(thread.last())
+        .map(|r| r.message_id.clone());
     let references: Vec<String> = thread.into_iter().map(|r| r.message_id).collect();
     let to = Recipient { to, name, cc };
     let row = queue(db, &tenant, &settings.outgoing_charset, t, to, in_reply_to, references, notice, at).await?;
