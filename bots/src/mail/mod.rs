@@ -1,5 +1,6 @@
-//! The e-mail front door: decoding Japanese mail as it really arrives, and the ways in
-//! (MTA pipe, maildir, IMAP). The rules (threading, people, quarantine) are `service::mail`.
+//! The e-mail front door: decoding Japanese mail as it really arrives, the ways in (MTA pipe,
+//! maildir, IMAP) and the way out (SMTP). The rules (threading, people, quarantine, what to
+//! answer) are `service::mail`.
 
 pub mod charset;
 pub mod html;
