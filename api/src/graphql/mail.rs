@@ -211,6 +211,7 @@ impl MailMutation {
 
 /// What happens to mail from an address nobody in the directory has.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "service::mail::UnknownSender")]
 pub enum UnknownSenderRule {
     /// 振り分け待ち: the ticket opens without a requester; an agent sorts it out.
     Triage,
@@ -251,10 +252,7 @@ impl MailSettings {
         Self {
             helpdesk_address,
             own_addresses: s.own_addresses,
-            unknown_sender: match s.unknown_sender {
-                service::mail::UnknownSender::Contact => UnknownSenderRule::Contact,
-                service::mail::UnknownSender::Triage => UnknownSenderRule::Triage,
-            },
+            unknown_sender: s.unknown_sender.into(),
             outgoing_charset: if s.outgoing_charset == "iso-2022-jp" { OutgoingCharset::Iso2022Jp } else { OutgoingCharset::Utf8 },
             sender_rate_per_hour: i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX),
             max_attachment_bytes: i32::try_from(s.max_attachment_bytes).unwrap_or(i32::MAX),
@@ -327,10 +325,7 @@ impl MailSettingsMutation {
             s.own_addresses = v;
         }
         if let Some(v) = input.unknown_sender {
-            s.unknown_sender = match v {
-                UnknownSenderRule::Contact => service::mail::UnknownSender::Contact,
-                UnknownSenderRule::Triage => service::mail::UnknownSender::Triage,
-            };
+            s.unknown_sender = v.into();
         }
         if let Some(v) = input.outgoing_charset {
             s.outgoing_charset = match v {
