@@ -27,8 +27,8 @@ const MAX_REFERENCES: usize = 20;
 /// Why we write to the requester.
 #[derive(Debug, Clone)]
 pub enum Notice<'a> {
-    /// A ticket was opened from their mail (`message_id`: that mail's).
-    Ack { message_id: Option<&'a str> },
+    /// A ticket was opened from their mail.
+    Ack,
     /// An agent posted a public comment.
     Comment { body: &'a str },
     /// The desk resolved the ticket (with the note the agent gave, if any).
@@ -38,7 +38,7 @@ pub enum Notice<'a> {
 impl Notice<'_> {
     fn kind(&self) -> &'static str {
         match self {
-            Notice::Ack { .. } => "ack",
+            Notice::Ack => "ack",
             Notice::Comment { .. } => "comment",
             Notice::Resolved { .. } => "resolved",
         }
@@ -134,7 +134,7 @@ pub async fn acknowledge(
     }
     let mut references = mail_references.to_vec();
     references.extend(mail_message_id.map(str::to_owned));
-    let notice = Notice::Ack { message_id: mail_message_id };
+    let notice = Notice::Ack;
     let in_reply_to = mail_message_id.map(str::to_owned);
     Ok(Some(queue(db, tenant, charset, t, to, in_reply_to, references, notice, at).await?))
 }
@@ -228,7 +228,7 @@ fn compose(
         tenant.name
     );
     match notice {
-        Notice::Ack { .. } => (
+        Notice::Ack => (
             format!("{tag} お問い合わせを受け付けました: {}", t.title),
             format!(
                 "{greeting}\n\nヘルプデスクです。次の内容でお問い合わせを受け付けました。\n\n受付番号: {}\n件名: {}\n\n担当者から改めてご連絡します。{footer}",
