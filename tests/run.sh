@@ -2,7 +2,7 @@
 # Runs the whole test suite: unit, service and black-box tests on SQLite and on a throwaway
 # PostgreSQL cluster (started by the harness with initdb/postgres in a temp dir, removed after).
 # Installs the real peers first where missing: PostgreSQL and Dovecot from Debian's packages,
-# aiosmtpd from PyPI.
+# aiosmtpd and line-bot-sdk from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +20,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# The SMTP server the replies go to, from PyPI.
-if ! python3 -c "import aiosmtpd" 2>/dev/null; then
-  echo "tests/run.sh: installing aiosmtpd (pip)" >&2
-  python3 -m pip install -q aiosmtpd
+# From PyPI: the SMTP server the replies go to, and LINE's official SDK (it builds and signs
+# the test webhooks and validates our reply and push bodies).
+py_need=()
+python3 -c "import aiosmtpd" 2>/dev/null || py_need+=(aiosmtpd)
+python3 -c "import linebot.v3" 2>/dev/null || py_need+=("line-bot-sdk>=3,<4")
+if [ ${#py_need[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${py_need[*]} (pip)" >&2
+  python3 -m pip install -q "${py_need[@]}"
 fi
 
 exec cargo test --workspace --locked --no-fail-fast "$@"

@@ -122,6 +122,23 @@ impl Default for MailConfig {
     }
 }
 
+/// The chat front doors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BotsConfig {
+    /// LINE channels (`[[bots.line]]`, one per tenant); the webhook URL of each is
+    /// `/bots/line/{tenant}`.
+    pub line: Vec<bots::chat::line::LineConfig>,
+    /// How often the chat worker looks for due jobs when nothing wakes it, in milliseconds.
+    pub poll_millis: u64,
+}
+
+impl Default for BotsConfig {
+    fn default() -> Self {
+        Self { line: vec![], poll_millis: 1000 }
+    }
+}
+
 /// Everything `madoguchi` reads at start-up.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -145,6 +162,7 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub search: SearchConfig,
     pub mail: MailConfig,
+    pub bots: BotsConfig,
 }
 
 impl Default for Config {
@@ -162,6 +180,7 @@ impl Default for Config {
             graphql: GraphqlConfig::default(),
             search: SearchConfig::default(),
             mail: MailConfig::default(),
+            bots: BotsConfig::default(),
         }
     }
 }
@@ -212,7 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn mail_servers_from_toml_and_their_passwords_do_not_print() {
+    fn mail_servers_and_line_channels_from_toml_and_their_secrets_do_not_print() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("madoguchi.toml");
         std::fs::write(
@@ -232,6 +251,11 @@ port = 587
 security = "starttls"
 username = "helpdesk"
 password = "smtp-pass-2"
+
+[[bots.line]]
+tenant = "sakura-city"
+channel_secret = "line-secret-3"
+channel_access_token = "line-token-4"
 "#,
         )
         .unwrap();
@@ -242,8 +266,13 @@ password = "smtp-pass-2"
         assert_eq!(imap.password.expose(), "imap-pass-1");
         let smtp = c.mail.smtp.as_ref().unwrap();
         assert_eq!((smtp.port, smtp.security), (587, bots::mail::Security::StartTls));
+        let line = &c.bots.line[0];
+        assert_eq!((line.tenant.as_str(), line.api_base.as_str()), ("sakura-city", "https://api.line.me"));
+        assert_eq!(line.channel_secret.expose(), "line-secret-3");
         let printed = format!("{c:?}");
-        assert!(!printed.contains("imap-pass-1") && !printed.contains("smtp-pass-2"));
+        for secret in ["imap-pass-1", "smtp-pass-2", "line-secret-3", "line-token-4"] {
+            assert!(!printed.contains(secret), "{secret} printed");
+        }
     }
 
     #[test]

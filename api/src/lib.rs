@@ -7,3 +7,4 @@ pub mod graphql;
 pub mod server;
 pub mod session;
 pub mod telemetry;
+pub mod webhooks;

@@ -86,6 +86,16 @@ impl Application {
         let schema = graphql::build(state.clone(), &cfg.graphql);
         let auth = Authenticator::new(verifier, db.clone());
 
+        // The chat front doors: the intake LINE webhooks write to, and the worker that answers.
+        let chat_wake = Arc::new(tokio::sync::Notify::new());
+        let line_hooks = crate::webhooks::LineWebhooks::new(
+            &cfg.bots.line,
+            db.read.clone(),
+            bots::chat::Intake::start(db.write.clone(), Arc::clone(&chat_wake)),
+        );
+        let chat_worker = bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, chat_wake)
+            .context("cannot start the chat worker")?;
+
         let listener = TcpListener::bind(&cfg.listen)
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let port = listener.local_addr()?.port();
@@ -97,7 +107,9 @@ impl Application {
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::Data::new(app_state.clone()))
+                .app_data(web::Data::new(line_hooks.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
+                .route("/bots/line/{tenant}", web::post().to(crate::webhooks::line_webhook))
                 .route("/graphql", web::post().to(graphql_post))
                 .route("/graphql", web::get().to(graphiql))
                 .route("/graphql/ws", web::get().to(graphql_ws))
@@ -119,6 +131,7 @@ impl Application {
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
         ))];
+        jobs.push(tokio::spawn(chat_worker.run(Duration::from_millis(cfg.bots.poll_millis.max(10)), stop_rx.clone())));
         jobs.push(tokio::spawn(mail_job(db.write.clone(), cfg.mail.clone(), stop_rx.clone())));
         for imap in &cfg.mail.imap {
             jobs.push(tokio::spawn(imap_job(db.write.clone(), imap.clone(), stop_rx.clone())));

@@ -5,6 +5,10 @@
 //! database stays readable from `psql` and `sqlite3`.
 
 pub mod blob;
+pub mod chat_account;
+pub mod chat_code;
+pub mod chat_conversation;
+pub mod chat_ticket_link;
 pub mod desk_calendar;
 pub mod enums;
 pub mod faq_article;

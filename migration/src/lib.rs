@@ -8,6 +8,7 @@ mod m20261122_000002_append_only_history;
 mod m20261122_000003_faq_and_search;
 mod m20261123_000004_mail;
 mod m20261129_000005_mail_cc;
+mod m20261130_000006_chat;
 
 /// Runs Madoguchi's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_faq_and_search::Migration),
             Box::new(m20261123_000004_mail::Migration),
             Box::new(m20261129_000005_mail_cc::Migration),
+            Box::new(m20261130_000006_chat::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::{FaqStatus, PersonKind, faq_article, faq_article_version, faq_vote};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use search_index::DocKind;
@@ -369,7 +369,20 @@ pub async fn vote(
 ) -> ServiceResult<faq_article::Model> {
     let txn = db.begin().await?;
     let a = get(&txn, actor, id).await?;
-    let previous = faq_vote::Entity::find_by_id((a.id, voter.to_owned())).one(&txn).await?;
+    let a = vote_on(&txn, a, voter, helpful).await?;
+    txn.commit().await?;
+    Ok(a)
+}
+
+/// Records a vote on an article the caller has already checked is in scope (in the caller's
+/// transaction).
+pub(crate) async fn vote_on(
+    txn: &DatabaseTransaction,
+    a: faq_article::Model,
+    voter: &str,
+    helpful: bool,
+) -> ServiceResult<faq_article::Model> {
+    let previous = faq_vote::Entity::find_by_id((a.id, voter.to_owned())).one(txn).await?;
     let (d_helpful, d_not): (i64, i64) = match previous.as_ref().map(|v| v.helpful) {
         Some(h) if h == helpful => (0, 0),
         Some(true) => (-1, 1),
@@ -384,7 +397,7 @@ pub async fn vote(
         Some(v) => {
             let mut v = v.into_active_model();
             v.helpful = Set(helpful);
-            v.update(&txn).await?;
+            v.update(txn).await?;
         }
         None => {
             faq_vote::ActiveModel {
@@ -394,7 +407,7 @@ pub async fn vote(
                 helpful: Set(helpful),
                 created_at: Set(now()),
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
         }
     }
@@ -403,11 +416,9 @@ pub async fn vote(
         .col_expr(faq_article::Column::HelpfulCount, Expr::col(faq_article::Column::HelpfulCount).add(d_helpful))
         .col_expr(faq_article::Column::NotHelpfulCount, Expr::col(faq_article::Column::NotHelpfulCount).add(d_not))
         .filter(faq_article::Column::Id.eq(a.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    let a = faq_article::Entity::find_by_id(a.id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    txn.commit().await?;
-    Ok(a)
+    faq_article::Entity::find_by_id(a.id).one(txn).await?.ok_or(ServiceError::NotFound)
 }
 
 /// Counts one view of an article.

@@ -143,6 +143,25 @@ pub async fn fail(
     Ok(Retry::At(at))
 }
 
+/// Records a failed attempt the target asked us to repeat no earlier than `not_before` (a
+/// `Retry-After`, at least a second away) instead of after the usual backoff; given up when out
+/// of attempts.
+pub async fn fail_not_before(
+    db: &impl ConnectionTrait,
+    j: &job::Model,
+    error: &str,
+    not_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Retry> {
+    if j.attempts >= j.max_attempts {
+        set_status(db, j.id, FAILED, Some(error), None, now).await?;
+        return Ok(Retry::GaveUp);
+    }
+    let at = Ord::max(not_before, now + Duration::seconds(1));
+    set_status(db, j.id, QUEUED, Some(error), Some(at), now).await?;
+    Ok(Retry::At(at))
+}
+
 /// 30 s after the first failure, doubling up to an hour.
 pub fn backoff(attempts: i32) -> Duration {
     let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);

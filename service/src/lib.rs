@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod calendars;
+pub mod chat;
 pub mod db;
 pub mod demo;
 pub mod directory;

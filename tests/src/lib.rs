@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixture;
+pub mod linepeer;
 pub mod mailpeers;
 pub mod pg;
 

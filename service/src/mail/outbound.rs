@@ -209,6 +209,60 @@ async fn queue(
     Ok(row)
 }
 
+/// Kinds of mail that carry a one-time code: their body is blanked once sent, so the code
+/// does not outlive the mail in our database.
+pub const SECRET_KINDS: [&str; 2] = ["link_code", "reset_code"];
+
+/// Queues a mail to one person that belongs to no ticket (a one-time code). `None` when the
+/// tenant has no helpdesk address to send from.
+pub async fn queue_personal(
+    db: &impl ConnectionTrait,
+    tenant: &tenant::Model,
+    to: &str,
+    kind: &'static str,
+    subject: String,
+    body: String,
+    at: DateTime<Utc>,
+) -> ServiceResult<Option<Uuid>> {
+    let Some(from) = tenant.helpdesk_email.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(None);
+    };
+    let id = Uuid::now_v7();
+    let domain = from.rsplit_once('@').map_or("madoguchi.invalid", |(_, d)| d);
+    let row = mail_outbound::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant.id),
+        ticket_id: Set(None),
+        kind: Set(kind.to_owned()),
+        message_id: Set(format!("{}.{kind}@{domain}", id.simple())),
+        to_address: Set(to.to_owned()),
+        cc_addresses: Set(String::new()),
+        subject: Set(subject),
+        body: Set(body),
+        in_reply_to: Set(None),
+        references: Set(String::new()),
+        charset: Set("utf-8".to_owned()),
+        status: Set("queued".to_owned()),
+        last_error: Set(None),
+        created_at: Set(at),
+        sent_at: Set(None),
+    };
+    mail_outbound::Entity::insert(row).exec_without_returning(db).await?;
+    jobs::enqueue(
+        db,
+        NewJob {
+            tenant_id: Some(tenant.id),
+            kind: SEND_JOB,
+            dedupe_key: id.to_string(),
+            payload: json!({ "outboundId": id }),
+            max_attempts: SEND_ATTEMPTS,
+        },
+        at,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
 /// Subject and body of a notice, in Japanese, with the ticket's tag in the subject so a
 /// reply threads even when a mail client drops the threading headers.
 fn compose(
@@ -323,6 +377,9 @@ async fn set_status(
 ) -> ServiceResult<()> {
     let mut a: mail_outbound::ActiveModel = m.clone().into();
     a.status = Set(status.to_owned());
+    if status != "queued" && SECRET_KINDS.contains(&m.kind.as_str()) {
+        a.body = Set("（ワンタイムコードを含むため、送信後に本文を消去しました）".to_owned());
+    }
     if error.is_some() {
         a.last_error = Set(error.map(str::to_owned));
     }

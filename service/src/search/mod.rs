@@ -18,7 +18,7 @@ use std::{
 use entity::search_synonyms;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use search_index::{
-    Access, Confidence, DocKind, FaqAccess, Filter, SearchIndex, SearchRequest, SearchResults, Synonyms,
+    Access, DocKind, FaqAccess, Filter, SearchIndex, SearchRequest, SearchResults, Synonyms,
     TicketAccess,
 };
 use uuid::Uuid;
@@ -30,7 +30,7 @@ use crate::{
 };
 
 pub use indexer::IndexWriter;
-pub use search_index::{Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS};
+pub use search_index::{Confidence, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS};
 
 /// The search side of the service: the index and each tenant's synonyms.
 pub struct Search {
@@ -136,7 +136,28 @@ impl Search {
     /// FAQ answers for a question (a new ticket's text, a chat message).
     pub async fn suggested_answers(&self, db: &impl ConnectionTrait, actor: &Actor, text: &str) -> ServiceResult<Suggestions> {
         let access = self.access(db, actor).await?;
-        let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
+        self.suggest_with(db, actor.tenant_id, access, text).await
+    }
+
+    /// FAQ answers for someone the desk does not know yet (a chat account not linked to a
+    /// person): the tenant's published FAQ for `audience`, nothing else.
+    pub async fn suggested_answers_for_guest(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+        audience: &str,
+        text: &str,
+    ) -> ServiceResult<Suggestions> {
+        let access = Access {
+            tenant: tenant_id.to_string(),
+            faq: FaqAccess::Published { audiences: vec![audience.to_owned()] },
+            tickets: TicketAccess::None,
+        };
+        self.suggest_with(db, tenant_id, access, text).await
+    }
+
+    async fn suggest_with(&self, db: &impl ConnectionTrait, tenant_id: Uuid, access: Access, text: &str) -> ServiceResult<Suggestions> {
+        let synonyms = self.synonyms_for(db, tenant_id).await?;
         let index = Arc::clone(&self.index);
         let text = text.to_owned();
         let s = tokio::task::spawn_blocking(move || index.suggest_answers(&text, &access, &synonyms))

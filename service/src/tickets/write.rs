@@ -259,7 +259,22 @@ pub async fn create(
 pub async fn create_at(
     db: &DatabaseConnection,
     actor: &Actor,
+    input: NewTicket,
+    at: DateTime<Utc>,
+) -> ServiceResult<TicketChange> {
+    let txn = db.begin().await?;
+    let change = create_in(&txn, actor, input, None, at).await?;
+    txn.commit().await?;
+    Ok(change)
+}
+
+/// [`create`] inside the caller's transaction; a front door (a chat) names the channel a
+/// requester's ticket came in through (otherwise `web`).
+pub(crate) async fn create_in(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
     mut input: NewTicket,
+    requester_channel: Option<Channel>,
     at: DateTime<Utc>,
 ) -> ServiceResult<TicketChange> {
     if !actor.is_desk() && !actor.has(Role::Requester) {
@@ -289,11 +304,10 @@ pub async fn create_at(
             input.requester_id.is_some_and(|r| r != actor.person_id),
         );
         input.requester_id = Some(actor.person_id);
-        input.channel = Some(Channel::Web);
+        input.channel = Some(requester_channel.unwrap_or(Channel::Web));
     }
-    let txn = db.begin().await?;
     let requester = check_refs(
-        &txn,
+        txn,
         actor.tenant_id,
         &mut check,
         input.category_id,
@@ -304,14 +318,13 @@ pub async fn create_at(
     .await?;
     check.finish()?;
 
-    let tenant = directory::tenant(&txn, actor.tenant_id)
+    let tenant = directory::tenant(txn, actor.tenant_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let org_unit_id = input
         .org_unit_id
         .or_else(|| requester.as_ref().and_then(|p| p.org_unit_id));
-    let (t, ev) = insert_ticket(&txn, &tenant, input, org_unit_id, Some(actor.person_id), Map::new(), at).await?;
-    txn.commit().await?;
+    let (t, ev) = insert_ticket(txn, &tenant, input, org_unit_id, Some(actor.person_id), Map::new(), at).await?;
     Ok(TicketChange {
         ticket: t,
         events: vec![ev],
@@ -640,6 +653,7 @@ pub async fn add_comment_at(
     if actor.is_desk() && !internal {
         let notice = crate::mail::outbound::Notice::Comment { body };
         crate::mail::outbound::notify(&txn, &change.ticket, notice, at).await?;
+        crate::chat::notify(&txn, &change.ticket, crate::chat::Notice::Comment { body }, at).await?;
     }
     txn.commit().await?;
     Ok(change)
@@ -809,6 +823,8 @@ pub async fn change_status_at(
     if to == TicketStatus::Resolved && actor.is_desk() {
         let notice = crate::mail::outbound::Notice::Resolved { note: resolution_note.as_deref() };
         crate::mail::outbound::notify(&txn, &t, notice, at).await?;
+        let note = resolution_note.as_deref();
+        crate::chat::notify(&txn, &t, crate::chat::Notice::Resolved { note }, at).await?;
     }
     txn.commit().await?;
     Ok(TicketChange {

@@ -1,0 +1,232 @@
+//! Bounded loopback load test for the LINE webhook: R rounds of C concurrent signed webhooks
+//! (one text question each, from C different users, taken from the FAQ dev questions), against
+//! the real server on SQLite with the demo FAQ, and a fake LINE Messaging API in this process
+//! that records when each reply arrives.
+//!
+//! Prints the acknowledgement latency (webhook POST to its 200) and the question-to-reply
+//! latency (webhook POST to the reply call reaching the fake platform), and checks that every
+//! question got exactly one reply.
+//!
+//! `cargo run --release -p bench --bin line-load -- --concurrency 200 --rounds 5`
+
+// Test and benchmark code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use bench::machine;
+use clap::Parser;
+use entity::FaqStatus;
+use hdrhistogram::Histogram;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use service::Secret;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Webhooks in flight at once (one round).
+    #[arg(long, default_value_t = 200)]
+    concurrency: usize,
+    /// Rounds.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Pause between rounds, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pause_ms: u64,
+    /// The questions asked.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/queries-dev.jsonl"))]
+    queries: std::path::PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Query {
+    q: String,
+}
+
+const SECRET: &str = "bench-channel-secret";
+const TOKEN: &str = "bench-channel-token";
+
+type Arrivals = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+
+/// The fake Messaging API: records each reply token's arrival, answers 200.
+async fn reply(arrivals: web::Data<Arrivals>, body: web::Json<Value>) -> HttpResponse {
+    let now = Instant::now();
+    if let Some(t) = body["replyToken"].as_str() {
+        arrivals.lock().unwrap().entry(t.to_owned()).or_default().push(now);
+    }
+    HttpResponse::Ok().json(json!({ "sentMessages": [] }))
+}
+
+async fn push(arrivals: web::Data<Arrivals>, body: web::Json<Value>) -> HttpResponse {
+    let now = Instant::now();
+    if let Some(t) = body["to"].as_str() {
+        arrivals.lock().unwrap().entry(format!("push:{t}")).or_default().push(now);
+    }
+    HttpResponse::Ok().json(json!({ "sentMessages": [] }))
+}
+
+fn percentiles(h: &Histogram<u64>) -> String {
+    format!(
+        "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.9) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.max() as f64 / 1000.0
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    println!("machine: {}", machine());
+    println!("{} rounds of {} concurrent signed LINE webhooks, one question each, SQLite", args.rounds, args.concurrency);
+    let questions: Vec<String> = bench::read_jsonl::<Query>(&args.queries)?.into_iter().map(|q| q.q).collect();
+    anyhow::ensure!(!questions.is_empty(), "no questions");
+
+    // The fake LINE platform.
+    let arrivals: Arrivals = Arc::default();
+    let data = web::Data::new(Arc::clone(&arrivals));
+    let fake = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/v2/bot/message/reply", web::post().to(reply))
+            .route("/v2/bot/message/push", web::post().to(push))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")?;
+    let fake_port = fake.addrs()[0].port();
+    tokio::spawn(fake.run());
+
+    let dir = tempfile::tempdir()?;
+    let cfg = api::config::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        sla_check_seconds: 3600,
+        bots: api::config::BotsConfig {
+            line: vec![bots::chat::line::LineConfig {
+                tenant: "city".into(),
+                channel_secret: Secret::new(SECRET),
+                channel_access_token: Secret::new(TOKEN),
+                api_base: format!("http://127.0.0.1:{fake_port}"),
+            }],
+            poll_millis: 1000,
+        },
+        ..Default::default()
+    };
+    let app = api::server::Application::build(cfg, false).await?;
+    let port = app.port();
+    let db = app.state().db.clone();
+    let fx = tests::fixture::seed(&db).await?;
+    let agent = service::Actor {
+        person_id: fx.city.agent,
+        tenant_id: fx.city.id,
+        roles: service::RoleSet::default().with(service::Role::Agent),
+        vendor_id: None,
+    };
+    let r = service::faq::import(&db.write, &agent, service::faq::parse_jsonl(service::demo::DEMO_FAQ), FaqStatus::Published).await?;
+    println!("FAQ: {} articles published", r.created);
+    tokio::spawn(app.run_until_stopped());
+    let started = Instant::now();
+    loop {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        if entity::search_outbox::Entity::find().count(&db.write).await? == 0 {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "the indexer did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let url = format!("http://127.0.0.1:{port}/bots/line/city");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let secret = Secret::new(SECRET);
+    let mut ack = Histogram::<u64>::new(3)?;
+    let mut answer = Histogram::<u64>::new(3)?;
+    let (mut lost, mut doubled, mut refused) = (0usize, 0usize, 0usize);
+    let wall = Instant::now();
+    for round in 0..args.rounds {
+        // Bodies signed before the clock starts.
+        let hooks: Vec<(String, String, String)> = (0..args.concurrency)
+            .map(|i| {
+                let n = round * args.concurrency + i;
+                let token = format!("rt-{round}-{i}");
+                let body = json!({ "destination": "Ubench", "events": [{
+                    "type": "message", "mode": "active", "timestamp": chrono::Utc::now().timestamp_millis(),
+                    "webhookEventId": format!("01BENCH{round:04}{i:06}"), "deliveryContext": { "isRedelivery": false },
+                    "replyToken": token, "source": { "type": "user", "userId": format!("Ubench{i:05}") },
+                    "message": { "type": "text", "id": n.to_string(), "quoteToken": "q", "text": questions[n % questions.len()] }
+                }]})
+                .to_string();
+                let sig = bots::chat::line::sign(&secret, body.as_bytes());
+                (token, body, sig)
+            })
+            .collect();
+        let barrier = Arc::new(tokio::sync::Barrier::new(args.concurrency));
+        let tasks: Vec<_> = hooks
+            .into_iter()
+            .map(|(token, body, sig)| {
+                let client = client.clone();
+                let url = url.clone();
+                let barrier = Arc::clone(&barrier);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let t0 = Instant::now();
+                    let res = client
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .header("x-line-signature", sig)
+                        .body(body)
+                        .send()
+                        .await;
+                    let ok = res.as_ref().is_ok_and(|r| r.status() == 200);
+                    (token, t0, t0.elapsed(), ok)
+                })
+            })
+            .collect();
+        let mut sent = vec![];
+        for t in tasks {
+            let (token, t0, took, ok) = t.await?;
+            ack.record(took.as_micros() as u64)?;
+            if !ok {
+                refused += 1;
+            }
+            sent.push((token, t0));
+        }
+        // Every reply, or 30 s.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = {
+                let a = arrivals.lock().unwrap();
+                sent.iter().filter(|(t, _)| a.contains_key(t)).count()
+            };
+            if got == sent.len() || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
+        let a = arrivals.lock().unwrap();
+        for (token, t0) in &sent {
+            match a.get(token).map(Vec::as_slice) {
+                None | Some([]) => lost += 1,
+                Some([first, rest @ ..]) => {
+                    answer.record(first.duration_since(*t0).as_micros() as u64)?;
+                    doubled += rest.len();
+                }
+            }
+        }
+        println!("round {}: ack {}; question→reply {}", round + 1, percentiles(&ack), percentiles(&answer));
+    }
+    let pushes: usize = arrivals.lock().unwrap().iter().filter(|(k, _)| k.starts_with("push:")).map(|(_, v)| v.len()).sum();
+    let total = args.rounds * args.concurrency;
+    println!("webhooks: {total} in {:.1} s; refused {refused}, replies lost {lost}, doubled {doubled}, pushes {pushes}", wall.elapsed().as_secs_f64());
+    println!("ack (POST → 200): {}", percentiles(&ack));
+    println!("question → reply call on the fake platform: {}", percentiles(&answer));
+    anyhow::ensure!(refused == 0 && lost == 0 && doubled == 0, "webhooks refused, or replies lost or doubled");
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! LINE Messaging API: the webhook (signature on the raw body, then events into the job
+//! queue), our replies rendered as LINE messages (text with quick replies, Flex answer cards),
+//! and the reply / push client.
+//!
+//! The reply token is used while it is fresh; when LINE says it is invalid (expired, or used
+//! by a first attempt whose answer we lost) the same messages are pushed with an
+//! `X-Line-Retry-Key` that stays the same across our retries, so LINE delivers them once.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use service::Secret;
+use service::jobs::NewJob;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::dialog::{Action, Command, Input, Reply};
+
+/// Job kinds.
+pub const EVENT_JOB: &str = "line.event";
+pub const SEND_JOB: &str = "line.send";
+/// The longest text message, in UTF-16 code units.
+pub const TEXT_MAX_UTF16: usize = 5000;
+/// Messages in one reply or push.
+pub const MESSAGES_MAX: usize = 5;
+/// Quick-reply buttons in one message.
+pub const QUICK_REPLY_MAX: usize = 13;
+/// Characters of a quick-reply or button label.
+pub const LABEL_MAX: usize = 20;
+/// Characters of a Flex message's `altText` (LINE allows 1,500; notifications show far less).
+pub const ALT_TEXT_MAX: usize = 400;
+/// Reply tokens are used only while younger than this; older ones go straight to push.
+pub const REPLY_TOKEN_SECONDS: i64 = 50;
+
+/// One LINE channel (`[[bots.line]]`): which tenant it serves and its credentials.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LineConfig {
+    /// The tenant's slug; the webhook URL is `/bots/line/{tenant}`.
+    pub tenant: String,
+    /// The channel secret, which signs webhooks.
+    pub channel_secret: Secret,
+    /// A channel access token (long-lived, or issued for the channel).
+    pub channel_access_token: Secret,
+    /// The Messaging API's base URL (tests point it at a local fake).
+    #[serde(default = "default_api_base")]
+    pub api_base: String,
+}
+
+fn default_api_base() -> String {
+    "https://api.line.me".to_owned()
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("x-line-signature is missing")]
+    NoSignature,
+    #[error("x-line-signature does not match the body")]
+    BadSignature,
+    #[error("the body is not a LINE webhook: {0}")]
+    Malformed(String),
+}
+
+/// Checks `x-line-signature` (base64 of HMAC-SHA256 over the raw body with the channel
+/// secret) in constant time.
+pub fn verify_signature(secret: &Secret, body: &[u8], signature: Option<&str>) -> Result<(), WebhookError> {
+    let sig = signature.ok_or(WebhookError::NoSignature)?;
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(sig.trim())
+        .map_err(|_| WebhookError::BadSignature)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).map_err(|_| WebhookError::BadSignature)?;
+    mac.update(body);
+    mac.verify_slice(&expected).map_err(|_| WebhookError::BadSignature)
+}
+
+/// Signs a body as LINE does (the test suite's and the bench's webhooks).
+pub fn sign(secret: &Secret, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn unreachable_hmac() -> Hmac<Sha256> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    #[allow(clippy::expect_used)]
+    Hmac::<Sha256>::new_from_slice(b"").expect("HMAC accepts any key length")
+}
+
+#[derive(Debug, Deserialize)]
+struct Body {
+    events: Vec<Value>,
+}
+
+/// The events a webhook carries that we act on, as jobs (deduplicated on `webhookEventId`).
+/// Unknown event types, and events for another channel in standby mode, are logged and
+/// dropped here. Call only after [`verify_signature`].
+pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookError> {
+    let b: Body = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let mut out = Vec::with_capacity(b.events.len());
+    for ev in b.events {
+        let kind = ev.get("type").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(kind, "message" | "follow" | "unfollow" | "postback" | "accountLink") {
+            tracing::info!(event_type = kind, "LINE event type not handled; ignored");
+            continue;
+        }
+        if ev.get("mode").and_then(Value::as_str) == Some("standby") {
+            tracing::info!(event_type = kind, "LINE event in standby mode; ignored");
+            continue;
+        }
+        let key = match ev.get("webhookEventId").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() && id.len() <= 64 => id.to_owned(),
+            _ => {
+                let digest = Sha256::digest(ev.to_string().as_bytes());
+                format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            }
+        };
+        out.push(NewJob {
+            tenant_id: Some(tenant_id),
+            kind: EVENT_JOB,
+            dedupe_key: format!("{tenant_id}:{key}"),
+            payload: json!({ "tenantId": tenant_id, "event": ev }),
+            max_attempts: 10,
+        });
+    }
+    Ok(out)
+}
+
+/// A LINE event, the parts we read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub reply_token: Option<String>,
+    /// Milliseconds since the epoch.
+    #[serde(default)]
+    pub timestamp: i64,
+    pub source: Option<Source>,
+    #[serde(default)]
+    pub message: Option<Message>,
+    #[serde(default)]
+    pub postback: Option<Postback>,
+    #[serde(default)]
+    pub link: Option<Link>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub room_id: Option<String>,
+}
+
+impl Source {
+    /// Where replies and pushes go: the group, the room, or the user.
+    pub fn conversation_ref(&self) -> Option<&str> {
+        match self.kind.as_str() {
+            "group" => self.group_id.as_deref(),
+            "room" => self.room_id.as_deref(),
+            _ => self.user_id.as_deref(),
+        }
+    }
+
+    pub fn is_group(&self) -> bool {
+        matches!(self.kind.as_str(), "group" | "room")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Message {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Postback {
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Link {
+    pub result: String,
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+impl Event {
+    /// What the dialog sees; `None` for events it does not take (an accountLink result is
+    /// handled by the worker).
+    pub fn input(&self) -> Option<Input> {
+        match self.kind.as_str() {
+            "message" => Some(match self.message.as_ref() {
+                Some(m) if m.kind == "text" => Input::Text(m.text.clone().unwrap_or_default()),
+                _ => Input::Unsupported,
+            }),
+            "postback" => {
+                let data = &self.postback.as_ref()?.data;
+                match Command::decode(data) {
+                    Some(command) => Some(Input::Command { command, label: None }),
+                    None => {
+                        tracing::info!("LINE postback with unknown data; ignored");
+                        None
+                    }
+                }
+            }
+            "follow" => Some(Input::Follow),
+            "unfollow" => Some(Input::Unfollow),
+            _ => None,
+        }
+    }
+}
+
+/// Renders replies as LINE message objects (at most [`MESSAGES_MAX`]; extra replies are
+/// joined into the last text).
+pub fn render(replies: &[Reply]) -> Vec<Value> {
+    let mut out: Vec<Value> = replies.iter().map(render_one).collect();
+    if out.len() > MESSAGES_MAX {
+        let rest: Vec<String> = replies[MESSAGES_MAX - 1..].iter().map(Reply::plain).collect();
+        out.truncate(MESSAGES_MAX - 1);
+        out.push(text_message(&rest.join("\n\n"), &[]));
+    }
+    out
+}
+
+fn render_one(r: &Reply) -> Value {
+    match r {
+        Reply::Text { text, actions } => text_message(text, actions),
+        Reply::Answer { question, answer, actions, .. } => {
+            let body: String = clip_chars(answer, 2_000);
+            let mut bubble = json!({
+                "type": "bubble",
+                "header": { "type": "box", "layout": "vertical", "contents": [
+                    { "type": "text", "text": "FAQ", "size": "xs", "color": "#888888" },
+                    { "type": "text", "text": clip_chars(question, 200), "weight": "bold", "wrap": true }
+                ]},
+                "body": { "type": "box", "layout": "vertical", "contents": [
+                    { "type": "text", "text": body, "wrap": true, "size": "sm" }
+                ]}
+            });
+            if !actions.is_empty() {
+                bubble["footer"] = json!({
+                    "type": "box", "layout": "horizontal", "spacing": "sm",
+                    "contents": actions.iter().enumerate().map(|(i, a)| json!({
+                        "type": "button",
+                        "style": if i == 0 { "primary" } else { "secondary" },
+                        "height": "sm",
+                        "action": postback(a),
+                    })).collect::<Vec<_>>()
+                });
+            }
+            json!({ "type": "flex", "altText": clip_chars(&format!("FAQ: {question}"), ALT_TEXT_MAX), "contents": bubble })
+        }
+        Reply::Choices { intro, options, actions } => {
+            let mut rows = vec![json!({ "type": "text", "text": clip_chars(intro, 200), "wrap": true, "size": "sm" })];
+            for (i, (id, q)) in options.iter().enumerate() {
+                let a = Action { label: format!("{}. {q}", i + 1), command: Command::Show(*id) };
+                rows.push(json!({
+                    "type": "button", "style": "link", "height": "sm",
+                    "action": postback(&a),
+                }));
+                rows.push(json!({ "type": "text", "text": clip_chars(&a.label, 200), "wrap": true, "size": "xs", "color": "#555555" }));
+            }
+            let mut bubble = json!({ "type": "bubble", "body": { "type": "box", "layout": "vertical", "spacing": "sm", "contents": rows } });
+            if !actions.is_empty() {
+                bubble["footer"] = json!({
+                    "type": "box", "layout": "vertical",
+                    "contents": actions.iter().map(|a| json!({ "type": "button", "style": "secondary", "height": "sm", "action": postback(a) })).collect::<Vec<_>>()
+                });
+            }
+            json!({ "type": "flex", "altText": clip_chars(&r.plain(), ALT_TEXT_MAX), "contents": bubble })
+        }
+    }
+}
+
+fn text_message(text: &str, actions: &[Action]) -> Value {
+    let mut m = json!({ "type": "text", "text": clip_utf16(text, TEXT_MAX_UTF16) });
+    if !actions.is_empty() {
+        m["quickReply"] = json!({
+            "items": actions.iter().take(QUICK_REPLY_MAX).map(|a| json!({ "type": "action", "action": postback(a) })).collect::<Vec<_>>()
+        });
+    }
+    m
+}
+
+fn postback(a: &Action) -> Value {
+    let label = clip_chars(&a.label, LABEL_MAX);
+    json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label })
+}
+
+/// Cuts `s` to at most `max` UTF-16 code units (LINE counts text that way), ending with `…`
+/// when cut, never splitting a surrogate pair.
+pub fn clip_utf16(s: &str, max: usize) -> String {
+    if s.encode_utf16().count() <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        if used + c.len_utf16() > max - 1 {
+            break;
+        }
+        used += c.len_utf16();
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn clip_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// What the Messaging API said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// The reply token is expired or used: push instead.
+    InvalidReplyToken,
+    /// Worth trying again later (429, 5xx, a network error).
+    Retry(String),
+    /// Will never work (a bad request, a revoked token).
+    Permanent(String),
+}
+
+/// The Messaging API client of one channel.
+#[derive(Clone)]
+pub struct LineApi {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+}
+
+impl LineApi {
+    pub fn new(cfg: &LineConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Self { http, base: cfg.api_base.trim_end_matches('/').to_owned(), token: cfg.channel_access_token.clone() })
+    }
+
+    /// `POST /v2/bot/message/reply`.
+    pub async fn reply(&self, reply_token: &str, messages: &[Value]) -> Outcome {
+        let body = json!({ "replyToken": reply_token, "messages": messages });
+        self.post("/v2/bot/message/reply", &body, None).await
+    }
+
+    /// `POST /v2/bot/message/push` with a retry key: LINE answers 409 to a key it has already
+    /// accepted, which means the messages went out.
+    pub async fn push(&self, to: &str, messages: &[Value], retry_key: Uuid) -> Outcome {
+        let body = json!({ "to": to, "messages": messages });
+        match self.post("/v2/bot/message/push", &body, Some(retry_key)).await {
+            Outcome::Permanent(e) if e.starts_with("409") => Outcome::Sent,
+            other => other,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value, retry_key: Option<Uuid>) -> Outcome {
+        let mut req = self.http.post(format!("{}{path}", self.base)).bearer_auth(self.token.expose()).json(body);
+        if let Some(k) = retry_key {
+            req = req.header("X-Line-Retry-Key", k.to_string());
+        }
+        let res = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Retry(format!("LINE API unreachable: {e}")),
+        };
+        let status = res.status();
+        if status.is_success() {
+            return Outcome::Sent;
+        }
+        let text = res.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        if status.as_u16() == 400 && message.to_ascii_lowercase().contains("invalid reply token") {
+            return Outcome::InvalidReplyToken;
+        }
+        if status.as_u16() == 429 || status.is_server_error() {
+            return Outcome::Retry(format!("{} {message}", status.as_u16()));
+        }
+        Outcome::Permanent(format!("{} {message}", status.as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_on_the_raw_body() {
+        let secret = Secret::new("s3cret");
+        let body = br#"{"destination":"U1","events":[]}"#;
+        let sig = sign(&secret, body);
+        assert_eq!(verify_signature(&secret, body, Some(&sig)), Ok(()));
+        assert_eq!(verify_signature(&secret, b"{\"destination\":\"U1\",\"events\":[] }", Some(&sig)), Err(WebhookError::BadSignature));
+        assert_eq!(verify_signature(&Secret::new("other"), body, Some(&sig)), Err(WebhookError::BadSignature));
+        assert_eq!(verify_signature(&secret, body, Some("not base64!")), Err(WebhookError::BadSignature));
+        assert_eq!(verify_signature(&secret, body, None), Err(WebhookError::NoSignature));
+    }
+
+    #[test]
+    fn known_events_become_jobs_keyed_by_webhook_event_id() {
+        let t = Uuid::now_v7();
+        let body = json!({ "destination": "U0", "events": [
+            { "type": "message", "webhookEventId": "01H1", "mode": "active", "message": { "type": "text", "id": "1", "text": "hi" } },
+            { "type": "beacon", "webhookEventId": "01H2" },
+            { "type": "message", "webhookEventId": "01H3", "mode": "standby" },
+            { "type": "follow" }
+        ]});
+        let jobs = jobs_for(t, body.to_string().as_bytes()).unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[0].dedupe_key, format!("{t}:01H1"));
+        assert!(jobs[1].dedupe_key.starts_with(&format!("{t}:sha256:")));
+        assert!(jobs_for(t, br#"{"events": []}"#).unwrap().is_empty());
+        assert!(matches!(jobs_for(t, b"{not json"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(jobs_for(t, br#"{"events": {}}"#), Err(WebhookError::Malformed(_))));
+    }
+
+    #[test]
+    fn text_is_cut_at_5000_utf16_units_without_splitting_surrogates() {
+        let s = "𠮷".repeat(3000); // 2 units each
+        let c = clip_utf16(&s, TEXT_MAX_UTF16);
+        assert!(c.encode_utf16().count() <= TEXT_MAX_UTF16);
+        assert!(c.ends_with('…'));
+        assert_eq!(clip_utf16("短い", TEXT_MAX_UTF16), "短い");
+    }
+
+    #[test]
+    fn more_than_five_replies_are_folded_into_the_fifth() {
+        let replies: Vec<Reply> = (0..7).map(|i| Reply::Text { text: format!("m{i}"), actions: vec![] }).collect();
+        let out = render(&replies);
+        assert_eq!(out.len(), MESSAGES_MAX);
+        assert_eq!(out[4]["text"], "m4\n\nm5\n\nm6");
+    }
+}

@@ -1,0 +1,285 @@
+//! The chat front doors: LINE now (Teams and LINE WORKS use the same dialog and queue).
+//!
+//! A webhook is verified, its events stored as jobs ([`intake`]) and answered at once; the
+//! [`Worker`] takes the jobs: it runs the [`dialog`] for each event, commits the new state
+//! together with a send job and the event job's completion, then sends. Redelivered events
+//! are the same job (deduplicated on the platform's event id), a crash redoes a turn from the
+//! start, and a send keeps its retry key, so nothing is done twice.
+
+pub mod dialog;
+pub mod intake;
+pub mod line;
+pub mod teams;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::job;
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+use service::Db;
+use service::chat::{self, ChatKind, Platform};
+use service::jobs::{self, NewJob};
+use service::search::Search;
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+pub use intake::Intake;
+use line::{LineApi, LineConfig};
+
+/// How long a worker holds a job.
+const LEASE_SECONDS: i64 = 120;
+/// Jobs taken at once.
+const BATCH: u64 = 64;
+
+/// Takes chat jobs and does them.
+pub struct Worker {
+    db: Db,
+    search: Arc<Search>,
+    /// LINE clients by tenant slug.
+    line: HashMap<String, LineApi>,
+    wake: Arc<Notify>,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub events: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl Round {
+    fn busy(&self) -> bool {
+        self.events + self.sent + self.retried + self.failed > 0
+    }
+}
+
+impl Worker {
+    /// A worker for the configured LINE channels.
+    pub fn new(db: Db, search: Arc<Search>, line: &[LineConfig], wake: Arc<Notify>) -> anyhow::Result<Self> {
+        let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
+        Ok(Self { db, search, line, wake })
+    }
+
+    /// The LINE client of a tenant.
+    async fn line_api(&self, tenant_id: Uuid) -> Result<&LineApi, SendError> {
+        let tenant = service::directory::tenant(&self.db.read, tenant_id)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?
+            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
+        self.line
+            .get(&tenant.slug)
+            .ok_or_else(|| SendError::Retry(format!("no LINE channel configured for tenant {}", tenant.slug)))
+    }
+
+    /// Works until `stop`, waking on new events or every `every`.
+    pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            match self.run_once().await {
+                Ok(r) if r.busy() => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "chat worker round failed; will retry"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// One round: due events through the dialog, then due sends.
+    pub async fn run_once(&self) -> anyhow::Result<Round> {
+        let mut round = Round::default();
+        let now = service::tickets::now();
+        let lease = chrono::Duration::seconds(LEASE_SECONDS);
+        for j in jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await? {
+            match self.line_event(&j).await {
+                Ok(()) => round.events += 1,
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    tracing::warn!(job = %j.id, error = %msg, "LINE event failed");
+                    match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await? {
+                        jobs::Retry::At(_) => round.retried += 1,
+                        jobs::Retry::GaveUp => round.failed += 1,
+                    }
+                }
+            }
+        }
+        let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, service::tickets::now()).await?;
+        sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, service::tickets::now()).await?);
+        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
+        for (j, r) in sends.iter().zip(results) {
+            let now = service::tickets::now();
+            match r {
+                Ok(()) => {
+                    jobs::complete(&self.db.write, j.id, now).await?;
+                    round.sent += 1;
+                }
+                Err(SendError::Retry(e)) => {
+                    tracing::warn!(job = %j.id, kind = %j.kind, error = %e, "chat message not sent; will retry");
+                    match jobs::fail(&self.db.write, j, &e, false, now).await? {
+                        jobs::Retry::At(_) => round.retried += 1,
+                        jobs::Retry::GaveUp => round.failed += 1,
+                    }
+                }
+                Err(SendError::Permanent(e)) => {
+                    tracing::error!(job = %j.id, kind = %j.kind, error = %e, "chat message refused by the platform; given up");
+                    jobs::fail(&self.db.write, j, &e, true, now).await?;
+                    round.failed += 1;
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    async fn line_event(&self, j: &job::Model) -> anyhow::Result<()> {
+        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
+        let event: line::Event = match serde_json::from_value(j.payload["event"].clone()) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::info!(job = %j.id, error = %e, "LINE event unreadable; ignored");
+                return self.complete(j.id).await;
+            }
+        };
+        let Some(source) = event.source.as_ref() else {
+            tracing::info!(job = %j.id, "LINE event without a source; ignored");
+            return self.complete(j.id).await;
+        };
+        let (Some(conv_ref), Some(tenant)) =
+            (source.conversation_ref(), service::directory::tenant(&self.db.read, tenant_id).await?)
+        else {
+            return self.complete(j.id).await;
+        };
+        let now = service::tickets::now();
+        let account = match source.user_id.as_deref() {
+            Some(uid) => Some(chat::account(&self.db.write, tenant_id, Platform::Line, uid, None, now).await?),
+            None => None,
+        };
+        let kind = if source.is_group() { ChatKind::Group } else { ChatKind::Personal };
+        let personal_account = account.as_ref().filter(|_| kind == ChatKind::Personal).map(|a| a.id);
+        let conv = chat::conversation(&self.db.write, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?;
+        let Some(account) = account else {
+            // A group message from someone who has not added the bot carries no userId: FAQ
+            // answers need no account, but we keep none to vote with either.
+            tracing::info!(job = %j.id, "LINE group event without a userId; ignored");
+            return self.complete(j.id).await;
+        };
+        let user = chat::user(&self.db.read, account).await?;
+        let Some(input) = event.input() else {
+            return self.complete(j.id).await;
+        };
+        let plan = dialog::plan(
+            &dialog::Turnin { db: &self.db.read, search: &self.search, conversation: &conv, user: &user },
+            input,
+        )
+        .await?;
+        let txn = self.db.write.begin().await?;
+        let replies = dialog::apply(&txn, &tenant, &conv, &user, plan, now).await?;
+        if !replies.is_empty() {
+            let messages = line::render(&replies);
+            let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
+            jobs::enqueue(
+                &txn,
+                NewJob {
+                    tenant_id: Some(tenant_id),
+                    kind: line::SEND_JOB,
+                    dedupe_key: j.id.to_string(),
+                    payload: json!({
+                        "tenantId": tenant_id,
+                        "to": conv_ref,
+                        "replyToken": event.reply_token,
+                        "receivedAt": received,
+                        "messages": messages,
+                        "retryKey": Uuid::new_v4(),
+                    }),
+                    max_attempts: 20,
+                },
+                now,
+            )
+            .await?;
+        }
+        jobs::complete(&txn, j.id, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn complete(&self, id: Uuid) -> anyhow::Result<()> {
+        jobs::complete(&self.db.write, id, service::tickets::now()).await?;
+        Ok(())
+    }
+
+    async fn send(&self, j: &job::Model) -> Result<(), SendError> {
+        match j.kind.as_str() {
+            line::SEND_JOB => self.line_send(j).await,
+            chat::NOTICE_JOB => self.notice(j).await,
+            other => Err(SendError::Permanent(format!("unknown chat job kind {other}"))),
+        }
+    }
+
+    async fn line_send(&self, j: &job::Model) -> Result<(), SendError> {
+        let p = &j.payload;
+        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let api = self.line_api(tenant_id).await?;
+        let messages: Vec<Value> = serde_json::from_value(p["messages"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let to = p["to"].as_str().unwrap_or_default();
+        let retry_key: Uuid = serde_json::from_value(p["retryKey"].clone()).unwrap_or(j.id);
+        let received: Option<DateTime<Utc>> = serde_json::from_value(p["receivedAt"].clone()).ok();
+        let fresh = received.is_some_and(|r| service::tickets::now() - r < chrono::Duration::seconds(line::REPLY_TOKEN_SECONDS));
+        // The reply token is spent by the first attempt whatever happens next; a retry pushes.
+        if j.attempts <= 1
+            && fresh
+            && let Some(token) = p["replyToken"].as_str()
+        {
+            match api.reply(token, &messages).await {
+                line::Outcome::Sent => return Ok(()),
+                line::Outcome::InvalidReplyToken => {}
+                line::Outcome::Retry(e) => tracing::info!(error = %e, "LINE reply failed; pushing instead"),
+                line::Outcome::Permanent(e) => return Err(SendError::Permanent(e)),
+            }
+        }
+        outcome(api.push(to, &messages, retry_key).await)
+    }
+
+    async fn notice(&self, j: &job::Model) -> Result<(), SendError> {
+        let p = &j.payload;
+        let conv_id: Uuid = serde_json::from_value(p["conversationId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let text = p["text"].as_str().unwrap_or_default();
+        let Some(conv) = chat::conversation_by_id(&self.db.read, conv_id).await.map_err(|e| SendError::Retry(e.to_string()))? else {
+            return Err(SendError::Permanent("the conversation is gone".to_owned()));
+        };
+        match Platform::parse(&conv.platform) {
+            Some(Platform::Line) => {
+                let api = self.line_api(conv.tenant_id).await?;
+                let reply = dialog::Reply::Text {
+                    text: text.to_owned(),
+                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
+                };
+                outcome(api.push(&conv.conversation_ref, &line::render(&[reply]), j.id).await)
+            }
+            other => Err(SendError::Retry(format!("no sender for {other:?} conversations yet"))),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum SendError {
+    Retry(String),
+    Permanent(String),
+}
+
+fn outcome(o: line::Outcome) -> Result<(), SendError> {
+    match o {
+        line::Outcome::Sent => Ok(()),
+        line::Outcome::InvalidReplyToken => Err(SendError::Permanent("invalid reply token on push".to_owned())),
+        line::Outcome::Retry(e) => Err(SendError::Retry(e)),
+        line::Outcome::Permanent(e) => Err(SendError::Permanent(e)),
+    }
+}

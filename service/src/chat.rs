@@ -1,0 +1,669 @@
+//! The chat front doors' rules (LINE, Teams): who is talking, what they may do, and what the
+//! dialog remembers. Protocols, signatures and message formats live in `bots`; this module
+//! knows nothing of them.
+//!
+//! - A chat account is linked to a person only after they prove it: a one-time code mailed
+//!   to the person's registered address (10 minutes, 3 tries, only its hash stored). Until
+//!   then the account gets FAQ answers and nothing personal.
+//! - A linked person acts in chat as a requester, whatever other roles they hold: chat is a
+//!   requester's front door, and a desk login is not something a chat message should carry.
+//! - A conversation keeps its dialog state and its latest turns, so a restart does not lose
+//!   a dialog and a ticket opened from it carries the transcript.
+//! - A ticket opened in a chat remembers it; the desk's public comments and the resolution
+//!   are queued to that chat as a job, in the transaction of the change.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{
+    Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code, chat_conversation,
+    chat_ticket_link, faq_article, person, tenant, ticket,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::{Actor, Role, RoleSet};
+use crate::error::{ServiceError, ServiceResult};
+use crate::jobs::{self, NewJob};
+use crate::mail::outbound;
+use crate::tickets::{self, NewTicket};
+use crate::tz;
+
+/// The job kind that carries a ticket update to the chat the ticket came from.
+pub const NOTICE_JOB: &str = "chat.notice";
+/// How long a mailed code is valid.
+pub const CODE_MINUTES: i64 = 10;
+/// Wrong entries before a code is burned.
+pub const CODE_TRIES: i32 = 3;
+/// Codes an account may ask for in an hour.
+pub const CODES_PER_HOUR: u64 = 3;
+/// Turns a conversation keeps (the transcript a ticket carries).
+pub const TRANSCRIPT_TURNS: usize = 30;
+/// Longest ticket title made from a chat question, in characters.
+const TITLE_CHARS: usize = 60;
+
+/// A chat platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Line,
+    LineWorks,
+    Teams,
+}
+
+impl Platform {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Line => "line",
+            Platform::LineWorks => "line_works",
+            Platform::Teams => "teams",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Platform::Line, Platform::LineWorks, Platform::Teams].into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Line => "LINE",
+            Platform::LineWorks => "LINE WORKS",
+            Platform::Teams => "Teams",
+        }
+    }
+
+    /// The ticket channel of a ticket opened in this chat.
+    pub fn channel(self) -> Channel {
+        match self {
+            Platform::Line | Platform::LineWorks => Channel::Line,
+            Platform::Teams => Channel::Teams,
+        }
+    }
+}
+
+/// A 1:1 chat with the bot, or a group / room / channel it is in. Groups get FAQ answers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatKind {
+    Personal,
+    Group,
+}
+
+impl ChatKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Personal => "personal",
+            ChatKind::Group => "group",
+        }
+    }
+}
+
+/// Who is talking: the chat account and, once linked, the person acting as a requester.
+#[derive(Debug, Clone)]
+pub struct ChatUser {
+    pub account: chat_account::Model,
+    pub person: Option<person::Model>,
+    pub actor: Option<Actor>,
+    /// Whose FAQ they get: `staff`, `teacher` or `student` (`staff` until linked).
+    pub audience: &'static str,
+}
+
+impl ChatUser {
+    /// The key their FAQ votes are stored under (the person once linked).
+    pub fn voter(&self) -> String {
+        match &self.actor {
+            Some(a) => a.person_id.to_string(),
+            None => format!("chat:{}", self.account.id),
+        }
+    }
+}
+
+/// What the dialog waits for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Awaiting {
+    #[default]
+    Nothing,
+    /// The mail address to send a linking code to.
+    LinkEmail,
+    /// The code that was mailed (`code_id` is `None` when the address is not registered: the
+    /// dialog looks the same, so it does not tell who is registered).
+    LinkCode { code_id: Option<Uuid>, tries: i32 },
+}
+
+/// A conversation's dialog state, stored as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DialogState {
+    pub awaiting: Awaiting,
+    /// The last question asked, for "not solved" and "open a ticket".
+    pub last_question: Option<String>,
+    /// The FAQ articles shown for it.
+    pub shown: Vec<Uuid>,
+    /// The user blocked the bot (LINE unfollow): nothing is pushed until they come back.
+    pub blocked: bool,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    pub at: DateTime<Utc>,
+    /// `user` or `bot`.
+    pub from: String,
+    pub text: String,
+}
+
+impl Turn {
+    pub fn user(text: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self { at, from: "user".to_owned(), text: text.into() }
+    }
+    pub fn bot(text: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self { at, from: "bot".to_owned(), text: text.into() }
+    }
+}
+
+/// Finds or creates the account of a platform user.
+pub async fn account(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    platform: Platform,
+    external_id: &str,
+    display_name: Option<&str>,
+    at: DateTime<Utc>,
+) -> ServiceResult<chat_account::Model> {
+    let find = || {
+        chat_account::Entity::find()
+            .filter(chat_account::Column::TenantId.eq(tenant_id))
+            .filter(chat_account::Column::Platform.eq(platform.as_str()))
+            .filter(chat_account::Column::ExternalId.eq(external_id))
+    };
+    if let Some(a) = find().one(db).await? {
+        return Ok(a);
+    }
+    chat_account::Entity::insert(chat_account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        platform: Set(platform.as_str().to_owned()),
+        external_id: Set(external_id.to_owned()),
+        display_name: Set(display_name.map(|n| n.chars().take(100).collect())),
+        person_id: Set(None),
+        link_method: Set(None),
+        linked_at: Set(None),
+        created_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            chat_account::Column::TenantId,
+            chat_account::Column::Platform,
+            chat_account::Column::ExternalId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    find().one(db).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The user behind an account: the linked person (if still active) acting as a requester.
+pub async fn user(db: &impl ConnectionTrait, account: chat_account::Model) -> ServiceResult<ChatUser> {
+    let person = match account.person_id {
+        Some(pid) => person::Entity::find_by_id(pid)
+            .filter(person::Column::TenantId.eq(account.tenant_id))
+            .filter(person::Column::Active.eq(true))
+            .one(db)
+            .await?,
+        None => None,
+    };
+    let actor = person.as_ref().map(|p| Actor {
+        person_id: p.id,
+        tenant_id: p.tenant_id,
+        roles: RoleSet::default().with(Role::Requester),
+        vendor_id: None,
+    });
+    let audience = match person.as_ref().map(|p| p.kind) {
+        Some(PersonKind::Teacher) => "teacher",
+        Some(PersonKind::Student) => "student",
+        _ => "staff",
+    };
+    Ok(ChatUser { account, person, actor, audience })
+}
+
+/// Finds or creates a conversation.
+#[allow(clippy::too_many_arguments)]
+pub async fn conversation(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    platform: Platform,
+    conversation_ref: &str,
+    kind: ChatKind,
+    account_id: Option<Uuid>,
+    service_url: Option<&str>,
+    at: DateTime<Utc>,
+) -> ServiceResult<chat_conversation::Model> {
+    let find = || {
+        chat_conversation::Entity::find()
+            .filter(chat_conversation::Column::TenantId.eq(tenant_id))
+            .filter(chat_conversation::Column::Platform.eq(platform.as_str()))
+            .filter(chat_conversation::Column::ConversationRef.eq(conversation_ref))
+    };
+    if let Some(c) = find().one(db).await? {
+        if service_url.is_some() && c.service_url.as_deref() != service_url {
+            let mut a = c.into_active_model();
+            a.service_url = Set(service_url.map(str::to_owned));
+            return Ok(a.update(db).await?);
+        }
+        return Ok(c);
+    }
+    chat_conversation::Entity::insert(chat_conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        platform: Set(platform.as_str().to_owned()),
+        conversation_ref: Set(conversation_ref.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
+        account_id: Set(account_id),
+        service_url: Set(service_url.map(str::to_owned)),
+        state: Set(json!({})),
+        transcript: Set(json!([])),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            chat_conversation::Column::TenantId,
+            chat_conversation::Column::Platform,
+            chat_conversation::Column::ConversationRef,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    find().one(db).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The dialog state of a conversation (a fresh one when the stored JSON is unreadable).
+pub fn state_of(c: &chat_conversation::Model) -> DialogState {
+    serde_json::from_value(c.state.clone()).unwrap_or_default()
+}
+
+/// The kept turns of a conversation, oldest first.
+pub fn transcript_of(c: &chat_conversation::Model) -> Vec<Turn> {
+    serde_json::from_value(c.transcript.clone()).unwrap_or_default()
+}
+
+/// Whether a conversation is a group chat (FAQ answers only).
+pub fn is_group(c: &chat_conversation::Model) -> bool {
+    c.kind == ChatKind::Group.as_str()
+}
+
+/// Stores the dialog state and appends turns (keeping the latest [`TRANSCRIPT_TURNS`]).
+pub async fn save(
+    db: &impl ConnectionTrait,
+    c: &chat_conversation::Model,
+    state: &DialogState,
+    turns: &[Turn],
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let mut transcript = transcript_of(c);
+    transcript.extend(turns.iter().cloned());
+    if transcript.len() > TRANSCRIPT_TURNS {
+        transcript.drain(..transcript.len() - TRANSCRIPT_TURNS);
+    }
+    let mut a = c.clone().into_active_model();
+    a.state = Set(serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?);
+    a.transcript = Set(serde_json::to_value(&transcript).map_err(|e| ServiceError::Config(e.to_string()))?);
+    a.updated_at = Set(at);
+    a.update(db).await?;
+    Ok(())
+}
+
+/// What became of a request for a linking code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLink {
+    /// A code was mailed when the address is registered (`code_id` is `None` when it is not;
+    /// the user is told the same either way).
+    Sent { code_id: Option<Uuid> },
+    /// Too many codes asked for in the last hour.
+    TooMany,
+    /// The tenant has no helpdesk address to mail from.
+    NoMail,
+}
+
+/// Mails a 6-digit linking code to `email` when it is a registered, active person of the
+/// tenant. The code itself is never stored, only a salted hash.
+pub async fn start_link(
+    txn: &DatabaseTransaction,
+    tenant: &tenant::Model,
+    user: &ChatUser,
+    email: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<StartLink> {
+    let recent = chat_code::Entity::find()
+        .filter(chat_code::Column::AccountId.eq(user.account.id))
+        .filter(chat_code::Column::Purpose.eq("link"))
+        .filter(chat_code::Column::CreatedAt.gt(at - Duration::hours(1)))
+        .count(txn)
+        .await?;
+    if recent >= CODES_PER_HOUR {
+        return Ok(StartLink::TooMany);
+    }
+    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Ok(StartLink::NoMail);
+    }
+    let email = email.trim().to_lowercase();
+    let Some(p) = person::Entity::find()
+        .filter(person::Column::TenantId.eq(tenant.id))
+        .filter(person::Column::Email.eq(email.as_str()))
+        .filter(person::Column::Active.eq(true))
+        .one(txn)
+        .await?
+    else {
+        tracing::info!(account = %user.account.id, "linking code asked for an unregistered address");
+        return Ok(StartLink::Sent { code_id: None });
+    };
+    let id = Uuid::now_v7();
+    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    chat_code::Entity::insert(chat_code::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant.id),
+        account_id: Set(user.account.id),
+        person_id: Set(p.id),
+        purpose: Set("link".to_owned()),
+        code_hash: Set(code_hash(id, &code)),
+        tries: Set(0),
+        expires_at: Set(at + Duration::minutes(CODE_MINUTES)),
+        used_at: Set(None),
+        created_at: Set(at),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    let platform = Platform::parse(&user.account.platform).map_or("チャット", Platform::label);
+    let subject = format!("【{}】{platform}連携の確認コード", tenant.name);
+    let body = format!(
+        "{} 様\n\n{platform}のヘルプデスクボットとの連携のため、確認コードをお送りします。\n\n確認コード: {code}\n\nボットとのトークにこのコードを入力してください。有効期限は{CODE_MINUTES}分です。\nお心当たりのない場合は、このメールを破棄してください（連携は行われません）。\n\n――\n{} ヘルプデスク\n",
+        p.display_name, tenant.name
+    );
+    outbound::queue_personal(txn, tenant, &p.email, "link_code", subject, body, at).await?;
+    Ok(StartLink::Sent { code_id: Some(id) })
+}
+
+/// What became of an entered code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmLink {
+    Linked(Box<person::Model>),
+    /// Wrong; this many tries are left.
+    Wrong { left: i32 },
+    /// Out of time, or out of tries: ask for a new code.
+    Expired,
+}
+
+/// Checks an entered linking code and links the account when it is right.
+pub async fn confirm_link(
+    txn: &DatabaseTransaction,
+    user: &ChatUser,
+    awaiting_code: Option<Uuid>,
+    tries_so_far: i32,
+    entered: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<ConfirmLink> {
+    let wrong = |tries: i32| {
+        if tries >= CODE_TRIES { ConfirmLink::Expired } else { ConfirmLink::Wrong { left: CODE_TRIES - tries } }
+    };
+    let Some(code_id) = awaiting_code else {
+        return Ok(wrong(tries_so_far + 1));
+    };
+    let Some(row) = chat_code::Entity::find_by_id(code_id)
+        .filter(chat_code::Column::AccountId.eq(user.account.id))
+        .filter(chat_code::Column::Purpose.eq("link"))
+        .filter(chat_code::Column::UsedAt.is_null())
+        .one(txn)
+        .await?
+    else {
+        return Ok(ConfirmLink::Expired);
+    };
+    if row.expires_at <= at {
+        return Ok(ConfirmLink::Expired);
+    }
+    let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
+    if !constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes()) {
+        let tries = row.tries + 1;
+        let mut a = row.into_active_model();
+        a.tries = Set(tries);
+        if tries >= CODE_TRIES {
+            a.used_at = Set(Some(at));
+        }
+        a.update(txn).await?;
+        return Ok(wrong(tries));
+    }
+    let person_id = row.person_id;
+    let mut a = row.into_active_model();
+    a.used_at = Set(Some(at));
+    a.update(txn).await?;
+    let p = person::Entity::find_by_id(person_id)
+        .filter(person::Column::Active.eq(true))
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    link(txn, &user.account, &p, "mail_code", at).await?;
+    Ok(ConfirmLink::Linked(Box::new(p)))
+}
+
+/// Links an account to a person (a proved link: a mailed code, LINE account link, or the
+/// directory id Teams carries).
+pub async fn link(
+    db: &impl ConnectionTrait,
+    account: &chat_account::Model,
+    p: &person::Model,
+    method: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<chat_account::Model> {
+    if p.tenant_id != account.tenant_id {
+        return Err(ServiceError::NotFound);
+    }
+    let mut a = account.clone().into_active_model();
+    a.person_id = Set(Some(p.id));
+    a.link_method = Set(Some(method.to_owned()));
+    a.linked_at = Set(Some(at));
+    let a = a.update(db).await?;
+    tracing::info!(account = %a.id, person = %p.id, method, "chat account linked");
+    Ok(a)
+}
+
+/// Removes an account's link (the person asked to, or the desk did).
+pub async fn unlink(db: &impl ConnectionTrait, account: &chat_account::Model) -> ServiceResult<chat_account::Model> {
+    let mut a = account.clone().into_active_model();
+    a.person_id = Set(None);
+    a.link_method = Set(None);
+    a.linked_at = Set(None);
+    Ok(a.update(db).await?)
+}
+
+fn code_hash(id: Uuid, code: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    h.update(code.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Opens an inquiry for a linked user from a chat, with the conversation's transcript, and
+/// remembers the chat so the ticket's updates go back there.
+pub async fn open_ticket(
+    txn: &DatabaseTransaction,
+    user: &ChatUser,
+    c: &chat_conversation::Model,
+    question: &str,
+    transcript: &[Turn],
+    at: DateTime<Utc>,
+) -> ServiceResult<ticket::Model> {
+    let actor = user.actor.as_ref().ok_or(ServiceError::Forbidden("link the chat account first"))?;
+    let platform = Platform::parse(&c.platform).unwrap_or(Platform::Line);
+    let question = question.trim();
+    let mut title: String = question.lines().next().unwrap_or_default().chars().take(TITLE_CHARS).collect();
+    if title.trim().is_empty() {
+        title = format!("{}からのお問い合わせ", platform.label());
+    }
+    let mut description = format!("{}のボットから受け付けました。\n\n{question}\n\n― 会話の記録 ―\n", platform.label());
+    for t in transcript {
+        let who = if t.from == "user" { "利用者" } else { "ボット" };
+        let when = t.at.with_timezone(&tz::TOKYO).format("%m/%d %H:%M");
+        description.push_str(&format!("[{when}] {who}: {}\n", t.text.replace('\n', " ")));
+    }
+    let description: String = description.chars().take(tickets::BODY_MAX).collect();
+    let change = tickets::create_in(
+        txn,
+        actor,
+        NewTicket::new(TicketKind::Inquiry, title, description),
+        Some(platform.channel()),
+        at,
+    )
+    .await?;
+    chat_ticket_link::Entity::insert(chat_ticket_link::ActiveModel {
+        ticket_id: Set(change.ticket.id),
+        tenant_id: Set(change.ticket.tenant_id),
+        conversation_id: Set(c.id),
+        created_at: Set(at),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(change.ticket)
+}
+
+/// A ticket of the linked user by its number; `None` when there is none they may see.
+pub async fn ticket_by_number(db: &impl ConnectionTrait, user: &ChatUser, number: &str) -> ServiceResult<Option<ticket::Model>> {
+    let Some(actor) = &user.actor else { return Ok(None) };
+    match tickets::get_by_number(db, actor, number).await {
+        Ok(t) => Ok(Some(t)),
+        Err(ServiceError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The linked user's latest tickets, open ones first.
+pub async fn my_tickets(db: &impl ConnectionTrait, user: &ChatUser, limit: u64) -> ServiceResult<Vec<ticket::Model>> {
+    let Some(actor) = &user.actor else { return Ok(vec![]) };
+    let mut rows = ticket::Entity::find()
+        .filter(ticket::Column::TenantId.eq(actor.tenant_id))
+        .filter(ticket::Column::RequesterId.eq(actor.person_id))
+        .order_by_desc(ticket::Column::CreatedAt)
+        .limit(limit * 4)
+        .all(db)
+        .await?;
+    rows.sort_by_key(|t| (matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed), std::cmp::Reverse(t.created_at)));
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
+/// A published FAQ article the user may read.
+pub async fn faq_article(db: &impl ConnectionTrait, user: &ChatUser, id: Uuid) -> ServiceResult<Option<faq_article::Model>> {
+    Ok(faq_article::Entity::find_by_id(id)
+        .filter(faq_article::Column::TenantId.eq(user.account.tenant_id))
+        .filter(faq_article::Column::Status.eq(FaqStatus::Published))
+        .filter(faq_article::Column::Audience.like(format!("%{}%", user.audience)))
+        .one(db)
+        .await?)
+}
+
+/// Records a 「解決した／解決しない」 vote on an article.
+pub async fn vote(txn: &DatabaseTransaction, user: &ChatUser, id: Uuid, helpful: bool) -> ServiceResult<Option<faq_article::Model>> {
+    let Some(a) = faq_article(txn, user, id).await? else { return Ok(None) };
+    Ok(Some(crate::faq::vote_on(txn, a, &user.voter(), helpful).await?))
+}
+
+/// Why a ticket's chat hears from us.
+#[derive(Debug, Clone)]
+pub enum Notice<'a> {
+    Comment { body: &'a str },
+    Resolved { note: Option<&'a str> },
+}
+
+/// The text of a ticket update, in Japanese.
+pub fn notice_text(t: &ticket::Model, notice: &Notice<'_>) -> String {
+    match notice {
+        Notice::Comment { body } => format!("【{}】担当者からの回答です。\n\n{}", t.number, body.trim()),
+        Notice::Resolved { note } => {
+            let note = note.map(str::trim).filter(|n| !n.is_empty()).map(|n| format!("\n\n{n}")).unwrap_or_default();
+            format!(
+                "【{}】「{}」の対応を完了しました。{note}\n\n解決していない場合は、このトークで「{} 再開」と送ってください。",
+                t.number, t.title, t.number
+            )
+        }
+    }
+}
+
+/// Queues a ticket update to the chat the ticket came from (in the change's transaction);
+/// nothing when it came from elsewhere or the user blocked the bot.
+pub async fn notify(db: &impl ConnectionTrait, t: &ticket::Model, notice: Notice<'_>, at: DateTime<Utc>) -> ServiceResult<()> {
+    if !matches!(t.channel, Channel::Line | Channel::Teams) {
+        return Ok(());
+    }
+    let Some(l) = chat_ticket_link::Entity::find_by_id(t.id).one(db).await? else { return Ok(()) };
+    let Some(c) = chat_conversation::Entity::find_by_id(l.conversation_id).one(db).await? else { return Ok(()) };
+    if state_of(&c).blocked {
+        return Ok(());
+    }
+    let id = Uuid::now_v7();
+    jobs::enqueue(
+        db,
+        NewJob {
+            tenant_id: Some(t.tenant_id),
+            kind: NOTICE_JOB,
+            dedupe_key: id.to_string(),
+            payload: json!({ "conversationId": c.id, "ticketId": t.id, "text": notice_text(t, &notice) }),
+            max_attempts: 20,
+        },
+        at,
+    )
+    .await
+}
+
+/// Loads a conversation by id.
+pub async fn conversation_by_id(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<Option<chat_conversation::Model>> {
+    Ok(chat_conversation::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Accounts linked to a person (for the desk, and for tests).
+pub async fn accounts_of(db: &impl ConnectionTrait, tenant_id: Uuid, person_id: Uuid) -> ServiceResult<Vec<chat_account::Model>> {
+    Ok(chat_account::Entity::find()
+        .filter(Condition::all().add(chat_account::Column::TenantId.eq(tenant_id)).add(chat_account::Column::PersonId.eq(person_id)))
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialog_state_round_trips_and_defaults_from_empty_json() {
+        let s = DialogState {
+            awaiting: Awaiting::LinkCode { code_id: Some(Uuid::nil()), tries: 1 },
+            last_question: Some("プリンタが使えない".to_owned()),
+            shown: vec![Uuid::nil()],
+            blocked: false,
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["awaiting"]["kind"], "link_code");
+        assert_eq!(serde_json::from_value::<DialogState>(v).unwrap(), s);
+        assert_eq!(serde_json::from_value::<DialogState>(json!({})).unwrap(), DialogState::default());
+    }
+
+    #[test]
+    fn code_hashes_depend_on_the_id_and_compare_in_constant_time() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_ne!(code_hash(a, "123456"), code_hash(b, "123456"));
+        assert!(constant_time_eq(code_hash(a, "123456").as_bytes(), code_hash(a, "123456").as_bytes()));
+        assert!(!constant_time_eq(code_hash(a, "123456").as_bytes(), code_hash(a, "123457").as_bytes()));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,105 @@
+//! The LINE platform for tests: `tests/line/line_peer.py`, built on LINE's official SDK,
+//! started on loopback. It builds and signs webhooks with the SDK's models and validates our
+//! reply and push bodies with the SDK's request models.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+/// A running fake LINE platform (killed on drop).
+pub struct LinePeer {
+    pub base: String,
+    child: Child,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for LinePeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("line/line_peer.py")
+}
+
+impl LinePeer {
+    /// Starts the platform; it accepts `token` as the channel access token.
+    pub async fn start(token: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port_file = dir.path().join("port");
+        let child = Command::new("python3")
+            .arg(script())
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--token")
+            .arg(token)
+            .stdin(Stdio::null())
+            .spawn()
+            .context("python3 tests/line/line_peer.py (needs line-bot-sdk from PyPI; tests/run.sh installs it)")?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p.trim().parse::<u16>()?;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the LINE peer did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Ok(Self { base: format!("http://127.0.0.1:{port}"), child, http: reqwest::Client::new(), _dir: dir })
+    }
+
+    /// Builds a webhook body from event specs with the SDK and signs it with `secret`;
+    /// `raw` events (types the SDK has no model for) are appended as they are.
+    pub async fn webhook(&self, secret: &str, events: Value, raw: &[Value]) -> anyhow::Result<(String, String)> {
+        let raw: Vec<String> = raw.iter().map(Value::to_string).collect();
+        let r: Value = self
+            .http
+            .post(format!("{}/__webhook", self.base))
+            .json(&json!({ "secret": secret, "events": events, "raw": raw }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok((r["body"].as_str().context("body")?.to_owned(), r["signature"].as_str().context("signature")?.to_owned()))
+    }
+
+    /// Changes behaviour (`expire_reply_tokens`, `fail_push`, `delay_ms`).
+    pub async fn configure(&self, cfg: Value) -> anyhow::Result<()> {
+        self.http.post(format!("{}/__config", self.base)).json(&cfg).send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    /// Every Messaging API call so far: `path`, `body`, `retryKey`, `status`, `at`.
+    pub async fn requests(&self) -> anyhow::Result<Vec<Value>> {
+        Ok(self.http.get(format!("{}/__requests", self.base)).send().await?.json().await?)
+    }
+
+    /// Waits until `pred` holds for the calls (at most `secs` seconds) and returns them.
+    pub async fn wait_until(&self, secs: u64, pred: impl Fn(&[Value]) -> bool) -> anyhow::Result<Vec<Value>> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let r = self.requests().await?;
+            if pred(&r) {
+                return Ok(r);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "LINE peer: condition not met; calls so far: {r:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The calls accepted (status 200) whose messages were sent to `to` (push) or that replied
+/// to one of `reply_tokens`.
+pub fn delivered<'a>(calls: &'a [Value], to: &str, reply_tokens: &[&str]) -> Vec<&'a Value> {
+    calls
+        .iter()
+        .filter(|c| c["status"] == 200)
+        .filter(|c| c["body"]["to"] == to || reply_tokens.iter().any(|t| c["body"]["replyToken"] == *t))
+        .collect()
+}

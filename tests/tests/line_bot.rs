@@ -1,0 +1,431 @@
+//! The LINE bot through the running server: webhooks built and signed with LINE's official
+//! SDK, our replies and pushes validated by the SDK's request models on a local LINE
+//! platform; FAQ answers, account linking by a mailed code, a ticket with the transcript,
+//! status questions, updates pushed back, redelivery, expired reply tokens, forged and broken
+//! webhooks.
+
+// Test code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use bots::chat::line::LineConfig;
+use entity::{Channel, FaqStatus, mail_outbound, ticket};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use service::Secret;
+use service::faq;
+use tests::linepeer::{LinePeer, delivered};
+use tests::{Backend, TestApp, try_spawn_app_with};
+
+const SECRET: &str = "line-channel-secret-for-tests";
+const TOKEN: &str = "line-channel-access-token-for-tests";
+
+async fn start(backend: Backend) -> (TestApp, LinePeer) {
+    let peer = LinePeer::start(TOKEN).await.expect("LINE peer starts");
+    let base = peer.base.clone();
+    let app = try_spawn_app_with(backend, |c| {
+        c.bots.line = vec![LineConfig {
+            tenant: "city".to_owned(),
+            channel_secret: Secret::new(SECRET),
+            channel_access_token: Secret::new(TOKEN),
+            api_base: base,
+        }];
+        c.bots.poll_millis = 100;
+        c.search.poll_millis = 20;
+    })
+    .await
+    .expect("app starts");
+    // The demo FAQ, published for staff, and the index caught up with it.
+    let agent = app.fixture.city.agent_actor();
+    let r = faq::import(&app.db.write, &agent, faq::parse_jsonl(service::demo::DEMO_FAQ), FaqStatus::Published).await.unwrap();
+    assert!(r.created > 10, "{r:?}");
+    for _ in 0..400 {
+        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    (app, peer)
+}
+
+struct Chat<'a> {
+    app: &'a TestApp,
+    peer: &'a LinePeer,
+    user: String,
+    n: usize,
+}
+
+impl Chat<'_> {
+    fn url(&self) -> String {
+        format!("{}/bots/line/city", self.app.address)
+    }
+
+    async fn post(&self, body: &str, signature: &str) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.url())
+            .header("content-type", "application/json")
+            .header("x-line-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends one event spec and returns the LINE calls that answered it (by reply token or
+    /// by push to the user).
+    async fn send(&mut self, mut spec: Value) -> Vec<Value> {
+        self.n += 1;
+        let token = format!("rt-{}-{}", self.user, self.n);
+        spec["userId"] = json!(self.user);
+        spec["webhookEventId"] = json!(format!("ev-{}-{}", self.user, self.n));
+        spec["replyToken"] = json!(token);
+        let before = self.peer.requests().await.unwrap().len();
+        let (body, sig) = self.peer.webhook(SECRET, json!([spec]), &[]).await.unwrap();
+        let res = self.post(&body, &sig).await;
+        assert_eq!(res.status(), 200);
+        let user = self.user.clone();
+        let calls = self
+            .peer
+            .wait_until(15, |c| !delivered(&c[before.min(c.len())..], &user, &[&token]).is_empty())
+            .await
+            .unwrap();
+        delivered(&calls[before..], &self.user, &[&token]).into_iter().cloned().collect()
+    }
+
+    async fn say(&mut self, text: &str) -> Vec<Value> {
+        self.send(json!({ "type": "text", "text": text })).await
+    }
+
+    async fn press(&mut self, data: &str) -> Vec<Value> {
+        self.send(json!({ "type": "postback", "data": data })).await
+    }
+}
+
+/// Every message of the calls.
+fn messages(calls: &[Value]) -> Vec<Value> {
+    calls.iter().flat_map(|c| c["body"]["messages"].as_array().cloned().unwrap_or_default()).collect()
+}
+
+/// All text people would read in the calls (text messages, Flex texts, alt texts).
+fn text_of(calls: &[Value]) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                for k in ["text", "altText"] {
+                    if let Some(s) = m.get(k).and_then(Value::as_str) {
+                        out.push_str(s);
+                        out.push('\n');
+                    }
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut s = String::new();
+    walk(&json!(messages(calls)), &mut s);
+    s
+}
+
+/// Every postback `data` offered in the calls.
+fn postbacks(calls: &[Value]) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if m.get("type").and_then(Value::as_str) == Some("postback")
+                    && let Some(d) = m.get("data").and_then(Value::as_str)
+                {
+                    out.push(d.to_owned());
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    walk(&json!(messages(calls)), &mut out);
+    out
+}
+
+/// The latest linking code mailed to `to` (still queued: no SMTP server in these tests).
+async fn mailed_code(app: &TestApp, to: &str) -> String {
+    let m = mail_outbound::Entity::find()
+        .filter(mail_outbound::Column::ToAddress.eq(to))
+        .filter(mail_outbound::Column::Kind.eq("link_code"))
+        .order_by_desc(mail_outbound::Column::CreatedAt)
+        .one(&app.db.read)
+        .await
+        .unwrap()
+        .expect("a code mail is queued");
+    let i = m.body.find("確認コード: ").expect("code line") + "確認コード: ".len();
+    m.body[i..i + 6].to_owned()
+}
+
+async fn line_dialog(backend: Backend) {
+    let (app, peer) = start(backend).await;
+    let mut chat = Chat { app: &app, peer: &peer, user: format!("U{}", "a".repeat(32)), n: 0 };
+
+    // Following the bot: a greeting that offers linking.
+    let r = chat.send(json!({ "type": "follow" })).await;
+    assert!(text_of(&r).contains("ヘルプデスクのボット"), "{r:#?}");
+    assert!(postbacks(&r).contains(&"link".to_owned()));
+
+    // A question, before linking: an FAQ answer (or a choice) from the same search the
+    // evaluation measures.
+    let r = chat.say("パスワード忘れちゃってPCに入れない").await;
+    assert_eq!(r[0]["path"], "/v2/bot/message/reply");
+    let m = messages(&r);
+    assert_eq!(m[0]["type"], "flex", "{m:#?}");
+    assert!(m[0]["altText"].as_str().unwrap().contains("パスワード") || text_of(&r).contains("パスワード"));
+
+    // Personal things need a link first.
+    let r = chat.say("私の問い合わせ").await;
+    assert!(text_of(&r).contains("アカウント連携が必要"), "{}", text_of(&r));
+
+    // Linking with a code mailed to the registered address: a wrong code first.
+    let email = "requester@city.example.jp";
+    let r = chat.press("link").await;
+    assert!(text_of(&r).contains("メールアドレスを送って"));
+    let r = chat.say("ＲＥＱＵＥＳＴＥＲ@city.example.jp").await;
+    assert!(text_of(&r).contains("確認コード"), "{}", text_of(&r));
+    let code = mailed_code(&app, email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = chat.say(wrong).await;
+    assert!(text_of(&r).contains("あと2回"), "{}", text_of(&r));
+    let r = chat.say(&code).await;
+    assert!(text_of(&r).contains("山田 太郎 さんとして連携しました"), "{}", text_of(&r));
+    let accounts = service::chat::accounts_of(&app.db.read, app.fixture.city.id, app.fixture.city.requester).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].link_method.as_deref(), Some("mail_code"));
+
+    // A question nobody wrote an FAQ for, then "not solved" / "問い合わせる": a ticket with
+    // the transcript, on the LINE channel, for the linked person.
+    let r = chat.say("庁舎3階の会議室のプロジェクターから焦げ臭いにおいがして煙が出ている").await;
+    let offered = postbacks(&r);
+    let data = offered
+        .iter()
+        .find(|d| d.starts_with("vote:") && d.ends_with(":0"))
+        .or_else(|| offered.iter().find(|d| *d == "ticket"))
+        .expect("a way to reach a person")
+        .clone();
+    let r = chat.press(&data).await;
+    let text = text_of(&r);
+    assert!(text.contains("受付番号: "), "{text}");
+    let number = text.split("受付番号: ").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
+    let t = ticket::Entity::find().filter(ticket::Column::Number.eq(number.as_str())).one(&app.db.read).await.unwrap().unwrap();
+    assert_eq!(t.channel, Channel::Line);
+    assert_eq!(t.requester_id, Some(app.fixture.city.requester));
+    assert!(t.description.contains("プロジェクター"), "{}", t.description);
+    assert!(t.description.contains("会話の記録"), "{}", t.description);
+    assert!(t.description.contains("パスワード忘れちゃって"), "the transcript reaches back: {}", t.description);
+    assert!(!t.description.contains(&code), "the linking code never reaches a ticket");
+
+    // Status by number and "my tickets".
+    let r = chat.say(&format!("{number} の状況は？")).await;
+    let text = text_of(&r);
+    assert!(text.contains(&number) && text.contains("状況: 新規"), "{text}");
+    let r = chat.say("私の問い合わせ").await;
+    assert!(text_of(&r).contains(&number));
+
+    // Somebody else's number is not found.
+    let other = service::tickets::create(
+        &app.db.write,
+        &app.fixture.city.agent_actor(),
+        {
+            let mut n = service::tickets::NewTicket::new(entity::TicketKind::Inquiry, "別の人の件", "x");
+            n.requester_id = Some(app.fixture.city.other_requester);
+            n
+        },
+    )
+    .await
+    .unwrap()
+    .ticket;
+    let r = chat.say(&format!("{} の状況", other.number)).await;
+    assert!(text_of(&r).contains("見つかりませんでした"), "{}", text_of(&r));
+
+    // The desk answers publicly: the answer is pushed to the chat the ticket came from.
+    let before = peer.requests().await.unwrap().len();
+    service::tickets::add_comment(&app.db.write, &app.fixture.city.agent_actor(), t.id, "プロジェクターの使用を中止してください。すぐに伺います。", false)
+        .await
+        .unwrap();
+    let user = chat.user.clone();
+    let calls = peer
+        .wait_until(15, |c| c[before..].iter().any(|x| x["body"]["to"] == user.as_str() && x["status"] == 200))
+        .await
+        .unwrap();
+    let pushed: Vec<Value> = calls[before..].iter().filter(|x| x["body"]["to"] == user.as_str()).cloned().collect();
+    assert_eq!(pushed[0]["path"], "/v2/bot/message/push");
+    assert!(pushed[0]["retryKey"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(text_of(&pushed).contains("使用を中止してください"), "{pushed:#?}");
+    // An internal note is not pushed.
+    service::tickets::add_comment(&app.db.write, &app.fixture.city.agent_actor(), t.id, "内部メモ: 機器交換を手配", true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!text_of(&peer.requests().await.unwrap()).contains("内部メモ"));
+
+    // Unfollow: nothing is pushed any more.
+    chat.n += 1;
+    let (body, sig) = peer
+        .webhook(SECRET, json!([{ "type": "unfollow", "userId": chat.user, "webhookEventId": format!("ev-unf-{}", chat.n) }]), &[])
+        .await
+        .unwrap();
+    assert_eq!(chat.post(&body, &sig).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = peer.requests().await.unwrap().len();
+    service::tickets::add_comment(&app.db.write, &app.fixture.city.agent_actor(), t.id, "ブロック後の回答", false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(peer.requests().await.unwrap().len(), before, "nothing is pushed to a user who blocked the bot");
+
+    // Every body we sent was accepted by the SDK's models.
+    let all = peer.requests().await.unwrap();
+    assert!(all.iter().all(|c| c["status"] == 200), "{:#?}", all.iter().filter(|c| c["status"] != 200).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_dialog_sqlite() {
+    line_dialog(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_dialog_postgres() {
+    line_dialog(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_broken_and_oversized_webhooks_are_refused_and_odd_events_ignored() {
+    let (app, peer) = start(Backend::Sqlite).await;
+    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    let (body, sig) = peer
+        .webhook(SECRET, json!([{ "type": "text", "userId": "Ub", "webhookEventId": "ev-f1", "replyToken": "rt-f1", "text": "こんにちは" }]), &[])
+        .await
+        .unwrap();
+    // Signed with another secret, tampered with, unsigned.
+    let (_, other_sig) = peer.webhook("another-secret", json!([]), &[]).await.unwrap();
+    assert_eq!(chat.post(&body, &other_sig).await.status(), 401);
+    assert_eq!(chat.post(&body.replace("ev-f1", "ev-f2"), &sig).await.status(), 401);
+    let res = app.client.post(chat.url()).body(body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // A tenant without a LINE channel.
+    let res = app.client.post(format!("{}/bots/line/edu", app.address)).header("x-line-signature", &sig).body(body.clone()).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    // Over a megabyte, correctly signed: refused before anything is parsed.
+    let big = format!(r#"{{"destination":"U0","events":[],"pad":"{}"}}"#, "x".repeat(1_100_000));
+    let big_sig = bots::chat::line::sign(&Secret::new(SECRET), big.as_bytes());
+    assert_eq!(chat.post(&big, &big_sig).await.status(), 413);
+    // Signed but not JSON, or not a webhook.
+    for bad in ["{not json", r#"{"events": 5}"#, "[]"] {
+        let s = bots::chat::line::sign(&Secret::new(SECRET), bad.as_bytes());
+        assert_eq!(chat.post(bad, &s).await.status(), 400, "{bad}");
+    }
+    // The verification request LINE sends: no events.
+    let (empty, empty_sig) = peer.webhook(SECRET, json!([]), &[]).await.unwrap();
+    assert_eq!(chat.post(&empty, &empty_sig).await.status(), 200);
+    // Unknown event types and stickers: 200, no reply for the unknown type.
+    let (odd, odd_sig) = peer
+        .webhook(
+            SECRET,
+            json!([{ "type": "image", "userId": "Ub", "webhookEventId": "ev-img", "replyToken": "rt-img" }]),
+            &[json!({ "type": "beacon", "webhookEventId": "ev-beacon", "replyToken": "rt-beacon", "timestamp": 0,
+                      "source": { "type": "user", "userId": "Ub" }, "mode": "active", "beacon": { "hwid": "d41d8cd98f", "type": "enter" } })],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chat.post(&odd, &odd_sig).await.status(), 200);
+    let calls = peer.wait_until(15, |c| c.iter().any(|x| x["body"]["replyToken"] == "rt-img")).await.unwrap();
+    assert!(text_of(&calls).contains("文字で入力"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = peer.requests().await.unwrap();
+    assert!(!calls.iter().any(|x| x["body"]["replyToken"] == "rt-beacon"));
+    // Nothing refused was answered.
+    assert!(!calls.iter().any(|x| x["body"]["replyToken"] == "rt-f1"));
+    let jobs = entity::job::Entity::find().filter(entity::job::Column::Kind.eq("line.event")).count(&app.db.read).await.unwrap();
+    assert_eq!(jobs, 1, "only the image event became a job");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back_to_push() {
+    let (app, peer) = start(Backend::Sqlite).await;
+    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    // The same event three times (LINE's redelivery, and a duplicate in one body).
+    let spec = json!({ "type": "text", "userId": "Ur", "webhookEventId": "ev-r1", "replyToken": "rt-r1", "text": "プリンタで印刷できない" });
+    let (body, sig) = peer.webhook(SECRET, json!([spec.clone(), spec.clone()]), &[]).await.unwrap();
+    assert_eq!(chat.post(&body, &sig).await.status(), 200);
+    let mut again = spec.clone();
+    again["redelivery"] = json!(true);
+    let (body2, sig2) = peer.webhook(SECRET, json!([again]), &[]).await.unwrap();
+    assert_eq!(chat.post(&body2, &sig2).await.status(), 200);
+    peer.wait_until(15, |c| c.iter().any(|x| x["body"]["replyToken"] == "rt-r1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let calls = peer.requests().await.unwrap();
+    assert_eq!(calls.iter().filter(|x| x["body"]["replyToken"] == "rt-r1").count(), 1, "{calls:#?}");
+
+    // Reply tokens now refused: the same messages go out by push, with a retry key.
+    peer.configure(json!({ "expire_reply_tokens": true })).await.unwrap();
+    let (body, sig) = peer
+        .webhook(SECRET, json!([{ "type": "text", "userId": "Ur", "webhookEventId": "ev-r2", "replyToken": "rt-r2", "text": "ヘルプ" }]), &[])
+        .await
+        .unwrap();
+    assert_eq!(chat.post(&body, &sig).await.status(), 200);
+    let calls = peer.wait_until(15, |c| c.iter().any(|x| x["body"]["to"] == "Ur" && x["status"] == 200)).await.unwrap();
+    let tried = calls.iter().find(|x| x["body"]["replyToken"] == "rt-r2").unwrap();
+    assert_eq!(tried["status"], 400);
+    let pushed = calls.iter().find(|x| x["body"]["to"] == "Ur").unwrap();
+    assert_eq!(pushed["body"]["messages"], tried["body"]["messages"]);
+    let key = pushed["retryKey"].as_str().unwrap();
+    assert_eq!(key.len(), 36, "a UUID: {key}");
+
+    // A push whose acceptance we did not hear about is pushed again with the same key, and
+    // LINE's 409 for a key it already accepted counts as sent.
+    let api = bots::chat::line::LineApi::new(&LineConfig {
+        tenant: "city".into(),
+        channel_secret: Secret::new(SECRET),
+        channel_access_token: Secret::new(TOKEN),
+        api_base: peer.base.clone(),
+    })
+    .unwrap();
+    let key = uuid::Uuid::new_v4();
+    let msg = [json!({ "type": "text", "text": "再送テスト" })];
+    assert_eq!(api.push("Ur", &msg, key).await, bots::chat::line::Outcome::Sent);
+    assert_eq!(api.push("Ur", &msg, key).await, bots::chat::line::Outcome::Sent);
+    let calls = peer.requests().await.unwrap();
+    let statuses: Vec<&Value> = calls.iter().filter(|c| c["retryKey"] == key.to_string()).map(|c| &c["status"]).collect();
+    assert_eq!(statuses, [&json!(200), &json!(409)]);
+    // A wrong access token is a permanent failure, not a retry loop.
+    let bad = bots::chat::line::LineApi::new(&LineConfig {
+        tenant: "city".into(),
+        channel_secret: Secret::new(SECRET),
+        channel_access_token: Secret::new("wrong"),
+        api_base: peer.base.clone(),
+    })
+    .unwrap();
+    assert!(matches!(bad.push("Ur", &msg, uuid::Uuid::new_v4()).await, bots::chat::line::Outcome::Permanent(e) if e.starts_with("401")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_chats_get_faq_answers_only() {
+    let (app, peer) = start(Backend::Sqlite).await;
+    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    let (body, sig) = peer
+        .webhook(
+            SECRET,
+            json!([
+                { "type": "text", "groupId": "Cgroup1", "userId": "Ug", "webhookEventId": "ev-g1", "replyToken": "rt-g1", "text": "パスワード忘れちゃってPCに入れない" },
+                { "type": "text", "groupId": "Cgroup1", "userId": "Ug", "webhookEventId": "ev-g2", "replyToken": "rt-g2", "text": "私の問い合わせ" },
+                { "type": "postback", "groupId": "Cgroup1", "userId": "Ug", "webhookEventId": "ev-g3", "replyToken": "rt-g3", "data": "ticket" }
+            ]),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chat.post(&body, &sig).await.status(), 200);
+    let calls = peer.wait_until(20, |c| ["rt-g1", "rt-g2", "rt-g3"].iter().all(|t| c.iter().any(|x| x["body"]["replyToken"] == *t))).await.unwrap();
+    let g1: Vec<Value> = calls.iter().filter(|x| x["body"]["replyToken"] == "rt-g1").cloned().collect();
+    assert_eq!(messages(&g1)[0]["type"], "flex");
+    assert!(postbacks(&g1).iter().all(|d| d.starts_with("show:")), "no votes or tickets in a group: {:?}", postbacks(&g1));
+    let g3: Vec<Value> = calls.iter().filter(|x| x["body"]["replyToken"] == "rt-g3").cloned().collect();
+    assert!(text_of(&g3).contains("グループではFAQのご案内のみ"));
+    assert_eq!(ticket::Entity::find().filter(ticket::Column::Channel.eq(Channel::Line)).count(&app.db.read).await.unwrap(), 0);
+}
