@@ -129,13 +129,15 @@ pub struct BotsConfig {
     /// LINE channels (`[[bots.line]]`, one per tenant); the webhook URL of each is
     /// `/bots/line/{tenant}`.
     pub line: Vec<bots::chat::line::LineConfig>,
+    /// The Teams bot (`[bots.teams]`); its messaging endpoint is `/bots/teams/messages`.
+    pub teams: Option<bots::chat::teams::TeamsConfig>,
     /// How often the chat worker looks for due jobs when nothing wakes it, in milliseconds.
     pub poll_millis: u64,
 }
 
 impl Default for BotsConfig {
     fn default() -> Self {
-        Self { line: vec![], poll_millis: 1000 }
+        Self { line: vec![], teams: None, poll_millis: 1000 }
     }
 }
 

@@ -86,15 +86,19 @@ impl Application {
         let schema = graphql::build(state.clone(), &cfg.graphql);
         let auth = Authenticator::new(verifier, db.clone());
 
-        // The chat front doors: the intake LINE webhooks write to, and the worker that answers.
+        // The chat front doors: the intake the webhooks write to, and the worker that answers.
         let chat_wake = Arc::new(tokio::sync::Notify::new());
-        let line_hooks = crate::webhooks::LineWebhooks::new(
+        let chat_hooks = crate::webhooks::ChatHooks::new(
             &cfg.bots.line,
+            cfg.bots.teams.as_ref(),
             db.read.clone(),
+            Arc::clone(&search),
             bots::chat::Intake::start(db.write.clone(), Arc::clone(&chat_wake)),
-        );
-        let chat_worker = bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, chat_wake)
-            .context("cannot start the chat worker")?;
+        )
+        .context("cannot set up the chat webhooks")?;
+        let chat_worker =
+            bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, cfg.bots.teams.as_ref(), chat_wake)
+                .context("cannot start the chat worker")?;
 
         let listener = TcpListener::bind(&cfg.listen)
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -107,9 +111,11 @@ impl Application {
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::Data::new(app_state.clone()))
-                .app_data(web::Data::new(line_hooks.clone()))
+                .app_data(web::Data::new(chat_hooks.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/bots/line/{tenant}", web::post().to(crate::webhooks::line_webhook))
+                .route("/bots/teams/messages", web::post().to(crate::webhooks::teams_messages))
+                .route("/bots/teams/outgoing", web::post().to(crate::webhooks::teams_outgoing))
                 .route("/graphql", web::post().to(graphql_post))
                 .route("/graphql", web::get().to(graphiql))
                 .route("/graphql/ws", web::get().to(graphql_ws))

@@ -115,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
                 channel_access_token: Secret::new(TOKEN),
                 api_base: format!("http://127.0.0.1:{fake_port}"),
             }],
+            teams: None,
             poll_millis: 1000,
         },
         ..Default::default()

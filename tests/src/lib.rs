@@ -4,6 +4,7 @@
 // Test and benchmark code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bfpeer;
 pub mod fixture;
 pub mod linepeer;
 pub mod mailpeers;

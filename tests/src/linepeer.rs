@@ -24,32 +24,38 @@ impl Drop for LinePeer {
     }
 }
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("line/line_peer.py")
+/// Starts a Python peer under `tests/` that writes its port to `--port-file`; returns the
+/// child, the port and the temp dir holding the port file.
+pub(crate) async fn spawn_peer(script: &str, args: &[&str]) -> anyhow::Result<(Child, u16, tempfile::TempDir)> {
+    let dir = tempfile::tempdir()?;
+    let port_file = dir.path().join("port");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
+    let mut child = Command::new("python3")
+        .arg(&path)
+        .arg("--port-file")
+        .arg(&port_file)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("python3 {} (its PyPI packages are installed by tests/run.sh)", path.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let port = loop {
+        if let Ok(p) = std::fs::read_to_string(&port_file) {
+            break p.trim().parse::<u16>()?;
+        }
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("{script} exited with {status} before listening");
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{script} did not start within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    Ok((child, port, dir))
 }
 
 impl LinePeer {
     /// Starts the platform; it accepts `token` as the channel access token.
     pub async fn start(token: &str) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(script())
-            .arg("--port-file")
-            .arg(&port_file)
-            .arg("--token")
-            .arg(token)
-            .stdin(Stdio::null())
-            .spawn()
-            .context("python3 tests/line/line_peer.py (needs line-bot-sdk from PyPI; tests/run.sh installs it)")?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let port = loop {
-            if let Ok(p) = std::fs::read_to_string(&port_file) {
-                break p.trim().parse::<u16>()?;
-            }
-            anyhow::ensure!(Instant::now() < deadline, "the LINE peer did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let (child, port, dir) = spawn_peer("line/line_peer.py", &["--token", token]).await?;
         Ok(Self { base: format!("http://127.0.0.1:{port}"), child, http: reqwest::Client::new(), _dir: dir })
     }
 

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{chat_conversation, tenant, ticket};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use service::ServiceResult;
 use service::chat::{self, Awaiting, ChatUser, ConfirmLink, DialogState, StartLink, Turn};
 use service::search::{Confidence, Search, Suggestions};
@@ -299,6 +299,41 @@ async fn on_text<C: ConnectionTrait>(
         Confidence::Decline => decline(group),
     };
     Ok((Effect::None, vec![reply]))
+}
+
+/// The answer to a question asked in a Teams channel through an outgoing webhook (answered in
+/// the same HTTP response, FAQ only, for nobody in particular), as Markdown.
+pub async fn channel_answer<C: ConnectionTrait>(db: &C, search: &Search, tenant_id: Uuid, text: &str) -> ServiceResult<String> {
+    let text: String = text.chars().take(service::search::MAX_QUERY_CHARS).collect();
+    if text.trim().is_empty() {
+        return Ok("ご質問を文章で送ってください。".to_owned());
+    }
+    let s = search.suggested_answers_for_guest(db, tenant_id, "staff", &text).await?;
+    let user_tenant = |id: &str| id.parse::<Uuid>().ok();
+    Ok(match s.confidence {
+        Confidence::Answer => {
+            let article = match s.hits.first().and_then(|h| user_tenant(&h.id)) {
+                Some(id) => entity::faq_article::Entity::find_by_id(id)
+                    .filter(entity::faq_article::Column::TenantId.eq(tenant_id))
+                    .one(db)
+                    .await?,
+                None => None,
+            };
+            match article {
+                Some(a) => format!("**{}**\n\n{}", a.question, a.answer),
+                None => "申し訳ありません。FAQからは分かりませんでした。".to_owned(),
+            }
+        }
+        Confidence::Choose => {
+            let mut out = "次のFAQが近いかもしれません。".to_owned();
+            for (i, h) in s.hits.iter().take(CHOICES).enumerate() {
+                out.push_str(&format!("\n\n{}. {}", i + 1, h.title));
+            }
+            out.push_str("\n\n詳しくは、ボットとの個別のチャットで番号の質問を送ってください。");
+            out
+        }
+        Confidence::Decline => "申し訳ありません。FAQからは分かりませんでした。ボットとの個別のチャットでお問い合わせいただけます。".to_owned(),
+    })
 }
 
 /// Applies the turn in the caller's transaction and returns the replies to send.

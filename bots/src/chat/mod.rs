@@ -40,6 +40,7 @@ pub struct Worker {
     search: Arc<Search>,
     /// LINE clients by tenant slug.
     line: HashMap<String, LineApi>,
+    teams: Option<teams::Connector>,
     wake: Arc<Notify>,
 }
 
@@ -60,9 +61,16 @@ impl Round {
 
 impl Worker {
     /// A worker for the configured LINE channels.
-    pub fn new(db: Db, search: Arc<Search>, line: &[LineConfig], wake: Arc<Notify>) -> anyhow::Result<Self> {
+    pub fn new(
+        db: Db,
+        search: Arc<Search>,
+        line: &[LineConfig],
+        teams: Option<&teams::TeamsConfig>,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
-        Ok(Self { db, search, line, wake })
+        let teams = teams.map(teams::Connector::new).transpose()?;
+        Ok(Self { db, search, line, teams, wake })
     }
 
     /// The LINE client of a tenant.
@@ -100,12 +108,15 @@ impl Worker {
         let mut round = Round::default();
         let now = service::tickets::now();
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
-        for j in jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await? {
-            match self.line_event(&j).await {
+        let mut events = jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await?;
+        events.extend(jobs::claim(&self.db.write, teams::ACTIVITY_JOB, lease, BATCH, now).await?);
+        for j in events {
+            let done = if j.kind == teams::ACTIVITY_JOB { self.teams_activity(&j).await } else { self.line_event(&j).await };
+            match done {
                 Ok(()) => round.events += 1,
                 Err(e) => {
                     let msg = format!("{e:#}");
-                    tracing::warn!(job = %j.id, error = %msg, "LINE event failed");
+                    tracing::warn!(job = %j.id, kind = %j.kind, error = %msg, "chat event failed");
                     match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await? {
                         jobs::Retry::At(_) => round.retried += 1,
                         jobs::Retry::GaveUp => round.failed += 1,
@@ -114,6 +125,7 @@ impl Worker {
             }
         }
         let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, service::tickets::now()).await?;
+        sends.extend(jobs::claim(&self.db.write, teams::SEND_JOB, lease, BATCH, service::tickets::now()).await?);
         sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, service::tickets::now()).await?);
         let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
         for (j, r) in sends.iter().zip(results) {
@@ -122,6 +134,14 @@ impl Worker {
                 Ok(()) => {
                     jobs::complete(&self.db.write, j.id, now).await?;
                     round.sent += 1;
+                }
+                Err(SendError::RetryAfter(e, secs)) => {
+                    tracing::warn!(job = %j.id, kind = %j.kind, error = %e, retry_after = secs, "chat message throttled; will retry");
+                    let at = now + chrono::Duration::seconds(i64::try_from(secs.min(3600)).unwrap_or(60));
+                    match jobs::fail_not_before(&self.db.write, j, &e, at, now).await? {
+                        jobs::Retry::At(_) => round.retried += 1,
+                        jobs::Retry::GaveUp => round.failed += 1,
+                    }
                 }
                 Err(SendError::Retry(e)) => {
                     tracing::warn!(job = %j.id, kind = %j.kind, error = %e, "chat message not sent; will retry");
@@ -219,6 +239,7 @@ impl Worker {
     async fn send(&self, j: &job::Model) -> Result<(), SendError> {
         match j.kind.as_str() {
             line::SEND_JOB => self.line_send(j).await,
+            teams::SEND_JOB => self.teams_send(j).await,
             chat::NOTICE_JOB => self.notice(j).await,
             other => Err(SendError::Permanent(format!("unknown chat job kind {other}"))),
         }
@@ -264,14 +285,128 @@ impl Worker {
                 };
                 outcome(api.push(&conv.conversation_ref, &line::render(&[reply]), j.id).await)
             }
-            other => Err(SendError::Retry(format!("no sender for {other:?} conversations yet"))),
+            Some(Platform::Teams) => {
+                let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
+                let service_url = conv.service_url.as_deref().ok_or_else(|| SendError::Permanent("no serviceUrl for the conversation".to_owned()))?;
+                let reply = dialog::Reply::Text {
+                    text: text.to_owned(),
+                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
+                };
+                teams_outcome(connector.send(service_url, &conv.conversation_ref, None, &teams::render(&[reply])).await)
+            }
+            other => Err(SendError::Permanent(format!("no sender for {other:?} conversations"))),
         }
+    }
+
+    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<()> {
+        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
+        let a = &j.payload["activity"];
+        let Some(tenant) = service::directory::tenant(&self.db.read, tenant_id).await? else {
+            return self.complete(j.id).await;
+        };
+        let (Some(conv_ref), Some(service_url), Some(from)) =
+            (a["conversation"]["id"].as_str(), a["serviceUrl"].as_str(), a["from"]["id"].as_str())
+        else {
+            tracing::info!(job = %j.id, "Teams activity without conversation, serviceUrl or sender; ignored");
+            return self.complete(j.id).await;
+        };
+        let Some(input) = teams::input(a) else {
+            return self.complete(j.id).await;
+        };
+        let now = service::tickets::now();
+        let personal = a["conversation"]["conversationType"].as_str().is_none_or(|t| t == "personal");
+        let kind = if personal { ChatKind::Personal } else { ChatKind::Group };
+        let external = a["from"]["aadObjectId"].as_str().unwrap_or(from);
+        let name = a["from"]["name"].as_str();
+        let mut account = chat::account(&self.db.write, tenant_id, Platform::Teams, external, name, now).await?;
+        let conv = chat::conversation(
+            &self.db.write,
+            tenant_id,
+            Platform::Teams,
+            conv_ref,
+            kind,
+            personal.then_some(account.id),
+            Some(service_url),
+            now,
+        )
+        .await?;
+        // Teams users are linked through their Entra identity: the Bot Framework vouches for
+        // `from`, and the connector tells us the member's mail address.
+        if account.person_id.is_none()
+            && personal
+            && a["from"]["aadObjectId"].is_string()
+            && let Some(connector) = &self.teams
+        {
+            match connector.member(service_url, conv_ref, from).await {
+                Ok(m) => {
+                    let mail = m["email"].as_str().or(m["userPrincipalName"].as_str()).unwrap_or_default().to_lowercase();
+                    let same_object = m["aadObjectId"].as_str() == a["from"]["aadObjectId"].as_str();
+                    if same_object
+                        && let Some(p) = service::directory::person_by_email(&self.db.read, tenant_id, &mail).await?
+                        && p.active
+                    {
+                        account = chat::link(&self.db.write, &account, &p, "aad", now).await?;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "Teams member lookup failed; the account stays unlinked"),
+            }
+        }
+        let user = chat::user(&self.db.read, account).await?;
+        let plan = dialog::plan(
+            &dialog::Turnin { db: &self.db.read, search: &self.search, conversation: &conv, user: &user },
+            input,
+        )
+        .await?;
+        let txn = self.db.write.begin().await?;
+        let replies = dialog::apply(&txn, &tenant, &conv, &user, plan, now).await?;
+        if !replies.is_empty() {
+            jobs::enqueue(
+                &txn,
+                NewJob {
+                    tenant_id: Some(tenant_id),
+                    kind: teams::SEND_JOB,
+                    dedupe_key: j.id.to_string(),
+                    payload: json!({
+                        "serviceUrl": service_url,
+                        "conversationId": conv_ref,
+                        "replyToId": a["id"],
+                        "activity": teams::render(&replies),
+                    }),
+                    max_attempts: 20,
+                },
+                now,
+            )
+            .await?;
+        }
+        jobs::complete(&txn, j.id, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn teams_send(&self, j: &job::Model) -> Result<(), SendError> {
+        let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
+        let p = &j.payload;
+        let (Some(service_url), Some(conv)) = (p["serviceUrl"].as_str(), p["conversationId"].as_str()) else {
+            return Err(SendError::Permanent("send job without serviceUrl or conversation".to_owned()));
+        };
+        teams_outcome(connector.send(service_url, conv, p["replyToId"].as_str(), &p["activity"]).await)
+    }
+}
+
+fn teams_outcome(o: teams::Outcome) -> Result<(), SendError> {
+    match o {
+        teams::Outcome::Sent => Ok(()),
+        teams::Outcome::Retry { error, after: Some(secs) } => Err(SendError::RetryAfter(error, secs)),
+        teams::Outcome::Retry { error, after: None } => Err(SendError::Retry(error)),
+        teams::Outcome::Permanent(e) => Err(SendError::Permanent(e)),
     }
 }
 
 #[derive(Debug)]
 enum SendError {
     Retry(String),
+    /// Throttled: again after this many seconds.
+    RetryAfter(String, u64),
     Permanent(String),
 }
 

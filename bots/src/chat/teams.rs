@@ -284,10 +284,30 @@ pub fn strip_mentions(text: &str) -> String {
     out.replace("<br>", "\n").replace("&nbsp;", " ").trim().to_owned()
 }
 
-/// Renders replies as Bot Framework activities (a message each, Adaptive Cards for answers
-/// and choices).
-pub fn render(replies: &[Reply]) -> Vec<Value> {
-    replies.iter().map(render_one).collect()
+/// Renders a turn's replies as one Bot Framework message activity: plain replies as its text,
+/// the others as Adaptive Card attachments. One activity per turn, so a retried send cannot
+/// deliver half a turn twice.
+pub fn render(replies: &[Reply]) -> Value {
+    let mut texts = vec![];
+    let mut attachments = vec![];
+    for r in replies {
+        let a = render_one(r);
+        match a.get("attachments").and_then(Value::as_array) {
+            Some(atts) => attachments.extend(atts.iter().cloned()),
+            None => texts.push(a["text"].as_str().unwrap_or_default().to_owned()),
+        }
+    }
+    let mut activity = json!({ "type": "message" });
+    if !texts.is_empty() {
+        activity["text"] = json!(texts.join("\n\n"));
+        activity["textFormat"] = json!("plain");
+    }
+    if !attachments.is_empty() {
+        activity["summary"] = json!(replies.iter().map(Reply::plain).collect::<Vec<_>>().join(" ").chars().take(200).collect::<String>());
+        activity["attachmentLayout"] = json!("list");
+        activity["attachments"] = json!(attachments);
+    }
+    activity
 }
 
 fn submit(a: &Action) -> Value {
@@ -514,8 +534,9 @@ mod tests {
             Reply::Text { text: "こんにちは".into(), actions: vec![] },
             Reply::Answer { faq: id, question: "Q".into(), answer: "A".into(), actions: vec![Action::new("解決した", Command::Vote { faq: id, helpful: true })] },
         ]);
-        assert_eq!(a[0]["text"], "こんにちは");
-        let card = &a[1]["attachments"][0];
+        assert_eq!(a["type"], "message");
+        assert_eq!(a["text"], "こんにちは");
+        let card = &a["attachments"][0];
         assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
         assert_eq!(card["content"]["actions"][0]["data"]["cmd"], format!("vote:{id}:1"));
         let activity = json!({ "type": "message", "value": card["content"]["actions"][0]["data"] });
