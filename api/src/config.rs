@@ -141,6 +141,17 @@ impl Default for BotsConfig {
     }
 }
 
+/// Self-service password reset for one tenant (`[[password_reset]]`): its rules and where
+/// passwords are set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResetConfig {
+    /// The tenant's slug.
+    pub tenant: String,
+    #[serde(flatten)]
+    pub policy: service::reset::ResetPolicy,
+    pub directory: bots::directory::DirectoryConfig,
+}
+
 /// Everything `madoguchi` reads at start-up.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -165,6 +176,10 @@ pub struct Config {
     pub search: SearchConfig,
     pub mail: MailConfig,
     pub bots: BotsConfig,
+    /// The address people reach this server at (`https://helpdesk.city.example.jp`), for the
+    /// links the bots send; defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    pub password_reset: Vec<ResetConfig>,
 }
 
 impl Default for Config {
@@ -183,6 +198,8 @@ impl Default for Config {
             search: SearchConfig::default(),
             mail: MailConfig::default(),
             bots: BotsConfig::default(),
+            public_url: None,
+            password_reset: vec![],
         }
     }
 }
@@ -258,6 +275,18 @@ password = "smtp-pass-2"
 tenant = "sakura-city"
 channel_secret = "line-secret-3"
 channel_access_token = "line-token-4"
+
+[[password_reset]]
+tenant = "sakura-city"
+min_length = 14
+teachers_reset_students = true
+[password_reset.directory]
+kind = "openldap"
+url = "ldap://ldap.city.sakura.example.jp"
+starttls = true
+bind_dn = "cn=reset,ou=services,dc=city"
+bind_password = "ldap-pass-5"
+base_dn = "ou=people,dc=city"
 "#,
         )
         .unwrap();
@@ -272,7 +301,10 @@ channel_access_token = "line-token-4"
         assert_eq!((line.tenant.as_str(), line.api_base.as_str()), ("sakura-city", "https://api.line.me"));
         assert_eq!(line.channel_secret.expose(), "line-secret-3");
         let printed = format!("{c:?}");
-        for secret in ["imap-pass-1", "smtp-pass-2", "line-secret-3", "line-token-4"] {
+        let reset = &c.password_reset[0];
+        assert_eq!((reset.policy.min_length, reset.policy.min_classes, reset.policy.teachers_reset_students), (14, 3, true));
+        assert!(matches!(&reset.directory, bots::directory::DirectoryConfig::Openldap(l) if l.starttls && l.user_filter == "(mail={email})"));
+        for secret in ["imap-pass-1", "smtp-pass-2", "line-secret-3", "line-token-4", "ldap-pass-5"] {
             assert!(!printed.contains(secret), "{secret} printed");
         }
     }

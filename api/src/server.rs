@@ -96,13 +96,27 @@ impl Application {
             bots::chat::Intake::start(db.write.clone(), Arc::clone(&chat_wake)),
         )
         .context("cannot set up the chat webhooks")?;
-        let chat_worker =
-            bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, cfg.bots.teams.as_ref(), chat_wake)
-                .context("cannot start the chat worker")?;
 
         let listener = TcpListener::bind(&cfg.listen)
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
+        let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        if !public_url.starts_with("https://") && !local.ip().is_loopback() {
+            tracing::warn!(public_url = %public_url, "public_url is not https: reset links would travel in clear text");
+        }
+        let mut reset_dirs = std::collections::HashMap::new();
+        let mut reset_policies = std::collections::HashMap::new();
+        for r in &cfg.password_reset {
+            let dir = bots::directory::build(&r.directory).with_context(|| format!("password_reset for {}", r.tenant))?;
+            reset_dirs.insert(r.tenant.clone(), (r.policy.clone(), dir));
+            reset_policies.insert(r.tenant.clone(), r.policy.clone());
+        }
+        let resets = crate::reset_page::Resets { by_tenant: Arc::new(reset_dirs), db: Some(db.clone()) };
+        let chat_worker =
+            bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, cfg.bots.teams.as_ref(), chat_wake)
+                .context("cannot start the chat worker")?
+                .with_resets(reset_policies, public_url);
         let max_body = cfg.graphql.max_body_bytes;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -112,6 +126,10 @@ impl Application {
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::Data::new(app_state.clone()))
                 .app_data(web::Data::new(chat_hooks.clone()))
+                .app_data(web::Data::new(resets.clone()))
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .route("/reset/{token}", web::get().to(crate::reset_page::show))
+                .route("/reset/{token}", web::post().to(crate::reset_page::submit))
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/bots/line/{tenant}", web::post().to(crate::webhooks::line_webhook))
                 .route("/bots/teams/messages", web::post().to(crate::webhooks::teams_messages))
@@ -361,7 +379,12 @@ async fn request_id(
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    // Reset links carry their token in the path: it never reaches a log line.
+    let path = match req.path().strip_prefix("/reset/") {
+        Some(_) => "/reset/…",
+        None => req.path(),
+    };
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let _enter = span.enter();

@@ -1,2 +1,3 @@
 pub mod mail;
 pub mod chat;
+pub mod directory;

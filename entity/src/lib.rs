@@ -20,6 +20,7 @@ pub mod mail_outbound;
 pub mod mail_source;
 pub mod mail_thread_id;
 pub mod org_unit;
+pub mod password_reset;
 pub mod person;
 pub mod search_outbox;
 pub mod search_synonyms;

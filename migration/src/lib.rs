@@ -9,6 +9,7 @@ mod m20261122_000003_faq_and_search;
 mod m20261123_000004_mail;
 mod m20261129_000005_mail_cc;
 mod m20261130_000006_chat;
+mod m20261130_000007_password_reset;
 
 /// Runs Madoguchi's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_mail::Migration),
             Box::new(m20261129_000005_mail_cc::Migration),
             Box::new(m20261130_000006_chat::Migration),
+            Box::new(m20261130_000007_password_reset::Migration),
         ]
     }
 }

@@ -135,6 +135,8 @@ pub enum Awaiting {
     /// The code that was mailed (`code_id` is `None` when the address is not registered: the
     /// dialog looks the same, so it does not tell who is registered).
     LinkCode { code_id: Option<Uuid>, tries: i32 },
+    /// The second factor of a password reset.
+    ResetCode { reset_id: Uuid },
 }
 
 /// A conversation's dialog state, stored as JSON.
@@ -492,7 +494,7 @@ fn code_hash(id: Uuid, code: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

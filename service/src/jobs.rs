@@ -116,6 +116,17 @@ pub async fn complete(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -
     set_status(db, id, DONE, None, None, now).await
 }
 
+/// Marks a claimed job done and drops its payload (a chat message that may carry a one-time
+/// link: once delivered it is not kept).
+pub async fn complete_scrubbed(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Payload, Expr::value(serde_json::json!({ "scrubbed": true })))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    set_status(db, id, DONE, None, None, now).await
+}
+
 /// What became of a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {

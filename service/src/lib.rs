@@ -16,6 +16,7 @@ pub mod faq;
 pub mod jobs;
 pub mod mail;
 pub mod page;
+pub mod reset;
 pub mod search;
 pub mod secret;
 pub mod sla;

@@ -66,6 +66,12 @@ impl BotFramework {
         Ok((v["requests"].as_array().cloned().unwrap_or_default(), v["tokensIssued"].as_u64().unwrap_or(0)))
     }
 
+    /// The Microsoft Graph password changes received: `user`, `force`, `password`.
+    pub async fn graph_calls(&self) -> anyhow::Result<Vec<Value>> {
+        let v: Value = self.http.get(format!("{}/__requests", self.base)).send().await?.json().await?;
+        Ok(v["graphCalls"].as_array().cloned().unwrap_or_default())
+    }
+
     /// Waits until `pred` holds for the connector calls (at most `secs`).
     pub async fn wait_until(&self, secs: u64, pred: impl Fn(&[Value]) -> bool) -> anyhow::Result<Vec<Value>> {
         let deadline = Instant::now() + Duration::from_secs(secs);

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bfpeer;
+pub mod browser;
 pub mod fixture;
+pub mod ldappeer;
 pub mod linepeer;
 pub mod mailpeers;
 pub mod pg;
@@ -72,6 +74,30 @@ pub async fn try_spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Co
         fixture,
         _dir: dir,
     })
+}
+
+/// [`try_spawn_app_with`] on SQLite, with the demo FAQ published in the `city` tenant and
+/// indexed (the chat bots' tests).
+pub async fn spawn_app_with_faq(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = try_spawn_app_with(backend, |c| {
+        c.bots.poll_millis = 100;
+        c.search.poll_millis = 20;
+        configure(c);
+    })
+    .await
+    .expect("app starts");
+    let agent = app.fixture.city.agent_actor();
+    let faq = service::faq::parse_jsonl(service::demo::DEMO_FAQ);
+    let r = service::faq::import(&app.db.write, &agent, faq, entity::FaqStatus::Published).await.unwrap();
+    assert!(r.created > 10, "{r:?}");
+    for _ in 0..400 {
+        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
+            return app;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the indexer did not catch up with the FAQ within 10 s");
 }
 
 impl TestApp {
@@ -220,4 +246,34 @@ impl fixture::TenantFx {
 pub fn gid(ty: &str, id: uuid::Uuid) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{ty}:{}", id.simple()))
+}
+
+/// Every log line of this test process, captured at debug level (for checks that no secret
+/// is ever logged). The first call installs the capture; later calls share it.
+pub fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        #[derive(Clone)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink(Arc::clone(&buf));
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=info,h2=info,rustls=info,reqwest=info,ldap3=debug"))
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buf
+    })
+    .clone()
 }

@@ -7,7 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use entity::mail_outbound;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
+
+use crate::TestApp;
 
 /// A running fake LINE platform (killed on drop).
 pub struct LinePeer {
@@ -109,3 +113,124 @@ pub fn delivered<'a>(calls: &'a [Value], to: &str, reply_tokens: &[&str]) -> Vec
         .filter(|c| c["body"]["to"] == to || reply_tokens.iter().any(|t| c["body"]["replyToken"] == *t))
         .collect()
 }
+
+/// One LINE user talking to the bot of `tenant` through the running app.
+pub struct Chat<'a> {
+    pub app: &'a TestApp,
+    pub peer: &'a LinePeer,
+    pub secret: &'a str,
+    pub tenant: &'a str,
+    pub user: String,
+    pub n: usize,
+}
+
+impl Chat<'_> {
+    pub fn url(&self) -> String {
+        format!("{}/bots/line/{}", self.app.address, self.tenant)
+    }
+
+    pub async fn post(&self, body: &str, signature: &str) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.url())
+            .header("content-type", "application/json")
+            .header("x-line-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends one event spec and returns the LINE calls that answered it (by reply token or
+    /// by push to the user).
+    pub async fn send(&mut self, mut spec: Value) -> Vec<Value> {
+        self.n += 1;
+        let token = format!("rt-{}-{}", self.user, self.n);
+        spec["userId"] = json!(self.user);
+        spec["webhookEventId"] = json!(format!("ev-{}-{}", self.user, self.n));
+        spec["replyToken"] = json!(token);
+        let before = self.peer.requests().await.unwrap().len();
+        let (body, sig) = self.peer.webhook(self.secret, json!([spec]), &[]).await.unwrap();
+        let res = self.post(&body, &sig).await;
+        assert_eq!(res.status(), 200);
+        let user = self.user.clone();
+        let calls = self
+            .peer
+            .wait_until(15, |c| !delivered(&c[before.min(c.len())..], &user, &[&token]).is_empty())
+            .await
+            .unwrap();
+        delivered(&calls[before..], &self.user, &[&token]).into_iter().cloned().collect()
+    }
+
+    pub async fn say(&mut self, text: &str) -> Vec<Value> {
+        self.send(json!({ "type": "text", "text": text })).await
+    }
+
+    pub async fn press(&mut self, data: &str) -> Vec<Value> {
+        self.send(json!({ "type": "postback", "data": data })).await
+    }
+}
+
+/// Every message of the calls.
+pub fn messages(calls: &[Value]) -> Vec<Value> {
+    calls.iter().flat_map(|c| c["body"]["messages"].as_array().cloned().unwrap_or_default()).collect()
+}
+
+/// All text people would read in the calls (text messages, Flex texts, alt texts).
+pub fn text_of(calls: &[Value]) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                for k in ["text", "altText"] {
+                    if let Some(s) = m.get(k).and_then(Value::as_str) {
+                        out.push_str(s);
+                        out.push('\n');
+                    }
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut s = String::new();
+    walk(&json!(messages(calls)), &mut s);
+    s
+}
+
+/// Every postback `data` offered in the calls.
+pub fn postbacks(calls: &[Value]) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if m.get("type").and_then(Value::as_str) == Some("postback")
+                    && let Some(d) = m.get("data").and_then(Value::as_str)
+                {
+                    out.push(d.to_owned());
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    walk(&json!(messages(calls)), &mut out);
+    out
+}
+
+/// The latest code of `kind` (`link_code`, `reset_code`) mailed to `to` (still queued: no
+/// SMTP server in these tests).
+pub async fn mailed_code(app: &TestApp, to: &str, kind: &str) -> String {
+    let m = mail_outbound::Entity::find()
+        .filter(mail_outbound::Column::ToAddress.eq(to))
+        .filter(mail_outbound::Column::Kind.eq(kind))
+        .order_by_desc(mail_outbound::Column::CreatedAt)
+        .one(&app.db.read)
+        .await
+        .unwrap()
+        .expect("a code mail is queued");
+    let i = m.body.find("確認コード: ").expect("code line") + "確認コード: ".len();
+    m.body[i..i + 6].to_owned()
+}
+

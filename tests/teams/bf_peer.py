@@ -25,7 +25,9 @@ KEYS = {name: rsa.generate_private_key(public_exponent=65537, key_size=2048)
         for name in ("teams-key", "webchat-key", "rogue-key")}
 # rogue-key signs tokens but is not published; webchat-key is published for webchat only.
 ENDORSE = {"teams-key": ["msteams", "skype"], "webchat-key": ["webchat"]}
-STATE = {"requests": [], "tokens_issued": 0, "access_tokens": set(), "throttle": 0, "members": {}}
+STATE = {"requests": [], "tokens_issued": 0, "access_tokens": set(), "throttle": 0, "members": {},
+         "graph_tokens": set(), "graph_users": {}, "graph_calls": []}
+GRAPH_APP = ("graph-reset-app", "graph-reset-secret")
 ARGS = None
 
 
@@ -113,7 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, jwks())
         if path == "/__requests":
             with LOCK:
-                return self.send(200, {"requests": STATE["requests"], "tokensIssued": STATE["tokens_issued"]})
+                return self.send(200, {"requests": STATE["requests"], "tokensIssued": STATE["tokens_issued"],
+                                       "graphCalls": STATE["graph_calls"]})
         # The serviceUrl may carry a region prefix (`/amer/`), as Teams' does.
         parts = path[path.find("/v3/"):].split("/") if "/v3/" in path else []
         # /v3/conversations/{conv}/members/{user}
@@ -137,6 +140,15 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE.update(json.loads(raw))
             return self.send(200, {})
+        if path == "/graph-tenant/oauth2/v2.0/token":
+            form = urllib.parse.parse_qs(raw.decode())
+            if (form.get("client_id"), form.get("client_secret"), form.get("scope")) != (
+                    [GRAPH_APP[0]], [GRAPH_APP[1]], ["https://graph.microsoft.com/.default"]):
+                return self.send(401, {"error": "invalid_client"})
+            tok = "graph-" + os.urandom(8).hex()
+            with LOCK:
+                STATE["graph_tokens"].add(tok)
+            return self.send(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": tok})
         if path == "/botframework.com/oauth2/v2.0/token":
             form = urllib.parse.parse_qs(raw.decode())
             ok = (form.get("grant_type") == ["client_credentials"] and form.get("client_id") == [ARGS.app_id]
@@ -182,6 +194,31 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["requests"].append(record)
             return self.send(200, {"id": f"1:{len(STATE['requests'])}"})
         self.send(404, {"message": "not found"})
+
+
+def do_PATCH(self):
+    raw = self.rfile.read(int(self.headers.get("content-length", "0")))
+    auth = self.headers.get("authorization", "")
+    if not (auth.startswith("Bearer ") and auth[7:] in STATE["graph_tokens"]):
+        return self.send(401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}})
+    prefix = "/v1.0/users/"
+    if not self.path.startswith(prefix):
+        return self.send(404, {"error": {"code": "Request_ResourceNotFound", "message": "not found"}})
+    user = urllib.parse.unquote(self.path[len(prefix):])
+    if user not in STATE["graph_users"]:
+        return self.send(404, {"error": {"code": "Request_ResourceNotFound",
+                                         "message": f"Resource '{user}' does not exist."}})
+    body = json.loads(raw)
+    profile = body.get("passwordProfile", {})
+    with LOCK:
+        STATE["graph_calls"].append({"user": user, "force": profile.get("forceChangePasswordNextSignIn"),
+                                     "password": profile.get("password")})
+    self.send_response(204)
+    self.send_header("content-length", "0")
+    self.end_headers()
+
+
+Handler.do_PATCH = do_PATCH
 
 
 def main():

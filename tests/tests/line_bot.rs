@@ -10,13 +10,12 @@
 use std::time::Duration;
 
 use bots::chat::line::LineConfig;
-use entity::{Channel, FaqStatus, mail_outbound, ticket};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use entity::{Channel, ticket};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use service::Secret;
-use service::faq;
-use tests::linepeer::{LinePeer, delivered};
-use tests::{Backend, TestApp, try_spawn_app_with};
+use tests::linepeer::{Chat, LinePeer, mailed_code, messages, postbacks, text_of};
+use tests::{Backend, TestApp, spawn_app_with_faq};
 
 const SECRET: &str = "line-channel-secret-for-tests";
 const TOKEN: &str = "line-channel-access-token-for-tests";
@@ -24,150 +23,21 @@ const TOKEN: &str = "line-channel-access-token-for-tests";
 async fn start(backend: Backend) -> (TestApp, LinePeer) {
     let peer = LinePeer::start(TOKEN).await.expect("LINE peer starts");
     let base = peer.base.clone();
-    let app = try_spawn_app_with(backend, |c| {
+    let app = spawn_app_with_faq(backend, |c| {
         c.bots.line = vec![LineConfig {
             tenant: "city".to_owned(),
             channel_secret: Secret::new(SECRET),
             channel_access_token: Secret::new(TOKEN),
             api_base: base,
         }];
-        c.bots.poll_millis = 100;
-        c.search.poll_millis = 20;
     })
-    .await
-    .expect("app starts");
-    // The demo FAQ, published for staff, and the index caught up with it.
-    let agent = app.fixture.city.agent_actor();
-    let r = faq::import(&app.db.write, &agent, faq::parse_jsonl(service::demo::DEMO_FAQ), FaqStatus::Published).await.unwrap();
-    assert!(r.created > 10, "{r:?}");
-    for _ in 0..400 {
-        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    .await;
     (app, peer)
-}
-
-struct Chat<'a> {
-    app: &'a TestApp,
-    peer: &'a LinePeer,
-    user: String,
-    n: usize,
-}
-
-impl Chat<'_> {
-    fn url(&self) -> String {
-        format!("{}/bots/line/city", self.app.address)
-    }
-
-    async fn post(&self, body: &str, signature: &str) -> reqwest::Response {
-        self.app
-            .client
-            .post(self.url())
-            .header("content-type", "application/json")
-            .header("x-line-signature", signature)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Sends one event spec and returns the LINE calls that answered it (by reply token or
-    /// by push to the user).
-    async fn send(&mut self, mut spec: Value) -> Vec<Value> {
-        self.n += 1;
-        let token = format!("rt-{}-{}", self.user, self.n);
-        spec["userId"] = json!(self.user);
-        spec["webhookEventId"] = json!(format!("ev-{}-{}", self.user, self.n));
-        spec["replyToken"] = json!(token);
-        let before = self.peer.requests().await.unwrap().len();
-        let (body, sig) = self.peer.webhook(SECRET, json!([spec]), &[]).await.unwrap();
-        let res = self.post(&body, &sig).await;
-        assert_eq!(res.status(), 200);
-        let user = self.user.clone();
-        let calls = self
-            .peer
-            .wait_until(15, |c| !delivered(&c[before.min(c.len())..], &user, &[&token]).is_empty())
-            .await
-            .unwrap();
-        delivered(&calls[before..], &self.user, &[&token]).into_iter().cloned().collect()
-    }
-
-    async fn say(&mut self, text: &str) -> Vec<Value> {
-        self.send(json!({ "type": "text", "text": text })).await
-    }
-
-    async fn press(&mut self, data: &str) -> Vec<Value> {
-        self.send(json!({ "type": "postback", "data": data })).await
-    }
-}
-
-/// Every message of the calls.
-fn messages(calls: &[Value]) -> Vec<Value> {
-    calls.iter().flat_map(|c| c["body"]["messages"].as_array().cloned().unwrap_or_default()).collect()
-}
-
-/// All text people would read in the calls (text messages, Flex texts, alt texts).
-fn text_of(calls: &[Value]) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::Object(m) => {
-                for k in ["text", "altText"] {
-                    if let Some(s) = m.get(k).and_then(Value::as_str) {
-                        out.push_str(s);
-                        out.push('\n');
-                    }
-                }
-                m.values().for_each(|x| walk(x, out));
-            }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    let mut s = String::new();
-    walk(&json!(messages(calls)), &mut s);
-    s
-}
-
-/// Every postback `data` offered in the calls.
-fn postbacks(calls: &[Value]) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                if m.get("type").and_then(Value::as_str) == Some("postback")
-                    && let Some(d) = m.get("data").and_then(Value::as_str)
-                {
-                    out.push(d.to_owned());
-                }
-                m.values().for_each(|x| walk(x, out));
-            }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    let mut out = vec![];
-    walk(&json!(messages(calls)), &mut out);
-    out
-}
-
-/// The latest linking code mailed to `to` (still queued: no SMTP server in these tests).
-async fn mailed_code(app: &TestApp, to: &str) -> String {
-    let m = mail_outbound::Entity::find()
-        .filter(mail_outbound::Column::ToAddress.eq(to))
-        .filter(mail_outbound::Column::Kind.eq("link_code"))
-        .order_by_desc(mail_outbound::Column::CreatedAt)
-        .one(&app.db.read)
-        .await
-        .unwrap()
-        .expect("a code mail is queued");
-    let i = m.body.find("確認コード: ").expect("code line") + "確認コード: ".len();
-    m.body[i..i + 6].to_owned()
 }
 
 async fn line_dialog(backend: Backend) {
     let (app, peer) = start(backend).await;
-    let mut chat = Chat { app: &app, peer: &peer, user: format!("U{}", "a".repeat(32)), n: 0 };
+    let mut chat = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: format!("U{}", "a".repeat(32)), n: 0 };
 
     // Following the bot: a greeting that offers linking.
     let r = chat.send(json!({ "type": "follow" })).await;
@@ -192,7 +62,7 @@ async fn line_dialog(backend: Backend) {
     assert!(text_of(&r).contains("メールアドレスを送って"));
     let r = chat.say("ＲＥＱＵＥＳＴＥＲ@city.example.jp").await;
     assert!(text_of(&r).contains("確認コード"), "{}", text_of(&r));
-    let code = mailed_code(&app, email).await;
+    let code = mailed_code(&app, email, "link_code").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let r = chat.say(wrong).await;
     assert!(text_of(&r).contains("あと2回"), "{}", text_of(&r));
@@ -297,7 +167,7 @@ async fn line_dialog_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_broken_and_oversized_webhooks_are_refused_and_odd_events_ignored() {
     let (app, peer) = start(Backend::Sqlite).await;
-    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    let chat = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: "U0".to_owned(), n: 0 };
     let (body, sig) = peer
         .webhook(SECRET, json!([{ "type": "text", "userId": "Ub", "webhookEventId": "ev-f1", "replyToken": "rt-f1", "text": "こんにちは" }]), &[])
         .await
@@ -348,7 +218,7 @@ async fn forged_broken_and_oversized_webhooks_are_refused_and_odd_events_ignored
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back_to_push() {
     let (app, peer) = start(Backend::Sqlite).await;
-    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    let chat = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: "U0".to_owned(), n: 0 };
     // The same event three times (LINE's redelivery, and a duplicate in one body).
     let spec = json!({ "type": "text", "userId": "Ur", "webhookEventId": "ev-r1", "replyToken": "rt-r1", "text": "プリンタで印刷できない" });
     let (body, sig) = peer.webhook(SECRET, json!([spec.clone(), spec.clone()]), &[]).await.unwrap();
@@ -407,7 +277,7 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_chats_get_faq_answers_only() {
     let (app, peer) = start(Backend::Sqlite).await;
-    let chat = Chat { app: &app, peer: &peer, user: "U0".to_owned(), n: 0 };
+    let chat = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: "U0".to_owned(), n: 0 };
     let (body, sig) = peer
         .webhook(
             SECRET,

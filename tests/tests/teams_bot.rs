@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bots::chat::teams::TeamsConfig;
-use entity::{Channel, FaqStatus, ticket};
+use entity::{Channel, ticket};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use service::Secret;
 use tests::bfpeer::BotFramework;
-use tests::{Backend, TestApp, try_spawn_app_with};
+use tests::{Backend, TestApp, spawn_app_with_faq};
 
 const APP_ID: &str = "3f1a9c1e-madoguchi-bot";
 const APP_PASSWORD: &str = "bot-client-secret-for-tests";
@@ -28,7 +28,7 @@ const OUTGOING_KEY: &[u8] = b"outgoing-webhook-key-32-bytes!!!";
 async fn start() -> (TestApp, BotFramework) {
     let bf = BotFramework::start(APP_ID, APP_PASSWORD).await.expect("Bot Framework peer starts");
     let (meta, token) = (bf.metadata_url(), bf.token_endpoint());
-    let app = try_spawn_app_with(Backend::Sqlite, |c| {
+    let app = spawn_app_with_faq(Backend::Sqlite, |c| {
         c.bots.teams = Some(TeamsConfig {
             app_id: APP_ID.to_owned(),
             app_password: Secret::new(APP_PASSWORD),
@@ -41,19 +41,8 @@ async fn start() -> (TestApp, BotFramework) {
             outgoing_webhook_secret: Some(Secret::new(base64::engine::general_purpose::STANDARD.encode(OUTGOING_KEY))),
             outgoing_webhook_tenant: Some("city".to_owned()),
         });
-        c.bots.poll_millis = 100;
-        c.search.poll_millis = 20;
     })
-    .await
-    .expect("app starts");
-    let agent = app.fixture.city.agent_actor();
-    service::faq::import(&app.db.write, &agent, service::faq::parse_jsonl(service::demo::DEMO_FAQ), FaqStatus::Published).await.unwrap();
-    for _ in 0..400 {
-        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    .await;
     (app, bf)
 }
 

@@ -201,6 +201,8 @@ pub enum TicketEventKind {
     MailFailed,
     /// 送ったメールが不達で戻ってきた
     MailBounced,
+    /// チャットボットでのパスワード再設定（監査記録）
+    PasswordReset,
     /// A kind this server version does not know.
     Other,
 }
@@ -220,6 +222,7 @@ impl TicketEventKind {
             "attachments_flagged" => Self::AttachmentsFlagged,
             "mail_sent" => Self::MailSent,
             "mail_failed" => Self::MailFailed,
+            "password_reset" => Self::PasswordReset,
             "mail_bounced" => Self::MailBounced,
             _ => Self::Other,
         }

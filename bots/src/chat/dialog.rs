@@ -11,6 +11,7 @@ use entity::{chat_conversation, tenant, ticket};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use service::ServiceResult;
 use service::chat::{self, Awaiting, ChatUser, ConfirmLink, DialogState, StartLink, Turn};
+use service::reset::{self, ConfirmReset, ResetPolicy, StartReset};
 use service::search::{Confidence, Search, Suggestions};
 use uuid::Uuid;
 
@@ -137,6 +138,9 @@ enum Effect {
     StartLink { email: String },
     ConfirmLink { code_id: Option<Uuid>, tries: i32, entered: String },
     OpenTicket { question: String },
+    /// Reset the user's own password, or (a teacher) a student's named by mail or number.
+    StartReset { target: Option<String> },
+    ConfirmReset { reset_id: Uuid, entered: String },
 }
 
 /// A planned turn.
@@ -154,6 +158,16 @@ pub struct Turnin<'a, C: ConnectionTrait> {
     pub search: &'a Search,
     pub conversation: &'a chat_conversation::Model,
     pub user: &'a ChatUser,
+    /// Whether the tenant offers password resets in chat.
+    pub reset_enabled: bool,
+}
+
+/// What [`apply`] needs besides the plan.
+pub struct Setup<'a> {
+    /// The tenant's reset rules, when it offers resets.
+    pub reset: Option<&'a ResetPolicy>,
+    /// The server's public base URL (`https://helpdesk.example.jp`), for reset links.
+    pub public_url: &'a str,
 }
 
 /// Decides the turn: reads and searches, writes nothing.
@@ -257,7 +271,17 @@ async fn on_text<C: ConnectionTrait>(
         Awaiting::LinkCode { code_id, tries } if is_code(&folded) => {
             return Ok((Effect::ConfirmLink { code_id, tries, entered: folded }, vec![]));
         }
-        Awaiting::LinkCode { .. } | Awaiting::Nothing => {}
+        Awaiting::ResetCode { reset_id } if is_code(&folded) => {
+            return Ok((Effect::ConfirmReset { reset_id, entered: folded }, vec![]));
+        }
+        Awaiting::LinkCode { .. } | Awaiting::ResetCode { .. } | Awaiting::Nothing => {}
+    }
+    if !group && t.reset_enabled && is_reset(&folded) {
+        if t.user.actor.is_none() {
+            return Ok((Effect::None, vec![link_first("パスワードの再設定")]));
+        }
+        let target = folded.starts_with("生徒").then(|| folded.split_whitespace().last().unwrap_or_default().to_owned());
+        return Ok((Effect::StartReset { target: target.filter(|t| !is_reset(t)) }, vec![]));
     }
     if !group {
         if let Some(number) = ticket_number(&folded) {
@@ -339,6 +363,7 @@ pub async fn channel_answer<C: ConnectionTrait>(db: &C, search: &Search, tenant_
 /// Applies the turn in the caller's transaction and returns the replies to send.
 pub async fn apply(
     txn: &DatabaseTransaction,
+    setup: &Setup<'_>,
     tenant: &tenant::Model,
     conversation: &chat_conversation::Model,
     user: &ChatUser,
@@ -346,10 +371,12 @@ pub async fn apply(
     at: DateTime<Utc>,
 ) -> ServiceResult<Vec<Reply>> {
     let Plan { effect, mut replies, mut state, mut user_text } = plan;
-    if matches!(effect, Effect::ConfirmLink { .. }) {
+    if matches!(effect, Effect::ConfirmLink { .. } | Effect::ConfirmReset { .. }) {
         // A one-time code is never kept, not even in the transcript.
         user_text = Some("（確認コードを入力）".to_owned());
     }
+    // A reset link is sent, but the transcript keeps only that one was.
+    let mut secret_link: Option<String> = None;
     match effect {
         Effect::None => {}
         Effect::Vote { faq, helpful, then_ticket } => {
@@ -406,14 +433,95 @@ pub async fn apply(
         Effect::OpenTicket { question } => {
             replies.push(create_ticket(txn, user, conversation, &mut state, Some(&question), at).await?);
         }
+        Effect::StartReset { target } => {
+            replies.push(start_reset(txn, setup, tenant, conversation, user, &mut state, target.as_deref(), at).await?);
+        }
+        Effect::ConfirmReset { reset_id, entered } => {
+            let reply = match reset::confirm_code(txn, user, reset_id, &entered, at).await? {
+                ConfirmReset::Link { token, expires_at } => {
+                    state.awaiting = Awaiting::Nothing;
+                    let url = format!("{}/reset/{}", setup.public_url.trim_end_matches('/'), token.expose());
+                    secret_link = Some(url.clone());
+                    let until = expires_at.with_timezone(&service::tz::TOKYO).format("%H:%M");
+                    Reply::text(format!(
+                        "確認できました。次のリンクを開いて、新しいパスワードを設定してください（{until}まで・1回限り有効）。\nパスワードはこのトークには入力しないでください。\n\n{url}"
+                    ))
+                }
+                ConfirmReset::Wrong { left } => {
+                    Reply::with(format!("確認コードが違います。あと{left}回入力できます。"), vec![Action::new("やめる", Command::Cancel)])
+                }
+                ConfirmReset::Locked => {
+                    state.awaiting = Awaiting::Nothing;
+                    Reply::text(format!(
+                        "確認コードの誤りが続いたため、パスワードの再設定を停止しました。{}分ほどおいてから、もう一度お試しください。",
+                        reset::LOCK_MINUTES
+                    ))
+                }
+                ConfirmReset::Expired => {
+                    state.awaiting = Awaiting::Nothing;
+                    Reply::text("確認コードの有効期限が切れました。もう一度「パスワードリセット」と送ってください。")
+                }
+            };
+            replies.push(reply);
+        }
     }
     let mut turns = vec![];
     if let Some(text) = user_text {
         turns.push(Turn::user(text, at));
     }
-    turns.extend(replies.iter().map(|r| Turn::bot(r.plain(), at)));
+    turns.extend(replies.iter().map(|r| {
+        let text = r.plain();
+        let text = match &secret_link {
+            Some(link) => text.replace(link.as_str(), "（再設定用リンク）"),
+            None => text,
+        };
+        Turn::bot(text, at)
+    }));
     chat::save(txn, conversation, &state, &turns, at).await?;
     Ok(replies)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_reset(
+    txn: &DatabaseTransaction,
+    setup: &Setup<'_>,
+    tenant: &tenant::Model,
+    conversation: &chat_conversation::Model,
+    user: &ChatUser,
+    state: &mut DialogState,
+    target: Option<&str>,
+    at: DateTime<Utc>,
+) -> ServiceResult<Reply> {
+    let (Some(policy), Some(me)) = (setup.reset, user.person.as_ref()) else {
+        return Ok(Reply::text("ボットでのパスワード再設定は利用できません。ヘルプデスクにお問い合わせください。"));
+    };
+    let target = match target {
+        None => me.clone(),
+        Some(who) => match reset::find_person(txn, tenant.id, who).await? {
+            Some(p) => p,
+            None => return Ok(Reply::text(format!("「{who}」に当たる方が見つかりませんでした。メールアドレスか番号をご確認ください。"))),
+        },
+    };
+    Ok(match reset::start(txn, tenant, policy, user, conversation.id, &target, at).await? {
+        StartReset::CodeSent { reset_id } => {
+            state.awaiting = Awaiting::ResetCode { reset_id };
+            let whose = if target.id == me.id { String::new() } else { format!("{} さんの", target.display_name) };
+            Reply::with(
+                format!(
+                    "{whose}パスワードを再設定します。ご本人確認のため、登録されているメールアドレスに6桁の確認コードをお送りしました。このトークに入力してください（有効期限{}分）。",
+                    reset::CODE_MINUTES
+                ),
+                vec![Action::new("やめる", Command::Cancel)],
+            )
+        }
+        StartReset::TooMany => Reply::text("本日のパスワード再設定の回数の上限に達しました。ヘルプデスクにお問い合わせください。"),
+        StartReset::Locked => Reply::text(format!(
+            "確認コードの誤りが続いたため、しばらく再設定できません。{}分ほどおいてから、もう一度お試しください。",
+            reset::LOCK_MINUTES
+        )),
+        StartReset::NotAllowed => Reply::text("その方のパスワードは、ボットからは再設定できません。ヘルプデスクにお問い合わせください。"),
+        StartReset::NoMail => Reply::text("現在、メールでの本人確認ができません。ヘルプデスクにお電話でお問い合わせください。"),
+    })
 }
 
 async fn create_ticket(
@@ -595,6 +703,13 @@ fn is_link(s: &str) -> bool {
 
 fn is_my_tickets(s: &str) -> bool {
     matches!(s, "私の問い合わせ" | "私のお問い合わせ" | "問い合わせ状況" | "お問い合わせ状況" | "問い合わせ一覧" | "状況確認")
+}
+
+fn is_reset(s: &str) -> bool {
+    let s = s.to_uppercase();
+    let about = ["パスワード", "PW", "ﾊﾟｽﾜｰﾄﾞ", "PASSWORD"].iter().any(|w| s.contains(w));
+    let act = ["リセット", "再設定", "初期化", "RESET"].iter().any(|w| s.contains(w));
+    about && act && s.chars().count() <= 40
 }
 
 fn is_ticket_request(s: &str) -> bool {

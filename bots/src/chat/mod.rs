@@ -41,6 +41,10 @@ pub struct Worker {
     /// LINE clients by tenant slug.
     line: HashMap<String, LineApi>,
     teams: Option<teams::Connector>,
+    /// Tenants (by slug) that offer password resets in chat, with their rules.
+    resets: HashMap<String, service::reset::ResetPolicy>,
+    /// The server's public base URL, for reset links.
+    public_url: String,
     wake: Arc<Notify>,
 }
 
@@ -70,7 +74,14 @@ impl Worker {
     ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
         let teams = teams.map(teams::Connector::new).transpose()?;
-        Ok(Self { db, search, line, teams, wake })
+        Ok(Self { db, search, line, teams, resets: HashMap::new(), public_url: String::new(), wake })
+    }
+
+    /// Offers password resets for these tenants (by slug), with links under `public_url`.
+    pub fn with_resets(mut self, resets: HashMap<String, service::reset::ResetPolicy>, public_url: String) -> Self {
+        self.resets = resets;
+        self.public_url = public_url;
+        self
     }
 
     /// The LINE client of a tenant.
@@ -132,7 +143,8 @@ impl Worker {
             let now = service::tickets::now();
             match r {
                 Ok(()) => {
-                    jobs::complete(&self.db.write, j.id, now).await?;
+                    // A delivered message may carry a one-time link: its payload is not kept.
+                    jobs::complete_scrubbed(&self.db.write, j.id, now).await?;
                     round.sent += 1;
                 }
                 Err(SendError::RetryAfter(e, secs)) => {
@@ -197,12 +209,19 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let plan = dialog::plan(
-            &dialog::Turnin { db: &self.db.read, search: &self.search, conversation: &conv, user: &user },
+            &dialog::Turnin {
+                db: &self.db.read,
+                search: &self.search,
+                conversation: &conv,
+                user: &user,
+                reset_enabled: self.resets.contains_key(&tenant.slug),
+            },
             input,
         )
         .await?;
+        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
         let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &tenant, &conv, &user, plan, now).await?;
+        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
         if !replies.is_empty() {
             let messages = line::render(&replies);
             let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
@@ -353,12 +372,19 @@ impl Worker {
         }
         let user = chat::user(&self.db.read, account).await?;
         let plan = dialog::plan(
-            &dialog::Turnin { db: &self.db.read, search: &self.search, conversation: &conv, user: &user },
+            &dialog::Turnin {
+                db: &self.db.read,
+                search: &self.search,
+                conversation: &conv,
+                user: &user,
+                reset_enabled: self.resets.contains_key(&tenant.slug),
+            },
             input,
         )
         .await?;
+        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
         let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &tenant, &conv, &user, plan, now).await?;
+        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
         if !replies.is_empty() {
             jobs::enqueue(
                 &txn,

@@ -332,6 +332,31 @@ pub(crate) async fn create_in(
     })
 }
 
+/// Records a service request the system has already carried out (a self-service password
+/// reset): opened for `requester` through `channel`, with an audit event of `event_kind`, and
+/// resolved at once by nobody in particular, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_done(
+    txn: &DatabaseTransaction,
+    tenant: &tenant::Model,
+    requester: &person::Model,
+    channel: Channel,
+    title: &str,
+    description: &str,
+    event_kind: &str,
+    event_payload: Value,
+    at: DateTime<Utc>,
+) -> ServiceResult<ticket::Model> {
+    let mut input = NewTicket::new(TicketKind::ServiceRequest, title, description);
+    input.channel = Some(channel);
+    input.requester_id = Some(requester.id);
+    let (t, _) = insert_ticket(txn, tenant, input, requester.org_unit_id, None, Map::new(), at).await?;
+    record_event(txn, &t, None, event_kind, event_payload, false, at).await?;
+    let system = Author { person_id: None, is_desk: true };
+    let (t, _) = transition(txn, system, &t, TicketStatus::Resolved, Some("セルフサービスで完了".to_owned()), true, at).await?;
+    Ok(t)
+}
+
 /// Who is writing, as far as the workflow cares: a person (or nobody, for an unknown mail
 /// sender) and whether they are the desk.
 #[derive(Debug, Clone, Copy)]
