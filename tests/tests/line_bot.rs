@@ -299,3 +299,50 @@ async fn group_chats_get_faq_answers_only() {
     assert!(text_of(&g3).contains("グループではFAQのご案内のみ"));
     assert_eq!(ticket::Entity::find().filter(ticket::Column::Channel.eq(Channel::Line)).count(&app.db.read).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialog_survives_a_restart_of_the_worker() {
+    use sea_orm::TransactionTrait;
+    let peer = LinePeer::start(TOKEN).await.unwrap();
+    let tdb = tests::test_db(Backend::Sqlite).await;
+    let search = std::sync::Arc::new(service::search::Search::in_memory().unwrap());
+    let cfg = LineConfig {
+        tenant: "city".into(),
+        channel_secret: Secret::new(SECRET),
+        channel_access_token: Secret::new(TOKEN),
+        api_base: peer.base.clone(),
+    };
+    let worker = || {
+        bots::chat::Worker::new(tdb.db.clone(), std::sync::Arc::clone(&search), std::slice::from_ref(&cfg), None, Default::default())
+            .unwrap()
+    };
+    let deliver = |n: u32, spec: serde_json::Value| {
+        let (db, peer, tenant) = (tdb.db.clone(), &peer, tdb.fixture.city.id);
+        async move {
+            let mut spec = spec;
+            spec["userId"] = json!("Urestart");
+            spec["webhookEventId"] = json!(format!("ev-restart-{n}"));
+            spec["replyToken"] = json!(format!("rt-restart-{n}"));
+            let (body, _) = peer.webhook(SECRET, json!([spec]), &[]).await.unwrap();
+            let jobs = bots::chat::line::jobs_for(tenant, body.as_bytes()).unwrap();
+            let txn = db.write.begin().await.unwrap();
+            for j in jobs {
+                service::jobs::enqueue(&txn, j, service::tickets::now()).await.unwrap();
+            }
+            txn.commit().await.unwrap();
+        }
+    };
+    // The first worker starts the linking dialog, then goes away (a restart).
+    deliver(1, json!({ "type": "postback", "data": "link" })).await;
+    let first = worker();
+    let r = first.run_once().await.unwrap();
+    assert_eq!((r.events, r.sent), (1, 1));
+    drop(first);
+    // A new worker takes the next message as the answer the dialog was waiting for.
+    deliver(2, json!({ "type": "text", "text": "requester@city.example.jp" })).await;
+    let r = worker().run_once().await.unwrap();
+    assert_eq!((r.events, r.sent), (1, 1));
+    let calls = peer.requests().await.unwrap();
+    let second: Vec<serde_json::Value> = calls.iter().filter(|c| c["body"]["replyToken"] == "rt-restart-2").cloned().collect();
+    assert!(text_of(&second).contains("確認コード"), "{}", text_of(&second));
+}

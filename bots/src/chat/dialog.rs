@@ -280,8 +280,12 @@ async fn on_text<C: ConnectionTrait>(
         if t.user.actor.is_none() {
             return Ok((Effect::None, vec![link_first("パスワードの再設定")]));
         }
-        let target = folded.starts_with("生徒").then(|| folded.split_whitespace().last().unwrap_or_default().to_owned());
-        return Ok((Effect::StartReset { target: target.filter(|t| !is_reset(t)) }, vec![]));
+        return Ok(match reset_target(&folded) {
+            Ok(target) => (Effect::StartReset { target }, vec![]),
+            Err(()) => (Effect::None, vec![Reply::text(
+                "生徒のパスワードを再設定するときは、「生徒のパスワードリセット s2026001」のように、生徒のメールアドレスか番号を付けて送ってください。",
+            )]),
+        });
     }
     if !group {
         if let Some(number) = ticket_number(&folded) {
@@ -712,6 +716,19 @@ fn is_reset(s: &str) -> bool {
     about && act && s.chars().count() <= 40
 }
 
+/// Whose password a reset request names: `None` for the user's own, or (「生徒のパスワードリセット
+/// s2026001」) the student's mail address or number, the last word of the message; an error
+/// when a student is meant but not named.
+fn reset_target(s: &str) -> Result<Option<String>, ()> {
+    if !s.starts_with("生徒") {
+        return Ok(None);
+    }
+    match s.split_whitespace().last() {
+        Some(last) if !is_reset(last) && last.chars().any(|c| c.is_ascii_alphanumeric()) => Ok(Some(last.to_owned())),
+        _ => Err(()),
+    }
+}
+
 fn is_ticket_request(s: &str) -> bool {
     matches!(s, "問い合わせる" | "問い合わせたい" | "担当者" | "オペレーター" | "担当者と話したい" | "チケット作成")
 }
@@ -779,6 +796,16 @@ mod tests {
         assert!(is_code("123456") && is_code(&fold("１２３ ４５６")) && !is_code("12345") && !is_code("1234567"));
         assert!(looks_like_email("taro@city.sakura.example.jp"));
         assert!(!looks_like_email("taro at city") && !looks_like_email("@x.jp") && !looks_like_email("a@b"));
+    }
+
+    #[test]
+    fn reset_requests_and_their_targets_are_recognised() {
+        assert!(is_reset("パスワードリセット") && is_reset(&fold("ＰＷリセットしたい")) && is_reset("パスワードを再設定したい"));
+        assert!(!is_reset("パスワードを忘れました") && !is_reset("リセットボタンが押せない"));
+        assert_eq!(reset_target("パスワードリセット"), Ok(None));
+        assert_eq!(reset_target(&fold("生徒のパスワードリセット　s2026001")), Ok(Some("s2026001".to_owned())));
+        assert_eq!(reset_target("生徒のパスワードリセット pupil@edu.example.jp"), Ok(Some("pupil@edu.example.jp".to_owned())));
+        assert_eq!(reset_target("生徒のパスワードリセット"), Err(()));
     }
 
     #[test]
