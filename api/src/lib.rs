@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod graphql;
+pub mod link_page;
 pub mod reset_page;
 pub mod server;
 pub mod session;

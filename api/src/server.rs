@@ -128,6 +128,8 @@ impl Application {
                 .app_data(web::Data::new(chat_hooks.clone()))
                 .app_data(web::Data::new(resets.clone()))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
+                .route("/link/line/{tenant}", web::get().to(crate::link_page::show))
+                .route("/link/line/{tenant}", web::post().to(crate::link_page::submit))
                 .route("/reset/{token}", web::get().to(crate::reset_page::show))
                 .route("/reset/{token}", web::post().to(crate::reset_page::submit))
                 .app_data(web::PayloadConfig::new(max_body))

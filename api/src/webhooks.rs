@@ -13,14 +13,13 @@ use bots::chat::line::{self, LineConfig, WebhookError};
 use bots::chat::teams::{self, BotAuth, TeamsConfig};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
-use service::Secret;
 use uuid::Uuid;
 
 /// The configured chat channels, the intake their events go to, and tenants by slug (looked up
 /// on first use: a channel may be configured before its tenant is created).
 #[derive(Clone)]
 pub struct ChatHooks {
-    line: Arc<HashMap<String, Secret>>,
+    line: Arc<HashMap<String, LineConfig>>,
     teams: Option<Arc<(TeamsConfig, BotAuth)>>,
     tenants: Arc<RwLock<HashMap<String, Uuid>>>,
     db: DatabaseConnection,
@@ -29,6 +28,15 @@ pub struct ChatHooks {
 }
 
 impl ChatHooks {
+    /// The LINE channel of a tenant.
+    pub(crate) fn line_channel(&self, slug: &str) -> Option<&LineConfig> {
+        self.line.get(slug)
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub fn new(
         line: &[LineConfig],
         teams: Option<&TeamsConfig>,
@@ -36,12 +44,12 @@ impl ChatHooks {
         search: Arc<service::search::Search>,
         intake: Intake,
     ) -> anyhow::Result<Self> {
-        let line = line.iter().map(|c| (c.tenant.clone(), c.channel_secret.clone())).collect();
+        let line = line.iter().map(|c| (c.tenant.clone(), c.clone())).collect();
         let teams = teams.map(|c| Ok::<_, anyhow::Error>(Arc::new((c.clone(), BotAuth::new(c)?)))).transpose()?;
         Ok(Self { line: Arc::new(line), teams, tenants: Arc::default(), db, search, intake })
     }
 
-    async fn tenant_id(&self, slug: &str) -> Option<Uuid> {
+    pub(crate) async fn tenant_id(&self, slug: &str) -> Option<Uuid> {
         if let Some(id) = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(slug) {
             return Some(*id);
         }
@@ -67,11 +75,11 @@ fn refused(status: StatusCode, message: &str) -> HttpResponse {
 
 /// `POST /bots/line/{tenant}`.
 pub async fn line_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let Some(secret) = hooks.line.get(tenant.as_str()) else {
+    let Some(channel) = hooks.line.get(tenant.as_str()) else {
         return refused(StatusCode::NOT_FOUND, "no LINE channel for this tenant");
     };
     let signature = req.headers().get("x-line-signature").and_then(|v| v.to_str().ok());
-    if let Err(e) = line::verify_signature(secret, &body, signature) {
+    if let Err(e) = line::verify_signature(&channel.channel_secret, &body, signature) {
         tracing::warn!(tenant = %tenant, error = %e, bytes = body.len(), "LINE webhook refused");
         return refused(StatusCode::UNAUTHORIZED, "signature check failed");
     }

@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
                 channel_secret: Secret::new(SECRET),
                 channel_access_token: Secret::new(TOKEN),
                 api_base: format!("http://127.0.0.1:{fake_port}"),
+                access_base: "https://access.line.me".into(),
             }],
             teams: None,
             poll_millis: 1000,

@@ -15,6 +15,7 @@ pub mod faq_article;
 pub mod faq_article_version;
 pub mod faq_vote;
 pub mod job;
+pub mod link_nonce;
 pub mod mail_message;
 pub mod mail_outbound;
 pub mod mail_source;

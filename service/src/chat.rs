@@ -15,7 +15,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code, chat_conversation,
-    chat_ticket_link, faq_article, person, tenant, ticket,
+    chat_ticket_link, faq_article, link_nonce, person, tenant, ticket,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -386,14 +386,135 @@ pub async fn start_link(
     })
     .exec_without_returning(txn)
     .await?;
-    let platform = Platform::parse(&user.account.platform).map_or("チャット", Platform::label);
-    let subject = format!("【{}】{platform}連携の確認コード", tenant.name);
-    let body = format!(
-        "{} 様\n\n{platform}のヘルプデスクボットとの連携のため、確認コードをお送りします。\n\n確認コード: {code}\n\nボットとのトークにこのコードを入力してください。有効期限は{CODE_MINUTES}分です。\nお心当たりのない場合は、このメールを破棄してください（連携は行われません）。\n\n――\n{} ヘルプデスク\n",
-        p.display_name, tenant.name
-    );
+    let platform = Platform::parse(&user.account.platform).unwrap_or(Platform::Line);
+    let (subject, body) = link_code_mail(tenant, &p, platform, &code, "ボットとのトーク");
     outbound::queue_personal(txn, tenant, &p.email, "link_code", subject, body, at).await?;
     Ok(StartLink::Sent { code_id: Some(id) })
+}
+
+fn link_code_mail(tenant: &tenant::Model, p: &person::Model, platform: Platform, code: &str, place: &str) -> (String, String) {
+    let platform = platform.label();
+    let subject = format!("【{}】{platform}連携の確認コード", tenant.name);
+    let body = format!(
+        "{} 様\n\n{platform}のヘルプデスクボットとの連携のため、確認コードをお送りします。\n\n確認コード: {code}\n\n{place}にこのコードを入力してください。有効期限は{CODE_MINUTES}分です。\nお心当たりのない場合は、このメールを破棄してください（連携は行われません）。\n\n――\n{} ヘルプデスク\n",
+        p.display_name, tenant.name
+    );
+    (subject, body)
+}
+
+/// LINE account link, on madoguchi's sign-in page: mails a code to `email` when it is a
+/// registered, active person's (at most [`CODES_PER_HOUR`] an hour). Returns the sign-in's id
+/// either way, so the page does not tell who is registered.
+pub async fn web_link_start(
+    db: &impl ConnectionTrait,
+    tenant: &tenant::Model,
+    platform: Platform,
+    email: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<Uuid> {
+    let email = email.trim().to_lowercase();
+    let p = person::Entity::find()
+        .filter(person::Column::TenantId.eq(tenant.id))
+        .filter(person::Column::Email.eq(email.as_str()))
+        .filter(person::Column::Active.eq(true))
+        .one(db)
+        .await?;
+    let recent = match &p {
+        Some(p) => {
+            link_nonce::Entity::find()
+                .filter(link_nonce::Column::PersonId.eq(p.id))
+                .filter(link_nonce::Column::CreatedAt.gt(at - Duration::hours(1)))
+                .count(db)
+                .await?
+        }
+        None => 0,
+    };
+    let id = Uuid::now_v7();
+    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    let mail_it = p.as_ref().filter(|_| recent < CODES_PER_HOUR);
+    link_nonce::Entity::insert(link_nonce::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant.id),
+        person_id: Set(mail_it.map(|p| p.id)),
+        platform: Set(platform.as_str().to_owned()),
+        code_hash: Set(code_hash(id, &code)),
+        tries: Set(0),
+        expires_at: Set(at + Duration::minutes(CODE_MINUTES)),
+        nonce_hash: Set(None),
+        used_at: Set(None),
+        created_at: Set(at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    if let Some(p) = mail_it {
+        let (subject, body) = link_code_mail(tenant, p, platform, &code, "連携のページ");
+        outbound::queue_personal(db, tenant, &p.email, "link_code", subject, body, at).await?;
+    }
+    Ok(id)
+}
+
+/// What became of a code entered on the sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebLinkConfirm {
+    /// Right: hand this nonce to LINE (kept only as a hash, valid for [`CODE_MINUTES`]).
+    Nonce(crate::Secret),
+    Wrong { left: i32 },
+    Expired,
+}
+
+/// Checks the code of a sign-in and, when right, makes the nonce for LINE.
+pub async fn web_link_confirm(db: &impl ConnectionTrait, id: Uuid, entered: &str, at: DateTime<Utc>) -> ServiceResult<WebLinkConfirm> {
+    let Some(row) = link_nonce::Entity::find_by_id(id).one(db).await? else { return Ok(WebLinkConfirm::Expired) };
+    if row.used_at.is_some() || row.nonce_hash.is_some() || row.expires_at <= at || row.tries >= CODE_TRIES {
+        return Ok(WebLinkConfirm::Expired);
+    }
+    let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
+    let right = row.person_id.is_some() && constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes());
+    let mut a = row.clone().into_active_model();
+    if !right {
+        let tries = row.tries + 1;
+        a.tries = Set(tries);
+        a.update(db).await?;
+        return Ok(if tries >= CODE_TRIES { WebLinkConfirm::Expired } else { WebLinkConfirm::Wrong { left: CODE_TRIES - tries } });
+    }
+    let nonce: [u8; 24] = rand::random();
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    a.nonce_hash = Set(Some(code_hash(Uuid::nil(), &nonce)));
+    a.expires_at = Set(at + Duration::minutes(CODE_MINUTES));
+    a.update(db).await?;
+    Ok(WebLinkConfirm::Nonce(crate::Secret::new(nonce)))
+}
+
+/// LINE's `accountLink` event with a nonce we issued: links the account to the person who
+/// signed in. `None` for an unknown, used or expired nonce.
+pub async fn web_link_finish(
+    db: &impl ConnectionTrait,
+    account: &chat_account::Model,
+    nonce: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<Option<person::Model>> {
+    let Some(row) = link_nonce::Entity::find()
+        .filter(link_nonce::Column::NonceHash.eq(code_hash(Uuid::nil(), nonce)))
+        .filter(link_nonce::Column::TenantId.eq(account.tenant_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.used_at.is_some() || row.expires_at <= at {
+        return Ok(None);
+    }
+    let Some(p) = (match row.person_id {
+        Some(pid) => person::Entity::find_by_id(pid).filter(person::Column::Active.eq(true)).one(db).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let mut a = row.into_active_model();
+    a.used_at = Set(Some(at));
+    a.update(db).await?;
+    link(db, account, &p, "line_account_link", at).await?;
+    Ok(Some(p))
 }
 
 /// What became of an entered code.

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from linebot.v3 import WebhookParser
 from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 from linebot.v3.webhooks import (
+    AccountLinkEvent,
     CallbackRequest,
+    LinkContent,
     DeliveryContext,
     FollowDetail,
     FollowEvent,
@@ -73,6 +76,9 @@ def build_event(spec):
         return FollowEvent(replyToken=spec["replyToken"], follow=FollowDetail(isUnblocked=False), **common)
     if kind == "unfollow":
         return UnfollowEvent(**common)
+    if kind == "accountLink":
+        return AccountLinkEvent(replyToken=spec["replyToken"], link=LinkContent(
+            result=spec.get("result", "ok"), nonce=spec["nonce"]), **common)
     raise ValueError(f"unknown event spec type {kind}")
 
 
@@ -125,6 +131,13 @@ class Handler(BaseHTTPRequestHandler):
                 for k, v in json.loads(raw).items():
                     STATE[k] = v
             return self.reply(200, {})
+        if self.path.startswith("/v2/bot/user/") and self.path.endswith("/linkToken"):
+            if self.headers.get("authorization") != f"Bearer {TOKEN}":
+                return self.reply(401, {"message": "Authentication failed"})
+            token = "lt" + base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+            with LOCK:
+                STATE["requests"].append({"path": self.path, "body": {}, "status": 200, "linkToken": token, "at": time.time()})
+            return self.reply(200, {"linkToken": token})
         if self.path not in ("/v2/bot/message/reply", "/v2/bot/message/push"):
             return self.reply(404, {"message": "Not found"})
         if self.headers.get("authorization") != f"Bearer {TOKEN}":
@@ -178,7 +191,6 @@ def main():
     srv.daemon_threads = True
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.replace(a.port_file + ".tmp", a.port_file)
     srv.serve_forever()
 

@@ -29,6 +29,7 @@ async fn start(backend: Backend) -> (TestApp, LinePeer) {
             channel_secret: Secret::new(SECRET),
             channel_access_token: Secret::new(TOKEN),
             api_base: base,
+            access_base: "https://access.line.me".into(),
         }];
     })
     .await;
@@ -254,6 +255,7 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
         channel_secret: Secret::new(SECRET),
         channel_access_token: Secret::new(TOKEN),
         api_base: peer.base.clone(),
+        access_base: "https://access.line.me".into(),
     })
     .unwrap();
     let key = uuid::Uuid::new_v4();
@@ -269,6 +271,7 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
         channel_secret: Secret::new(SECRET),
         channel_access_token: Secret::new("wrong"),
         api_base: peer.base.clone(),
+        access_base: "https://access.line.me".into(),
     })
     .unwrap();
     assert!(matches!(bad.push("Ur", &msg, uuid::Uuid::new_v4()).await, bots::chat::line::Outcome::Permanent(e) if e.starts_with("401")));
@@ -311,6 +314,7 @@ async fn a_dialog_survives_a_restart_of_the_worker() {
         channel_secret: Secret::new(SECRET),
         channel_access_token: Secret::new(TOKEN),
         api_base: peer.base.clone(),
+        access_base: "https://access.line.me".into(),
     };
     let worker = || {
         bots::chat::Worker::new(tdb.db.clone(), std::sync::Arc::clone(&search), std::slice::from_ref(&cfg), None, Default::default())
@@ -345,4 +349,58 @@ async fn a_dialog_survives_a_restart_of_the_worker() {
     let calls = peer.requests().await.unwrap();
     let second: Vec<serde_json::Value> = calls.iter().filter(|c| c["body"]["replyToken"] == "rt-restart-2").cloned().collect();
     assert!(text_of(&second).contains("確認コード"), "{}", text_of(&second));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_account_link_through_the_sign_in_page() {
+    let (app, peer) = start(Backend::Sqlite).await;
+    let mut chat = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: format!("U{}", "l".repeat(32)), n: 0 };
+    // 「連携」 offers the sign-in page (with a link token from LINE) beside the code in chat.
+    let r = chat.press("link").await;
+    let uri = messages(&r)
+        .iter()
+        .flat_map(|m| m["quickReply"]["items"].as_array().cloned().unwrap_or_default())
+        .find_map(|i| (i["action"]["type"] == "uri").then(|| i["action"]["uri"].as_str().unwrap().to_owned()))
+        .expect("a sign-in page button");
+    assert!(uri.starts_with(&format!("{}/link/line/city?linkToken=lt", app.address)), "{uri}");
+    let link_token = uri.split("linkToken=").nth(1).unwrap().to_owned();
+
+    // The page: the address, then the mailed code (a wrong one first), then back to LINE.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(&uri).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("職場のメールアドレス"));
+    let url = format!("{}/link/line/city", app.address);
+    let body = http.post(&url).form(&[("linkToken", link_token.as_str()), ("email", "Requester@city.example.jp")]).send().await.unwrap().text().await.unwrap();
+    let pending = body.split("name=\"pending\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    // An unregistered address gets the same page (nothing tells who is registered).
+    let other = http.post(&url).form(&[("linkToken", link_token.as_str()), ("email", "nobody@city.example.jp")]).send().await.unwrap().text().await.unwrap();
+    assert!(other.contains("登録されているアドレスであれば"));
+    let code = mailed_code(&app, "requester@city.example.jp", "link_code").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let res = http.post(&url).form(&[("linkToken", link_token.as_str()), ("pending", pending.as_str()), ("code", wrong)]).send().await.unwrap();
+    assert!(res.text().await.unwrap().contains("あと2回"));
+    let res = http.post(&url).form(&[("linkToken", link_token.as_str()), ("pending", pending.as_str()), ("code", code.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("https://access.line.me/dialog/bot/accountLink?linkToken={link_token}&nonce=")), "{location}");
+    let nonce = location.split("nonce=").nth(1).unwrap().to_owned();
+    // The code is spent.
+    let again = http.post(&url).form(&[("linkToken", link_token.as_str()), ("pending", pending.as_str()), ("code", code.as_str())]).send().await.unwrap();
+    assert_eq!(again.status(), 410);
+
+    // LINE comes back with the nonce: linked. A forged nonce links nobody.
+    let r = chat.send(json!({ "type": "accountLink", "nonce": "forged-nonce" })).await;
+    assert!(text_of(&r).contains("有効期限が切れたか"), "{}", text_of(&r));
+    let r = chat.send(json!({ "type": "accountLink", "nonce": nonce })).await;
+    assert!(text_of(&r).contains("山田 太郎 さんとして連携しました"), "{}", text_of(&r));
+    let accounts = service::chat::accounts_of(&app.db.read, app.fixture.city.id, app.fixture.city.requester).await.unwrap();
+    assert_eq!(accounts[0].link_method.as_deref(), Some("line_account_link"));
+    // A nonce works once.
+    let mut chat2 = Chat { app: &app, peer: &peer, secret: SECRET, tenant: "city", user: format!("U{}", "m".repeat(32)), n: 0 };
+    let r = chat2.send(json!({ "type": "accountLink", "nonce": nonce })).await;
+    assert!(text_of(&r).contains("有効期限が切れたか"));
+    // A failed link says so.
+    let r = chat2.send(json!({ "type": "accountLink", "nonce": "x", "result": "failed" })).await;
+    assert!(text_of(&r).contains("連携ができませんでした"));
 }

@@ -62,6 +62,7 @@ async fn a_linked_person_resets_their_ldap_password_in_a_real_browser() {
             channel_secret: Secret::new(SECRET),
             channel_access_token: Secret::new(TOKEN),
             api_base: base,
+            access_base: "https://access.line.me".into(),
         }];
         c.password_reset = vec![api::config::ResetConfig { tenant: "city".into(), policy: ResetPolicy::default(), directory }];
     })

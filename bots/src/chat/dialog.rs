@@ -26,11 +26,18 @@ const MY_TICKETS: u64 = 5;
 pub struct Action {
     pub label: String,
     pub command: Command,
+    /// Opens this page instead of sending the command (LINE's account-link page).
+    pub url: Option<String>,
 }
 
 impl Action {
     pub fn new(label: &str, command: Command) -> Self {
-        Self { label: label.to_owned(), command }
+        Self { label: label.to_owned(), command, url: None }
+    }
+
+    /// A button that opens a page.
+    pub fn open(label: &str, url: String) -> Self {
+        Self { label: label.to_owned(), command: Command::Link, url: Some(url) }
     }
 }
 
@@ -128,6 +135,17 @@ pub enum Input {
     Follow,
     /// The user blocked the bot (LINE unfollow).
     Unfollow,
+    /// LINE's account link came back (`accountLink`): the nonce we issued on the sign-in page.
+    AccountLinked { nonce: Option<String> },
+}
+
+/// Whether the input asks to link the account (the worker fetches LINE's link token for it).
+pub fn wants_link(input: &Input) -> bool {
+    match input {
+        Input::Command { command: Command::Link, .. } => true,
+        Input::Text(t) => is_link(&fold(t)),
+        _ => false,
+    }
 }
 
 /// What [`apply`] must do.
@@ -141,6 +159,7 @@ enum Effect {
     /// Reset the user's own password, or (a teacher) a student's named by mail or number.
     StartReset { target: Option<String> },
     ConfirmReset { reset_id: Uuid, entered: String },
+    FinishWebLink { nonce: String },
 }
 
 /// A planned turn.
@@ -160,6 +179,9 @@ pub struct Turnin<'a, C: ConnectionTrait> {
     pub user: &'a ChatUser,
     /// Whether the tenant offers password resets in chat.
     pub reset_enabled: bool,
+    /// LINE: the account-link sign-in page for this user (with a fresh link token), offered
+    /// beside linking by a code in the chat.
+    pub link_url: Option<String>,
 }
 
 /// What [`apply`] needs besides the plan.
@@ -184,6 +206,10 @@ pub async fn plan<C: ConnectionTrait>(t: &Turnin<'_, C>, input: Input) -> Servic
             state.blocked = true;
             state.awaiting = Awaiting::Nothing;
             (Effect::None, vec![])
+        }
+        Input::AccountLinked { nonce: Some(nonce) } if !group => (Effect::FinishWebLink { nonce }, vec![]),
+        Input::AccountLinked { .. } => {
+            (Effect::None, vec![Reply::text("アカウント連携ができませんでした。もう一度「連携」と送ってお試しください。")])
         }
         Input::Unsupported => {
             (Effect::None, vec![Reply::text("申し訳ありません。文字で入力していただくと、FAQからお答えします。")])
@@ -232,7 +258,12 @@ async fn on_command<C: ConnectionTrait>(
                 (Effect::None, vec![Reply::text(format!("すでに {} さんとして連携済みです。", p.display_name))])
             } else {
                 state.awaiting = Awaiting::LinkEmail;
-                (Effect::None, vec![ask_email()])
+                let mut ask = ask_email();
+                if let (Some(url), Reply::Text { text, actions }) = (&t.link_url, &mut ask) {
+                    text.push_str("\nブラウザで連携することもできます。");
+                    actions.insert(0, Action::open("ブラウザで連携", url.clone()));
+                }
+                (Effect::None, vec![ask])
             }
         }
         Command::MyTickets if group => (Effect::None, vec![personal_only()]),
@@ -436,6 +467,19 @@ pub async fn apply(
         }
         Effect::OpenTicket { question } => {
             replies.push(create_ticket(txn, user, conversation, &mut state, Some(&question), at).await?);
+        }
+        Effect::FinishWebLink { nonce } => {
+            let reply = match chat::web_link_finish(txn, &user.account, &nonce, at).await? {
+                Some(p) => {
+                    state.awaiting = Awaiting::Nothing;
+                    Reply::with(
+                        format!("{} さんとして連携しました。お問い合わせの登録や状況の確認ができるようになりました。", p.display_name),
+                        vec![Action::new("私の問い合わせ", Command::MyTickets)],
+                    )
+                }
+                None => Reply::text("アカウント連携の有効期限が切れたか、すでに使われています。もう一度「連携」と送ってください。"),
+            };
+            replies.push(reply);
         }
         Effect::StartReset { target } => {
             replies.push(start_reset(txn, setup, tenant, conversation, user, &mut state, target.as_deref(), at).await?);

@@ -47,10 +47,17 @@ pub struct LineConfig {
     /// The Messaging API's base URL (tests point it at a local fake).
     #[serde(default = "default_api_base")]
     pub api_base: String,
+    /// Where the account-link sign-in page sends the user back to (LINE's).
+    #[serde(default = "default_access_base")]
+    pub access_base: String,
 }
 
 fn default_api_base() -> String {
     "https://api.line.me".to_owned()
+}
+
+fn default_access_base() -> String {
+    "https://access.line.me".to_owned()
 }
 
 /// Why a webhook was refused.
@@ -194,8 +201,7 @@ pub struct Link {
 }
 
 impl Event {
-    /// What the dialog sees; `None` for events it does not take (an accountLink result is
-    /// handled by the worker).
+    /// What the dialog sees; `None` for events it does not take.
     pub fn input(&self) -> Option<Input> {
         match self.kind.as_str() {
             "message" => Some(match self.message.as_ref() {
@@ -211,6 +217,10 @@ impl Event {
                         None
                     }
                 }
+            }
+            "accountLink" => {
+                let link = self.link.as_ref()?;
+                Some(Input::AccountLinked { nonce: link.nonce.clone().filter(|_| link.result == "ok") })
             }
             "follow" => Some(Input::Follow),
             "unfollow" => Some(Input::Unfollow),
@@ -262,7 +272,7 @@ fn render_one(r: &Reply) -> Value {
         Reply::Choices { intro, options, actions } => {
             let mut rows = vec![json!({ "type": "text", "text": clip_chars(intro, 200), "wrap": true, "size": "sm" })];
             for (i, (id, q)) in options.iter().enumerate() {
-                let a = Action { label: format!("{}. {q}", i + 1), command: Command::Show(*id) };
+                let a = Action::new(&format!("{}. {q}", i + 1), Command::Show(*id));
                 rows.push(json!({
                     "type": "button", "style": "link", "height": "sm",
                     "action": postback(&a),
@@ -293,7 +303,10 @@ fn text_message(text: &str, actions: &[Action]) -> Value {
 
 fn postback(a: &Action) -> Value {
     let label = clip_chars(&a.label, LABEL_MAX);
-    json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label })
+    match &a.url {
+        Some(uri) => json!({ "type": "uri", "label": label, "uri": uri }),
+        None => json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label }),
+    }
 }
 
 /// Cuts `s` to at most `max` UTF-16 code units (LINE counts text that way), ending with `…`
@@ -351,6 +364,15 @@ impl LineApi {
             .connect_timeout(Duration::from_secs(5))
             .build()?;
         Ok(Self { http, base: cfg.api_base.trim_end_matches('/').to_owned(), token: cfg.channel_access_token.clone() })
+    }
+
+    /// `POST /v2/bot/user/{userId}/linkToken`: a token for LINE's account link (valid 10
+    /// minutes, once).
+    pub async fn link_token(&self, user_id: &str) -> anyhow::Result<String> {
+        let url = format!("{}/v2/bot/user/{user_id}/linkToken", self.base);
+        let res = self.http.post(url).bearer_auth(self.token.expose()).send().await?.error_for_status()?;
+        let v: Value = res.json().await?;
+        v["linkToken"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no linkToken in LINE's answer"))
     }
 
     /// `POST /v2/bot/message/reply`.

@@ -208,6 +208,26 @@ impl Worker {
         let Some(input) = event.input() else {
             return self.complete(j.id).await;
         };
+        // Linking offers LINE's account link too: a sign-in page on this server, opened with a
+        // fresh link token from LINE.
+        let mut link_url = None;
+        if kind == ChatKind::Personal
+            && user.person.is_none()
+            && dialog::wants_link(&input)
+            && let Some(api) = self.line.get(&tenant.slug)
+            && let Some(uid) = source.user_id.as_deref()
+        {
+            match api.link_token(uid).await {
+                Ok(token) => {
+                    link_url = Some(format!(
+                        "{}/link/line/{}?linkToken={token}",
+                        self.public_url.trim_end_matches('/'),
+                        tenant.slug
+                    ));
+                }
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "LINE link token unavailable; linking by code only"),
+            }
+        }
         let plan = dialog::plan(
             &dialog::Turnin {
                 db: &self.db.read,
@@ -215,6 +235,7 @@ impl Worker {
                 conversation: &conv,
                 user: &user,
                 reset_enabled: self.resets.contains_key(&tenant.slug),
+                link_url,
             },
             input,
         )
@@ -378,6 +399,7 @@ impl Worker {
                 conversation: &conv,
                 user: &user,
                 reset_enabled: self.resets.contains_key(&tenant.slug),
+                link_url: None,
             },
             input,
         )

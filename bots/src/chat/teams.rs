@@ -311,7 +311,10 @@ pub fn render(replies: &[Reply]) -> Value {
 }
 
 fn submit(a: &Action) -> Value {
-    json!({ "type": "Action.Submit", "title": a.label, "data": { "cmd": a.command.encode(), "label": a.label } })
+    match &a.url {
+        Some(url) => json!({ "type": "Action.OpenUrl", "title": a.label, "url": url }),
+        None => json!({ "type": "Action.Submit", "title": a.label, "data": { "cmd": a.command.encode(), "label": a.label } }),
+    }
 }
 
 fn card(body: Vec<Value>, actions: Vec<Value>, fallback: &str) -> Value {
@@ -353,7 +356,7 @@ fn render_one(r: &Reply) -> Value {
             let mut acts: Vec<Value> = options
                 .iter()
                 .enumerate()
-                .map(|(i, (id, q))| submit(&Action { label: format!("{}. {q}", i + 1), command: Command::Show(*id) }))
+                .map(|(i, (id, q))| submit(&Action::new(&format!("{}. {q}", i + 1), Command::Show(*id))))
                 .collect();
             acts.extend(actions.iter().map(submit));
             card(vec![json!({ "type": "TextBlock", "text": intro, "wrap": true })], acts, &r.plain())
