@@ -12,10 +12,13 @@ use serde::Deserialize;
 use service::Secret;
 use service::reset::{self, CompleteReset, PasswordDirectory, ResetPolicy};
 
-/// The tenants (by slug) that offer resets: their rules and directory.
+/// A tenant's reset rules and the directory its passwords are set in.
+pub type TenantReset = (ResetPolicy, Arc<dyn PasswordDirectory>);
+
+/// The tenants (by slug) that offer resets.
 #[derive(Clone, Default)]
 pub struct Resets {
-    pub by_tenant: Arc<HashMap<String, (ResetPolicy, Arc<dyn PasswordDirectory>)>>,
+    pub by_tenant: Arc<HashMap<String, TenantReset>>,
     pub db: Option<service::Db>,
 }
 

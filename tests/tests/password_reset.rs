@@ -108,7 +108,7 @@ async fn a_linked_person_resets_their_ldap_password_in_a_real_browser() {
     browser.type_into("#confirm", "Something-Else-2026!").await.unwrap();
     browser.click("#submit").await.unwrap();
     browser.wait_for_text("#errors", "一致しません").await.unwrap();
-    assert!(slapd.can_bind(&dn, OLD).await.unwrap() == false, "nothing set yet (still locked)");
+    assert!(!slapd.can_bind(&dn, OLD).await.unwrap(), "nothing set yet (still locked)");
     browser.type_into("#password", NEW).await.unwrap();
     browser.type_into("#confirm", NEW).await.unwrap();
     browser.click("#submit").await.unwrap();
