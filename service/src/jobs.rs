@@ -111,6 +111,44 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Claims the job of `kind` with `dedupe_key` if it is due and free (a worker doing at once
+/// the work it just enqueued, instead of waiting for its next round).
+pub async fn claim_key(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    dedupe_key: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<job::Model>> {
+    let Some(mut j) = job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::DedupeKey.eq(dedupe_key))
+        .filter(job::Column::Status.eq(QUEUED))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let until = now + lease;
+    let taken = job::Entity::update_many()
+        .col_expr(job::Column::LockedUntil, Expr::value(until))
+        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(j.id))
+        .filter(job::Column::Status.eq(QUEUED))
+        .filter(job::Column::RunAt.lte(now))
+        .filter(Condition::any().add(job::Column::LockedUntil.is_null()).add(job::Column::LockedUntil.lt(now)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if taken != 1 {
+        return Ok(None);
+    }
+    j.locked_until = Some(until);
+    j.attempts += 1;
+    Ok(Some(j))
+}
+
 /// Marks a claimed job done.
 pub async fn complete(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     set_status(db, id, DONE, None, None, now).await

@@ -45,6 +45,7 @@ pub struct Worker {
     resets: HashMap<String, service::reset::ResetPolicy>,
     /// The server's public base URL, for reset links.
     public_url: String,
+    slugs: std::sync::RwLock<HashMap<Uuid, String>>,
     wake: Arc<Notify>,
 }
 
@@ -74,7 +75,7 @@ impl Worker {
     ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
         let teams = teams.map(teams::Connector::new).transpose()?;
-        Ok(Self { db, search, line, teams, resets: HashMap::new(), public_url: String::new(), wake })
+        Ok(Self { db, search, line, teams, resets: HashMap::new(), public_url: String::new(), slugs: Default::default(), wake })
     }
 
     /// Offers password resets for these tenants (by slug), with links under `public_url`.
@@ -84,15 +85,21 @@ impl Worker {
         self
     }
 
-    /// The LINE client of a tenant.
+    /// The LINE client of a tenant (tenant slugs are remembered: they do not change).
     async fn line_api(&self, tenant_id: Uuid) -> Result<&LineApi, SendError> {
-        let tenant = service::directory::tenant(&self.db.read, tenant_id)
-            .await
-            .map_err(|e| SendError::Retry(e.to_string()))?
-            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
-        self.line
-            .get(&tenant.slug)
-            .ok_or_else(|| SendError::Retry(format!("no LINE channel configured for tenant {}", tenant.slug)))
+        let known = self.slugs.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant_id).cloned();
+        let slug = match known {
+            Some(s) => s,
+            None => {
+                let tenant = service::directory::tenant(&self.db.read, tenant_id)
+                    .await
+                    .map_err(|e| SendError::Retry(e.to_string()))?
+                    .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
+                self.slugs.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant_id, tenant.slug.clone());
+                tenant.slug
+            }
+        };
+        self.line.get(&slug).ok_or_else(|| SendError::Retry(format!("no LINE channel configured for tenant {slug}")))
     }
 
     /// Works until `stop`, waking on new events or every `every`.
@@ -114,62 +121,117 @@ impl Worker {
         }
     }
 
-    /// One round: due events through the dialog, then due sends.
+    /// One round: due events through the dialog (conversations in parallel, each in order,
+    /// each reply sent as soon as its turn is committed), then any sends still due.
     pub async fn run_once(&self) -> anyhow::Result<Round> {
+        use futures::StreamExt as _;
         let mut round = Round::default();
         let now = service::tickets::now();
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
         let mut events = jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await?;
         events.extend(jobs::claim(&self.db.write, teams::ACTIVITY_JOB, lease, BATCH, now).await?);
+        // One lane per conversation: a conversation's turns stay in order, different
+        // conversations use both cores (the FAQ search is the CPU-heavy part of a turn).
+        let mut lanes: Vec<(String, Vec<job::Model>)> = vec![];
         for j in events {
+            let key = conversation_key(&j);
+            match lanes.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, l)) => l.push(j),
+                None => lanes.push((key, vec![j])),
+            }
+        }
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+        let results: Vec<Round> = futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        for r in results {
+            round.events += r.events;
+            round.sent += r.sent;
+            round.retried += r.retried;
+            round.failed += r.failed;
+        }
+        let now = service::tickets::now();
+        let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, now).await?;
+        sends.extend(jobs::claim(&self.db.write, teams::SEND_JOB, lease, BATCH, now).await?);
+        sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, now).await?);
+        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
+        for (j, r) in sends.iter().zip(results) {
+            self.settle(j, r, &mut round).await?;
+        }
+        Ok(round)
+    }
+
+    /// One conversation's due events, in order; each turn's reply is sent at once.
+    async fn lane(&self, lane: Vec<job::Model>) -> Round {
+        let mut round = Round::default();
+        for j in lane {
             let done = if j.kind == teams::ACTIVITY_JOB { self.teams_activity(&j).await } else { self.line_event(&j).await };
-            match done {
-                Ok(()) => round.events += 1,
+            let outcome = match done {
+                Ok(()) => {
+                    round.events += 1;
+                    self.send_now(&j, &mut round).await
+                }
                 Err(e) => {
                     let msg = format!("{e:#}");
                     tracing::warn!(job = %j.id, kind = %j.kind, error = %msg, "chat event failed");
-                    match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await? {
-                        jobs::Retry::At(_) => round.retried += 1,
-                        jobs::Retry::GaveUp => round.failed += 1,
+                    match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await {
+                        Ok(jobs::Retry::At(_)) => round.retried += 1,
+                        Ok(jobs::Retry::GaveUp) => round.failed += 1,
+                        Err(e) => tracing::warn!(job = %j.id, error = %e, "recording a failed chat event failed"),
                     }
+                    Ok(())
                 }
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(job = %j.id, error = %format!("{e:#}"), "sending a chat reply failed; the next round retries");
             }
         }
-        let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, service::tickets::now()).await?;
-        sends.extend(jobs::claim(&self.db.write, teams::SEND_JOB, lease, BATCH, service::tickets::now()).await?);
-        sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, service::tickets::now()).await?);
-        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
-        for (j, r) in sends.iter().zip(results) {
-            let now = service::tickets::now();
-            match r {
-                Ok(()) => {
-                    // A delivered message may carry a one-time link: its payload is not kept.
-                    jobs::complete_scrubbed(&self.db.write, j.id, now).await?;
-                    round.sent += 1;
-                }
-                Err(SendError::RetryAfter(e, secs)) => {
-                    tracing::warn!(job = %j.id, kind = %j.kind, error = %e, retry_after = secs, "chat message throttled; will retry");
-                    let at = now + chrono::Duration::seconds(i64::try_from(secs.min(3600)).unwrap_or(60));
-                    match jobs::fail_not_before(&self.db.write, j, &e, at, now).await? {
-                        jobs::Retry::At(_) => round.retried += 1,
-                        jobs::Retry::GaveUp => round.failed += 1,
-                    }
-                }
-                Err(SendError::Retry(e)) => {
-                    tracing::warn!(job = %j.id, kind = %j.kind, error = %e, "chat message not sent; will retry");
-                    match jobs::fail(&self.db.write, j, &e, false, now).await? {
-                        jobs::Retry::At(_) => round.retried += 1,
-                        jobs::Retry::GaveUp => round.failed += 1,
-                    }
-                }
-                Err(SendError::Permanent(e)) => {
-                    tracing::error!(job = %j.id, kind = %j.kind, error = %e, "chat message refused by the platform; given up");
-                    jobs::fail(&self.db.write, j, &e, true, now).await?;
-                    round.failed += 1;
+        round
+    }
+
+    /// Sends the reply a turn just queued (keyed by the event job's id), if any.
+    async fn send_now(&self, event: &job::Model, round: &mut Round) -> anyhow::Result<()> {
+        let kind = if event.kind == teams::ACTIVITY_JOB { teams::SEND_JOB } else { line::SEND_JOB };
+        let lease = chrono::Duration::seconds(LEASE_SECONDS);
+        let Some(send) = jobs::claim_key(&self.db.write, kind, &event.id.to_string(), lease, service::tickets::now()).await? else {
+            return Ok(());
+        };
+        let r = self.send(&send).await;
+        self.settle(&send, r, round).await
+    }
+
+    /// Records what became of a send.
+    async fn settle(&self, j: &job::Model, r: Result<(), SendError>, round: &mut Round) -> anyhow::Result<()> {
+        let now = service::tickets::now();
+        match r {
+            Ok(()) => {
+                // A delivered message may carry a one-time link: its payload is not kept.
+                jobs::complete_scrubbed(&self.db.write, j.id, now).await?;
+                round.sent += 1;
+            }
+            Err(SendError::RetryAfter(e, secs)) => {
+                tracing::warn!(job = %j.id, kind = %j.kind, error = %e, retry_after = secs, "chat message throttled; will retry");
+                let at = now + chrono::Duration::seconds(i64::try_from(secs.min(3600)).unwrap_or(60));
+                match jobs::fail_not_before(&self.db.write, j, &e, at, now).await? {
+                    jobs::Retry::At(_) => round.retried += 1,
+                    jobs::Retry::GaveUp => round.failed += 1,
                 }
             }
+            Err(SendError::Retry(e)) => {
+                tracing::warn!(job = %j.id, kind = %j.kind, error = %e, "chat message not sent; will retry");
+                match jobs::fail(&self.db.write, j, &e, false, now).await? {
+                    jobs::Retry::At(_) => round.retried += 1,
+                    jobs::Retry::GaveUp => round.failed += 1,
+                }
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::error!(job = %j.id, kind = %j.kind, error = %e, "chat message refused by the platform; given up");
+                jobs::fail(&self.db.write, j, &e, true, now).await?;
+                round.failed += 1;
+            }
         }
-        Ok(round)
+        Ok(())
     }
 
     async fn line_event(&self, j: &job::Model) -> anyhow::Result<()> {
@@ -439,6 +501,17 @@ impl Worker {
         };
         teams_outcome(connector.send(service_url, conv, p["replyToId"].as_str(), &p["activity"]).await)
     }
+}
+
+/// Which conversation an event job belongs to (its lane).
+fn conversation_key(j: &job::Model) -> String {
+    let p = &j.payload;
+    if j.kind == teams::ACTIVITY_JOB {
+        return format!("teams:{}", p["activity"]["conversation"]["id"].as_str().unwrap_or_default());
+    }
+    let s = &p["event"]["source"];
+    let id = s["groupId"].as_str().or(s["roomId"].as_str()).or(s["userId"].as_str()).unwrap_or_default();
+    format!("line:{}:{id}", p["tenantId"].as_str().unwrap_or_default())
 }
 
 fn teams_outcome(o: teams::Outcome) -> Result<(), SendError> {
