@@ -84,7 +84,7 @@ impl SearchIndex {
             synonyms,
             limit: CANDIDATES,
             offset: 0,
-            highlight: true,
+            highlight: false,
             count: false,
         };
         let hits = self.search_analyzed(&q, &req, &[])?.hits;
@@ -109,11 +109,12 @@ impl SearchIndex {
         } else {
             Confidence::Choose
         };
-        let hits = if confidence == Confidence::Decline {
+        let mut hits: Vec<Hit> = if confidence == Confidence::Decline {
             Vec::new()
         } else {
             scored.into_iter().take(3).map(|(_, _, h)| h).collect()
         };
+        self.highlight(&q, &mut hits)?;
         Ok(Suggestion { confidence, hits, coverage, ranked })
     }
 }

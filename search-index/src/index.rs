@@ -632,6 +632,26 @@ impl SearchIndex {
         Ok(SearchResults { hits, has_more, total, facets })
     }
 
+    /// Adds highlights to hits found without them (the FAQ answer path ranks dozens of
+    /// candidates and shows three: highlighting costs a tokenization of each document, so
+    /// only the shown ones are).
+    pub(crate) fn highlight(&self, q: &AnalyzedQuery, hits: &mut [Hit]) -> Result<()> {
+        let Some(text) = self.text_query(q) else { return Ok(()) };
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let searcher = self.reader.searcher();
+        let generators = self.snippet_generators(&searcher, &*text)?;
+        for h in hits.iter_mut() {
+            let t = tantivy::Term::from_field_text(self.fields.key, &key(h.kind, &h.id));
+            let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
+            if let Some((_, addr)) = top.first() {
+                h.highlights = self.hit(&searcher, h.score, *addr, Some(&generators))?.highlights;
+            }
+        }
+        Ok(())
+    }
+
     fn snippet_generators(&self, searcher: &Searcher, query: &dyn Query) -> Result<[SnippetGenerator; 4]> {
         let make = |field: Field, chars: usize| -> Result<SnippetGenerator> {
             let mut g = SnippetGenerator::create(searcher, query, field)?;
