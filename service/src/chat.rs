@@ -370,26 +370,47 @@ pub async fn start_link(
         tracing::info!(account = %user.account.id, "linking code asked for an unregistered address");
         return Ok(StartLink::Sent { code_id: None });
     };
+    let (id, code) = issue_code(txn, tenant.id, user.account.id, p.id, "link", at).await?;
+    let platform = Platform::parse(&user.account.platform).unwrap_or(Platform::Line);
+    let (subject, body) = link_code_mail(tenant, &p, platform, &code, "ボットとのトーク");
+    outbound::queue_personal(txn, tenant, &p.email, "link_code", subject, body, at).await?;
+    Ok(StartLink::Sent { code_id: Some(id) })
+}
+
+/// Stores a new 6-digit one-time code for `person` (only its salted hash, valid for
+/// [`CODE_MINUTES`]) and returns its id and the code to mail.
+pub(crate) async fn issue_code(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    account_id: Uuid,
+    person_id: Uuid,
+    purpose: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<(Uuid, String)> {
     let id = Uuid::now_v7();
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     chat_code::Entity::insert(chat_code::ActiveModel {
         id: Set(id),
-        tenant_id: Set(tenant.id),
-        account_id: Set(user.account.id),
-        person_id: Set(p.id),
-        purpose: Set("link".to_owned()),
+        tenant_id: Set(tenant_id),
+        account_id: Set(account_id),
+        person_id: Set(person_id),
+        purpose: Set(purpose.to_owned()),
         code_hash: Set(code_hash(id, &code)),
         tries: Set(0),
         expires_at: Set(at + Duration::minutes(CODE_MINUTES)),
         used_at: Set(None),
         created_at: Set(at),
     })
-    .exec_without_returning(txn)
+    .exec_without_returning(db)
     .await?;
-    let platform = Platform::parse(&user.account.platform).unwrap_or(Platform::Line);
-    let (subject, body) = link_code_mail(tenant, &p, platform, &code, "ボットとのトーク");
-    outbound::queue_personal(txn, tenant, &p.email, "link_code", subject, body, at).await?;
-    Ok(StartLink::Sent { code_id: Some(id) })
+    Ok((id, code))
+}
+
+/// Whether `entered` (digits, spaces and hyphens allowed) is the code of `row`, compared in
+/// constant time.
+pub(crate) fn code_matches(row: &chat_code::Model, entered: &str) -> bool {
+    let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
+    constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes())
 }
 
 fn link_code_mail(tenant: &tenant::Model, p: &person::Model, platform: Platform, code: &str, place: &str) -> (String, String) {
@@ -554,8 +575,7 @@ pub async fn confirm_link(
     if row.expires_at <= at {
         return Ok(ConfirmLink::Expired);
     }
-    let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
-    if !constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes()) {
+    if !code_matches(&row, entered) {
         let tries = row.tries + 1;
         let mut a = row.into_active_model();
         a.tries = Set(tries);

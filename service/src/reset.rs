@@ -34,7 +34,7 @@ use crate::secret::Secret;
 use crate::tickets;
 
 /// How long the mailed code is valid.
-pub const CODE_MINUTES: i64 = 10;
+pub const CODE_MINUTES: i64 = chat::CODE_MINUTES;
 /// Wrong codes before the reset is locked.
 pub const CODE_TRIES: i32 = 3;
 /// How long the one-time link is valid.
@@ -180,22 +180,7 @@ pub async fn start(
     if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
         return Ok(StartReset::NoMail);
     }
-    let code_id = Uuid::now_v7();
-    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
-    chat_code::Entity::insert(chat_code::ActiveModel {
-        id: Set(code_id),
-        tenant_id: Set(tenant.id),
-        account_id: Set(user.account.id),
-        person_id: Set(requester.id),
-        purpose: Set("reset".to_owned()),
-        code_hash: Set(hash(code_id.as_bytes(), &code)),
-        tries: Set(0),
-        expires_at: Set(at + Duration::minutes(CODE_MINUTES)),
-        used_at: Set(None),
-        created_at: Set(at),
-    })
-    .exec_without_returning(txn)
-    .await?;
+    let (code_id, code) = chat::issue_code(txn, tenant.id, user.account.id, requester.id, "reset", at).await?;
     let reset_id = Uuid::now_v7();
     password_reset::Entity::insert(password_reset::ActiveModel {
         id: Set(reset_id),
@@ -293,9 +278,7 @@ pub async fn confirm_code(
         set_status(txn, &r, "expired", None, at).await?;
         return Ok(ConfirmReset::Expired);
     }
-    let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
-    let right = crate::chat::constant_time_eq(hash(code.id.as_bytes(), &entered).as_bytes(), code.code_hash.as_bytes());
-    if !right {
+    if !chat::code_matches(&code, entered) {
         let tries = r.tries + 1;
         let mut c = code.into_active_model();
         c.tries = Set(tries);

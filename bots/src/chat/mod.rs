@@ -305,32 +305,18 @@ impl Worker {
         let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
         let txn = self.db.write.begin().await?;
         let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
-        if !replies.is_empty() {
-            let messages = line::render(&replies);
-            let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
-            jobs::enqueue(
-                &txn,
-                NewJob {
-                    tenant_id: Some(tenant_id),
-                    kind: line::SEND_JOB,
-                    dedupe_key: j.id.to_string(),
-                    payload: json!({
-                        "tenantId": tenant_id,
-                        "to": conv_ref,
-                        "replyToken": event.reply_token,
-                        "receivedAt": received,
-                        "messages": messages,
-                        "retryKey": Uuid::new_v4(),
-                    }),
-                    max_attempts: 20,
-                },
-                now,
-            )
-            .await?;
-        }
-        jobs::complete(&txn, j.id, now).await?;
-        txn.commit().await?;
-        Ok(())
+        let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
+        let send = (!replies.is_empty()).then(|| {
+            json!({
+                "tenantId": tenant_id,
+                "to": conv_ref,
+                "replyToken": event.reply_token,
+                "receivedAt": received,
+                "messages": line::render(&replies),
+                "retryKey": Uuid::new_v4(),
+            })
+        });
+        finish_turn(txn, j, line::SEND_JOB, send, now).await
     }
 
     async fn complete(&self, id: Uuid) -> anyhow::Result<()> {
@@ -469,28 +455,15 @@ impl Worker {
         let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
         let txn = self.db.write.begin().await?;
         let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
-        if !replies.is_empty() {
-            jobs::enqueue(
-                &txn,
-                NewJob {
-                    tenant_id: Some(tenant_id),
-                    kind: teams::SEND_JOB,
-                    dedupe_key: j.id.to_string(),
-                    payload: json!({
-                        "serviceUrl": service_url,
-                        "conversationId": conv_ref,
-                        "replyToId": a["id"],
-                        "activity": teams::render(&replies),
-                    }),
-                    max_attempts: 20,
-                },
-                now,
-            )
-            .await?;
-        }
-        jobs::complete(&txn, j.id, now).await?;
-        txn.commit().await?;
-        Ok(())
+        let send = (!replies.is_empty()).then(|| {
+            json!({
+                "serviceUrl": service_url,
+                "conversationId": conv_ref,
+                "replyToId": a["id"],
+                "activity": teams::render(&replies),
+            })
+        });
+        finish_turn(txn, j, teams::SEND_JOB, send, now).await
     }
 
     async fn teams_send(&self, j: &job::Model) -> Result<(), SendError> {
@@ -501,6 +474,25 @@ impl Worker {
         };
         teams_outcome(connector.send(service_url, conv, p["replyToId"].as_str(), &p["activity"]).await)
     }
+}
+
+/// Ends a turn in its transaction: the reply's send job (keyed by the event job, so
+/// [`Worker::send_now`] finds it) and the event job's completion commit with the dialog's
+/// writes.
+async fn finish_turn(
+    txn: sea_orm::DatabaseTransaction,
+    event: &job::Model,
+    send_kind: &'static str,
+    send: Option<Value>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if let Some(payload) = send {
+        let job = NewJob { tenant_id: event.tenant_id, kind: send_kind, dedupe_key: event.id.to_string(), payload, max_attempts: 20 };
+        jobs::enqueue(&txn, job, now).await?;
+    }
+    jobs::complete(&txn, event.id, now).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Which conversation an event job belongs to (its lane).
