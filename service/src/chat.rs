@@ -170,6 +170,37 @@ impl Turn {
     }
 }
 
+/// The account of a platform user, if it exists (a read: the worker looks on the read pool
+/// before taking the single SQLite writer to create one).
+pub async fn find_account(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    platform: Platform,
+    external_id: &str,
+) -> ServiceResult<Option<chat_account::Model>> {
+    Ok(chat_account::Entity::find()
+        .filter(chat_account::Column::TenantId.eq(tenant_id))
+        .filter(chat_account::Column::Platform.eq(platform.as_str()))
+        .filter(chat_account::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?)
+}
+
+/// A conversation, if it exists (a read, like [`find_account`]).
+pub async fn find_conversation(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    platform: Platform,
+    conversation_ref: &str,
+) -> ServiceResult<Option<chat_conversation::Model>> {
+    Ok(chat_conversation::Entity::find()
+        .filter(chat_conversation::Column::TenantId.eq(tenant_id))
+        .filter(chat_conversation::Column::Platform.eq(platform.as_str()))
+        .filter(chat_conversation::Column::ConversationRef.eq(conversation_ref))
+        .one(db)
+        .await?)
+}
+
 /// Finds or creates the account of a platform user.
 pub async fn account(
     db: &impl ConnectionTrait,

@@ -159,10 +159,13 @@ pub async fn complete(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -
 pub async fn complete_scrubbed(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
     job::Entity::update_many()
         .col_expr(job::Column::Payload, Expr::value(serde_json::json!({ "scrubbed": true })))
+        .col_expr(job::Column::Status, Expr::value(DONE))
+        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::Id.eq(id))
         .exec(db)
         .await?;
-    set_status(db, id, DONE, None, None, now).await
+    Ok(())
 }
 
 /// What became of a failed attempt.

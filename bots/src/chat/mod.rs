@@ -253,13 +253,21 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
+        // Known accounts and conversations are read from the read pool; only new ones take
+        // the writer.
         let account = match source.user_id.as_deref() {
-            Some(uid) => Some(chat::account(&self.db.write, tenant_id, Platform::Line, uid, None, now).await?),
+            Some(uid) => match chat::find_account(&self.db.read, tenant_id, Platform::Line, uid).await? {
+                Some(a) => Some(a),
+                None => Some(chat::account(&self.db.write, tenant_id, Platform::Line, uid, None, now).await?),
+            },
             None => None,
         };
         let kind = if source.is_group() { ChatKind::Group } else { ChatKind::Personal };
         let personal_account = account.as_ref().filter(|_| kind == ChatKind::Personal).map(|a| a.id);
-        let conv = chat::conversation(&self.db.write, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?;
+        let conv = match chat::find_conversation(&self.db.read, tenant_id, Platform::Line, conv_ref).await? {
+            Some(c) => c,
+            None => chat::conversation(&self.db.write, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?,
+        };
         let Some(account) = account else {
             // A group message from someone who has not added the bot carries no userId: FAQ
             // answers need no account, but we keep none to vote with either.
