@@ -333,3 +333,25 @@ both_backends!(mail_settings_through_graphql_are_admin_only_validated_and_take_e
         o => panic!("{o:?}"),
     }
 });
+
+both_backends!(a_one_time_code_mail_goes_out_and_its_body_is_not_kept, |backend| async move {
+    let t = test_db(backend).await;
+    let db = &t.db.write;
+    let sink = SmtpSink::start(0).await.unwrap();
+    let sender = Sender::new(&smtp(sink.port)).unwrap();
+    let tenant = service::directory::tenant(db, t.fixture.city.id).await.unwrap().unwrap();
+    let body = "山田 太郎 様\n\n確認コード: 482913\n".to_owned();
+    let id = service::mail::outbound::queue_personal(db, &tenant, "requester@city.example.jp", "link_code", "【さくら市】LINE連携の確認コード".into(), body, tickets::now())
+        .await
+        .unwrap()
+        .expect("the tenant has a helpdesk address");
+    let r = sender.send_due(db, tickets::now()).await.unwrap();
+    assert_eq!(r.sent, 1, "{r:?}");
+    let got = sink.wait_for(1, 10).await;
+    let m = MessageParser::default().parse(&got[0].0).unwrap();
+    assert_eq!(m.subject(), Some("【さくら市】LINE連携の確認コード"));
+    assert!(m.body_text(0).unwrap().contains("確認コード: 482913"));
+    let row = mail_outbound::Entity::find_by_id(id).one(db).await.unwrap().unwrap();
+    assert_eq!(row.status, "sent");
+    assert!(!row.body.contains("482913"), "the code is blanked once sent: {}", row.body);
+});
