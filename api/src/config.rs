@@ -129,6 +129,9 @@ pub struct BotsConfig {
     /// LINE channels (`[[bots.line]]`, one per tenant); the webhook URL of each is
     /// `/bots/line/{tenant}`.
     pub line: Vec<bots::chat::line::LineConfig>,
+    /// LINE WORKS bots (`[[bots.line_works]]`, one per tenant); the callback URL of each is
+    /// `/bots/lineworks/{tenant}`.
+    pub line_works: Vec<bots::chat::lineworks::LineWorksConfig>,
     /// The Teams bot (`[bots.teams]`); its messaging endpoint is `/bots/teams/messages`.
     pub teams: Option<bots::chat::teams::TeamsConfig>,
     /// How often the chat worker looks for due jobs when nothing wakes it, in milliseconds.
@@ -137,7 +140,7 @@ pub struct BotsConfig {
 
 impl Default for BotsConfig {
     fn default() -> Self {
-        Self { line: vec![], teams: None, poll_millis: 1000 }
+        Self { line: vec![], line_works: vec![], teams: None, poll_millis: 1000 }
     }
 }
 

@@ -90,6 +90,7 @@ impl Application {
         let chat_wake = Arc::new(tokio::sync::Notify::new());
         let chat_hooks = crate::webhooks::ChatHooks::new(
             &cfg.bots.line,
+            &cfg.bots.line_works,
             cfg.bots.teams.as_ref(),
             db.read.clone(),
             Arc::clone(&search),
@@ -116,7 +117,9 @@ impl Application {
         let chat_worker =
             bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, cfg.bots.teams.as_ref(), chat_wake)
                 .context("cannot start the chat worker")?
-                .with_resets(reset_policies, public_url);
+                .with_resets(reset_policies, public_url)
+                .with_line_works(&cfg.bots.line_works)
+                .context("bots.line_works")?;
         let max_body = cfg.graphql.max_body_bytes;
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -134,6 +137,7 @@ impl Application {
                 .route("/reset/{token}", web::post().to(crate::reset_page::submit))
                 .app_data(web::PayloadConfig::new(max_body))
                 .route("/bots/line/{tenant}", web::post().to(crate::webhooks::line_webhook))
+                .route("/bots/lineworks/{tenant}", web::post().to(crate::webhooks::lineworks_webhook))
                 .route("/bots/teams/messages", web::post().to(crate::webhooks::teams_messages))
                 .route("/bots/teams/outgoing", web::post().to(crate::webhooks::teams_outgoing))
                 .route("/graphql", web::post().to(graphql_post))

@@ -20,6 +20,8 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct ChatHooks {
     line: Arc<HashMap<String, LineConfig>>,
+    /// LINE WORKS bot secrets by tenant slug.
+    line_works: Arc<HashMap<String, service::Secret>>,
     teams: Option<Arc<(TeamsConfig, BotAuth)>>,
     tenants: Arc<RwLock<HashMap<String, Uuid>>>,
     db: DatabaseConnection,
@@ -39,6 +41,7 @@ impl ChatHooks {
 
     pub fn new(
         line: &[LineConfig],
+        line_works: &[bots::chat::lineworks::LineWorksConfig],
         teams: Option<&TeamsConfig>,
         db: DatabaseConnection,
         search: Arc<service::search::Search>,
@@ -46,7 +49,8 @@ impl ChatHooks {
     ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| (c.tenant.clone(), c.clone())).collect();
         let teams = teams.map(|c| Ok::<_, anyhow::Error>(Arc::new((c.clone(), BotAuth::new(c)?)))).transpose()?;
-        Ok(Self { line: Arc::new(line), teams, tenants: Arc::default(), db, search, intake })
+        let line_works = line_works.iter().map(|c| (c.tenant.clone(), c.bot_secret.clone())).collect();
+        Ok(Self { line: Arc::new(line), line_works: Arc::new(line_works), teams, tenants: Arc::default(), db, search, intake })
     }
 
     pub(crate) async fn tenant_id(&self, slug: &str) -> Option<Uuid> {
@@ -94,6 +98,29 @@ pub async fn line_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>
             refused(StatusCode::BAD_REQUEST, "malformed webhook body")
         }
         Err(e) => refused(StatusCode::UNAUTHORIZED, &e.to_string()),
+    }
+}
+
+/// `POST /bots/lineworks/{tenant}`: a LINE WORKS bot's callback.
+pub async fn lineworks_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some(secret) = hooks.line_works.get(tenant.as_str()) else {
+        return refused(StatusCode::NOT_FOUND, "no LINE WORKS bot for this tenant");
+    };
+    let signature = req.headers().get("x-works-signature").and_then(|v| v.to_str().ok());
+    if let Err(e) = line::verify_signature(secret, &body, signature) {
+        tracing::warn!(tenant = %tenant, error = %e, bytes = body.len(), "LINE WORKS callback refused");
+        return refused(StatusCode::UNAUTHORIZED, "signature check failed");
+    }
+    let Some(tenant_id) = hooks.tenant_id(&tenant).await else {
+        return refused(StatusCode::NOT_FOUND, "no such tenant");
+    };
+    match bots::chat::lineworks::job_for(tenant_id, &body) {
+        Ok(Some(job)) => hooks.store(vec![job], "LINE WORKS event").await,
+        Ok(None) => HttpResponse::Ok().json(json!({})),
+        Err(e) => {
+            tracing::warn!(tenant = %tenant, error = %e, "LINE WORKS callback body refused");
+            refused(StatusCode::BAD_REQUEST, "malformed callback body")
+        }
     }
 }
 

@@ -116,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
                 api_base: format!("http://127.0.0.1:{fake_port}"),
                 access_base: "https://access.line.me".into(),
             }],
+            line_works: vec![],
             teams: None,
             poll_millis: 1000,
         },

@@ -234,3 +234,53 @@ pub async fn mailed_code(app: &TestApp, to: &str, kind: &str) -> String {
     m.body[i..i + 6].to_owned()
 }
 
+
+/// LINE WORKS for tests: `tests/lineworks/works_peer.py` (its token endpoint checks our
+/// service-account JWT; its message API checks and records our messages).
+pub struct WorksPeer {
+    pub base: String,
+    /// The private key the bot signs its JWT with (made by the peer).
+    pub key_pem: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for WorksPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl WorksPeer {
+    pub async fn start(client_id: &str, client_secret: &str, service_account: &str) -> anyhow::Result<Self> {
+        let keys = tempfile::tempdir()?;
+        let key_pem = keys.path().join("private.pem");
+        let key_arg = key_pem.display().to_string();
+        let (child, port, _ports) = spawn_peer(
+            "lineworks/works_peer.py",
+            &["--key-out", &key_arg, "--client-id", client_id, "--client-secret", client_secret, "--service-account", service_account],
+        )
+        .await?;
+        Ok(Self { base: format!("http://127.0.0.1:{port}"), key_pem, child, _dir: keys })
+    }
+
+    /// Messages received (`bot`, `kind` users/channels, `to`, `content`) and tokens issued.
+    pub async fn messages(&self) -> anyhow::Result<(Vec<Value>, u64)> {
+        let v: Value = reqwest::get(format!("{}/__requests", self.base)).await?.json().await?;
+        Ok((v["messages"].as_array().cloned().unwrap_or_default(), v["issued"].as_u64().unwrap_or(0)))
+    }
+
+    /// Waits until at least `n` messages arrived (at most `secs`).
+    pub async fn wait_for(&self, n: usize, secs: u64) -> anyhow::Result<Vec<Value>> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (m, _) = self.messages().await?;
+            if m.len() >= n {
+                return Ok(m);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "LINE WORKS peer: {} of {n} messages: {m:#?}", m.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -9,6 +9,7 @@
 pub mod dialog;
 pub mod intake;
 pub mod line;
+pub mod lineworks;
 pub mod teams;
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub struct Worker {
     /// LINE clients by tenant slug.
     line: HashMap<String, LineApi>,
     teams: Option<teams::Connector>,
+    /// LINE WORKS clients by tenant slug.
+    line_works: HashMap<String, lineworks::LineWorksApi>,
     /// Tenants (by slug) that offer password resets in chat, with their rules.
     resets: HashMap<String, service::reset::ResetPolicy>,
     /// The server's public base URL, for reset links.
@@ -75,7 +78,25 @@ impl Worker {
     ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
         let teams = teams.map(teams::Connector::new).transpose()?;
-        Ok(Self { db, search, line, teams, resets: HashMap::new(), public_url: String::new(), slugs: Default::default(), wake })
+        Ok(Self {
+            db,
+            search,
+            line,
+            teams,
+            line_works: HashMap::new(),
+            resets: HashMap::new(),
+            public_url: String::new(),
+            slugs: Default::default(),
+            wake,
+        })
+    }
+
+    /// Answers these LINE WORKS bots too.
+    pub fn with_line_works(mut self, bots: &[lineworks::LineWorksConfig]) -> anyhow::Result<Self> {
+        for b in bots {
+            self.line_works.insert(b.tenant.clone(), lineworks::LineWorksApi::new(b)?);
+        }
+        Ok(self)
     }
 
     /// Offers password resets for these tenants (by slug), with links under `public_url`.
@@ -130,6 +151,7 @@ impl Worker {
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
         let mut events = jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await?;
         events.extend(jobs::claim(&self.db.write, teams::ACTIVITY_JOB, lease, BATCH, now).await?);
+        events.extend(jobs::claim(&self.db.write, lineworks::EVENT_JOB, lease, BATCH, now).await?);
         // One lane per conversation: a conversation's turns stay in order, different
         // conversations use both cores (the FAQ search is the CPU-heavy part of a turn).
         let mut lanes: Vec<(String, Vec<job::Model>)> = vec![];
@@ -154,6 +176,7 @@ impl Worker {
         let now = service::tickets::now();
         let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, now).await?;
         sends.extend(jobs::claim(&self.db.write, teams::SEND_JOB, lease, BATCH, now).await?);
+        sends.extend(jobs::claim(&self.db.write, lineworks::SEND_JOB, lease, BATCH, now).await?);
         sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, now).await?);
         let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
         for (j, r) in sends.iter().zip(results) {
@@ -166,7 +189,11 @@ impl Worker {
     async fn lane(&self, lane: Vec<job::Model>) -> Round {
         let mut round = Round::default();
         for j in lane {
-            let done = if j.kind == teams::ACTIVITY_JOB { self.teams_activity(&j).await } else { self.line_event(&j).await };
+            let done = match j.kind.as_str() {
+                teams::ACTIVITY_JOB => self.teams_activity(&j).await,
+                lineworks::EVENT_JOB => self.lineworks_event(&j).await,
+                _ => self.line_event(&j).await,
+            };
             let outcome = match done {
                 Ok(()) => {
                     round.events += 1;
@@ -192,7 +219,11 @@ impl Worker {
 
     /// Sends the reply a turn just queued (keyed by the event job's id), if any.
     async fn send_now(&self, event: &job::Model, round: &mut Round) -> anyhow::Result<()> {
-        let kind = if event.kind == teams::ACTIVITY_JOB { teams::SEND_JOB } else { line::SEND_JOB };
+        let kind = match event.kind.as_str() {
+            teams::ACTIVITY_JOB => teams::SEND_JOB,
+            lineworks::EVENT_JOB => lineworks::SEND_JOB,
+            _ => line::SEND_JOB,
+        };
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
         let Some(send) = jobs::claim_key(&self.db.write, kind, &event.id.to_string(), lease, service::tickets::now()).await? else {
             return Ok(());
@@ -336,6 +367,7 @@ impl Worker {
         match j.kind.as_str() {
             line::SEND_JOB => self.line_send(j).await,
             teams::SEND_JOB => self.teams_send(j).await,
+            lineworks::SEND_JOB => self.lineworks_send(j).await,
             chat::NOTICE_JOB => self.notice(j).await,
             other => Err(SendError::Permanent(format!("unknown chat job kind {other}"))),
         }
@@ -381,6 +413,18 @@ impl Worker {
                 };
                 outcome(api.push(&conv.conversation_ref, &line::render(&[reply]), j.id).await)
             }
+            Some(Platform::LineWorks) => {
+                let api = self.line_works_api(conv.tenant_id).await?;
+                let reply = dialog::Reply::Text {
+                    text: text.to_owned(),
+                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
+                };
+                let room = chat::is_group(&conv);
+                for content in lineworks::render(&[reply]) {
+                    lineworks_outcome(api.send(&conv.conversation_ref, room, &content).await)?;
+                }
+                Ok(())
+            }
             Some(Platform::Teams) => {
                 let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
                 let service_url = conv.service_url.as_deref().ok_or_else(|| SendError::Permanent("no serviceUrl for the conversation".to_owned()))?;
@@ -392,6 +436,77 @@ impl Worker {
             }
             other => Err(SendError::Permanent(format!("no sender for {other:?} conversations"))),
         }
+    }
+
+    async fn line_works_api(&self, tenant_id: Uuid) -> Result<&lineworks::LineWorksApi, SendError> {
+        let tenant = service::directory::tenant(&self.db.read, tenant_id)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?
+            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
+        self.line_works
+            .get(&tenant.slug)
+            .ok_or_else(|| SendError::Retry(format!("no LINE WORKS bot configured for tenant {}", tenant.slug)))
+    }
+
+    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<()> {
+        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
+        let ev = &j.payload["event"];
+        let (Some(tenant), Some((to, room)), Some(uid)) = (
+            service::directory::tenant(&self.db.read, tenant_id).await?,
+            lineworks::target(ev),
+            ev["source"]["userId"].as_str(),
+        ) else {
+            return self.complete(j.id).await;
+        };
+        let Some(input) = lineworks::input(ev) else {
+            return self.complete(j.id).await;
+        };
+        let now = service::tickets::now();
+        let account = match chat::find_account(&self.db.read, tenant_id, Platform::LineWorks, uid).await? {
+            Some(a) => a,
+            None => chat::account(&self.db.write, tenant_id, Platform::LineWorks, uid, None, now).await?,
+        };
+        let kind = if room { ChatKind::Group } else { ChatKind::Personal };
+        let conv = match chat::find_conversation(&self.db.read, tenant_id, Platform::LineWorks, to).await? {
+            Some(c) => c,
+            None => {
+                let personal = (!room).then_some(account.id);
+                chat::conversation(&self.db.write, tenant_id, Platform::LineWorks, to, kind, personal, None, now).await?
+            }
+        };
+        let user = chat::user(&self.db.read, account).await?;
+        let plan = dialog::plan(
+            &dialog::Turnin {
+                db: &self.db.read,
+                search: &self.search,
+                conversation: &conv,
+                user: &user,
+                reset_enabled: self.resets.contains_key(&tenant.slug),
+                link_url: None,
+            },
+            input,
+        )
+        .await?;
+        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
+        let txn = self.db.write.begin().await?;
+        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
+        let send = (!replies.is_empty())
+            .then(|| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(&replies) }));
+        finish_turn(txn, j, lineworks::SEND_JOB, send, now).await
+    }
+
+    async fn lineworks_send(&self, j: &job::Model) -> Result<(), SendError> {
+        let p = &j.payload;
+        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let api = self.line_works_api(tenant_id).await?;
+        let to = p["to"].as_str().unwrap_or_default();
+        let room = p["room"].as_bool().unwrap_or(false);
+        // LINE WORKS takes one content per request; a retry after a partial failure resends
+        // the ones before it (the API has no idempotency key).
+        for content in p["contents"].as_array().into_iter().flatten() {
+            lineworks_outcome(api.send(to, room, content).await)?;
+        }
+        Ok(())
     }
 
     async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<()> {
@@ -509,9 +624,21 @@ fn conversation_key(j: &job::Model) -> String {
     if j.kind == teams::ACTIVITY_JOB {
         return format!("teams:{}", p["activity"]["conversation"]["id"].as_str().unwrap_or_default());
     }
+    if j.kind == lineworks::EVENT_JOB {
+        let to = lineworks::target(&p["event"]).map(|(t, _)| t).unwrap_or_default();
+        return format!("lineworks:{}:{to}", p["tenantId"].as_str().unwrap_or_default());
+    }
     let s = &p["event"]["source"];
     let id = s["groupId"].as_str().or(s["roomId"].as_str()).or(s["userId"].as_str()).unwrap_or_default();
     format!("line:{}:{id}", p["tenantId"].as_str().unwrap_or_default())
+}
+
+fn lineworks_outcome(o: lineworks::Outcome) -> Result<(), SendError> {
+    match o {
+        lineworks::Outcome::Sent => Ok(()),
+        lineworks::Outcome::Retry(e) => Err(SendError::Retry(e)),
+        lineworks::Outcome::Permanent(e) => Err(SendError::Permanent(e)),
+    }
 }
 
 fn teams_outcome(o: teams::Outcome) -> Result<(), SendError> {
