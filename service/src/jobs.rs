@@ -65,6 +65,36 @@ pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) ->
     Ok(())
 }
 
+/// Enqueues a job already claimed by the caller for `lease` (a worker that will do at once the
+/// work it is committing, and wants the job only as the record to retry from if it dies).
+/// `None` when a job with the same kind and dedupe key exists: it is not the caller's to do.
+pub async fn enqueue_claimed(db: &impl ConnectionTrait, j: NewJob, lease: Duration, at: DateTime<Utc>) -> ServiceResult<Option<job::Model>> {
+    let row = job::Model {
+        id: Uuid::now_v7(),
+        tenant_id: j.tenant_id,
+        kind: j.kind.to_owned(),
+        dedupe_key: j.dedupe_key,
+        payload: j.payload,
+        status: QUEUED.to_owned(),
+        attempts: 1,
+        max_attempts: Ord::max(j.max_attempts, 1),
+        run_at: at,
+        locked_until: Some(at + lease),
+        last_error: None,
+        created_at: at,
+        updated_at: at,
+    };
+    let inserted = job::Entity::insert(job::ActiveModel::from(row.clone()))
+        .on_conflict(OnConflict::columns([job::Column::Kind, job::Column::DedupeKey]).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(1) => Ok(Some(row)),
+        Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Claims up to `limit` due jobs of `kind` for `lease`: each is taken by one conditional
 /// update, so two workers never hold the same job (on SQLite and PostgreSQL alike).
 pub async fn claim(
@@ -109,44 +139,6 @@ pub async fn claim(
         }
     }
     Ok(claimed)
-}
-
-/// Claims the job of `kind` with `dedupe_key` if it is due and free (a worker doing at once
-/// the work it just enqueued, instead of waiting for its next round).
-pub async fn claim_key(
-    db: &impl ConnectionTrait,
-    kind: &str,
-    dedupe_key: &str,
-    lease: Duration,
-    now: DateTime<Utc>,
-) -> ServiceResult<Option<job::Model>> {
-    let Some(mut j) = job::Entity::find()
-        .filter(job::Column::Kind.eq(kind))
-        .filter(job::Column::DedupeKey.eq(dedupe_key))
-        .filter(job::Column::Status.eq(QUEUED))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let until = now + lease;
-    let taken = job::Entity::update_many()
-        .col_expr(job::Column::LockedUntil, Expr::value(until))
-        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(j.id))
-        .filter(job::Column::Status.eq(QUEUED))
-        .filter(job::Column::RunAt.lte(now))
-        .filter(Condition::any().add(job::Column::LockedUntil.is_null()).add(job::Column::LockedUntil.lt(now)))
-        .exec(db)
-        .await?
-        .rows_affected;
-    if taken != 1 {
-        return Ok(None);
-    }
-    j.locked_until = Some(until);
-    j.attempts += 1;
-    Ok(Some(j))
 }
 
 /// Marks a claimed job done.

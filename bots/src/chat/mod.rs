@@ -33,7 +33,9 @@ use line::{LineApi, LineConfig};
 /// How long a worker holds a job.
 const LEASE_SECONDS: i64 = 120;
 /// Jobs taken at once.
-const BATCH: u64 = 64;
+const BATCH: u64 = 256;
+/// Conversations worked on at once.
+const LANES: usize = 32;
 
 /// Takes chat jobs and does them.
 pub struct Worker {
@@ -153,7 +155,7 @@ impl Worker {
         events.extend(jobs::claim(&self.db.write, teams::ACTIVITY_JOB, lease, BATCH, now).await?);
         events.extend(jobs::claim(&self.db.write, lineworks::EVENT_JOB, lease, BATCH, now).await?);
         // One lane per conversation: a conversation's turns stay in order, different
-        // conversations use both cores (the FAQ search is the CPU-heavy part of a turn).
+        // conversations go on at once.
         let mut lanes: Vec<(String, Vec<job::Model>)> = vec![];
         for j in events {
             let key = conversation_key(&j);
@@ -162,7 +164,9 @@ impl Worker {
                 None => lanes.push((key, vec![j])),
             }
         }
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+        // A turn mostly waits (the database, the platform's API), so many lanes run at once;
+        // the CPU-heavy search runs on the blocking pool.
+        let parallel = LANES;
         let results: Vec<Round> = futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
             .buffer_unordered(parallel)
             .collect()
@@ -195,9 +199,15 @@ impl Worker {
                 _ => self.line_event(&j).await,
             };
             let outcome = match done {
-                Ok(()) => {
+                Ok(send) => {
                     round.events += 1;
-                    self.send_now(&j, &mut round).await
+                    match send {
+                        Some(send) => {
+                            let r = self.send(&send).await;
+                            self.settle(&send, r, &mut round).await
+                        }
+                        None => Ok(()),
+                    }
                 }
                 Err(e) => {
                     let msg = format!("{e:#}");
@@ -215,21 +225,6 @@ impl Worker {
             }
         }
         round
-    }
-
-    /// Sends the reply a turn just queued (keyed by the event job's id), if any.
-    async fn send_now(&self, event: &job::Model, round: &mut Round) -> anyhow::Result<()> {
-        let kind = match event.kind.as_str() {
-            teams::ACTIVITY_JOB => teams::SEND_JOB,
-            lineworks::EVENT_JOB => lineworks::SEND_JOB,
-            _ => line::SEND_JOB,
-        };
-        let lease = chrono::Duration::seconds(LEASE_SECONDS);
-        let Some(send) = jobs::claim_key(&self.db.write, kind, &event.id.to_string(), lease, service::tickets::now()).await? else {
-            return Ok(());
-        };
-        let r = self.send(&send).await;
-        self.settle(&send, r, round).await
     }
 
     /// Records what became of a send.
@@ -265,7 +260,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn line_event(&self, j: &job::Model) -> anyhow::Result<()> {
+    async fn line_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
         let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
         let event: line::Event = match serde_json::from_value(j.payload["event"].clone()) {
             Ok(e) => e,
@@ -358,9 +353,9 @@ impl Worker {
         finish_turn(txn, j, line::SEND_JOB, send, now).await
     }
 
-    async fn complete(&self, id: Uuid) -> anyhow::Result<()> {
+    async fn complete(&self, id: Uuid) -> anyhow::Result<Option<job::Model>> {
         jobs::complete(&self.db.write, id, service::tickets::now()).await?;
-        Ok(())
+        Ok(None)
     }
 
     async fn send(&self, j: &job::Model) -> Result<(), SendError> {
@@ -448,7 +443,7 @@ impl Worker {
             .ok_or_else(|| SendError::Retry(format!("no LINE WORKS bot configured for tenant {}", tenant.slug)))
     }
 
-    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<()> {
+    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
         let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
         let ev = &j.payload["event"];
         let (Some(tenant), Some((to, room)), Some(uid)) = (
@@ -509,7 +504,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<()> {
+    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
         let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
         let a = &j.payload["activity"];
         let Some(tenant) = service::directory::tenant(&self.db.read, tenant_id).await? else {
@@ -599,23 +594,26 @@ impl Worker {
     }
 }
 
-/// Ends a turn in its transaction: the reply's send job (keyed by the event job, so
-/// [`Worker::send_now`] finds it) and the event job's completion commit with the dialog's
-/// writes.
+/// Ends a turn in its transaction: the reply's send job (keyed by the event job, claimed by
+/// this worker) and the event job's completion commit with the dialog's writes. Returns the
+/// send job to do now.
 async fn finish_turn(
     txn: sea_orm::DatabaseTransaction,
     event: &job::Model,
     send_kind: &'static str,
     send: Option<Value>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<job::Model>> {
+    let mut claimed = None;
     if let Some(payload) = send {
+        // Claimed as it is written: the lane sends it at once, and if this process dies first
+        // the lease runs out and the next round sends it.
         let job = NewJob { tenant_id: event.tenant_id, kind: send_kind, dedupe_key: event.id.to_string(), payload, max_attempts: 20 };
-        jobs::enqueue(&txn, job, now).await?;
+        claimed = jobs::enqueue_claimed(&txn, job, chrono::Duration::seconds(LEASE_SECONDS), now).await?;
     }
     jobs::complete(&txn, event.id, now).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(claimed)
 }
 
 /// Which conversation an event job belongs to (its lane).
