@@ -75,6 +75,11 @@ impl Browser {
         Ok(v["value"].clone())
     }
 
+    /// Ends the browser session (the browser exits), then the driver.
+    pub async fn close(self) {
+        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+    }
+
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await.map(|_| ())
     }

@@ -121,6 +121,7 @@ async fn a_linked_person_resets_their_ldap_password_in_a_real_browser() {
     assert_eq!(browser.title().await.unwrap(), "リンクが無効です");
     let again = app.client.post(&url).form(&[("password", NEW), ("confirm", NEW)]).send().await.unwrap();
     assert_eq!(again.status(), 410);
+    browser.close().await;
 
     // The directory: new password works, old fails, change forced, lockout cleared.
     assert!(slapd.can_bind(&dn, NEW).await.unwrap());
