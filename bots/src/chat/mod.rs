@@ -324,21 +324,7 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "LINE link token unavailable; linking by code only"),
             }
         }
-        let plan = dialog::plan(
-            &dialog::Turnin {
-                db: &self.db.read,
-                search: &self.search,
-                conversation: &conv,
-                user: &user,
-                reset_enabled: self.resets.contains_key(&tenant.slug),
-                link_url,
-            },
-            input,
-        )
-        .await?;
-        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
-        let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
+        let (txn, replies) = self.turn(&tenant, &conv, &user, input, link_url, now).await?;
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
         let send = (!replies.is_empty()).then(|| {
             json!({
@@ -351,6 +337,32 @@ impl Worker {
             })
         });
         finish_turn(txn, j, line::SEND_JOB, send, now).await
+    }
+
+    /// Runs the dialog for one input: planned on the read pool (the search included), applied
+    /// in a write transaction the caller ends with [`finish_turn`].
+    async fn turn(
+        &self,
+        tenant: &entity::tenant::Model,
+        conv: &entity::chat_conversation::Model,
+        user: &chat::ChatUser,
+        input: dialog::Input,
+        link_url: Option<String>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(sea_orm::DatabaseTransaction, Vec<dialog::Reply>)> {
+        let turnin = dialog::Turnin {
+            db: &self.db.read,
+            search: &self.search,
+            conversation: conv,
+            user,
+            reset_enabled: self.resets.contains_key(&tenant.slug),
+            link_url,
+        };
+        let plan = dialog::plan(&turnin, input).await?;
+        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
+        let txn = self.db.write.begin().await?;
+        let replies = dialog::apply(&txn, &setup, tenant, conv, user, plan, now).await?;
+        Ok((txn, replies))
     }
 
     async fn complete(&self, id: Uuid) -> anyhow::Result<Option<job::Model>> {
@@ -470,21 +482,7 @@ impl Worker {
             }
         };
         let user = chat::user(&self.db.read, account).await?;
-        let plan = dialog::plan(
-            &dialog::Turnin {
-                db: &self.db.read,
-                search: &self.search,
-                conversation: &conv,
-                user: &user,
-                reset_enabled: self.resets.contains_key(&tenant.slug),
-                link_url: None,
-            },
-            input,
-        )
-        .await?;
-        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
-        let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
+        let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
         let send = (!replies.is_empty())
             .then(|| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(&replies) }));
         finish_turn(txn, j, lineworks::SEND_JOB, send, now).await
@@ -558,21 +556,7 @@ impl Worker {
             }
         }
         let user = chat::user(&self.db.read, account).await?;
-        let plan = dialog::plan(
-            &dialog::Turnin {
-                db: &self.db.read,
-                search: &self.search,
-                conversation: &conv,
-                user: &user,
-                reset_enabled: self.resets.contains_key(&tenant.slug),
-                link_url: None,
-            },
-            input,
-        )
-        .await?;
-        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
-        let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &setup, &tenant, &conv, &user, plan, now).await?;
+        let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
         let send = (!replies.is_empty()).then(|| {
             json!({
                 "serviceUrl": service_url,
