@@ -19,7 +19,7 @@ use service::reset::{ResetPolicy, StartReset};
 use tests::browser::Browser;
 use tests::ldappeer::{ADMIN_DN, ADMIN_PW, SUFFIX, Slapd};
 use tests::linepeer::{Chat, LinePeer, mailed_code, text_of};
-use tests::{Backend, TestApp, spawn_app_with_faq};
+use tests::{Backend, TestApp, both_backends, spawn_app_with_faq};
 use uuid::Uuid;
 
 const SECRET: &str = "line-secret-for-reset-tests";
@@ -220,10 +220,9 @@ async fn linked(db: &service::Db, tenant: Uuid, person: Uuid, ext: &str) -> (ser
     (service::chat::user(&db.read, acc).await.unwrap(), conv)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resets_are_rate_limited_and_locked_after_wrong_codes() {
+both_backends!(resets_are_rate_limited_and_locked_after_wrong_codes, |backend| async move {
     use sea_orm::TransactionTrait;
-    let tdb = tests::test_db(Backend::Sqlite).await;
+    let tdb = tests::test_db(backend).await;
     let (db, fx) = (&tdb.db, &tdb.fixture.city);
     let tenant = service::directory::tenant(&db.read, fx.id).await.unwrap().unwrap();
     let policy = ResetPolicy { per_person_daily: 2, ..ResetPolicy::default() };
@@ -265,11 +264,10 @@ async fn resets_are_rate_limited_and_locked_after_wrong_codes() {
     let r = service::reset::confirm_code(&txn, &user, reset_id, "123456", later + chrono::Duration::hours(27)).await.unwrap();
     txn.commit().await.unwrap();
     assert_eq!(r, service::reset::ConfirmReset::Expired);
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn teachers_reset_students_of_their_own_school_only() {
-    let tdb = tests::test_db(Backend::Sqlite).await;
+both_backends!(teachers_reset_students_of_their_own_school_only, |backend| async move {
+    let tdb = tests::test_db(backend).await;
     let db = &tdb.db;
     let fx = &tdb.fixture.edu;
     // The fixture's tree: root → unit (a school) → child_unit (a class); another school beside.
@@ -311,4 +309,4 @@ async fn teachers_reset_students_of_their_own_school_only() {
     assert!(!may(&allowed, &pupil, &teacher).await, "students reset nobody else");
     assert!(!may(&ResetPolicy::default(), &teacher, &pupil).await, "only where the tenant allows it");
     assert!(may(&ResetPolicy::default(), &pupil, &pupil).await, "everyone their own");
-}
+});
