@@ -170,40 +170,10 @@ impl Turn {
     }
 }
 
-/// The account of a platform user, if it exists (a read: the worker looks on the read pool
-/// before taking the single SQLite writer to create one).
-pub async fn find_account(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    platform: Platform,
-    external_id: &str,
-) -> ServiceResult<Option<chat_account::Model>> {
-    Ok(chat_account::Entity::find()
-        .filter(chat_account::Column::TenantId.eq(tenant_id))
-        .filter(chat_account::Column::Platform.eq(platform.as_str()))
-        .filter(chat_account::Column::ExternalId.eq(external_id))
-        .one(db)
-        .await?)
-}
-
-/// A conversation, if it exists (a read, like [`find_account`]).
-pub async fn find_conversation(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    platform: Platform,
-    conversation_ref: &str,
-) -> ServiceResult<Option<chat_conversation::Model>> {
-    Ok(chat_conversation::Entity::find()
-        .filter(chat_conversation::Column::TenantId.eq(tenant_id))
-        .filter(chat_conversation::Column::Platform.eq(platform.as_str()))
-        .filter(chat_conversation::Column::ConversationRef.eq(conversation_ref))
-        .one(db)
-        .await?)
-}
-
-/// Finds or creates the account of a platform user.
+/// Finds or creates the account of a platform user: looked up on the read pool, so only a
+/// new account takes SQLite's single writer.
 pub async fn account(
-    db: &impl ConnectionTrait,
+    db: &crate::Db,
     tenant_id: Uuid,
     platform: Platform,
     external_id: &str,
@@ -216,7 +186,7 @@ pub async fn account(
             .filter(chat_account::Column::Platform.eq(platform.as_str()))
             .filter(chat_account::Column::ExternalId.eq(external_id))
     };
-    if let Some(a) = find().one(db).await? {
+    if let Some(a) = find().one(&db.read).await? {
         return Ok(a);
     }
     chat_account::Entity::insert(chat_account::ActiveModel {
@@ -239,9 +209,9 @@ pub async fn account(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(&db.write)
     .await?;
-    find().one(db).await?.ok_or(ServiceError::NotFound)
+    find().one(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
 /// The user behind an account: the linked person (if still active) acting as a requester.
@@ -268,10 +238,11 @@ pub async fn user(db: &impl ConnectionTrait, account: chat_account::Model) -> Se
     Ok(ChatUser { account, person, actor, audience })
 }
 
-/// Finds or creates a conversation.
+/// Finds or creates a conversation (looked up on the read pool, like [`account`]), keeping
+/// its Teams `serviceUrl` current.
 #[allow(clippy::too_many_arguments)]
 pub async fn conversation(
-    db: &impl ConnectionTrait,
+    db: &crate::Db,
     tenant_id: Uuid,
     platform: Platform,
     conversation_ref: &str,
@@ -286,11 +257,11 @@ pub async fn conversation(
             .filter(chat_conversation::Column::Platform.eq(platform.as_str()))
             .filter(chat_conversation::Column::ConversationRef.eq(conversation_ref))
     };
-    if let Some(c) = find().one(db).await? {
+    if let Some(c) = find().one(&db.read).await? {
         if service_url.is_some() && c.service_url.as_deref() != service_url {
             let mut a = c.into_active_model();
             a.service_url = Set(service_url.map(str::to_owned));
-            return Ok(a.update(db).await?);
+            return Ok(a.update(&db.write).await?);
         }
         return Ok(c);
     }
@@ -316,9 +287,9 @@ pub async fn conversation(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(&db.write)
     .await?;
-    find().one(db).await?.ok_or(ServiceError::NotFound)
+    find().one(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
 /// The dialog state of a conversation (a fresh one when the stored JSON is unreadable).

@@ -211,10 +211,10 @@ fn person(email: &str, kind: PersonKind) -> entity::person::Model {
 /// A chat user linked to `person` in the city tenant, with a conversation.
 async fn linked(db: &service::Db, tenant: Uuid, person: Uuid, ext: &str) -> (service::chat::ChatUser, entity::chat_conversation::Model) {
     let now = chrono::Utc::now();
-    let acc = service::chat::account(&db.write, tenant, service::chat::Platform::Line, ext, None, now).await.unwrap();
+    let acc = service::chat::account(db, tenant, service::chat::Platform::Line, ext, None, now).await.unwrap();
     let p = entity::person::Entity::find_by_id(person).one(&db.read).await.unwrap().unwrap();
     let acc = service::chat::link(&db.write, &acc, &p, "mail_code", now).await.unwrap();
-    let conv = service::chat::conversation(&db.write, tenant, service::chat::Platform::Line, ext, service::chat::ChatKind::Personal, Some(acc.id), None, now)
+    let conv = service::chat::conversation(db, tenant, service::chat::Platform::Line, ext, service::chat::ChatKind::Personal, Some(acc.id), None, now)
         .await
         .unwrap();
     (service::chat::user(&db.read, acc).await.unwrap(), conv)

@@ -1,4 +1,4 @@
-//! The chat front doors: LINE now (Teams and LINE WORKS use the same dialog and queue).
+//! The chat front doors: LINE, LINE WORKS and Teams, one dialog and one job queue.
 //!
 //! A webhook is verified, its events stored as jobs ([`intake`]) and answered at once; the
 //! [`Worker`] takes the jobs: it runs the [`dialog`] for each event, commits the new state
@@ -64,6 +64,13 @@ pub struct Round {
 }
 
 impl Round {
+    fn add(&mut self, other: Round) {
+        self.events += other.events;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+
     fn busy(&self) -> bool {
         self.events + self.sent + self.retried + self.failed > 0
     }
@@ -108,21 +115,29 @@ impl Worker {
         self
     }
 
-    /// The LINE client of a tenant (tenant slugs are remembered: they do not change).
+    /// A tenant's slug, which names its channels in the config (remembered: slugs do not change).
+    async fn slug(&self, tenant_id: Uuid) -> Result<String, SendError> {
+        if let Some(s) = self.slugs.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant_id) {
+            return Ok(s.clone());
+        }
+        let tenant = service::directory::tenant(&self.db.read, tenant_id)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?
+            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
+        self.slugs.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant_id, tenant.slug.clone());
+        Ok(tenant.slug)
+    }
+
+    /// The LINE client of a tenant.
     async fn line_api(&self, tenant_id: Uuid) -> Result<&LineApi, SendError> {
-        let known = self.slugs.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant_id).cloned();
-        let slug = match known {
-            Some(s) => s,
-            None => {
-                let tenant = service::directory::tenant(&self.db.read, tenant_id)
-                    .await
-                    .map_err(|e| SendError::Retry(e.to_string()))?
-                    .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
-                self.slugs.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant_id, tenant.slug.clone());
-                tenant.slug
-            }
-        };
+        let slug = self.slug(tenant_id).await?;
         self.line.get(&slug).ok_or_else(|| SendError::Retry(format!("no LINE channel configured for tenant {slug}")))
+    }
+
+    /// The LINE WORKS client of a tenant.
+    async fn line_works_api(&self, tenant_id: Uuid) -> Result<&lineworks::LineWorksApi, SendError> {
+        let slug = self.slug(tenant_id).await?;
+        self.line_works.get(&slug).ok_or_else(|| SendError::Retry(format!("no LINE WORKS bot configured for tenant {slug}")))
     }
 
     /// Works until `stop`, waking on new events or every `every`.
@@ -166,16 +181,12 @@ impl Worker {
         }
         // A turn mostly waits (the database, the platform's API), so many lanes run at once;
         // the CPU-heavy search runs on the blocking pool.
-        let parallel = LANES;
         let results: Vec<Round> = futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
-            .buffer_unordered(parallel)
+            .buffer_unordered(LANES)
             .collect()
             .await;
         for r in results {
-            round.events += r.events;
-            round.sent += r.sent;
-            round.retried += r.retried;
-            round.failed += r.failed;
+            round.add(r);
         }
         let now = service::tickets::now();
         let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, now).await?;
@@ -279,21 +290,13 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        // Known accounts and conversations are read from the read pool; only new ones take
-        // the writer.
         let account = match source.user_id.as_deref() {
-            Some(uid) => match chat::find_account(&self.db.read, tenant_id, Platform::Line, uid).await? {
-                Some(a) => Some(a),
-                None => Some(chat::account(&self.db.write, tenant_id, Platform::Line, uid, None, now).await?),
-            },
+            Some(uid) => Some(chat::account(&self.db, tenant_id, Platform::Line, uid, None, now).await?),
             None => None,
         };
         let kind = if source.is_group() { ChatKind::Group } else { ChatKind::Personal };
         let personal_account = account.as_ref().filter(|_| kind == ChatKind::Personal).map(|a| a.id);
-        let conv = match chat::find_conversation(&self.db.read, tenant_id, Platform::Line, conv_ref).await? {
-            Some(c) => c,
-            None => chat::conversation(&self.db.write, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?,
-        };
+        let conv = chat::conversation(&self.db, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?;
         let Some(account) = account else {
             // A group message from someone who has not added the bot carries no userId: FAQ
             // answers need no account, but we keep none to vote with either.
@@ -411,23 +414,19 @@ impl Worker {
         let Some(conv) = chat::conversation_by_id(&self.db.read, conv_id).await.map_err(|e| SendError::Retry(e.to_string()))? else {
             return Err(SendError::Permanent("the conversation is gone".to_owned()));
         };
+        let reply = [dialog::Reply::Text {
+            text: text.to_owned(),
+            actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
+        }];
         match Platform::parse(&conv.platform) {
             Some(Platform::Line) => {
                 let api = self.line_api(conv.tenant_id).await?;
-                let reply = dialog::Reply::Text {
-                    text: text.to_owned(),
-                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
-                };
-                outcome(api.push(&conv.conversation_ref, &line::render(&[reply]), j.id).await)
+                outcome(api.push(&conv.conversation_ref, &line::render(&reply), j.id).await)
             }
             Some(Platform::LineWorks) => {
                 let api = self.line_works_api(conv.tenant_id).await?;
-                let reply = dialog::Reply::Text {
-                    text: text.to_owned(),
-                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
-                };
                 let room = chat::is_group(&conv);
-                for content in lineworks::render(&[reply]) {
+                for content in lineworks::render(&reply) {
                     lineworks_outcome(api.send(&conv.conversation_ref, room, &content).await)?;
                 }
                 Ok(())
@@ -435,24 +434,10 @@ impl Worker {
             Some(Platform::Teams) => {
                 let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
                 let service_url = conv.service_url.as_deref().ok_or_else(|| SendError::Permanent("no serviceUrl for the conversation".to_owned()))?;
-                let reply = dialog::Reply::Text {
-                    text: text.to_owned(),
-                    actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
-                };
-                teams_outcome(connector.send(service_url, &conv.conversation_ref, None, &teams::render(&[reply])).await)
+                teams_outcome(connector.send(service_url, &conv.conversation_ref, None, &teams::render(&reply)).await)
             }
             other => Err(SendError::Permanent(format!("no sender for {other:?} conversations"))),
         }
-    }
-
-    async fn line_works_api(&self, tenant_id: Uuid) -> Result<&lineworks::LineWorksApi, SendError> {
-        let tenant = service::directory::tenant(&self.db.read, tenant_id)
-            .await
-            .map_err(|e| SendError::Retry(e.to_string()))?
-            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
-        self.line_works
-            .get(&tenant.slug)
-            .ok_or_else(|| SendError::Retry(format!("no LINE WORKS bot configured for tenant {}", tenant.slug)))
     }
 
     async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
@@ -469,18 +454,10 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        let account = match chat::find_account(&self.db.read, tenant_id, Platform::LineWorks, uid).await? {
-            Some(a) => a,
-            None => chat::account(&self.db.write, tenant_id, Platform::LineWorks, uid, None, now).await?,
-        };
+        let account = chat::account(&self.db, tenant_id, Platform::LineWorks, uid, None, now).await?;
         let kind = if room { ChatKind::Group } else { ChatKind::Personal };
-        let conv = match chat::find_conversation(&self.db.read, tenant_id, Platform::LineWorks, to).await? {
-            Some(c) => c,
-            None => {
-                let personal = (!room).then_some(account.id);
-                chat::conversation(&self.db.write, tenant_id, Platform::LineWorks, to, kind, personal, None, now).await?
-            }
-        };
+        let personal = (!room).then_some(account.id);
+        let conv = chat::conversation(&self.db, tenant_id, Platform::LineWorks, to, kind, personal, None, now).await?;
         let user = chat::user(&self.db.read, account).await?;
         let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
         let send = (!replies.is_empty())
@@ -522,9 +499,9 @@ impl Worker {
         let kind = if personal { ChatKind::Personal } else { ChatKind::Group };
         let external = a["from"]["aadObjectId"].as_str().unwrap_or(from);
         let name = a["from"]["name"].as_str();
-        let mut account = chat::account(&self.db.write, tenant_id, Platform::Teams, external, name, now).await?;
+        let mut account = chat::account(&self.db, tenant_id, Platform::Teams, external, name, now).await?;
         let conv = chat::conversation(
-            &self.db.write,
+            &self.db,
             tenant_id,
             Platform::Teams,
             conv_ref,
