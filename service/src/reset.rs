@@ -275,7 +275,10 @@ pub async fn confirm_code(
         return Ok(ConfirmReset::Expired);
     };
     if code.expires_at <= at || code.used_at.is_some() {
-        set_status(txn, &r, "expired", None, at).await?;
+        let mut a = r.into_active_model();
+        a.status = Set("expired".to_owned());
+        a.updated_at = Set(at);
+        a.update(txn).await?;
         return Ok(ConfirmReset::Expired);
     }
     if !chat::code_matches(&code, entered) {
@@ -450,17 +453,6 @@ pub async fn complete(
     txn.commit().await?;
     tracing::info!(tenant = %link.tenant.slug, reset = %link.reset.id, person = %link.person.id, directory = directory.kind(), ticket = %t.number, "password reset done");
     Ok(CompleteReset::Done { ticket_number: t.number })
-}
-
-async fn set_status(txn: &DatabaseTransaction, r: &password_reset::Model, status: &str, error: Option<&str>, at: DateTime<Utc>) -> ServiceResult<()> {
-    let mut a = r.clone().into_active_model();
-    a.status = Set(status.to_owned());
-    if let Some(e) = error {
-        a.last_error = Set(Some(e.to_owned()));
-    }
-    a.updated_at = Set(at);
-    a.update(txn).await?;
-    Ok(())
 }
 
 /// Finds the student a teacher names (mail address or 番号) in their tenant.
