@@ -11,6 +11,7 @@ mod m20261129_000005_mail_cc;
 mod m20261130_000006_chat;
 mod m20261130_000007_password_reset;
 mod m20261130_000008_link_nonces;
+mod m20261130_000009_ledgers;
 
 /// Runs Madoguchi's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_chat::Migration),
             Box::new(m20261130_000007_password_reset::Migration),
             Box::new(m20261130_000008_link_nonces::Migration),
+            Box::new(m20261130_000009_ledgers::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod directory_cache;
 pub mod error;
 pub mod faq;
 pub mod jobs;
+pub mod ledger;
 pub mod mail;
 pub mod page;
 pub mod reset;
