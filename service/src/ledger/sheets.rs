@@ -536,16 +536,20 @@ fn read_records(text: &str) -> ServiceResult<(::csv::StringRecord, Vec<(u64, ::c
         .headers()
         .map_err(|e| ServiceError::invalid("file", "INVALID_CSV", format!("見出し行を読めません: {e}")))?
         .clone();
+    let newlines: Vec<u64> = text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u64).collect();
     let mut rows = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| {
-            let line = e.position().map_or(0, ::csv::Position::line);
+            let line = e.position().map_or(0, |p| newlines.partition_point(|n| *n <= p.byte()) as u64 + 1);
             ServiceError::invalid("file", "INVALID_CSV", format!("{line}行目をCSVとして読めません（引用符の閉じ忘れなど）"))
         })?;
         if r.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let line = r.position().map_or(0, ::csv::Position::line);
+        // The line a record starts on, counted from its byte offset (a quoted field may span
+        // lines, so the reader's own record count is not the line number Excel users see).
+        let offset = r.position().map_or(0, ::csv::Position::byte);
+        let line = newlines.partition_point(|n| *n <= offset) as u64 + 1;
         rows.push((line, r));
     }
     Ok((header, rows))
@@ -763,6 +767,7 @@ async fn import_assets(
             {
                 row.error("macAddress", "DUPLICATE", format!("MACアドレスが資産番号 {owner} と重複しています"));
             }
+            let mac = input.mac_address.clone();
             let id = file_ids.get(&tag).copied().unwrap_or_else(Uuid::now_v7);
             if input.parent_id == Some(id) {
                 row.error("parentTag", "INVALID_VALUE", "自分自身には接続できません");
@@ -790,7 +795,7 @@ async fn import_assets(
             }
             if row.errors.is_empty() {
                 seen.insert(tag.clone(), *line);
-                if let Some(mac) = changed.last().map(|(_, i)| i).filter(|i| i.asset_tag == tag).or(new_rows.last().map(|(_, i, _)| i).filter(|i| i.asset_tag == tag)).and_then(|i| i.mac_address.clone()) {
+                if let Some(mac) = mac {
                     mac_owner.insert(mac, tag);
                 }
             }

@@ -1044,7 +1044,7 @@ pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> Se
     let on_hand: HashMap<Uuid, i64> = stock_level::Entity::find()
         .select_only()
         .column(stock_level::Column::ItemId)
-        .column_as(Expr::col(stock_level::Column::Quantity).sum(), "q")
+        .column_as(Expr::col(stock_level::Column::Quantity).sum().cast_as("BIGINT"), "q")
         .filter(stock_level::Column::TenantId.eq(actor.tenant_id))
         .group_by(stock_level::Column::ItemId)
         .into_tuple::<(Uuid, Option<i64>)>()
