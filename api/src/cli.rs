@@ -67,6 +67,48 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Imports a ledger from CSV (UTF-8 with or without BOM, or Shift_JIS as Excel saves it).
+    /// Every row is checked first; errors are listed by line and column. Rows are matched by
+    /// asset tag, license code or item code: importing the same file twice changes nothing.
+    Import {
+        /// assets (構成管理台帳), licenses (ライセンス管理台帳) or consumables (消耗品台帳).
+        ledger: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// Tenant slug, e.g. sakura-city.
+        #[arg(long)]
+        tenant: String,
+        /// Who imports (a desk person's mail address); default: the tenant's first admin.
+        #[arg(long = "as")]
+        as_person: Option<String>,
+        /// Check and report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write nothing when any row is wrong (default: write the good rows).
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Exports a ledger as Excel (.xlsx) or CSV (Shift_JIS by default, or UTF-8 with BOM).
+    Export {
+        /// assets, licenses or consumables.
+        ledger: String,
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// xlsx, csv (Shift_JIS) or csv-utf8. Default: from the output file's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Output file; default: the ledger's Japanese name and today's date in the current directory.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Whose view (a desk person's mail address); default: the tenant's first admin.
+        #[arg(long = "as")]
+        as_person: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Rebuilds the search index from the database (stop the server first).
     Reindex {
         #[command(flatten)]
@@ -173,6 +215,22 @@ fn load(config: Option<&PathBuf>, data: &DataArgs) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
+
+/// The person a command acts as: `--as` (a mail address) or the tenant's first admin.
+async fn acting_person(db: &service::Db, t: &entity::tenant::Model, slug: &str, as_person: Option<&str>) -> anyhow::Result<service::Actor> {
+    let person = match as_person {
+        Some(email) => directory::person_by_email(&db.read, t.id, email)
+            .await?
+            .with_context(|| format!("no person with mail address {email:?} in {slug}"))?,
+        None => directory::admins(&db.read, t.id)
+            .await?
+            .into_iter()
+            .next()
+            .with_context(|| format!("{slug} has no admin; pass --as"))?,
+    };
+    Ok(service::Actor { person_id: person.id, tenant_id: t.id, roles: directory::roles_of(&person), vendor_id: person.vendor_id })
+}
+
 /// Loads the configuration, migrates, and finds the tenant by slug.
 async fn open_tenant(
     config: Option<&PathBuf>,
@@ -222,22 +280,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: FaqCommand::Import { file, tenant, as_person, draft, data },
         } => {
             let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
-            let person = match as_person {
-                Some(email) => directory::person_by_email(&db.read, t.id, &email)
-                    .await?
-                    .with_context(|| format!("no person with mail address {email:?} in {tenant}"))?,
-                None => directory::admins(&db.read, t.id)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .with_context(|| format!("{tenant} has no admin; pass --as"))?,
-            };
-            let actor = service::Actor {
-                person_id: person.id,
-                tenant_id: t.id,
-                roles: directory::roles_of(&person),
-                vendor_id: person.vendor_id,
-            };
+            let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
             let rows = if is_csv {
@@ -249,7 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let status = if draft { entity::FaqStatus::Draft } else { entity::FaqStatus::Published };
             let report = match service::faq::import(&db.write, &actor, rows, status).await {
                 Ok(r) => r,
-                Err(service::ServiceError::Forbidden(_)) => bail!("{} is not on the desk; pass --as", person.email),
+                Err(service::ServiceError::Forbidden(_)) => bail!("that person is not on the desk; pass --as"),
                 Err(e) => return Err(e.into()),
             };
             println!(
@@ -264,6 +307,83 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if !report.errors.is_empty() {
                 std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Import { ledger, file, tenant, as_person, dry_run, strict, data } => {
+            let ledger: service::ledger::sheets::Ledger = ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
+            let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {percent}% {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let opts = service::ledger::sheets::ImportOptions { dry_run, strict };
+            let report = match service::ledger::sheets::import(&db.write, &actor, ledger, &bytes, opts, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(service::ServiceError::Forbidden(_)) => bail!("that person is not on the desk; pass --as"),
+                Err(service::ServiceError::Invalid(errs)) => {
+                    bar.finish_and_clear();
+                    for e in errs {
+                        eprintln!("{}: {}", file.display(), e.message);
+                    }
+                    std::process::exit(1);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            bar.finish_and_clear();
+            let verb = if report.applied { "" } else { "（書き込みなし）" };
+            println!(
+                "{}: {} 行（{}）→ 登録 {} 件、更新 {} 件、変更なし {} 件、エラー {} 行{verb}（{:.1} 秒）",
+                ledger.label_ja(),
+                report.rows,
+                report.encoding,
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.error_lines().len(),
+                started.elapsed().as_secs_f64()
+            );
+            if !report.ignored_columns.is_empty() {
+                println!("  無視した列: {}", report.ignored_columns.join("、"));
+            }
+            for e in &report.errors {
+                let col = if e.column.is_empty() { String::new() } else { format!("「{}」", e.column) };
+                println!("  {}:{}行目{col}: {} [{}]", file.display(), e.line, e.message, e.code);
+            }
+            if !report.errors.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Export { ledger, tenant, format, output, as_person, data } => {
+            use service::ledger::sheets::{CsvEncoding, ExportFormat};
+            let ledger: service::ledger::sheets::Ledger = ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let format = match format.as_deref().or_else(|| output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str())) {
+                None | Some("xlsx") => ExportFormat::Xlsx,
+                Some("csv") => ExportFormat::Csv(CsvEncoding::ShiftJis),
+                Some("csv-utf8") => ExportFormat::Csv(CsvEncoding::Utf8Bom),
+                Some(other) => bail!("unknown format {other:?}: xlsx, csv or csv-utf8"),
+            };
+            let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
+            let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
+            let file = service::ledger::sheets::export(&db.read, &actor, ledger, format).await?;
+            let path = output.unwrap_or_else(|| PathBuf::from(&file.filename));
+            std::fs::write(&path, &file.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{} を書き出しました（{} バイト）", path.display(), file.bytes.len());
+            if file.lost_characters > 0 {
+                println!(
+                    "  Shift_JIS で表せない文字 {} 個を〓にしました。--format csv-utf8 か xlsx なら失われません。",
+                    file.lost_characters
+                );
             }
             Ok(())
         }

@@ -64,6 +64,8 @@ pub struct GraphqlConfig {
     pub max_complexity: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest multipart request (file uploads: ledger imports, evidence), in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for GraphqlConfig {
@@ -72,6 +74,7 @@ impl Default for GraphqlConfig {
             max_depth: 12,
             max_complexity: 5_000,
             max_body_bytes: 1 << 20,
+            max_upload_bytes: 64 << 20,
         }
     }
 }

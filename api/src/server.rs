@@ -121,6 +121,7 @@ impl Application {
                 .with_line_works(&cfg.bots.line_works)
                 .context("bots.line_works")?;
         let max_body = cfg.graphql.max_body_bytes;
+        let limits = web::Data::new(BodyLimits { json: max_body, upload: cfg.graphql.max_upload_bytes.max(max_body) });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -140,8 +141,14 @@ impl Application {
                 .route("/bots/lineworks/{tenant}", web::post().to(crate::webhooks::lineworks_webhook))
                 .route("/bots/teams/messages", web::post().to(crate::webhooks::teams_messages))
                 .route("/bots/teams/outgoing", web::post().to(crate::webhooks::teams_outgoing))
-                .route("/graphql", web::post().to(graphql_post))
-                .route("/graphql", web::get().to(graphiql))
+                .app_data(limits.clone())
+                .service(
+                    web::resource("/graphql")
+                        .app_data(web::PayloadConfig::new(limits.upload))
+                        .route(web::post().to(graphql_post))
+                        .route(web::get().to(graphiql)),
+                )
+                .route("/exports/{token}", web::get().to(export_download))
                 .route("/graphql/ws", web::get().to(graphql_ws))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
@@ -161,6 +168,7 @@ impl Application {
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
         ))];
+        jobs.push(tokio::spawn(ledger_job(state.clone(), Duration::from_secs(cfg.sla_check_seconds.max(1)), stop_rx.clone())));
         jobs.push(tokio::spawn(chat_worker.run(Duration::from_millis(cfg.bots.poll_millis.max(10)), stop_rx.clone())));
         jobs.push(tokio::spawn(mail_job(db.write.clone(), cfg.mail.clone(), stop_rx.clone())));
         for imap in &cfg.mail.imap {
@@ -385,10 +393,13 @@ async fn request_id(
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    // Reset links carry their token in the path: it never reaches a log line.
-    let path = match req.path().strip_prefix("/reset/") {
-        Some(_) => "/reset/…",
-        None => req.path(),
+    // Reset and export links carry their token in the path: it never reaches a log line.
+    let path = if req.path().starts_with("/reset/") {
+        "/reset/…"
+    } else if req.path().starts_with("/exports/") {
+        "/exports/…"
+    } else {
+        req.path()
     };
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
@@ -406,6 +417,64 @@ async fn request_id(
     Ok(res)
 }
 
+/// Request body limits of `/graphql`: JSON requests, and multipart ones carrying files.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    json: usize,
+    upload: usize,
+}
+
+/// Serves a ledger export behind a short-lived link made by `createLedgerExport`.
+async fn export_download(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    match service::ledger::sheets::export_by_token(&state.db.read, &path.into_inner()).await {
+        Ok(f) => {
+            let ascii = format!("ledger.{}", f.filename.rsplit('.').next().unwrap_or("csv"));
+            let encoded: String = f
+                .filename
+                .bytes()
+                .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+                .collect();
+            if f.lost_characters > 0 {
+                tracing::warn!(lost = f.lost_characters, "export: characters Shift_JIS cannot hold were written as 〓");
+            }
+            HttpResponse::Ok()
+                .content_type(f.content_type)
+                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header(("X-Lost-Characters", f.lost_characters.to_string()))
+                .body(f.bytes)
+        }
+        Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body("ダウンロードリンクが無効か、期限（15分）が切れています。もう一度出力してください。"),
+        Err(e) => {
+            tracing::error!(error = %e, "export failed");
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("出力に失敗しました")
+        }
+    }
+}
+
+/// Tells borrowers about overdue loans and the DX division about expiring licenses, periodically.
+async fn ledger_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        let at = service::tickets::now();
+        match service::ledger::loans::notify_overdue(&state.db.write, at, 200).await {
+            Ok(b) if !b.is_empty() => tracing::info!(count = b.len(), "overdue loans reported"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "overdue check failed"),
+        }
+        match service::ledger::licenses::alert_expiring(&state.db.write, at).await {
+            Ok(l) if !l.is_empty() => tracing::info!(count = l.len(), "license expiry alerts sent"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "license expiry check failed"),
+        }
+        if stopped_while_waiting(every, &mut stop).await {
+            return;
+        }
+    }
+}
+
 fn graphql_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
@@ -416,6 +485,7 @@ async fn graphql_post(
     schema: web::Data<AppSchema>,
     auth: web::Data<Authenticator>,
     state: web::Data<AppState>,
+    limits: web::Data<BodyLimits>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -440,14 +510,33 @@ async fn graphql_post(
             }
         },
     };
-    let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return graphql_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("リクエストがGraphQLのJSONではありません: {e}"),
-            );
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let request: async_graphql::BatchRequest = if content_type.starts_with("multipart/form-data") {
+        // The GraphQL multipart request spec: file uploads (ledger imports, evidence).
+        let opts = async_graphql::http::MultipartOptions::default().max_file_size(limits.upload).max_num_files(20);
+        match async_graphql::http::receive_batch_body(Some(content_type), futures::io::Cursor::new(body.to_vec()), opts).await {
+            Ok(r) => r,
+            Err(e) => {
+                return graphql_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &format!("マルチパートのGraphQLリクエストを読めません: {e}"),
+                );
+            }
+        }
+    } else {
+        if body.len() > limits.json {
+            return graphql_error(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "リクエストが大きすぎます");
+        }
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return graphql_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &format!("リクエストがGraphQLのJSONではありません: {e}"),
+                );
+            }
         }
     };
     let loaders = actor

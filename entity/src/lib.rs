@@ -24,6 +24,7 @@ pub mod faq_vote;
 pub mod invoice;
 pub mod job;
 pub mod ledger_counter;
+pub mod ledger_export;
 pub mod ledger_enums;
 pub mod license;
 pub mod license_assignment;

@@ -455,6 +455,25 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Download links of ledger exports: only the token's hash is kept; short-lived.
+        m.create_table(
+            Table::create()
+                .table("ledger_exports")
+                .col(uuid("id").primary_key())
+                .col(uuid("tenant_id"))
+                .col(uuid("person_id"))
+                .col(string("ledger"))
+                .col(string("format"))
+                .col(string("token_hash"))
+                .col(timestamp_with_time_zone("expires_at"))
+                .col(timestamp_with_time_zone("created_at"))
+                .foreign_key(&mut fk("ledger_exports", "tenant_id", "tenants"))
+                .foreign_key(&mut fk("ledger_exports", "person_id", "people"))
+                .take(),
+        )
+        .await?;
+        m.create_index(unique("ux_ledger_exports_token", "ledger_exports", &["token_hash"])).await?;
+
         match m.get_database_backend() {
             DatabaseBackend::Sqlite => {
                 for op in ["UPDATE", "DELETE"] {
@@ -484,6 +503,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("ledger_exports").take()).await?;
         m.drop_table(Table::drop().table("ledger_counters").take()).await?;
         for t in TABLES.iter().rev() {
             m.drop_table(Table::drop().table(*t).take()).await?;

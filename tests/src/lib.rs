@@ -147,6 +147,43 @@ impl TestApp {
         (status, body)
     }
 
+    /// Posts a GraphQL multipart request (the GraphQL multipart request spec, as Apollo and
+    /// urql clients send uploads): `files` are (variable path such as `variables.input.file`,
+    /// file name, bytes). Returns the HTTP status and the JSON body.
+    pub async fn upload(&self, token: &str, query: &str, variables: Value, files: &[(&str, &str, &[u8])]) -> (u16, Value) {
+        let boundary = format!("----madoguchi{}", uuid::Uuid::now_v7().simple());
+        let mut body: Vec<u8> = Vec::new();
+        let mut part = |name: &str, filename: Option<&str>, content_type: &str, data: &[u8]| {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+            if let Some(f) = filename {
+                body.extend_from_slice(format!("; filename=\"{f}\"").as_bytes());
+            }
+            body.extend_from_slice(format!("\r\nContent-Type: {content_type}\r\n\r\n").as_bytes());
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        };
+        let operations = json!({ "query": query, "variables": variables }).to_string();
+        part("operations", None, "application/json", operations.as_bytes());
+        let map: serde_json::Map<String, Value> =
+            files.iter().enumerate().map(|(i, (path, _, _))| (i.to_string(), json!([path]))).collect();
+        part("map", None, "application/json", Value::Object(map).to_string().as_bytes());
+        for (i, (_, name, data)) in files.iter().enumerate() {
+            part(&i.to_string(), Some(name), "application/octet-stream", data);
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     /// Sends a plain GET to `path` and returns the response.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

@@ -203,6 +203,8 @@ pub enum TicketEventKind {
     MailBounced,
     /// チャットボットでのパスワード再設定（監査記録）
     PasswordReset,
+    /// 機器の紐付け（構成管理台帳の資産）
+    AssetLinked,
     /// A kind this server version does not know.
     Other,
 }
@@ -224,6 +226,7 @@ impl TicketEventKind {
             "mail_failed" => Self::MailFailed,
             "password_reset" => Self::PasswordReset,
             "mail_bounced" => Self::MailBounced,
+            "asset_linked" => Self::AssetLinked,
             _ => Self::Other,
         }
     }

@@ -21,10 +21,20 @@ pub enum NodeType {
     SlaPolicy,
     FaqArticle,
     MailMessage,
+    Asset,
+    AssetEvent,
+    Booking,
+    Repair,
+    License,
+    LicenseAssignment,
+    ConsumableItem,
+    StockMovement,
+    SupplyRequest,
+    PurchaseOrder,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 12] = [
+    const ALL: [NodeType; 22] = [
         NodeType::Ticket,
         NodeType::TicketComment,
         NodeType::TicketEvent,
@@ -37,6 +47,16 @@ impl NodeType {
         NodeType::SlaPolicy,
         NodeType::FaqArticle,
         NodeType::MailMessage,
+        NodeType::Asset,
+        NodeType::AssetEvent,
+        NodeType::Booking,
+        NodeType::Repair,
+        NodeType::License,
+        NodeType::LicenseAssignment,
+        NodeType::ConsumableItem,
+        NodeType::StockMovement,
+        NodeType::SupplyRequest,
+        NodeType::PurchaseOrder,
     ];
 
     fn as_str(self) -> &'static str {
@@ -53,6 +73,16 @@ impl NodeType {
             NodeType::SlaPolicy => "SlaPolicy",
             NodeType::FaqArticle => "FaqArticle",
             NodeType::MailMessage => "MailMessage",
+            NodeType::Asset => "Asset",
+            NodeType::AssetEvent => "AssetEvent",
+            NodeType::Booking => "Booking",
+            NodeType::Repair => "Repair",
+            NodeType::License => "License",
+            NodeType::LicenseAssignment => "LicenseAssignment",
+            NodeType::ConsumableItem => "ConsumableItem",
+            NodeType::StockMovement => "StockMovement",
+            NodeType::SupplyRequest => "SupplyRequest",
+            NodeType::PurchaseOrder => "PurchaseOrder",
         }
     }
 }

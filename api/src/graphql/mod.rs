@@ -6,6 +6,7 @@ pub mod context;
 pub mod enums;
 pub mod errors;
 pub mod ids;
+pub mod ledger;
 pub mod loaders;
 pub mod mail;
 pub mod mutation;
@@ -19,15 +20,27 @@ use crate::config::GraphqlConfig;
 use async_graphql::{Schema, SchemaBuilder};
 use context::AppState;
 
-/// The root query: tickets and the directory, the FAQ and search, inbound mail.
+/// The root query: tickets and the directory, the FAQ and search, inbound mail, the ledgers.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::QueryRoot, search::SearchQuery, mail::MailQuery, mail::MailSettingsQuery);
+pub struct Query(
+    query::QueryRoot,
+    search::SearchQuery,
+    mail::MailQuery,
+    mail::MailSettingsQuery,
+    ledger::LedgerQuery,
+);
 
 /// The root mutation.
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(mutation::MutationRoot, search::SearchMutation, mail::MailMutation, mail::MailSettingsMutation);
+pub struct Mutation(
+    mutation::MutationRoot,
+    search::SearchMutation,
+    mail::MailMutation,
+    mail::MailSettingsMutation,
+    ledger::LedgerMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

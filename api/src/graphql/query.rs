@@ -162,7 +162,14 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => None,
             Err(e) => return Err(super::errors::ApiError::from(e).into()),
         },
-        NodeType::Tenant => None,
+        NodeType::Tenant | NodeType::AssetEvent | NodeType::LicenseAssignment | NodeType::StockMovement => None,
+        NodeType::Asset
+        | NodeType::Booking
+        | NodeType::Repair
+        | NodeType::License
+        | NodeType::ConsumableItem
+        | NodeType::SupplyRequest
+        | NodeType::PurchaseOrder => super::ledger::resolve_node(ctx, ty, uuid).await?,
     })
 }
 

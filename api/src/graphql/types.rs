@@ -30,6 +30,13 @@ pub enum Node {
     SlaPolicy(super::calendars::SlaPolicy),
     FaqArticle(super::search::FaqArticle),
     MailMessage(super::mail::MailMessage),
+    Asset(super::ledger::Asset),
+    Booking(super::ledger::Booking),
+    Repair(super::ledger::Repair),
+    License(super::ledger::License),
+    ConsumableItem(super::ledger::ConsumableItem),
+    SupplyRequest(super::ledger::SupplyRequest),
+    PurchaseOrder(super::ledger::PurchaseOrder),
 }
 
 /// A helpdesk ticket: an inquiry, incident, service request, security incident, problem or change.
@@ -275,6 +282,14 @@ impl Ticket {
                 .collect(),
             has_next: page.has_next,
         })
+    }
+    /// Assets (devices) linked to this ticket that the viewer may see.
+    async fn assets(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::ledger::Asset>> {
+        let actor = ctx.actor()?;
+        Ok(svc(service::ledger::assets::of_ticket(&ctx.state().db.read, actor, self.0.id).await)?
+            .into_iter()
+            .map(super::ledger::Asset)
+            .collect())
     }
     /// History, oldest first (履歴). Events about internal comments only for the desk.
     #[graphql(complexity = "5 + first.unwrap_or(20) as usize * child_complexity")]

@@ -52,6 +52,13 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceR
     booking::Entity::find_by_id(id).filter(visible(actor)).one(db).await?.ok_or(ServiceError::NotFound)
 }
 
+/// The item a booking is for, to someone who may see the booking (a borrower sees the item
+/// they booked although it is not "their" asset).
+pub async fn asset_of(db: &impl ConnectionTrait, actor: &Actor, b: &booking::Model) -> ServiceResult<Option<asset::Model>> {
+    let b = get(db, actor, b.id).await?;
+    Ok(asset::Entity::find_by_id(b.asset_id).filter(asset::Column::TenantId.eq(actor.tenant_id)).one(db).await?)
+}
+
 /// Locks the asset row for the rest of the transaction (PostgreSQL) and loads it in scope of
 /// the tenant: a requester books items they do not use, so scope here is the tenant's loan pool.
 async fn lock_asset(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<asset::Model> {

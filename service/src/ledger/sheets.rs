@@ -1328,6 +1328,129 @@ impl Table {
     }
 }
 
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv(CsvEncoding),
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// The stored name (`csv-sjis`, `csv-utf8`, `xlsx`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv(CsvEncoding::ShiftJis) => "csv-sjis",
+            ExportFormat::Csv(CsvEncoding::Utf8Bom) => "csv-utf8",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "csv-sjis" => Some(ExportFormat::Csv(CsvEncoding::ShiftJis)),
+            "csv-utf8" => Some(ExportFormat::Csv(CsvEncoding::Utf8Bom)),
+            "xlsx" => Some(ExportFormat::Xlsx),
+            _ => None,
+        }
+    }
+
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        if self == ExportFormat::Xlsx { "xlsx" } else { "csv" }
+    }
+
+    /// MIME type of the file.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv(CsvEncoding::ShiftJis) => "text/csv; charset=Shift_JIS",
+            ExportFormat::Csv(CsvEncoding::Utf8Bom) => "text/csv; charset=UTF-8",
+            ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// A built export: its bytes and a file name (`構成管理台帳_20261130.xlsx`).
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+    /// Characters Shift_JIS could not hold (written as 〓).
+    pub lost_characters: usize,
+}
+
+/// Builds an export of a ledger for the actor (desk only).
+pub async fn export(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger, format: ExportFormat) -> ServiceResult<ExportFile> {
+    let t = table(db, actor, ledger).await?;
+    let (bytes, lost) = match format {
+        ExportFormat::Csv(enc) => t.to_csv(enc),
+        ExportFormat::Xlsx => (t.to_xlsx()?, 0),
+    };
+    let day = now().with_timezone(&crate::tz::TOKYO).format("%Y%m%d");
+    Ok(ExportFile {
+        filename: format!("{}_{day}.{}", ledger.label_ja(), format.extension()),
+        content_type: format.content_type(),
+        bytes,
+        lost_characters: lost,
+    })
+}
+
+/// How long an export link works.
+pub const EXPORT_LINK_MINUTES: i64 = 15;
+
+fn token_hash(token: &str) -> String {
+    crate::mail::sha256_hex(format!("ledger-export:{token}").as_bytes())
+}
+
+/// Makes a download link token for an export (desk only): the file is built when it is
+/// fetched, with the asker's scope then. Only the token's hash is stored.
+pub async fn export_link(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ledger: Ledger,
+    format: ExportFormat,
+) -> ServiceResult<(crate::Secret, chrono::DateTime<chrono::Utc>)> {
+    require_desk(actor)?;
+    let raw: [u8; 32] = rand::random();
+    let token = crate::Secret::new(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let at = now();
+    let expires_at = at + chrono::Duration::minutes(EXPORT_LINK_MINUTES);
+    entity::ledger_export::Entity::insert(entity::ledger_export::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(actor.tenant_id),
+        person_id: Set(actor.person_id),
+        ledger: Set(ledger.as_str().to_owned()),
+        format: Set(format.as_str().to_owned()),
+        token_hash: Set(token_hash(token.expose())),
+        expires_at: Set(expires_at),
+        created_at: Set(at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok((token, expires_at))
+}
+
+/// Builds the file behind a download link, as the person who asked for it (who must still be
+/// active and on the desk). `NotFound` for an unknown or expired token.
+pub async fn export_by_token(db: &impl ConnectionTrait, token: &str) -> ServiceResult<ExportFile> {
+    let row = entity::ledger_export::Entity::find()
+        .filter(entity::ledger_export::Column::TokenHash.eq(token_hash(token.trim())))
+        .one(db)
+        .await?
+        .filter(|r| r.expires_at > now())
+        .ok_or(ServiceError::NotFound)?;
+    let p = person::Entity::find_by_id(row.person_id)
+        .filter(person::Column::TenantId.eq(row.tenant_id))
+        .filter(person::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let actor = Actor { person_id: p.id, tenant_id: p.tenant_id, roles: crate::directory::roles_of(&p), vendor_id: p.vendor_id };
+    let ledger: Ledger = row.ledger.parse().map_err(ServiceError::Config)?;
+    let format = ExportFormat::parse(&row.format).ok_or_else(|| ServiceError::Config(format!("export format {}", row.format)))?;
+    export(db, &actor, ledger, format).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
