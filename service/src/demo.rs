@@ -1,10 +1,12 @@
-//! Demo data: two fictional tenants (さくら市 and さくら市教育委員会) with six months of tickets.
+//! Demo data: two fictional tenants (さくら市 and さくら市教育委員会) with six months of tickets
+//! and their ledgers (devices, licenses, consumables, loans, repairs, requests).
 //!
 //! The directory is inserted directly; every ticket is then opened and worked through the real
 //! service functions at past instants, so its history, SLA deadlines, breaches and failure-report
 //! dates are exactly what the service would have recorded. Content is deterministic for a given
 //! anchor: a self-contained PRNG with a fixed seed drives every choice (see `plan`).
 
+mod ledgers;
 mod org;
 mod plan;
 mod templates;
@@ -34,6 +36,8 @@ pub struct DemoSummary {
     pub tickets: usize,
     pub comments: usize,
     pub faq_articles: usize,
+    /// Devices in the configuration ledgers (both tenants).
+    pub assets: usize,
 }
 
 /// The demo accounts listed in the README (slug, email, role label).
@@ -166,7 +170,10 @@ pub async fn load(db: &Db, anchor: DateTime<Utc>) -> ServiceResult<DemoSummary> 
         faq_articles += report.created;
     }
 
+    let ledgers = ledgers::load(db, &dirs, anchor).await?;
+
     Ok(DemoSummary {
+        assets: ledgers.assets,
         tenants: defs.len(),
         org_units: defs.iter().map(|d| d.units.len()).sum(),
         people: defs.iter().map(|d| d.people.len()).sum(),
@@ -332,6 +339,9 @@ mod tests {
 
         assert_eq!(summary_a.tenants, 2);
         assert!((280..=320).contains(&summary_a.tickets), "{summary_a:?}");
+        // 表2 of seed 004 (1,351 devices with the spares and the loan pool) plus peripherals,
+        // and the board's GIGA devices.
+        assert!((1_700..=1_900).contains(&summary_a.assets), "{summary_a:?}");
         let stored = ticket::Entity::find().count(&a.read).await.unwrap();
         assert_eq!(usize::try_from(stored).unwrap(), summary_a.tickets);
         assert_eq!(
