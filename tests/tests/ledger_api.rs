@@ -253,3 +253,118 @@ async fn a_department_requests_toner_and_the_desk_issues_it() {
     let kinds: Vec<&str> = movements["data"]["node"]["movements"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["ISSUE", "RECEIVE"]);
 }
+
+/// Who asks, in the ledger matrix.
+struct Caller {
+    label: &'static str,
+    token: Option<String>,
+}
+
+both_backends!(every_ledger_field_is_scoped_by_tenant_and_role, |backend: Backend| async move {
+    let app = spawn_app(backend).await;
+    let (city, edu) = (&app.fixture.city, &app.fixture.edu);
+    let desk = app.token(&city.slug, city.agent, &["agent"]);
+    let made = app
+        .gql(
+            &desk,
+            "mutation { a: createAsset(input: {assetTag: \"NB-1\", kind: NOTEBOOK, name: \"PC\", loanable: true, status: SPARE}) { asset { id } }
+                        l: createLicense(input: {code: \"L-1\", product: \"Office\", seats: 5}) { license { id } }
+                        i: createConsumableItem(input: {code: \"T-1\", name: \"トナー\", category: TONER}) { item { id } } }",
+            json!({}),
+        )
+        .await;
+    let asset = made["data"]["a"]["asset"]["id"].as_str().unwrap().to_owned();
+    let license = made["data"]["l"]["license"]["id"].as_str().unwrap().to_owned();
+    let item = made["data"]["i"]["item"]["id"].as_str().unwrap().to_owned();
+    let req = app.token(&city.slug, city.requester, &["requester"]);
+    let filed = app
+        .gql(&req, "mutation($i: FileSupplyRequestInput!) { fileSupplyRequest(input: $i) { request { id } } }", json!({ "i": { "itemId": item, "quantity": 1 } }))
+        .await;
+    let request = filed["data"]["fileSupplyRequest"]["request"]["id"].as_str().unwrap().to_owned();
+    let callers = [
+        Caller { label: "requester", token: Some(req.clone()) },
+        Caller { label: "agent", token: Some(desk.clone()) },
+        Caller { label: "supervisor", token: Some(app.token(&city.slug, city.supervisor, &["supervisor"])) },
+        Caller { label: "vendor", token: Some(app.token(&city.slug, city.vendor_person, &["vendor"])) },
+        Caller { label: "other tenant's admin", token: Some(app.token(&edu.slug, edu.admin, &["admin", "agent", "supervisor"])) },
+        Caller { label: "nobody", token: None },
+    ];
+    // (operation, expected code per caller in the order above; "OK" = no error).
+    let cases: Vec<(String, Value, [&str; 6])> = vec![
+        ("query { assets { totalCount } }".into(), json!({}), ["OK", "OK", "OK", "OK", "OK", "UNAUTHENTICATED"]),
+        (
+            "mutation($i: UpdateAssetInput!) { updateAsset(input: $i) { asset { id } userErrors { code } } }".into(),
+            json!({ "i": { "assetId": asset, "name": "改名" } }),
+            // Out of scope reads as absent, as for tickets: nobody learns the asset exists.
+            ["NOT_FOUND", "OK", "OK", "NOT_FOUND", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+        (
+            "mutation($i: RecordAssetInspectionInput!) { recordAssetInspection(input: $i) { event { kind } userErrors { code } } }".into(),
+            json!({ "i": { "assetId": asset, "result": "異常なし" } }),
+            ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+        ("query { licenses { edges { node { id } } } }".into(), json!({}), ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "OK", "UNAUTHENTICATED"]),
+        (
+            "mutation($i: AssignLicenseInput!) { assignLicense(input: $i) { assignment { id } userErrors { code } } }".into(),
+            json!({ "i": { "licenseId": license, "personId": gid("Person", city.requester) } }),
+            ["FORBIDDEN", "OK", "USER_ERROR", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+        ("query { repairs { edges { node { id } } } }".into(), json!({}), ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "OK", "UNAUTHENTICATED"]),
+        ("query { purchaseOrders { edges { node { id } } } }".into(), json!({}), ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "OK", "UNAUTHENTICATED"]),
+        ("query { reorderSuggestions { suggested } }".into(), json!({}), ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "OK", "UNAUTHENTICATED"]),
+        ("query { consumableItems { edges { node { id } } } }".into(), json!({}), ["OK", "OK", "OK", "OK", "OK", "UNAUTHENTICATED"]),
+        (
+            "mutation($i: SupplyRequestInput!) { decideSupplyRequest(input: $i) { request { status } userErrors { code } } }".into(),
+            json!({ "i": { "requestId": request, "approve": false } }),
+            ["FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+        (
+            "mutation($i: RecordStockMovementInput!) { recordStockMovement(input: $i) { movement { id } userErrors { code } } }".into(),
+            json!({ "i": { "itemId": item, "location": "倉庫", "kind": "RECEIVE", "quantity": 1 } }),
+            ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+        (
+            "mutation($i: CreateLedgerExportInput!) { createLedgerExport(input: $i) { url } }".into(),
+            json!({ "i": { "ledger": "ASSETS", "format": "XLSX" } }),
+            ["FORBIDDEN", "OK", "OK", "FORBIDDEN", "OK", "UNAUTHENTICATED"],
+        ),
+        (
+            "mutation($i: BookAssetInput!) { reserveAsset(input: $i) { booking { id } userErrors { code } } }".into(),
+            json!({ "i": { "assetId": asset, "startsAt": "2030-01-06T00:00:00Z", "dueAt": "2030-01-07T00:00:00Z" } }),
+            // The requester books first; the desk may book too but the week is taken.
+            ["OK", "USER_ERROR", "USER_ERROR", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (query, vars, want) in &cases {
+        for (who, want) in callers.iter().zip(want) {
+            let (status, body) = app.post(who.token.as_deref(), query, vars.clone()).await;
+            let field = body["data"].as_object().and_then(|o| o.values().next().cloned()).unwrap_or(Value::Null);
+            let got = if let Some(code) = error_code(&body) {
+                code
+            } else if status != 200 {
+                format!("HTTP {status}")
+            } else if field.get("userErrors").is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty())) {
+                "USER_ERROR".to_owned()
+            } else {
+                "OK".to_owned()
+            };
+            if got != *want {
+                failures.push(format!("{} → {}: want {want}, got {got} ({body})", who.label, query.split('{').nth(1).unwrap_or(query).trim()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // What each sees is also scoped: nobody outside the desk counts the city's asset.
+    let count = |t: &str| {
+        let t = t.to_owned();
+        let app = &app;
+        async move { app.gql(&t, "query { assets { totalCount } }", json!({})).await["data"]["assets"]["totalCount"].as_i64().unwrap() }
+    };
+    assert_eq!(count(&desk).await, 1);
+    assert_eq!(count(callers[0].token.as_ref().unwrap()).await, 0);
+    assert_eq!(count(callers[3].token.as_ref().unwrap()).await, 0);
+    assert_eq!(count(callers[4].token.as_ref().unwrap()).await, 0);
+    let node = app.gql(callers[4].token.as_ref().unwrap(), "query($id: ID!) { node(id: $id) { id } }", json!({ "id": license })).await;
+    assert!(node["data"]["node"].is_null());
+});
