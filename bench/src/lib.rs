@@ -4,7 +4,11 @@
 use std::path::Path;
 
 use anyhow::Context;
+use hdrhistogram::Histogram;
 use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 /// One line of `faq.jsonl`.
 #[derive(Debug, Clone, Deserialize)]
@@ -86,4 +90,126 @@ pub fn machine() -> String {
         std::env::consts::OS,
         std::env::consts::ARCH
     )
+}
+
+/// What one timed phase of a load test measured.
+pub struct PhaseResult {
+    /// The phase's name in the printed table.
+    pub name: &'static str,
+    /// Requests timed.
+    pub count: u64,
+    /// Requests that failed (HTTP error or GraphQL `errors`).
+    pub errors: u64,
+    /// Seconds the timed part took.
+    pub elapsed: f64,
+    /// Latencies in microseconds.
+    pub hist: Histogram<u64>,
+}
+
+
+impl PhaseResult {
+    /// Prints one line: requests, rate, percentiles, errors.
+    pub fn print(&self) {
+        let q = |p: f64| self.hist.value_at_quantile(p) as f64 / 1000.0;
+        println!(
+            "{:<14} {:>8} req  {:>8.0} req/s  p50 {:>6.1} ms  p90 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  errors {}",
+            self.name,
+            self.count,
+            self.count as f64 / self.elapsed,
+            q(0.50),
+            q(0.90),
+            q(0.99),
+            self.hist.max() as f64 / 1000.0,
+            self.errors
+        );
+    }
+}
+
+/// Bounds of a load phase: concurrent clients, seconds, and a cap on requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub clients: usize,
+    pub seconds: u64,
+    pub max_requests: u64,
+}
+
+/// Drives `url` (GraphQL over loopback) with `load.clients` concurrent clients posting
+/// `body(n)`: a 2 s warm-up, then at most `load.seconds` and `load.max_requests`.
+pub async fn phase(
+    name: &'static str,
+    url: &str,
+    token: &str,
+    args: &Load,
+    body: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
+) -> anyhow::Result<PhaseResult> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let body = Arc::new(body);
+    let issued = Arc::new(AtomicU64::new(0));
+    let run = |secs: u64, record: bool| {
+        let mut tasks = vec![];
+        let deadline = Instant::now() + std::time::Duration::from_secs(secs);
+        for _ in 0..args.clients {
+            let (client, url, token, body, issued) = (
+                client.clone(),
+                url.to_owned(),
+                token.to_owned(),
+                body.clone(),
+                issued.clone(),
+            );
+            let max = args.max_requests;
+            tasks.push(tokio::spawn(async move {
+                let mut hist =
+                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+                let mut errors = 0u64;
+                while Instant::now() < deadline {
+                    let n = issued.fetch_add(1, Ordering::Relaxed);
+                    if record && n >= max {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&body(n))
+                        .send()
+                        .await;
+                    let ok = match res {
+                        Ok(r) if r.status().is_success() => r
+                            .bytes()
+                            .await
+                            .map(|b| !b.windows(9).any(|w| w == b"\"errors\":"))
+                            .unwrap_or(false),
+                        _ => false,
+                    };
+                    if !ok {
+                        errors += 1;
+                    }
+                    let _ = hist.record(t.elapsed().as_micros().max(1) as u64);
+                }
+                (hist, errors)
+            }));
+        }
+        tasks
+    };
+    for t in run(2, false) {
+        t.await?;
+    }
+    issued.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut errors = 0;
+    for t in run(args.seconds, true) {
+        let (h, e) = t.await?;
+        hist.add(h)?;
+        errors += e;
+    }
+    Ok(PhaseResult {
+        name,
+        count: hist.len(),
+        errors,
+        elapsed: started.elapsed().as_secs_f64(),
+        hist,
+    })
 }

@@ -9,16 +9,13 @@
 // Test and benchmark code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bench::machine;
+use bench::{Load, machine, phase};
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::{Parser, ValueEnum};
 use entity::{Channel, Priority, TicketKind, TicketStatus, ticket};
-use hdrhistogram::Histogram;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel};
 use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -168,110 +165,6 @@ async fn seed(db: &service::Db, fx: &tests::fixture::TenantFx, n: usize) -> anyh
     Ok(())
 }
 
-struct PhaseResult {
-    name: &'static str,
-    count: u64,
-    errors: u64,
-    elapsed: f64,
-    hist: Histogram<u64>,
-}
-
-impl PhaseResult {
-    fn print(&self) {
-        let q = |p: f64| self.hist.value_at_quantile(p) as f64 / 1000.0;
-        println!(
-            "{:<14} {:>8} req  {:>8.0} req/s  p50 {:>6.1} ms  p90 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  errors {}",
-            self.name,
-            self.count,
-            self.count as f64 / self.elapsed,
-            q(0.50),
-            q(0.90),
-            q(0.99),
-            self.hist.max() as f64 / 1000.0,
-            self.errors
-        );
-    }
-}
-
-async fn phase(
-    name: &'static str,
-    url: &str,
-    token: &str,
-    args: &Args,
-    body: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
-) -> anyhow::Result<PhaseResult> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()?;
-    let body = Arc::new(body);
-    let issued = Arc::new(AtomicU64::new(0));
-    let run = |secs: u64, record: bool| {
-        let mut tasks = vec![];
-        let deadline = Instant::now() + std::time::Duration::from_secs(secs);
-        for _ in 0..args.clients {
-            let (client, url, token, body, issued) = (
-                client.clone(),
-                url.to_owned(),
-                token.to_owned(),
-                body.clone(),
-                issued.clone(),
-            );
-            let max = args.max_requests;
-            tasks.push(tokio::spawn(async move {
-                let mut hist =
-                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-                let mut errors = 0u64;
-                while Instant::now() < deadline {
-                    let n = issued.fetch_add(1, Ordering::Relaxed);
-                    if record && n >= max {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&body(n))
-                        .send()
-                        .await;
-                    let ok = match res {
-                        Ok(r) if r.status().is_success() => r
-                            .bytes()
-                            .await
-                            .map(|b| !b.windows(9).any(|w| w == b"\"errors\":"))
-                            .unwrap_or(false),
-                        _ => false,
-                    };
-                    if !ok {
-                        errors += 1;
-                    }
-                    let _ = hist.record(t.elapsed().as_micros().max(1) as u64);
-                }
-                (hist, errors)
-            }));
-        }
-        tasks
-    };
-    for t in run(2, false) {
-        t.await?;
-    }
-    issued.store(0, Ordering::Relaxed);
-    let started = Instant::now();
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut errors = 0;
-    for t in run(args.seconds, true) {
-        let (h, e) = t.await?;
-        hist.add(h)?;
-        errors += e;
-    }
-    Ok(PhaseResult {
-        name,
-        count: hist.len(),
-        errors,
-        elapsed: started.elapsed().as_secs_f64(),
-        hist,
-    })
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -409,19 +302,20 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let url = format!("http://127.0.0.1:{port}/graphql");
+    let load = Load { clients: args.clients, seconds: args.seconds, max_requests: args.max_requests };
     if args.phases.iter().any(|p| p == "list") {
         let list = phase(
             "tickets list",
             &url,
             &token,
-            &args,
+            &load,
             |_| json!({ "query": LIST }),
         )
         .await?;
         list.print();
     }
     if args.phases.iter().any(|p| p == "create") {
-        let create = phase("createTicket", &url, &token, &args, |n| {
+        let create = phase("createTicket", &url, &token, &load, |n| {
             json!({ "query": CREATE, "variables": { "i": {
                 "kind": "INQUIRY", "channel": "PHONE", "title": format!("電話受付 {n}: Teamsにサインインできない"),
                 "description": "再起動しても改善しない" } } })

@@ -101,6 +101,7 @@ impl MigrationTrait for Migration {
         m.create_index(index("ix_assets_parent", "assets", &["parent_id"])).await?;
         m.create_index(index("ix_assets_serial", "assets", &["tenant_id", "serial"])).await?;
         m.create_index(index("ix_assets_computer", "assets", &["tenant_id", "computer_name"])).await?;
+        m.create_index(index("ix_assets_ip", "assets", &["tenant_id", "ip_address"])).await?;
         m.create_index(index("ix_assets_updated", "assets", &["tenant_id", "updated_at"])).await?;
 
         m.create_table(

@@ -352,6 +352,24 @@ both_backends!(assets_keep_their_history_through_moves_repairs_and_retirement, |
         .await
         .unwrap();
     assert_eq!(by_mac.items.len(), 1);
+    let search = |text: &'static str| {
+        let desk = desk.clone();
+        async move {
+            assets::list(db, &desk, &AssetFilter { text_contains: Some(text.into()), ..AssetFilter::default() }, AssetOrderField::AssetTag, Direction::Asc, 10, None)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|a| a.asset_tag)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("nb-2026").await, vec!["NB-2026-0001"], "the start of a tag, in any case");
+    assert_eq!(search("ＮＢ－ＳＰＡＲＥ").await, vec!["NB-SPARE-01"], "typed in full width");
+    assert_eq!(search("10.1.").await, vec!["NB-2026-0001"], "the start of an IP address");
+    assert_eq!(search("マウス").await, vec!["MS-0001"], "Japanese words of the name");
+    assert!(search("2026-0001").await.is_empty(), "codes match from their start");
+    assert!(search("100%_").await.is_empty(), "wildcards are literal");
 });
 
 both_backends!(licenses_are_counted_against_their_seats_and_alerted_before_expiry, |backend: Backend| async move {

@@ -585,7 +585,9 @@ pub struct AssetFilter {
     pub loanable: Option<bool>,
     /// Leases ending on or before this date (リース満了).
     pub lease_ends_by: Option<NaiveDate>,
-    /// Text in the tag, name, serial, computer name, model or IP; or a MAC address in any notation.
+    /// What an operator types into a search box: the start of an asset tag, serial, computer
+    /// name or IP address (`PC01`, `10.20.`); a MAC address in any notation; or Japanese words
+    /// of the name or model (`プロジェクタ`).
     pub text_contains: Option<String>,
 }
 

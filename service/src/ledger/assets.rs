@@ -5,7 +5,7 @@
 //! and retired only through the operations that mean them (loans, repairs, retirement), so the
 //! history always says why.
 
-use super::{Check, clean, is_unique_violation, normalize_ip, normalize_mac, nothing, require_desk};
+use super::{Check, clean, escape_like, is_unique_violation, normalize_ip, normalize_mac, nothing, require_desk};
 use crate::auth::{Actor, Role};
 use crate::error::{ServiceError, ServiceResult};
 use crate::page::{Cursor, Direction, Page, SortKey};
@@ -233,7 +233,8 @@ pub struct AssetFilter {
     pub loanable: Option<bool>,
     /// Leases ending on or before this date (リース満了).
     pub lease_ends_by: Option<NaiveDate>,
-    /// Tag, name, serial, computer name, model, IP or MAC containing this text.
+    /// What an operator types: the start of a tag, serial, computer name or IP address; a
+    /// MAC address in any notation; or Japanese words of the name or model.
     pub text_contains: Option<String>,
 }
 
@@ -266,15 +267,45 @@ impl AssetOrderField {
 }
 
 fn like(text: &str) -> LikeExpr {
-    let mut p = String::from("%");
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
+    LikeExpr::new(format!("%{}%", escape_like(text))).escape('\\')
+}
+
+fn prefix_like(text: &str) -> LikeExpr {
+    LikeExpr::new(format!("{}%", escape_like(text))).escape('\\')
+}
+
+/// What an operator types into the ledger's search box, as conditions the indexes answer: a
+/// MAC address in any notation matches exactly; anything else matches the start of the asset
+/// tag, serial, computer name or IP address (as typed and upper-cased, since labels are
+/// printed in capitals); words with Japanese in them also match inside the name and model
+/// (a scan, but such words are never codes).
+fn text_condition(text: &str) -> Condition {
+    let folded: String = text.chars().map(super::fold_width).collect::<String>().trim().to_owned();
+    if let Some(mac) = normalize_mac(&folded) {
+        return Condition::any().add(asset::Column::MacAddress.eq(mac));
     }
-    p.push('%');
-    LikeExpr::new(p).escape('\\')
+    let mut any = Condition::any();
+    let mut terms = vec![folded.clone()];
+    if folded.to_ascii_uppercase() != folded {
+        terms.push(folded.to_ascii_uppercase());
+    }
+    for term in &terms {
+        let upper = format!("{term}\u{10FFFF}");
+        for col in [asset::Column::AssetTag, asset::Column::Serial, asset::Column::ComputerName, asset::Column::IpAddress] {
+            // The range uses the index; LIKE keeps it exact under any collation.
+            any = any.add(
+                Condition::all()
+                    .add(Expr::col(col).gte(term.as_str()))
+                    .add(Expr::col(col).lt(upper.as_str()))
+                    .add(Expr::col(col).like(prefix_like(term))),
+            );
+        }
+    }
+    if !folded.is_ascii() {
+        any = any.add(Expr::col(asset::Column::Name).like(like(&folded)));
+        any = any.add(Expr::col(asset::Column::Model).like(like(&folded)));
+    }
+    any
 }
 
 async fn filter_condition(db: &impl ConnectionTrait, actor: &Actor, f: &AssetFilter) -> ServiceResult<Condition> {
@@ -302,22 +333,7 @@ async fn filter_condition(db: &impl ConnectionTrait, actor: &Actor, f: &AssetFil
         c = c.add(asset::Column::LeaseEnd.lte(d));
     }
     if let Some(t) = f.text_contains.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let folded: String = t.chars().map(super::fold_width).collect();
-        let mut any = Condition::any();
-        for col in [
-            asset::Column::AssetTag,
-            asset::Column::Name,
-            asset::Column::Serial,
-            asset::Column::ComputerName,
-            asset::Column::Model,
-            asset::Column::IpAddress,
-        ] {
-            any = any.add(Expr::col(col).like(like(&folded)));
-        }
-        if let Some(mac) = normalize_mac(&folded) {
-            any = any.add(asset::Column::MacAddress.eq(mac));
-        }
-        c = c.add(any);
+        c = c.add(text_condition(t));
     }
     Ok(c)
 }

@@ -172,8 +172,7 @@ pub async fn list(
     require_desk(actor)?;
     let mut c = Condition::all().add(license::Column::TenantId.eq(actor.tenant_id));
     if let Some(p) = f.product_contains.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        let escaped: String = p.chars().flat_map(|ch| if matches!(ch, '%' | '_' | '\\') { vec!['\\', ch] } else { vec![ch] }).collect();
-        c = c.add(Expr::col(license::Column::Product).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+        c = c.add(Expr::col(license::Column::Product).like(LikeExpr::new(format!("%{}%", super::escape_like(p))).escape('\\')));
     }
     if let Some(m) = f.main_contract {
         c = c.add(license::Column::MainContract.eq(m));

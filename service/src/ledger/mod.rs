@@ -90,6 +90,18 @@ pub(crate) fn fold_width(c: char) -> char {
     }
 }
 
+/// `text` with LIKE's wildcards escaped (escape character `\\`).
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut p = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p
+}
+
 /// Trims a free-text value; empty becomes `None`.
 pub(crate) fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
