@@ -12,7 +12,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{asset, license, license_assignment};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set, DatabaseConnection, TransactionTrait,
 };
 use std::collections::HashMap;
@@ -337,22 +337,6 @@ pub async fn assignments(
     Ok(q.order_by_asc(license_assignment::Column::Id).limit(1000).all(db).await?)
 }
 
-/// Counts the tenant's licenses whose assignments exceed their seats (desk only).
-pub async fn over_allocated_count(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<u64> {
-    require_desk(actor)?;
-    let all: Vec<(Uuid, i32)> = license::Entity::find()
-        .select_only()
-        .column(license::Column::Id)
-        .column(license::Column::Seats)
-        .filter(license::Column::TenantId.eq(actor.tenant_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = all.iter().map(|(i, _)| *i).collect();
-    let counts = assigned_counts(db, actor.tenant_id, &ids).await?;
-    Ok(all.iter().filter(|(i, s)| counts.get(i).copied().unwrap_or(0) > i64::from(*s)).count() as u64)
-}
-
 /// Sends the expiry alerts that are due: once when a license is 60 days from expiry and once
 /// at 30 days, by mail to the tenant's supervisors and admins. Returns `(license, days)` sent.
 pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> ServiceResult<Vec<(license::Model, u32)>> {
@@ -394,7 +378,7 @@ async fn mail_alert(db: &impl ConnectionTrait, l: &license::Model, days: u32) ->
         .filter(entity::person::Column::Active.eq(true))
         .all(db)
         .await?;
-    let expires = l.expires_on.map(|d| d.format("%Y年%m月%d日").to_string()).unwrap_or_default();
+    let expires = l.expires_on.map(|d| format!("{}（{}）", super::sheets::wareki(d), d.format("%Y-%m-%d"))).unwrap_or_default();
     let contract = l.contract_name.as_deref().or(l.contract_number.as_deref()).unwrap_or("（契約未登録）");
     let subject = format!("【ライセンス期限】{} の有効期限まで{days}日以内です", l.product);
     for p in people {
@@ -414,10 +398,4 @@ async fn mail_alert(db: &impl ConnectionTrait, l: &license::Model, days: u32) ->
         crate::mail::outbound::queue_personal(db, &tenant, p.email.trim(), "license_expiry", subject.clone(), body, now()).await?;
     }
     Ok(())
-}
-
-/// Counts licenses of the tenant (desk only).
-pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<u64> {
-    require_desk(actor)?;
-    Ok(license::Entity::find().filter(license::Column::TenantId.eq(actor.tenant_id)).count(db).await?)
 }

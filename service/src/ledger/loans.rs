@@ -343,7 +343,8 @@ pub async fn notify_overdue(db: &DatabaseConnection, at: DateTime<Utc>, limit: u
             && !p.email.trim().is_empty()
         {
             let to = p.email.trim();
-            let due = b.due_at.with_timezone(&tz::TOKYO).format("%Y年%m月%d日 %H:%M");
+            let local = b.due_at.with_timezone(&tz::TOKYO);
+            let due = format!("{} {}", super::sheets::wareki(local.date_naive()), local.format("%H:%M"));
             let subject = format!("【返却のお願い】{}（{}）の返却期限を過ぎています", a.name, a.asset_tag);
             let body = format!(
                 "{} 様\n\nヘルプデスクです。お貸ししている次の物品の返却期限を過ぎています。\n\n物品: {}（資産番号 {}）\n返却期限: {due}\n\nお手数ですが、ヘルプデスクまでご返却ください。延長が必要な場合はご連絡ください。\n\n――\n{} ヘルプデスク\n",
