@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
         },
     )?;
     let gid = |t: &str, id: uuid::Uuid| tests::gid(t, id);
-    let bodies = vec![
+    let bodies = [
         json!({ "filterBy": { "status": ["SPARE"] } }),
         json!({ "filterBy": { "kind": ["PRINTER"] } }),
         json!({ "filterBy": { "orgUnitIds": [gid("OrgUnit", fx.city.unit)] } }),

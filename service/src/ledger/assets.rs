@@ -606,7 +606,7 @@ pub(crate) async fn apply(
     }
     let rest: Map<String, Value> = changed
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "orgUnitId" | "location" | "userId") && !(moved && k.as_str() == "computerName"))
+        .filter(|(k, _)| !(matches!(k.as_str(), "orgUnitId" | "location" | "userId") || (moved && k.as_str() == "computerName")))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !rest.is_empty() {
@@ -655,15 +655,20 @@ pub async fn update(
     Ok(a.unwrap_or(old))
 }
 
+/// Why an asset's status changes: the history event an operation records with it.
+pub(crate) struct StatusEvent<'a> {
+    pub kind: &'a str,
+    pub payload: Value,
+    pub ticket_id: Option<Uuid>,
+}
+
 /// Moves an asset to another status as part of an operation (loan, repair), with its event.
 pub(crate) async fn set_status(
     db: &impl ConnectionTrait,
     actor: &Actor,
     a: &asset::Model,
     status: AssetStatus,
-    kind: &str,
-    payload: Value,
-    ticket_id: Option<Uuid>,
+    ev: StatusEvent<'_>,
     at: DateTime<Utc>,
 ) -> ServiceResult<asset::Model> {
     let mut row = a.clone().into_active_model();
@@ -679,11 +684,11 @@ pub(crate) async fn set_status(
     if res.rows_affected == 0 {
         return Err(ServiceError::Conflict("asset changed meanwhile"));
     }
-    let mut payload = payload;
+    let mut payload = ev.payload;
     if let Value::Object(m) = &mut payload {
         m.insert("status".into(), json!({ "from": a.status, "to": status }));
     }
-    record(db, a, Some(actor.person_id), kind, payload, ticket_id, at).await?;
+    record(db, a, Some(actor.person_id), ev.kind, payload, ev.ticket_id, at).await?;
     asset::Entity::find_by_id(a.id).one(db).await?.ok_or(ServiceError::NotFound)
 }
 
@@ -760,7 +765,7 @@ pub async fn retire(db: &DatabaseConnection, actor: &Actor, id: Uuid, r: Retirem
         files.push(json!({ "sha256": sha, "filename": e.filename, "contentType": e.content_type, "size": e.data.len() }));
     }
     let released = license_assignment::Entity::update_many()
-        .col_expr(license_assignment::Column::ReleasedAt, Expr::val(at).into())
+        .col_expr(license_assignment::Column::ReleasedAt, Expr::val(at))
         .filter(license_assignment::Column::AssetId.eq(a.id))
         .filter(license_assignment::Column::ReleasedAt.is_null())
         .exec(&txn)
@@ -781,7 +786,7 @@ pub async fn retire(db: &DatabaseConnection, actor: &Actor, id: Uuid, r: Retirem
         "licensesReleased": released,
         "peripheralsDetached": children.len(),
     });
-    let a = set_status(&txn, actor, &a, AssetStatus::Retired, "retired", payload, None, at).await?;
+    let a = set_status(&txn, actor, &a, AssetStatus::Retired, StatusEvent { kind: "retired", payload, ticket_id: None }, at).await?;
     txn.commit().await?;
     Ok(a)
 }

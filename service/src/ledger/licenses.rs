@@ -355,9 +355,9 @@ pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> Servi
             .await?;
         for l in due {
             // The 30-day alert also stands for the 60-day one when both fall due at once.
-            let mut upd = license::Entity::update_many().col_expr(col, Expr::val(at).into());
+            let mut upd = license::Entity::update_many().col_expr(col, Expr::val(at));
             if days == 30 {
-                upd = upd.col_expr(license::Column::Alerted60At, Expr::val(at).into());
+                upd = upd.col_expr(license::Column::Alerted60At, Expr::val(at));
             }
             let claimed = upd.filter(license::Column::Id.eq(l.id)).filter(col.is_null()).exec(&txn).await?.rows_affected;
             if claimed == 0 || sent.iter().any(|(s, _): &(license::Model, u32)| s.id == l.id) {

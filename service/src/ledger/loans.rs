@@ -5,7 +5,7 @@
 //! Overlap is checked inside the writing transaction with the asset row locked (`FOR UPDATE` on
 //! PostgreSQL; SQLite has one writer), so two people booking the same week cannot both win.
 
-use super::assets::{self, set_status};
+use super::assets::{self, StatusEvent, set_status};
 use super::{Check, clean, require_desk};
 use crate::auth::{Actor, Role};
 use crate::error::{ServiceError, ServiceResult};
@@ -159,7 +159,7 @@ async fn insert(
     .await?;
     let payload = json!({ "bookingId": b.id, "borrowerId": b.borrower_id, "startsAt": b.starts_at, "dueAt": b.due_at });
     let a = if checked_out {
-        set_status(db, actor, &a, AssetStatus::OnLoan, "loaned", payload, None, at).await?
+        set_status(db, actor, &a, AssetStatus::OnLoan, StatusEvent { kind: "loaned", payload, ticket_id: None }, at).await?
     } else {
         assets::record(db, &a, Some(actor.person_id), "reserved", payload, None, at).await?;
         a
@@ -218,7 +218,7 @@ pub async fn check_out(
     row.updated_at = Set(at);
     let b = row.update(&txn).await?;
     let payload = json!({ "bookingId": b.id, "borrowerId": b.borrower_id, "dueAt": b.due_at });
-    set_status(&txn, actor, &a, AssetStatus::OnLoan, "loaned", payload, None, at).await?;
+    set_status(&txn, actor, &a, AssetStatus::OnLoan, StatusEvent { kind: "loaned", payload, ticket_id: None }, at).await?;
     txn.commit().await?;
     Ok(b)
 }
@@ -240,7 +240,7 @@ pub async fn give_back(db: &DatabaseConnection, actor: &Actor, id: Uuid, note: O
     let b = row.update(&txn).await?;
     let late = at > b.due_at;
     let payload = json!({ "bookingId": b.id, "borrowerId": b.borrower_id, "late": late, "note": clean(note) });
-    set_status(&txn, actor, &a, AssetStatus::Spare, "returned", payload, None, at).await?;
+    set_status(&txn, actor, &a, AssetStatus::Spare, StatusEvent { kind: "returned", payload, ticket_id: None }, at).await?;
     txn.commit().await?;
     Ok(b)
 }
@@ -326,7 +326,7 @@ pub async fn notify_overdue(db: &DatabaseConnection, at: DateTime<Utc>, limit: u
     let mut done = Vec::with_capacity(due.len());
     for b in due {
         let claimed = booking::Entity::update_many()
-            .col_expr(booking::Column::OverdueNotifiedAt, Expr::val(at).into())
+            .col_expr(booking::Column::OverdueNotifiedAt, Expr::val(at))
             .filter(booking::Column::Id.eq(b.id))
             .filter(booking::Column::OverdueNotifiedAt.is_null())
             .exec(&txn)

@@ -2,7 +2,7 @@
 //! spare takes its place with the user, the device is sent to the vendor and comes back, is
 //! re-kitted, and the spare is swapped back. The damage report (損傷始末書) is kept with it.
 
-use super::assets::{self, AssetInput, apply, set_status};
+use super::assets::{self, AssetInput, StatusEvent, apply, set_status};
 use super::{Check, clean, require_desk};
 use crate::auth::Actor;
 use crate::error::{ServiceError, ServiceResult};
@@ -186,7 +186,14 @@ pub async fn open(db: &DatabaseConnection, actor: &Actor, new: NewRepair) -> Ser
         assets::link_in(&txn, actor, &a, t, at).await?;
     }
     let a = asset::Entity::find_by_id(a.id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    let a = set_status(&txn, actor, &a, AssetStatus::InRepair, "sent_to_repair", json!({ "repairId": r.id, "fault": r.fault }), ticket_id, at)
+    let a = set_status(
+        &txn,
+        actor,
+        &a,
+        AssetStatus::InRepair,
+        StatusEvent { kind: "sent_to_repair", payload: json!({ "repairId": r.id, "fault": r.fault }), ticket_id },
+        at,
+    )
         .await?;
     if let Some(s) = &spare {
         swap_in(&txn, actor, &a, s, r.id, ticket_id).await?;
@@ -273,7 +280,14 @@ pub async fn receive_back(db: &DatabaseConnection, actor: &Actor, id: Uuid, note
     row.updated_at = Set(at);
     let r = row.update(&txn).await?;
     let a = assets::get(&txn, actor, r.asset_id).await?;
-    set_status(&txn, actor, &a, AssetStatus::Spare, "returned_from_repair", json!({ "repairId": r.id, "note": clean(note) }), r.ticket_id, at)
+    set_status(
+        &txn,
+        actor,
+        &a,
+        AssetStatus::Spare,
+        StatusEvent { kind: "returned_from_repair", payload: json!({ "repairId": r.id, "note": clean(note) }), ticket_id: r.ticket_id },
+        at,
+    )
         .await?;
     txn.commit().await?;
     Ok(r)

@@ -819,7 +819,7 @@ async fn import_assets(
         .iter()
         .map(|(id, i, _)| (*id, i.parent_id))
         .chain(changed.iter().map(|(o, i)| (o.id, i.parent_id)))
-        .filter_map(|(id, p)| p.and_then(|p| parent_of(p)).map(|_| id))
+        .filter_map(|(id, p)| p.and_then(&parent_of).map(|_| id))
         .collect();
     if !nested.is_empty() {
         let lines: HashMap<Uuid, u64> = records
@@ -879,7 +879,7 @@ async fn import_assets(
     for (old, input) in &changed {
         assets::apply(&txn, actor, old, input, None, at).await?;
         done += 1;
-        if done % 1000 == 0 {
+        if done.is_multiple_of(1000) {
             progress(total + done, total * 2);
         }
     }
@@ -975,6 +975,10 @@ async fn import_licenses(
     Ok(())
 }
 
+/// An item row to write: the item as it is (if it exists), as the file has it, and the initial
+/// stock (location, quantity) of a new item.
+type ItemPlan = (Option<consumable_item::Model>, ItemInput, Option<(String, i32)>);
+
 async fn import_items(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -994,8 +998,7 @@ async fn import_items(
     let ids: Vec<Uuid> = existing.values().map(|i| i.id).collect();
     let models = stock::models_of(db, actor, &ids).await?;
     let mut seen: HashMap<String, u64> = HashMap::new();
-    // (existing, input, initial stock (location, quantity) for new items)
-    let mut plan: Vec<(Option<consumable_item::Model>, ItemInput, Option<(String, i32)>)> = Vec::new();
+    let mut plan: Vec<ItemPlan> = Vec::new();
     for (line, record) in records {
         let mut row = Row { line: *line, record, headers, ledger: Ledger::Consumables, errors: Vec::new() };
         let category = match row.get("category") {

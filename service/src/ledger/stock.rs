@@ -614,10 +614,10 @@ pub async fn issue_request(db: &DatabaseConnection, actor: &Actor, id: Uuid, loc
     // The status guard in the UPDATE makes a second, concurrent issue of the same request fail
     // (and roll back its stock movement) instead of issuing twice.
     let res = supply_request::Entity::update_many()
-        .col_expr(supply_request::Column::Status, Expr::val(SupplyRequestStatus::Issued.as_str()).into())
-        .col_expr(supply_request::Column::IssuedLocation, Expr::val(mv.location.clone()).into())
-        .col_expr(supply_request::Column::IssuedAt, Expr::val(at).into())
-        .col_expr(supply_request::Column::UpdatedAt, Expr::val(at).into())
+        .col_expr(supply_request::Column::Status, Expr::val(SupplyRequestStatus::Issued.as_str()))
+        .col_expr(supply_request::Column::IssuedLocation, Expr::val(mv.location.clone()))
+        .col_expr(supply_request::Column::IssuedAt, Expr::val(at))
+        .col_expr(supply_request::Column::UpdatedAt, Expr::val(at))
         .filter(supply_request::Column::Id.eq(r.id))
         .filter(supply_request::Column::Status.eq(SupplyRequestStatus::Approved))
         .exec(&txn)
