@@ -92,7 +92,7 @@ pub enum Command {
     },
     /// Exports a ledger as Excel (.xlsx) or CSV (Shift_JIS by default, or UTF-8 with BOM).
     Export {
-        /// assets, licenses or consumables.
+        /// assets, licenses, consumables, or radius (MAC addresses for RADIUS registration).
         ledger: String,
         /// Tenant slug.
         #[arg(long)]

@@ -660,4 +660,12 @@ both_backends!(ledgers_round_trip_through_csv_and_xlsx, |backend: Backend| async
     assert!(text.contains("MON-001,周辺機器,モニター 23.8型") && text.contains(",NB-髙-001,"), "the peripheral names its terminal");
     assert!(text.contains("2024/04/01") && text.contains("\r\n"));
     assert!(matches!(sheets::table(db, &city.requester_actor(), Ledger::Assets).await, Err(ServiceError::Forbidden(_))));
+    // The MAC list for RADIUS registration: the user-name form and the readable one.
+    let radius = sheets::table(db, &desk, Ledger::RadiusMacs).await.unwrap();
+    assert_eq!(radius.rows.len(), 1, "only devices with a MAC");
+    let (bytes, _) = radius.to_csv(CsvEncoding::Utf8Bom);
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.contains("aabbcc001122,AA:BB:CC:00:11:22,,NB-髙-001,school-1,使用中"), "{text}");
+    let refused = sheets::import(db, &desk, Ledger::RadiusMacs, text.as_bytes(), ImportOptions::default(), &no_progress()).await;
+    assert_eq!(code_of(&refused.unwrap_err()), "EXPORT_ONLY");
 });

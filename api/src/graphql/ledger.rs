@@ -204,6 +204,8 @@ pub enum LedgerKind {
     Licenses,
     /// 消耗品台帳
     Consumables,
+    /// RADIUS登録用MACアドレス一覧 (export only): devices with a MAC in use, spare or on loan.
+    RadiusMacs,
 }
 
 impl From<LedgerKind> for sheets::Ledger {
@@ -212,6 +214,7 @@ impl From<LedgerKind> for sheets::Ledger {
             LedgerKind::Assets => sheets::Ledger::Assets,
             LedgerKind::Licenses => sheets::Ledger::Licenses,
             LedgerKind::Consumables => sheets::Ledger::Consumables,
+            LedgerKind::RadiusMacs => sheets::Ledger::RadiusMacs,
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum Ledger {
     Licenses,
     /// 消耗品台帳
     Consumables,
+    /// MAC addresses for RADIUS registration (export only): devices with a MAC that are in
+    /// use, spare or on loan.
+    RadiusMacs,
 }
 
 impl Ledger {
@@ -42,6 +45,7 @@ impl Ledger {
             Ledger::Assets => "構成管理台帳",
             Ledger::Licenses => "ライセンス管理台帳",
             Ledger::Consumables => "消耗品台帳",
+            Ledger::RadiusMacs => "RADIUS登録用MACアドレス一覧",
         }
     }
 
@@ -51,6 +55,7 @@ impl Ledger {
             Ledger::Assets => "assets",
             Ledger::Licenses => "licenses",
             Ledger::Consumables => "consumables",
+            Ledger::RadiusMacs => "radius",
         }
     }
 
@@ -59,6 +64,7 @@ impl Ledger {
             Ledger::Assets => ASSET_COLUMNS,
             Ledger::Licenses => LICENSE_COLUMNS,
             Ledger::Consumables => ITEM_COLUMNS,
+            Ledger::RadiusMacs => RADIUS_COLUMNS,
         }
     }
 }
@@ -70,7 +76,8 @@ impl std::str::FromStr for Ledger {
             "assets" | "構成管理台帳" => Ok(Ledger::Assets),
             "licenses" | "ライセンス管理台帳" => Ok(Ledger::Licenses),
             "consumables" | "消耗品台帳" => Ok(Ledger::Consumables),
-            other => Err(format!("unknown ledger `{other}` (assets, licenses, consumables)")),
+            "radius" => Ok(Ledger::RadiusMacs),
+            other => Err(format!("unknown ledger `{other}` (assets, licenses, consumables, radius)")),
         }
     }
 }
@@ -147,6 +154,15 @@ const ITEM_COLUMNS: &[Column] = &[
     col("notes", "備考", &[]),
     col("location", "在庫場所", &["保管場所"]),
     col("stock", "在庫数", &["在庫"]),
+];
+
+const RADIUS_COLUMNS: &[Column] = &[
+    col("username", "MACアドレス（認証ID）", &[]),
+    col("macAddress", "MACアドレス", &[]),
+    col("computerName", "コンピュータ名", &[]),
+    col("assetTag", "資産番号", &[]),
+    col("orgUnit", "所属", &[]),
+    col("status", "状態", &[]),
 ];
 
 /// A problem with one cell (or one row) of an imported file.
@@ -582,6 +598,9 @@ pub async fn import(
         Ledger::Assets => import_assets(db, actor, &headers, &records, opts, &mut report, progress).await?,
         Ledger::Licenses => import_licenses(db, actor, &headers, &records, opts, &mut report, progress).await?,
         Ledger::Consumables => import_items(db, actor, &headers, &records, opts, &mut report, progress).await?,
+        Ledger::RadiusMacs => {
+            return Err(ServiceError::invalid("ledger", "EXPORT_ONLY", "RADIUS登録用一覧は出力専用です（構成管理台帳を取り込んでください）"));
+        }
     }
     Ok(report)
 }
@@ -1220,6 +1239,27 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                     Cell::date(l.expires_on),
                     Cell::text(l.notes.as_deref()),
                     Cell::Int(counts.get(&l.id).copied().unwrap_or(0)),
+                ]);
+            }
+        }
+        Ledger::RadiusMacs => {
+            let all = asset::Entity::find()
+                .filter(asset::Column::TenantId.eq(actor.tenant_id))
+                .filter(asset::Column::MacAddress.is_not_null())
+                .filter(asset::Column::Status.is_in([AssetStatus::InUse, AssetStatus::Spare, AssetStatus::OnLoan]))
+                .order_by_asc(asset::Column::MacAddress)
+                .all(db)
+                .await?;
+            for a in all {
+                let mac = a.mac_address.unwrap_or_default();
+                rows.push(vec![
+                    // MAC authentication sends the address as user name: 12 lower-case hex digits.
+                    Cell::Text(mac.replace(':', "").to_ascii_lowercase()),
+                    Cell::Text(mac),
+                    Cell::text(a.computer_name.as_deref()),
+                    Cell::Text(a.asset_tag),
+                    Cell::text(a.org_unit_id.and_then(|o| names.units.get(&o)).map(String::as_str)),
+                    Cell::Text(a.status.label_ja().to_owned()),
                 ]);
             }
         }
