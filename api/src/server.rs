@@ -149,6 +149,7 @@ impl Application {
                         .route(web::get().to(graphiql)),
                 )
                 .route("/exports/{token}", web::get().to(export_download))
+                .route("/assets/evidence/{event}/{index}", web::get().to(evidence_download))
                 .route("/graphql/ws", web::get().to(graphql_ws))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
@@ -424,22 +425,28 @@ struct BodyLimits {
     upload: usize,
 }
 
+/// `Content-Disposition` for a download with a Japanese file name (RFC 6266 / RFC 5987): an
+/// ASCII fallback for old clients, the UTF-8 name for the rest.
+fn attachment(filename: &str) -> String {
+    let ext = filename.rsplit_once('.').map_or("", |(_, e)| e);
+    let ascii = if ext.is_empty() || !ext.is_ascii() { "download".to_owned() } else { format!("download.{ext}") };
+    let encoded: String = filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// Serves a ledger export behind a short-lived link made by `createLedgerExport`.
 async fn export_download(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     match service::ledger::sheets::export_by_token(&state.db.read, &path.into_inner()).await {
         Ok(f) => {
-            let ascii = format!("ledger.{}", f.filename.rsplit('.').next().unwrap_or("csv"));
-            let encoded: String = f
-                .filename
-                .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-                .collect();
             if f.lost_characters > 0 {
                 tracing::warn!(lost = f.lost_characters, "export: characters Shift_JIS cannot hold were written as 〓");
             }
             HttpResponse::Ok()
                 .content_type(f.content_type)
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")))
+                .insert_header((header::CONTENT_DISPOSITION, attachment(&f.filename)))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .insert_header(("X-Lost-Characters", f.lost_characters.to_string()))
                 .body(f.bytes)
@@ -451,6 +458,41 @@ async fn export_download(state: web::Data<AppState>, path: web::Path<String>) ->
         Err(e) => {
             tracing::error!(error = %e, "export failed");
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("出力に失敗しました")
+        }
+    }
+}
+
+/// Serves a file kept with an asset's history to someone who may see the asset (bearer token).
+async fn evidence_download(
+    state: web::Data<AppState>,
+    auth: web::Data<Authenticator>,
+    req: HttpRequest,
+    path: web::Path<(uuid::Uuid, usize)>,
+) -> HttpResponse {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let actor = match header {
+        Some(h) => auth.actor_from_header(h).await.ok(),
+        None => None,
+    };
+    let Some(actor) = actor else {
+        return HttpResponse::Unauthorized().content_type("text/plain; charset=utf-8").body("認証が必要です");
+    };
+    let (event, index) = path.into_inner();
+    match service::ledger::assets::evidence_file(&state.db.read, &actor, event, index).await {
+        Ok((filename, content_type, data)) => {
+            HttpResponse::Ok()
+                .content_type(content_type)
+                .insert_header((header::CONTENT_DISPOSITION, attachment(&filename)))
+                .insert_header((header::CACHE_CONTROL, "private, no-store"))
+                .insert_header(("X-Content-Type-Options", "nosniff"))
+                .body(data)
+        }
+        Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => {
+            HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("対象が見つかりません")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "evidence download failed");
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("内部エラーが発生しました")
         }
     }
 }

@@ -189,6 +189,32 @@ async fn ledgers_are_uploaded_and_downloaded_as_excel_files() {
     assert_eq!(app.get("/exports/0123456789abcdef").await.status(), 404);
     let refused = app.post(Some(&mine), export, json!({ "i": { "ledger": "ASSETS", "format": "XLSX" } })).await;
     assert_eq!(error_code(&refused.1).as_deref(), Some("FORBIDDEN"));
+    // Retirement with its erasure evidence uploaded, and the evidence downloaded again.
+    let made = app.gql(&desk, "mutation { createAsset(input: {assetTag: \"NB-OLD\", kind: NOTEBOOK, name: \"旧端末\"}) { asset { id } } }", json!({})).await;
+    let asset = made["data"]["createAsset"]["asset"]["id"].as_str().unwrap().to_owned();
+    let photo: &[u8] = b"\x89PNG\r\n\x1a\n disk destroyed";
+    let (status, retired) = app
+        .upload(
+            &desk,
+            "mutation($i: RetireAssetInput!) { retireAsset(input: $i) { asset { status timeline { edges { node { kind evidence { filename size url } } } } } userErrors { code } } }",
+            json!({ "i": { "assetId": asset, "reason": "リース満了", "erasureMethod": "物理破壊", "evidence": [null] } }),
+            &[("variables.i.evidence.0", "破壊写真.png", photo)],
+        )
+        .await;
+    assert_eq!(status, 200, "{retired}");
+    assert_eq!(retired["data"]["retireAsset"]["asset"]["status"], "RETIRED", "{retired}");
+    let edges = retired["data"]["retireAsset"]["asset"]["timeline"]["edges"].as_array().unwrap().clone();
+    let evidence = &edges.iter().find(|e| e["node"]["kind"] == "retired").unwrap()["node"]["evidence"][0];
+    assert_eq!((evidence["filename"].as_str(), evidence["size"].as_i64()), (Some("破壊写真.png"), Some(photo.len() as i64)));
+    let url = format!("{}{}", app.address, evidence["url"].as_str().unwrap());
+    let got = app.client.get(&url).bearer_auth(&desk).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert!(got.headers()["content-disposition"].to_str().unwrap().contains("%E7%A0%B4%E5%A3%8A"));
+    assert_eq!(got.bytes().await.unwrap().as_ref(), photo);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401, "a token is needed");
+    let foreign = app.token(&app.fixture.edu.slug, app.fixture.edu.agent, &["agent"]);
+    assert_eq!(app.client.get(&url).bearer_auth(&foreign).send().await.unwrap().status(), 404, "another tenant");
+    assert_eq!(app.client.get(&url).bearer_auth(&mine).send().await.unwrap().status(), 404, "not the requester's device");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

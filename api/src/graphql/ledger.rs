@@ -504,10 +504,40 @@ impl AssetEvent {
         let Some(id) = self.0.ticket_id else { return Ok(None) };
         Ok(ctx.loaders()?.ticket(id).await?.map(Ticket))
     }
+    /// Files stored with the event (data-erasure evidence of a retirement).
+    async fn evidence(&self) -> Vec<EvidenceFile> {
+        let Some(files) = self.0.payload["evidence"].as_array() else { return vec![] };
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| EvidenceFile {
+                filename: f["filename"].as_str().unwrap_or_default().to_owned(),
+                content_type: f["contentType"].as_str().unwrap_or_default().to_owned(),
+                size: f["size"].as_i64().unwrap_or(0),
+                sha256: f["sha256"].as_str().unwrap_or_default().to_owned(),
+                url: format!("/assets/evidence/{}/{i}", self.0.id),
+            })
+            .collect()
+    }
     /// When.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+/// A file kept with an asset's history (写真, 消去証明書).
+#[derive(SimpleObject)]
+pub struct EvidenceFile {
+    /// The file's name as uploaded.
+    pub filename: String,
+    /// Its MIME type as uploaded.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256 of the content (hex).
+    pub sha256: String,
+    /// Where to GET it, relative to the API's origin, with the same bearer token.
+    pub url: String,
 }
 
 /// A page of history.

@@ -808,6 +808,30 @@ pub async fn events(
     Ok(Page::from_overfetch(rows, first))
 }
 
+/// One evidence file of a retirement (or any event that stored files), by the event's id and
+/// the file's position, if the actor may see the asset. Returns (file name, content type, bytes).
+pub async fn evidence_file(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    event_id: Uuid,
+    index: usize,
+) -> ServiceResult<(String, String, Vec<u8>)> {
+    let ev = asset_event::Entity::find_by_id(event_id)
+        .filter(asset_event::Column::TenantId.eq(actor.tenant_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    get(db, actor, ev.asset_id).await?;
+    let file = ev.payload["evidence"].get(index).ok_or(ServiceError::NotFound)?;
+    let sha = file["sha256"].as_str().ok_or(ServiceError::NotFound)?;
+    let data = crate::mail::blob_data(db, sha).await?.ok_or(ServiceError::NotFound)?;
+    Ok((
+        file["filename"].as_str().unwrap_or("evidence").to_owned(),
+        file["contentType"].as_str().unwrap_or("application/octet-stream").to_owned(),
+        data,
+    ))
+}
+
 /// Links a ticket to an asset (desk only); both histories record it. Linking twice is a no-op.
 pub async fn link_ticket(
     db: &DatabaseConnection,
