@@ -475,32 +475,7 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(unique("ux_ledger_exports_token", "ledger_exports", &["token_hash"])).await?;
 
-        match m.get_database_backend() {
-            DatabaseBackend::Sqlite => {
-                for op in ["UPDATE", "DELETE"] {
-                    db.execute_unprepared(&format!(
-                        "CREATE TRIGGER asset_events_no_{lower} BEFORE {op} ON asset_events \
-                         BEGIN SELECT RAISE(ABORT, 'asset_events is append-only'); END",
-                        lower = op.to_lowercase()
-                    ))
-                    .await?;
-                }
-            }
-            DatabaseBackend::Postgres => {
-                db.execute_unprepared(
-                    "CREATE FUNCTION asset_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                     BEGIN RAISE EXCEPTION 'asset_events is append-only'; END $$",
-                )
-                .await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER asset_events_append_only BEFORE UPDATE OR DELETE ON asset_events \
-                     FOR EACH ROW EXECUTE FUNCTION asset_events_append_only()",
-                )
-                .await?;
-            }
-            other => return Err(DbErr::Migration(format!("unsupported database {other:?}"))),
-        }
-        Ok(())
+        crate::append_only(m, "asset_events").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
