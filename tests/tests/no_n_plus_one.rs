@@ -18,7 +18,8 @@ const LIST: &str = r#"query($n: Int) { tickets(first: $n) { nodes {
     comments(first: 5) { totalCount nodes { body author { displayName } } }
     events(first: 5) { nodes { kind actor { displayName } } } } } }"#;
 
-async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
+/// Runs `query` with `{"n": n}` through the schema, counting the statements on the read pool.
+async fn count_queries(db: &Db, actor: &service::Actor, query: &str, n: usize) -> (usize, serde_json::Value) {
     let counter = Arc::new(AtomicUsize::new(0));
     let mut read = db.read.clone();
     let c = counter.clone();
@@ -39,7 +40,7 @@ async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
         search: Arc::new(service::search::Search::in_memory().unwrap()),
     };
     let schema = api::graphql::build(state, &api::config::GraphqlConfig::default());
-    let request = async_graphql::Request::new(LIST)
+    let request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(
             serde_json::json!({ "n": n }),
         ))
@@ -49,7 +50,11 @@ async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
         .data(Loaders::new(&counted, actor, &directory));
     let response = schema.execute(request).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
-    let json = response.data.into_json().unwrap();
+    (counter.load(Ordering::SeqCst), response.data.into_json().unwrap())
+}
+
+async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
+    let (count, json) = count_queries(db, actor, LIST, n).await;
     let nodes = json["tickets"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), n);
     assert!(nodes.iter().all(|t| t["comments"]["totalCount"] == 3
@@ -59,7 +64,7 @@ async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
             .iter()
             .all(|t| t["events"]["nodes"].as_array().unwrap().len() == 4)
     );
-    counter.load(Ordering::SeqCst)
+    count
 }
 
 // The server resolves each request on one actix worker thread (a current-thread runtime), so a
@@ -111,4 +116,52 @@ async fn a_list_costs_the_same_queries_for_5_or_25_tickets(backend: Backend) {
         few <= 12 && many <= 12,
         "{few} / {many} queries for one list"
     );
+}
+
+const LEDGER_LIST: &str = r#"query($n: Int) {
+    assets(first: $n) { nodes { assetTag orgUnit { name } user { displayName } } }
+    licenses(first: $n) { edges { node { code assigned available overAllocated } } }
+    consumableItems(first: $n) { edges { node { code totalStock stock { location quantity } compatibleModels } } } }"#;
+
+#[tokio::test]
+async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
+    use service::ledger::{assets, licenses, stock};
+    let t = test_db(Backend::Sqlite).await;
+    let fx = &t.fixture.city;
+    let desk = fx.agent_actor();
+    let db = &t.db.write;
+    for i in 0..25 {
+        let a = assets::AssetInput {
+            asset_tag: format!("NB-{i:03}"),
+            kind: Some(entity::AssetKind::Notebook),
+            name: "ノートPC".into(),
+            org_unit_id: Some(fx.unit),
+            user_id: Some(if i % 2 == 0 { fx.requester } else { fx.other_requester }),
+            ..assets::AssetInput::default()
+        };
+        assets::create(db, &desk, a).await.unwrap();
+        let l = licenses::create(db, &desk, licenses::LicenseInput { code: format!("L-{i:03}"), product: "Office".into(), seats: 2, ..Default::default() })
+            .await
+            .unwrap();
+        licenses::assign(db, &desk, l.id, None, Some(fx.requester), false).await.unwrap();
+        let mut item = stock::ItemInput::new(format!("T-{i:03}"), "トナー", entity::ConsumableCategory::Toner);
+        item.models = vec!["MF-1".into(), "MF-2".into()];
+        let item = stock::create_item(db, &desk, item).await.unwrap();
+        for place in ["倉庫A", "倉庫B"] {
+            stock::record_movement(
+                db,
+                &desk,
+                stock::NewMovement { item_id: item.id, location: place.into(), kind: entity::MovementKind::Receive, quantity: 3, refs: Default::default() },
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let (few, _) = count_queries(&t.db, &desk, LEDGER_LIST, 5).await;
+    let (many, json) = count_queries(&t.db, &desk, LEDGER_LIST, 25).await;
+    let items = json["consumableItems"]["edges"].as_array().unwrap();
+    assert_eq!(items.len(), 25);
+    assert!(items.iter().all(|i| i["node"]["totalStock"] == 6 && i["node"]["compatibleModels"].as_array().unwrap().len() == 2));
+    assert!(json["licenses"]["edges"].as_array().unwrap().iter().all(|l| l["node"]["assigned"] == 1 && l["node"]["available"] == 1));
+    assert!(many <= few + 1, "queries grew with the lists: {few} for 5 rows, {many} for 25");
 }

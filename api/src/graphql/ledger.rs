@@ -859,8 +859,7 @@ pub struct RepairEdge {
 // ---------------------------------------------------------------- licenses
 
 async fn seats_assigned(ctx: &Context<'_>, l: &license::Model) -> ApiResult<i64> {
-    let counts = svc(licenses::assigned_counts(&ctx.state().db.read, l.tenant_id, &[l.id]).await)?;
-    Ok(counts.get(&l.id).copied().unwrap_or(0))
+    Ok(ctx.loaders()?.seat_counts.load_one(l.id).await?.unwrap_or(0))
 }
 
 /// A license (ライセンス管理台帳): one row per product and procuring contract.
@@ -1072,18 +1071,15 @@ impl ConsumableItem {
     }
     /// Printer models it fits (対応機種).
     async fn compatible_models(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        let mut m = svc(stock::models_of(&ctx.state().db.read, ctx.actor()?, &[self.0.id]).await)?;
-        Ok(m.remove(&self.0.id).unwrap_or_default())
+        Ok(ctx.loaders()?.models.load_one(self.0.id).await?.unwrap_or_default())
     }
     /// Stock per location.
     async fn stock(&self, ctx: &Context<'_>) -> ApiResult<Vec<StockLevel>> {
-        let mut m = svc(stock::levels_of(&ctx.state().db.read, ctx.actor()?, &[self.0.id]).await)?;
-        Ok(m.remove(&self.0.id).unwrap_or_default().into_iter().map(Into::into).collect())
+        Ok(ctx.loaders()?.stock.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Into::into).collect())
     }
     /// Stock over all locations.
     async fn total_stock(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        let m = svc(stock::levels_of(&ctx.state().db.read, ctx.actor()?, &[self.0.id]).await)?;
-        Ok(m.get(&self.0.id).map_or(0, |l| l.iter().map(|x| x.quantity).sum()))
+        Ok(ctx.loaders()?.stock.load_one(self.0.id).await?.unwrap_or_default().iter().map(|x| x.quantity).sum())
     }
     /// Movements, newest first (desk only).
     async fn movements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<ID>) -> ApiResult<StockMovementConnection> {

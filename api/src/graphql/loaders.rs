@@ -130,6 +130,63 @@ impl Loader<Uuid> for CommentCountLoader {
     }
 }
 
+/// Batches the active seat counts of licenses (the actor's tenant).
+pub struct SeatCountLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for SeatCountLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
+        let mut counts = service::ledger::licenses::assigned_counts(&self.db.read, self.actor.tenant_id, keys).await.map_err(err)?;
+        for k in keys {
+            counts.entry(*k).or_insert(0);
+        }
+        Ok(counts)
+    }
+}
+
+/// Batches the stock per location of consumables.
+pub struct StockLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for StockLoader {
+    type Value = Vec<entity::stock_level::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut levels = service::ledger::stock::levels_of(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        for k in keys {
+            levels.entry(*k).or_default();
+        }
+        Ok(levels)
+    }
+}
+
+/// Batches the printer models consumables fit.
+pub struct ModelsLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for ModelsLoader {
+    type Value = Vec<String>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut models = service::ledger::stock::models_of(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        for k in keys {
+            models.entry(*k).or_default();
+        }
+        Ok(models)
+    }
+}
+
 /// The loaders of one request, all scoped to its actor. Cloning shares the batches and caches
 /// (a batch request's operations share one set).
 #[derive(Clone)]
@@ -144,6 +201,9 @@ pub struct Loaders {
     pub first_comments: Arc<DataLoader<FirstCommentsLoader>>,
     pub first_events: Arc<DataLoader<FirstEventsLoader>>,
     pub comment_counts: Arc<DataLoader<CommentCountLoader>>,
+    pub seat_counts: Arc<DataLoader<SeatCountLoader>>,
+    pub stock: Arc<DataLoader<StockLoader>>,
+    pub models: Arc<DataLoader<ModelsLoader>>,
 }
 
 /// Looks in the directory cache first (no batching round trip on a hit), then the loader.
@@ -208,6 +268,9 @@ impl Loaders {
                 db: db.clone(),
                 actor: actor.clone(),
             }),
+            seat_counts: dl(SeatCountLoader { db: db.clone(), actor: actor.clone() }),
+            stock: dl(StockLoader { db: db.clone(), actor: actor.clone() }),
+            models: dl(ModelsLoader { db: db.clone(), actor: actor.clone() }),
             tickets: dl(TicketLoader {
                 db,
                 actor: actor.clone(),
