@@ -1,5 +1,5 @@
-//! A list of tickets with their people, comments and history costs a fixed number of queries,
-//! however many tickets it shows.
+//! A list of tickets with their people, comments and history, and the ledgers' lists with their
+//! references, cost a fixed number of queries however many rows they show.
 
 // Test code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -119,7 +119,7 @@ async fn a_list_costs_the_same_queries_for_5_or_25_tickets(backend: Backend) {
 }
 
 const LEDGER_LIST: &str = r#"query($n: Int) {
-    assets(first: $n) { nodes { assetTag orgUnit { name } user { displayName } } }
+    assets(first: $n, filterBy: {kind: [PERIPHERAL]}) { nodes { assetTag orgUnit { name } user { displayName } parent { assetTag } } }
     licenses(first: $n) { edges { node { code assigned available overAllocated } } }
     consumableItems(first: $n) { edges { node { code totalStock stock { location quantity } compatibleModels } } } }"#;
 
@@ -139,7 +139,15 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
             user_id: Some(if i % 2 == 0 { fx.requester } else { fx.other_requester }),
             ..assets::AssetInput::default()
         };
-        assets::create(db, &desk, a).await.unwrap();
+        let terminal = assets::create(db, &desk, a).await.unwrap();
+        let mouse = assets::AssetInput {
+            asset_tag: format!("MS-{i:03}"),
+            kind: Some(entity::AssetKind::Peripheral),
+            name: "マウス".into(),
+            parent_id: Some(terminal.id),
+            ..assets::AssetInput::default()
+        };
+        assets::create(db, &desk, mouse).await.unwrap();
         let l = licenses::create(db, &desk, licenses::LicenseInput { code: format!("L-{i:03}"), product: "Office".into(), seats: 2, ..Default::default() })
             .await
             .unwrap();
@@ -159,6 +167,8 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
     }
     let (few, _) = count_queries(&t.db, &desk, LEDGER_LIST, 5).await;
     let (many, json) = count_queries(&t.db, &desk, LEDGER_LIST, 25).await;
+    let mice = json["assets"]["nodes"].as_array().unwrap();
+    assert!(mice.len() == 25 && mice.iter().all(|m| m["parent"]["assetTag"].as_str().unwrap().starts_with("NB-")));
     let items = json["consumableItems"]["edges"].as_array().unwrap();
     assert_eq!(items.len(), 25);
     assert!(items.iter().all(|i| i["node"]["totalStock"] == 6 && i["node"]["compatibleModels"].as_array().unwrap().len() == 2));

@@ -288,11 +288,7 @@ fn bad(field: &str, code: &'static str, msg: &str) -> async_graphql::Error {
 
 async fn asset_opt(ctx: &Context<'_>, id: Option<Uuid>) -> ApiResult<Option<Asset>> {
     let Some(id) = id else { return Ok(None) };
-    match assets::get(&ctx.state().db.read, ctx.actor()?, id).await {
-        Ok(a) => Ok(Some(Asset(a))),
-        Err(ServiceError::NotFound) => Ok(None),
-        Err(e) => Err(ApiError::from(e).into()),
-    }
+    Ok(ctx.loaders()?.assets.load_one(id).await?.map(Asset))
 }
 
 async fn person_opt(ctx: &Context<'_>, id: Option<Uuid>) -> ApiResult<Option<Person>> {

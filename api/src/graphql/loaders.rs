@@ -130,6 +130,22 @@ impl Loader<Uuid> for CommentCountLoader {
     }
 }
 
+/// Batches assets by id within the actor's scope (a peripheral's terminal, a repair's spare).
+pub struct AssetLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for AssetLoader {
+    type Value = entity::asset::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let found = service::ledger::assets::get_many(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        Ok(found.into_iter().map(|a| (a.id, a)).collect())
+    }
+}
+
 /// Batches the active seat counts of licenses (the actor's tenant).
 pub struct SeatCountLoader {
     db: Db,
@@ -201,6 +217,7 @@ pub struct Loaders {
     pub first_comments: Arc<DataLoader<FirstCommentsLoader>>,
     pub first_events: Arc<DataLoader<FirstEventsLoader>>,
     pub comment_counts: Arc<DataLoader<CommentCountLoader>>,
+    pub assets: Arc<DataLoader<AssetLoader>>,
     pub seat_counts: Arc<DataLoader<SeatCountLoader>>,
     pub stock: Arc<DataLoader<StockLoader>>,
     pub models: Arc<DataLoader<ModelsLoader>>,
@@ -268,6 +285,7 @@ impl Loaders {
                 db: db.clone(),
                 actor: actor.clone(),
             }),
+            assets: dl(AssetLoader { db: db.clone(), actor: actor.clone() }),
             seat_counts: dl(SeatCountLoader { db: db.clone(), actor: actor.clone() }),
             stock: dl(StockLoader { db: db.clone(), actor: actor.clone() }),
             models: dl(ModelsLoader { db: db.clone(), actor: actor.clone() }),
