@@ -669,3 +669,26 @@ both_backends!(ledgers_round_trip_through_csv_and_xlsx, |backend: Backend| async
     let refused = sheets::import(db, &desk, Ledger::RadiusMacs, text.as_bytes(), ImportOptions::default(), &no_progress()).await;
     assert_eq!(code_of(&refused.unwrap_err()), "EXPORT_ONLY");
 });
+
+both_backends!(a_peripheral_whose_terminal_row_is_refused_is_reported_not_dropped, |backend: Backend| async move {
+    let t = test_db(backend).await;
+    let fx = &t.fixture.city;
+    let desk = fx.agent_actor();
+    let db = &t.db.write;
+    let file = "資産番号,種別,品名,MACアドレス,接続先資産番号\n\
+                NB-1,ノートPC,端末,00:11:22:33:44:ZZ,\n\
+                MS-1,周辺機器,マウス,,NB-1\n\
+                NB-2,ノートPC,端末,,\n\
+                MS-2,周辺機器,マウス,,NB-2\n\
+                MS-3,周辺機器,ケーブル,,MS-2\n";
+    let r = sheets::import(db, &desk, Ledger::Assets, file.as_bytes(), ImportOptions::default(), &no_progress()).await.unwrap();
+    let errors: Vec<(u64, &str, &str)> = r.errors.iter().map(|e| (e.line, e.column.as_str(), e.code)).collect();
+    assert_eq!(
+        errors,
+        vec![(2, "MACアドレス", "INVALID_MAC"), (3, "接続先資産番号", "PARENT_REFUSED"), (6, "接続先資産番号", "INVALID_VALUE")],
+        "every refused row is reported"
+    );
+    assert_eq!(r.created, 2, "NB-2 and MS-2");
+    assert!(assets::get_by_tag(db, &desk, "MS-1").await.is_err());
+    assert_eq!(assets::get_by_tag(db, &desk, "MS-2").await.unwrap().parent_id, Some(assets::get_by_tag(db, &desk, "NB-2").await.unwrap().id));
+});

@@ -1530,7 +1530,8 @@ pub struct ImportRowError {
     /// The column's header as the file has it; empty for the whole row.
     pub column: String,
     /// Stable code: REQUIRED, TOO_LONG, INVALID_VALUE, INVALID_DATE, INVALID_NUMBER, INVALID_MAC,
-    /// INVALID_IP, UNKNOWN_REFERENCE, DUPLICATE, STATUS_BY_OPERATION, OUT_OF_RANGE.
+    /// INVALID_IP, UNKNOWN_REFERENCE, DUPLICATE, STATUS_BY_OPERATION, OUT_OF_RANGE, PARENT_REFUSED
+    /// (a peripheral whose terminal's row was refused).
     pub code: String,
     /// What is wrong, in Japanese.
     pub message: String,

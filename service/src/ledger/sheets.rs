@@ -832,37 +832,35 @@ async fn import_assets(
             progress(n as u64, total * 2);
         }
     }
-    // A peripheral's terminal must not be a peripheral itself.
-    let parent_of = |id: Uuid| parents.get(&id).copied().flatten().or_else(|| existing.values().find(|a| a.id == id).and_then(|a| a.parent_id));
-    let nested: HashSet<Uuid> = new_rows
+    // Checks that need every row: a peripheral's terminal must not be a peripheral itself, and
+    // a row whose terminal's row was refused is refused too (and says so).
+    let line_of: HashMap<Uuid, u64> = records
         .iter()
-        .map(|(id, i, _)| (*id, i.parent_id))
-        .chain(changed.iter().map(|(o, i)| (o.id, i.parent_id)))
-        .filter_map(|(id, p)| p.and_then(&parent_of).map(|_| id))
+        .filter_map(|(l, r)| headers.index.get("assetTag").and_then(|i| r.get(*i)).and_then(|t| file_ids.get(t.trim())).map(|id| (*id, *l)))
         .collect();
-    if !nested.is_empty() {
-        let lines: HashMap<Uuid, u64> = records
-            .iter()
-            .filter_map(|(l, r)| headers.index.get("assetTag").and_then(|i| r.get(*i)).and_then(|t| file_ids.get(t.trim())).map(|id| (*id, *l)))
-            .collect();
-        for id in &nested {
-            report.errors.push(RowError {
-                line: lines.get(id).copied().unwrap_or(0),
-                column: headers.names.get("parentTag").cloned().unwrap_or_else(|| "接続先資産番号".into()),
-                code: "INVALID_VALUE",
-                message: "周辺機器にさらに周辺機器は接続できません".into(),
-            });
-        }
-        new_rows.retain(|(id, _, _)| !nested.contains(id));
-        changed.retain(|(o, _)| !nested.contains(&o.id));
-    }
-    report.errors.sort_by_key(|e| e.line);
-    // Rows whose parent was refused cannot be written either.
-    let refused: HashSet<Uuid> = {
-        let ok: HashSet<Uuid> = new_rows.iter().map(|(id, _, _)| *id).chain(existing.values().map(|a| a.id)).collect();
-        new_rows.iter().filter(|(_, i, _)| i.parent_id.is_some_and(|p| !ok.contains(&p))).map(|(id, _, _)| *id).collect()
+    let existing_parent: HashMap<Uuid, Option<Uuid>> = existing.values().map(|a| (a.id, a.parent_id)).collect();
+    let parent_of = |id: Uuid| parents.get(&id).copied().flatten().or_else(|| existing_parent.get(&id).copied().flatten());
+    let parent_column = headers.names.get("parentTag").cloned().unwrap_or_else(|| "接続先資産番号".into());
+    let refuse = |report: &mut ImportReport, id: Uuid, code: &'static str, message: &str| {
+        report.errors.push(RowError { line: line_of.get(&id).copied().unwrap_or(0), column: parent_column.clone(), code, message: message.into() });
     };
-    new_rows.retain(|(id, _, _)| !refused.contains(id));
+    let rows_with_parent = || new_rows.iter().map(|(id, i, _)| (*id, i.parent_id)).chain(changed.iter().map(|(o, i)| (o.id, i.parent_id)));
+    let nested: HashSet<Uuid> = rows_with_parent().filter_map(|(id, p)| p.and_then(&parent_of).map(|_| id)).collect();
+    for id in &nested {
+        refuse(report, *id, "INVALID_VALUE", "周辺機器にさらに周辺機器は接続できません");
+    }
+    let writable: HashSet<Uuid> =
+        new_rows.iter().map(|(id, _, _)| *id).filter(|id| !nested.contains(id)).chain(existing.values().map(|a| a.id)).collect();
+    let orphans: HashSet<Uuid> = rows_with_parent()
+        .filter(|(id, p)| !nested.contains(id) && p.is_some_and(|p| !writable.contains(&p)))
+        .map(|(id, _)| id)
+        .collect();
+    for id in &orphans {
+        refuse(report, *id, "PARENT_REFUSED", "接続先の機器の行にエラーがあるため、この行も取り込みません");
+    }
+    new_rows.retain(|(id, _, _)| !nested.contains(id) && !orphans.contains(id));
+    changed.retain(|(o, _)| !nested.contains(&o.id) && !orphans.contains(&o.id));
+    report.errors.sort_by_key(|e| e.line);
     report.created = new_rows.len() as u64;
     report.updated = changed.len() as u64;
     if !may_write(opts, report) {
