@@ -120,6 +120,7 @@ async fn a_list_costs_the_same_queries_for_5_or_25_tickets(backend: Backend) {
 
 const LEDGER_LIST: &str = r#"query($n: Int) {
     assets(first: $n, filterBy: {kind: [PERIPHERAL]}) { nodes { assetTag orgUnit { name } user { displayName } parent { assetTag } } }
+    terminals: assets(first: $n, filterBy: {kind: [NOTEBOOK]}) { nodes { assetTag peripherals { assetTag } tickets { number } } }
     licenses(first: $n) { edges { node { code assigned available overAllocated } } }
     consumableItems(first: $n) { edges { node { code totalStock stock { location quantity } compatibleModels } } } }"#;
 
@@ -148,6 +149,8 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
             ..assets::AssetInput::default()
         };
         assets::create(db, &desk, mouse).await.unwrap();
+        let ticket = service::tickets::create(db, &desk, NewTicket::new(entity::TicketKind::Incident, format!("故障{i}"), "")).await.unwrap().ticket;
+        assets::link_ticket(db, &desk, terminal.id, ticket.id).await.unwrap();
         let l = licenses::create(db, &desk, licenses::LicenseInput { code: format!("L-{i:03}"), product: "Office".into(), seats: 2, ..Default::default() })
             .await
             .unwrap();
@@ -167,6 +170,8 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
     }
     let (few, _) = count_queries(&t.db, &desk, LEDGER_LIST, 5).await;
     let (many, json) = count_queries(&t.db, &desk, LEDGER_LIST, 25).await;
+    let terminals = json["terminals"]["nodes"].as_array().unwrap();
+    assert!(terminals.len() == 25 && terminals.iter().all(|t| t["peripherals"].as_array().unwrap().len() == 1 && t["tickets"].as_array().unwrap().len() == 1));
     let mice = json["assets"]["nodes"].as_array().unwrap();
     assert!(mice.len() == 25 && mice.iter().all(|m| m["parent"]["assetTag"].as_str().unwrap().starts_with("NB-")));
     let items = json["consumableItems"]["edges"].as_array().unwrap();

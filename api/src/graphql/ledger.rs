@@ -387,14 +387,9 @@ impl Asset {
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<Asset>> {
         asset_opt(ctx, self.0.parent_id).await
     }
-    /// Peripherals attached to this terminal (at most 100).
+    /// Peripherals attached to this terminal, by tag.
     async fn peripherals(&self, ctx: &Context<'_>) -> ApiResult<Vec<Asset>> {
-        let f = assets::AssetFilter { parent_id: Some(self.0.id), ..assets::AssetFilter::default() };
-        let page = svc(
-            assets::list(&ctx.state().db.read, ctx.actor()?, &f, assets::AssetOrderField::AssetTag, Direction::Asc, 100, None)
-                .await,
-        )?;
-        Ok(page.items.into_iter().map(Asset).collect())
+        Ok(ctx.loaders()?.peripherals.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Asset).collect())
     }
     /// Whether it is lent out (貸出物品).
     async fn loanable(&self) -> bool {
@@ -449,7 +444,7 @@ impl Asset {
     }
     /// Tickets about this asset that the viewer may see, newest link first.
     async fn tickets(&self, ctx: &Context<'_>) -> ApiResult<Vec<Ticket>> {
-        Ok(svc(assets::tickets_of(&ctx.state().db.read, ctx.actor()?, self.0.id).await)?.into_iter().map(Ticket).collect())
+        Ok(ctx.loaders()?.asset_tickets.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Ticket).collect())
     }
     /// License seats held by this asset (desk only; empty otherwise).
     async fn licenses(&self, ctx: &Context<'_>) -> ApiResult<Vec<LicenseAssignment>> {

@@ -146,6 +146,36 @@ impl Loader<Uuid> for AssetLoader {
     }
 }
 
+/// Batches the tickets linked to assets.
+pub struct AssetTicketsLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for AssetTicketsLoader {
+    type Value = Vec<ticket::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::ledger::assets::tickets_of_many(&self.db.read, &self.actor, keys).await.map_err(err)
+    }
+}
+
+/// Batches the peripherals attached to terminals.
+pub struct PeripheralsLoader {
+    db: Db,
+    actor: Actor,
+}
+
+impl Loader<Uuid> for PeripheralsLoader {
+    type Value = Vec<entity::asset::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::ledger::assets::peripherals_of(&self.db.read, &self.actor, keys).await.map_err(err)
+    }
+}
+
 /// Batches the active seat counts of licenses (the actor's tenant).
 pub struct SeatCountLoader {
     db: Db,
@@ -218,6 +248,8 @@ pub struct Loaders {
     pub first_events: Arc<DataLoader<FirstEventsLoader>>,
     pub comment_counts: Arc<DataLoader<CommentCountLoader>>,
     pub assets: Arc<DataLoader<AssetLoader>>,
+    pub asset_tickets: Arc<DataLoader<AssetTicketsLoader>>,
+    pub peripherals: Arc<DataLoader<PeripheralsLoader>>,
     pub seat_counts: Arc<DataLoader<SeatCountLoader>>,
     pub stock: Arc<DataLoader<StockLoader>>,
     pub models: Arc<DataLoader<ModelsLoader>>,
@@ -286,6 +318,8 @@ impl Loaders {
                 actor: actor.clone(),
             }),
             assets: dl(AssetLoader { db: db.clone(), actor: actor.clone() }),
+            asset_tickets: dl(AssetTicketsLoader { db: db.clone(), actor: actor.clone() }),
+            peripherals: dl(PeripheralsLoader { db: db.clone(), actor: actor.clone() }),
             seat_counts: dl(SeatCountLoader { db: db.clone(), actor: actor.clone() }),
             stock: dl(StockLoader { db: db.clone(), actor: actor.clone() }),
             models: dl(ModelsLoader { db: db.clone(), actor: actor.clone() }),
