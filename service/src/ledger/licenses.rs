@@ -363,29 +363,53 @@ pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> Servi
             if claimed == 0 || sent.iter().any(|(s, _): &(license::Model, u32)| s.id == l.id) {
                 continue;
             }
-            mail_alert(&txn, &l, days).await?;
             sent.push((l, days));
+        }
+    }
+    // Each tenant's recipients are read once, however many of its licenses fall due.
+    let mut recipients: HashMap<Uuid, Option<(entity::tenant::Model, Vec<entity::person::Model>)>> = HashMap::new();
+    for (l, days) in &sent {
+        if let std::collections::hash_map::Entry::Vacant(slot) = recipients.entry(l.tenant_id) {
+            let found = match directory::tenant(&txn, l.tenant_id).await? {
+                Some(t) => Some((t, alert_recipients(&txn, l.tenant_id).await?)),
+                None => None,
+            };
+            slot.insert(found);
+        }
+        if let Some(Some((tenant, people))) = recipients.get(&l.tenant_id) {
+            mail_alert(&txn, tenant, people, l, *days).await?;
         }
     }
     txn.commit().await?;
     Ok(sent)
 }
 
-async fn mail_alert(db: &impl ConnectionTrait, l: &license::Model, days: u32) -> ServiceResult<()> {
-    let Some(tenant) = directory::tenant(db, l.tenant_id).await? else { return Ok(()) };
-    let people = entity::person::Entity::find()
-        .filter(entity::person::Column::TenantId.eq(l.tenant_id))
+/// The tenant's active supervisors and admins with a mail address.
+async fn alert_recipients(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<entity::person::Model>> {
+    Ok(entity::person::Entity::find()
+        .filter(entity::person::Column::TenantId.eq(tenant_id))
         .filter(entity::person::Column::Active.eq(true))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|p| {
+            let roles = directory::roles_of(p);
+            (roles.has(Role::Supervisor) || roles.has(Role::Admin)) && !p.email.trim().is_empty()
+        })
+        .collect())
+}
+
+async fn mail_alert(
+    db: &impl ConnectionTrait,
+    tenant: &entity::tenant::Model,
+    people: &[entity::person::Model],
+    l: &license::Model,
+    days: u32,
+) -> ServiceResult<()> {
     let expires = l.expires_on.map(|d| format!("{}（{}）", super::sheets::wareki(d), d.format("%Y-%m-%d"))).unwrap_or_default();
     let contract = l.contract_name.as_deref().or(l.contract_number.as_deref()).unwrap_or("（契約未登録）");
     let subject = format!("【ライセンス期限】{} の有効期限まで{days}日以内です", l.product);
     for p in people {
-        let roles = directory::roles_of(&p);
-        if !(roles.has(Role::Supervisor) || roles.has(Role::Admin)) || p.email.trim().is_empty() {
-            continue;
-        }
         let body = format!(
             "{} 様\n\nライセンス管理台帳のお知らせです。次のライセンスの有効期限が近づいています。\n\n管理番号: {}\n製品: {} {}\n保有数: {}\n契約: {contract}\n有効期限: {expires}\n\n更新の要否をご確認ください。\n\n――\n{} ヘルプデスク\n",
             p.display_name,
@@ -395,7 +419,7 @@ async fn mail_alert(db: &impl ConnectionTrait, l: &license::Model, days: u32) ->
             l.seats,
             tenant.name
         );
-        crate::mail::outbound::queue_personal(db, &tenant, p.email.trim(), "license_expiry", subject.clone(), body, now()).await?;
+        crate::mail::outbound::queue_personal(db, tenant, p.email.trim(), "license_expiry", subject.clone(), body, now()).await?;
     }
     Ok(())
 }

@@ -618,52 +618,32 @@ fn may_write(opts: ImportOptions, report: &mut ImportReport) -> bool {
     true
 }
 
+/// The tenant's org units and people as a ledger file names them, both ways: import reads
+/// 所属 (code or name) and 利用者 (mail address or employee number); export writes the unit's
+/// code and the person's mail address.
 struct Directory {
     units: HashMap<String, Uuid>,
     people: HashMap<String, Uuid>,
+    unit_codes: HashMap<Uuid, String>,
+    emails: HashMap<Uuid, String>,
 }
 
 impl Directory {
     async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Self> {
-        let mut units = HashMap::new();
+        let mut d = Self { units: HashMap::new(), people: HashMap::new(), unit_codes: HashMap::new(), emails: HashMap::new() };
         for u in org_unit::Entity::find().filter(org_unit::Column::TenantId.eq(tenant_id)).all(db).await? {
-            units.insert(header_key(&u.name), u.id);
-            units.insert(header_key(&u.code), u.id);
+            d.units.insert(header_key(&u.name), u.id);
+            d.units.insert(header_key(&u.code), u.id);
+            d.unit_codes.insert(u.id, u.code);
         }
-        let mut people = HashMap::new();
         for p in person::Entity::find().filter(person::Column::TenantId.eq(tenant_id)).all(db).await? {
-            people.insert(p.email.trim().to_lowercase(), p.id);
+            d.people.insert(p.email.trim().to_lowercase(), p.id);
             if let Some(n) = &p.employee_number {
-                people.insert(header_key(n), p.id);
+                d.people.insert(header_key(n), p.id);
             }
+            d.emails.insert(p.id, p.email);
         }
-        Ok(Self { units, people })
-    }
-}
-
-/// The first org unit code and person e-mail of each id, for exports.
-struct Names {
-    units: HashMap<Uuid, String>,
-    people: HashMap<Uuid, String>,
-}
-
-impl Names {
-    async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Self> {
-        let units = org_unit::Entity::find()
-            .filter(org_unit::Column::TenantId.eq(tenant_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.code))
-            .collect();
-        let people = person::Entity::find()
-            .filter(person::Column::TenantId.eq(tenant_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.email))
-            .collect();
-        Ok(Self { units, people })
+        Ok(d)
     }
 }
 
@@ -1176,7 +1156,7 @@ pub struct Table {
 /// Reads a whole ledger of the actor's tenant into a table (desk only).
 pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> ServiceResult<Table> {
     require_desk(actor)?;
-    let names = Names::load(db, actor.tenant_id).await?;
+    let names = Directory::load(db, actor.tenant_id).await?;
     let mut rows = Vec::new();
     let headers: Vec<&'static str> = ledger.columns().iter().map(|c| c.ja).collect();
     match ledger {
@@ -1198,9 +1178,9 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                     Cell::text(a.computer_name.as_deref()),
                     Cell::text(a.ip_address.as_deref()),
                     Cell::text(a.mac_address.as_deref()),
-                    Cell::text(a.org_unit_id.and_then(|o| names.units.get(&o)).map(String::as_str)),
+                    Cell::text(a.org_unit_id.and_then(|o| names.unit_codes.get(&o)).map(String::as_str)),
                     Cell::text(a.location.as_deref()),
-                    Cell::text(a.user_id.and_then(|p| names.people.get(&p)).map(String::as_str)),
+                    Cell::text(a.user_id.and_then(|p| names.emails.get(&p)).map(String::as_str)),
                     Cell::text(a.purpose.as_deref()),
                     Cell::Text(a.status.label_ja().to_owned()),
                     Cell::text(a.parent_id.and_then(|p| tags.get(&p)).map(String::as_str)),
@@ -1256,7 +1236,7 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                     Cell::Text(mac),
                     Cell::text(a.computer_name.as_deref()),
                     Cell::Text(a.asset_tag),
-                    Cell::text(a.org_unit_id.and_then(|o| names.units.get(&o)).map(String::as_str)),
+                    Cell::text(a.org_unit_id.and_then(|o| names.unit_codes.get(&o)).map(String::as_str)),
                     Cell::Text(a.status.label_ja().to_owned()),
                 ]);
             }

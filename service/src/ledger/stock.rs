@@ -781,10 +781,19 @@ pub async fn place_order(
 
 /// Quantities delivered so far per item of an order.
 async fn delivered(db: &impl ConnectionTrait, po_id: Uuid) -> ServiceResult<BTreeMap<Uuid, i64>> {
-    let mut out = BTreeMap::new();
-    for d in delivery::Entity::find().filter(delivery::Column::PurchaseOrderId.eq(po_id)).all(db).await? {
+    Ok(delivered_by_order(db, &[po_id]).await?.remove(&po_id).unwrap_or_default())
+}
+
+/// [`delivered`] for several orders in one query.
+async fn delivered_by_order(db: &impl ConnectionTrait, po_ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, BTreeMap<Uuid, i64>>> {
+    let mut out: HashMap<Uuid, BTreeMap<Uuid, i64>> = HashMap::new();
+    if po_ids.is_empty() {
+        return Ok(out);
+    }
+    for d in delivery::Entity::find().filter(delivery::Column::PurchaseOrderId.is_in(po_ids.to_vec())).all(db).await? {
+        let got = out.entry(d.purchase_order_id).or_default();
         for l in delivery_lines(&d.lines) {
-            *out.entry(l.item_id).or_insert(0) += i64::from(l.quantity);
+            *got.entry(l.item_id).or_insert(0) += i64::from(l.quantity);
         }
     }
     Ok(out)
@@ -1059,10 +1068,13 @@ pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> Se
         .filter(purchase_order::Column::Status.is_in([PurchaseOrderStatus::Ordered, PurchaseOrderStatus::PartiallyDelivered]))
         .all(db)
         .await?;
+    let open_ids: Vec<Uuid> = open.iter().map(|po| po.id).collect();
+    let got = delivered_by_order(db, &open_ids).await?;
     for po in &open {
-        let got = delivered(db, po.id).await?;
+        let got = got.get(&po.id);
         for (item, (q, _)) in ordered(po) {
-            *on_order.entry(item).or_insert(0) += Ord::max(q - got.get(&item).copied().unwrap_or(0), 0);
+            let arrived = got.and_then(|g| g.get(&item)).copied().unwrap_or(0);
+            *on_order.entry(item).or_insert(0) += Ord::max(q - arrived, 0);
         }
     }
     let mut out: Vec<ReorderSuggestion> = items
