@@ -273,10 +273,11 @@ both_backends!(assets_keep_their_history_through_moves_repairs_and_retirement, |
     let r = repairs::open(
         db,
         &desk,
-        NewRepair { asset_id: a.id, ticket_id: Some(ticket.id), fault: Some("液晶破損".into()), spare_asset_id: Some(spare.id), damage_report: Some(report) },
+        NewRepair { asset_id: a.id, ticket_id: Some(ticket.id), fault: Some("液晶破損".into()), spare_asset_id: Some(spare.id), damage_report: Some(report.clone()) },
     )
     .await
     .unwrap();
+    assert_eq!(DamageReport::from_json(r.damage_report.as_ref().unwrap()), report, "the 損傷始末書 reads back as written");
     let spare_now = assets::get(db, &desk, spare.id).await.unwrap();
     assert_eq!((spare_now.status, spare_now.user_id), (AssetStatus::InUse, Some(fx.other_requester)), "the spare went to the user");
     assert_eq!(assets::get(db, &desk, a.id).await.unwrap().status, AssetStatus::InRepair);

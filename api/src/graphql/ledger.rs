@@ -795,13 +795,8 @@ impl Repair {
     }
     /// 損傷始末書
     async fn damage_report(&self) -> Option<DamageReport> {
-        let d = self.0.damage_report.as_ref()?;
-        Some(DamageReport {
-            submitted_on: d["submittedOn"].as_str().and_then(|s| s.parse().ok()),
-            submitted_by: d["submittedBy"].as_str().unwrap_or_default().to_owned(),
-            circumstances: d["circumstances"].as_str().unwrap_or_default().to_owned(),
-            hearing: d["hearing"].as_str().map(str::to_owned),
-        })
+        let d = repairs::DamageReport::from_json(self.0.damage_report.as_ref()?);
+        Some(DamageReport { submitted_on: d.submitted_on, submitted_by: d.submitted_by, circumstances: d.circumstances, hearing: d.hearing })
     }
     /// The vendor's repair number.
     async fn vendor_reference(&self) -> Option<&str> {

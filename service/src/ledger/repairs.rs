@@ -39,6 +39,16 @@ impl DamageReport {
         })
     }
 
+    /// Reads a report as [`DamageReport::to_json`] stored it.
+    pub fn from_json(d: &serde_json::Value) -> Self {
+        Self {
+            submitted_on: d["submittedOn"].as_str().and_then(|s| s.parse().ok()),
+            submitted_by: d["submittedBy"].as_str().unwrap_or_default().to_owned(),
+            circumstances: d["circumstances"].as_str().unwrap_or_default().to_owned(),
+            hearing: d["hearing"].as_str().map(str::to_owned),
+        }
+    }
+
     fn check(&self, c: &mut Check) {
         c.text("damageReport.submittedBy", &self.submitted_by, assets::NAME_MAX, true);
         c.text("damageReport.circumstances", &self.circumstances, assets::NOTE_MAX, true);
