@@ -215,9 +215,13 @@ fn load(config: Option<&PathBuf>, data: &DataArgs) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
-
 /// The person a command acts as: `--as` (a mail address) or the tenant's first admin.
-async fn acting_person(db: &service::Db, t: &entity::tenant::Model, slug: &str, as_person: Option<&str>) -> anyhow::Result<service::Actor> {
+async fn acting_person(
+    db: &service::Db,
+    t: &entity::tenant::Model,
+    slug: &str,
+    as_person: Option<&str>,
+) -> anyhow::Result<service::Actor> {
     let person = match as_person {
         Some(email) => directory::person_by_email(&db.read, t.id, email)
             .await?
@@ -228,7 +232,12 @@ async fn acting_person(db: &service::Db, t: &entity::tenant::Model, slug: &str, 
             .next()
             .with_context(|| format!("{slug} has no admin; pass --as"))?,
     };
-    Ok(service::Actor { person_id: person.id, tenant_id: t.id, roles: directory::roles_of(&person), vendor_id: person.vendor_id })
+    Ok(service::Actor {
+        person_id: person.id,
+        tenant_id: t.id,
+        roles: directory::roles_of(&person),
+        vendor_id: person.vendor_id,
+    })
 }
 
 /// Loads the configuration, migrates, and finds the tenant by slug.
@@ -277,22 +286,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Faq {
-            command: FaqCommand::Import { file, tenant, as_person, draft, data },
+            command:
+                FaqCommand::Import {
+                    file,
+                    tenant,
+                    as_person,
+                    draft,
+                    data,
+                },
         } => {
             let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
             let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let is_csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let is_csv = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
             let rows = if is_csv {
                 service::faq::parse_csv(&service::faq::decode_csv(&bytes))
             } else {
                 let text = String::from_utf8(bytes).context("JSON Lines must be UTF-8")?;
                 service::faq::parse_jsonl(&text)
             };
-            let status = if draft { entity::FaqStatus::Draft } else { entity::FaqStatus::Published };
+            let status = if draft {
+                entity::FaqStatus::Draft
+            } else {
+                entity::FaqStatus::Published
+            };
             let report = match service::faq::import(&db.write, &actor, rows, status).await {
                 Ok(r) => r,
-                Err(service::ServiceError::Forbidden(_)) => bail!("that person is not on the desk; pass --as"),
+                Err(service::ServiceError::Forbidden(_)) => {
+                    bail!("that person is not on the desk; pass --as")
+                }
                 Err(e) => return Err(e.into()),
             };
             println!(
@@ -310,11 +335,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Import { ledger, file, tenant, as_person, dry_run, strict, data } => {
-            let ledger: service::ledger::sheets::Ledger = ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        Command::Import {
+            ledger,
+            file,
+            tenant,
+            as_person,
+            dry_run,
+            strict,
+            data,
+        } => {
+            let ledger: service::ledger::sheets::Ledger =
+                ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let (_, db, t) = open_tenant(cli.config.as_ref(), &data, &tenant).await?;
             let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {percent}% {msg}")
@@ -322,14 +357,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let started = std::time::Instant::now();
             let opts = service::ledger::sheets::ImportOptions { dry_run, strict };
-            let report = match service::ledger::sheets::import(&db.write, &actor, ledger, &bytes, opts, &|done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
+            let report = match service::ledger::sheets::import(
+                &db.write,
+                &actor,
+                ledger,
+                &bytes,
+                opts,
+                &|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            )
             .await
             {
                 Ok(r) => r,
-                Err(service::ServiceError::Forbidden(_)) => bail!("that person is not on the desk; pass --as"),
+                Err(service::ServiceError::Forbidden(_)) => {
+                    bail!("that person is not on the desk; pass --as")
+                }
                 Err(service::ServiceError::Invalid(errs)) => {
                     bar.finish_and_clear();
                     for e in errs {
@@ -340,7 +384,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => return Err(e.into()),
             };
             bar.finish_and_clear();
-            let verb = if report.applied { "" } else { "（書き込みなし）" };
+            let verb = if report.applied {
+                ""
+            } else {
+                "（書き込みなし）"
+            };
             println!(
                 "{}: {} 行（{}）→ 登録 {} 件、更新 {} 件、変更なし {} 件、エラー {} 行{verb}（{:.1} 秒）",
                 ledger.label_ja(),
@@ -356,18 +404,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  無視した列: {}", report.ignored_columns.join("、"));
             }
             for e in &report.errors {
-                let col = if e.column.is_empty() { String::new() } else { format!("「{}」", e.column) };
-                println!("  {}:{}行目{col}: {} [{}]", file.display(), e.line, e.message, e.code);
+                let col = if e.column.is_empty() {
+                    String::new()
+                } else {
+                    format!("「{}」", e.column)
+                };
+                println!(
+                    "  {}:{}行目{col}: {} [{}]",
+                    file.display(),
+                    e.line,
+                    e.message,
+                    e.code
+                );
             }
             if !report.errors.is_empty() {
                 std::process::exit(1);
             }
             Ok(())
         }
-        Command::Export { ledger, tenant, format, output, as_person, data } => {
+        Command::Export {
+            ledger,
+            tenant,
+            format,
+            output,
+            as_person,
+            data,
+        } => {
             use service::ledger::sheets::{CsvEncoding, ExportFormat};
-            let ledger: service::ledger::sheets::Ledger = ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let format = match format.as_deref().or_else(|| output.as_ref().and_then(|o| o.extension()).and_then(|e| e.to_str())) {
+            let ledger: service::ledger::sheets::Ledger =
+                ledger.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let format = match format.as_deref().or_else(|| {
+                output
+                    .as_ref()
+                    .and_then(|o| o.extension())
+                    .and_then(|e| e.to_str())
+            }) {
                 None | Some("xlsx") => ExportFormat::Xlsx,
                 Some("csv") => ExportFormat::Csv(CsvEncoding::ShiftJis),
                 Some("csv-utf8") => ExportFormat::Csv(CsvEncoding::Utf8Bom),
@@ -377,8 +448,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let actor = acting_person(&db, &t, &tenant, as_person.as_deref()).await?;
             let file = service::ledger::sheets::export(&db.read, &actor, ledger, format).await?;
             let path = output.unwrap_or_else(|| PathBuf::from(&file.filename));
-            std::fs::write(&path, &file.bytes).with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{} を書き出しました（{} バイト）", path.display(), file.bytes.len());
+            std::fs::write(&path, &file.bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "{} を書き出しました（{} バイト）",
+                path.display(),
+                file.bytes.len()
+            );
             if file.lost_characters > 0 {
                 println!(
                     "  Shift_JIS で表せない文字 {} 個を〓にしました。--format csv-utf8 か xlsx なら失われません。",
@@ -393,12 +469,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = connect(&cfg).await?;
             Migrator::up(&db.write, None).await?;
             let search = service::search::Search::open(&cfg.index_dir())?;
-            let writer = service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb.max(128))
-                .context("the index is in use: stop the server first")?;
+            let writer = service::search::IndexWriter::new(
+                &search.index,
+                cfg.search.writer_memory_mb.max(128),
+            )
+            .context("the index is in use: stop the server first")?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 件 {per_sec} 残り {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} 件 {per_sec} 残り {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             let started = std::time::Instant::now();
             let n = service::search::indexer::reindex(&db.read, &writer, |done, total| {
@@ -407,7 +488,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             bar.finish_and_clear();
-            println!("{n} 件を索引しました（{:.1} 秒）", started.elapsed().as_secs_f64());
+            println!(
+                "{n} 件を索引しました（{:.1} 秒）",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Token {
@@ -460,13 +544,28 @@ async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<
         MailCommand::Ingest { tenant, data } => {
             // Everything up to the stored row is a temporary failure for the MTA.
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("reading the message from stdin").map_err(TempFail)?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading the message from stdin")
+                .map_err(TempFail)?;
             let cfg = load(config, &data).map_err(TempFail)?;
             let db = connect(&cfg).await.map_err(TempFail)?;
-            Migrator::up(&db.write, None).await.map_err(|e| TempFail(e.into()))?;
+            Migrator::up(&db.write, None)
+                .await
+                .map_err(|e| TempFail(e.into()))?;
             // A wrong slug is a configuration mistake to fix, not a reason to bounce mail.
             let tenant = tenant_id(&db, tenant.as_deref()).await.map_err(TempFail)?;
-            match bots::mail::ingest(&db.write, "pipe", tenant, &[RawMail { bytes, source_ref: None }]).await {
+            match bots::mail::ingest(
+                &db.write,
+                "pipe",
+                tenant,
+                &[RawMail {
+                    bytes,
+                    source_ref: None,
+                }],
+            )
+            .await
+            {
                 Ok(r) => {
                     match r.processed.outcomes.first() {
                         Some((id, o)) => println!("{id}\t{}", describe(o)),
@@ -482,13 +581,19 @@ async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<
                 }
             }
         }
-        MailCommand::Maildir { dir, tenant, batch, data } => {
+        MailCommand::Maildir {
+            dir,
+            tenant,
+            batch,
+            data,
+        } => {
             let cfg = load(config, &data)?;
             let db = connect(&cfg).await?;
             Migrator::up(&db.write, None).await?;
             let tenant = tenant_id(&db, tenant.as_deref()).await?;
             let m = Maildir::new(dir);
-            let (mut total, mut created, mut commented, mut ignored, mut quarantined) = (0, 0, 0, 0, 0);
+            let (mut total, mut created, mut commented, mut ignored, mut quarantined) =
+                (0, 0, 0, 0, 0);
             loop {
                 let (n, r) = m.ingest_once(&db.write, tenant, batch.max(1)).await?;
                 if n == 0 {
@@ -500,7 +605,9 @@ async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<
                 ignored += r.ignored;
                 quarantined += r.quarantined;
             }
-            println!("{total} messages: {created} new tickets, {commented} replies, {ignored} ignored, {quarantined} quarantined");
+            println!(
+                "{total} messages: {created} new tickets, {commented} replies, {ignored} ignored, {quarantined} quarantined"
+            );
             Ok(())
         }
         MailCommand::Process { data } => {
@@ -535,7 +642,14 @@ async fn mail(config: Option<&PathBuf>, command: MailCommand) -> anyhow::Result<
                 let p = &r.processed;
                 println!(
                     "{}: {} messages: {} new tickets, {} replies, {} ignored, {} quarantined (UIDVALIDITY {}, last UID {})",
-                    imap.name, r.fetched, p.created, p.commented + p.bounced, p.ignored, p.quarantined, r.uid_validity, r.last_uid
+                    imap.name,
+                    r.fetched,
+                    p.created,
+                    p.commented + p.bounced,
+                    p.ignored,
+                    p.quarantined,
+                    r.uid_validity,
+                    r.last_uid
                 );
             }
             Ok(())

@@ -93,7 +93,11 @@ pub struct SearchConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self { index_dir: None, poll_millis: 200, writer_memory_mb: 64 }
+        Self {
+            index_dir: None,
+            poll_millis: 200,
+            writer_memory_mb: 64,
+        }
     }
 }
 
@@ -121,7 +125,14 @@ pub struct MailConfig {
 
 impl Default for MailConfig {
     fn default() -> Self {
-        Self { maildir: None, maildir_tenant: None, poll_millis: 1000, batch: 200, imap: vec![], smtp: None }
+        Self {
+            maildir: None,
+            maildir_tenant: None,
+            poll_millis: 1000,
+            batch: 200,
+            imap: vec![],
+            smtp: None,
+        }
     }
 }
 
@@ -143,7 +154,12 @@ pub struct BotsConfig {
 
 impl Default for BotsConfig {
     fn default() -> Self {
-        Self { line: vec![], line_works: vec![], teams: None, poll_millis: 1000 }
+        Self {
+            line: vec![],
+            line_works: vec![],
+            teams: None,
+            poll_millis: 1000,
+        }
     }
 }
 
@@ -227,7 +243,10 @@ impl Config {
 
     /// Returns the index directory, defaulting to `<data_dir>/search-index`.
     pub fn index_dir(&self) -> PathBuf {
-        self.search.index_dir.clone().unwrap_or_else(|| self.data_dir.join("search-index"))
+        self.search
+            .index_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("search-index"))
     }
 
     /// Returns the database URL, defaulting to SQLite under the data directory.
@@ -298,19 +317,43 @@ base_dn = "ou=people,dc=city"
         .unwrap();
         let c = Config::load(Some(&f)).unwrap();
         let imap = &c.mail.imap[0];
-        assert_eq!((imap.port, imap.security, imap.mailbox.as_str()), (993, bots::mail::Security::Tls, "INBOX"));
+        assert_eq!(
+            (imap.port, imap.security, imap.mailbox.as_str()),
+            (993, bots::mail::Security::Tls, "INBOX")
+        );
         assert_eq!(imap.after, bots::mail::imap::AfterProcessing::Move);
         assert_eq!(imap.password.expose(), "imap-pass-1");
         let smtp = c.mail.smtp.as_ref().unwrap();
-        assert_eq!((smtp.port, smtp.security), (587, bots::mail::Security::StartTls));
+        assert_eq!(
+            (smtp.port, smtp.security),
+            (587, bots::mail::Security::StartTls)
+        );
         let line = &c.bots.line[0];
-        assert_eq!((line.tenant.as_str(), line.api_base.as_str()), ("sakura-city", "https://api.line.me"));
+        assert_eq!(
+            (line.tenant.as_str(), line.api_base.as_str()),
+            ("sakura-city", "https://api.line.me")
+        );
         assert_eq!(line.channel_secret.expose(), "line-secret-3");
         let printed = format!("{c:?}");
         let reset = &c.password_reset[0];
-        assert_eq!((reset.policy.min_length, reset.policy.min_classes, reset.policy.teachers_reset_students), (14, 3, true));
-        assert!(matches!(&reset.directory, bots::directory::DirectoryConfig::Openldap(l) if l.starttls && l.user_filter == "(mail={email})"));
-        for secret in ["imap-pass-1", "smtp-pass-2", "line-secret-3", "line-token-4", "ldap-pass-5"] {
+        assert_eq!(
+            (
+                reset.policy.min_length,
+                reset.policy.min_classes,
+                reset.policy.teachers_reset_students
+            ),
+            (14, 3, true)
+        );
+        assert!(
+            matches!(&reset.directory, bots::directory::DirectoryConfig::Openldap(l) if l.starttls && l.user_filter == "(mail={email})")
+        );
+        for secret in [
+            "imap-pass-1",
+            "smtp-pass-2",
+            "line-secret-3",
+            "line-token-4",
+            "ldap-pass-5",
+        ] {
             assert!(!printed.contains(secret), "{secret} printed");
         }
     }

@@ -30,15 +30,24 @@ pub struct Form {
 }
 
 fn valid_token(t: &str) -> bool {
-    !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !t.is_empty()
+        && t.len() <= 128
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn gone(text: &str) -> HttpResponse {
-    page(StatusCode::GONE, "連携できません", &format!("<p id=\"result\">{}</p>", escape(text)))
+    page(
+        StatusCode::GONE,
+        "連携できません",
+        &format!("<p id=\"result\">{}</p>", escape(text)),
+    )
 }
 
 fn email_form(token: &str, error: Option<&str>) -> HttpResponse {
-    let error = error.map(|e| format!("<p class=\"error\" id=\"errors\">{}</p>", escape(e))).unwrap_or_default();
+    let error = error
+        .map(|e| format!("<p class=\"error\" id=\"errors\">{}</p>", escape(e)))
+        .unwrap_or_default();
     page(
         StatusCode::OK,
         "LINEとヘルプデスクの連携",
@@ -53,7 +62,9 @@ fn email_form(token: &str, error: Option<&str>) -> HttpResponse {
 }
 
 fn code_form(token: &str, pending: Uuid, error: Option<&str>) -> HttpResponse {
-    let error = error.map(|e| format!("<p class=\"error\" id=\"errors\">{}</p>", escape(e))).unwrap_or_default();
+    let error = error
+        .map(|e| format!("<p class=\"error\" id=\"errors\">{}</p>", escape(e)))
+        .unwrap_or_default();
     page(
         StatusCode::OK,
         "確認コードの入力",
@@ -69,7 +80,11 @@ fn code_form(token: &str, pending: Uuid, error: Option<&str>) -> HttpResponse {
 }
 
 /// `GET /link/line/{tenant}?linkToken=…`.
-pub async fn show(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, q: web::Query<Query>) -> HttpResponse {
+pub async fn show(
+    hooks: web::Data<ChatHooks>,
+    tenant: web::Path<String>,
+    q: web::Query<Query>,
+) -> HttpResponse {
     if hooks.line_channel(&tenant).is_none() || !valid_token(&q.link_token) {
         return gone("このリンクは使えません。LINEのトークでもう一度「連携」と送ってください。");
     }
@@ -77,37 +92,53 @@ pub async fn show(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, q: web
 }
 
 /// `POST /link/line/{tenant}`: the address (a code is mailed), then the code (back to LINE).
-pub async fn submit(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, form: web::Form<Form>) -> HttpResponse {
+pub async fn submit(
+    hooks: web::Data<ChatHooks>,
+    tenant: web::Path<String>,
+    form: web::Form<Form>,
+) -> HttpResponse {
     let (Some(channel), true) = (hooks.line_channel(&tenant), valid_token(&form.link_token)) else {
         return gone("このリンクは使えません。LINEのトークでもう一度「連携」と送ってください。");
     };
-    let Some(tenant_id) = hooks.tenant_id(&tenant).await else { return gone("このテナントは見つかりません。") };
+    let Some(tenant_id) = hooks.tenant_id(&tenant).await else {
+        return gone("このテナントは見つかりません。");
+    };
     let now = service::tickets::now();
     let failed = |e: service::ServiceError| {
         tracing::error!(error = %e, "account link page failed");
-        page(StatusCode::SERVICE_UNAVAILABLE, "ただいま利用できません", "<p>しばらくしてから、もう一度お試しください。</p>")
+        page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ただいま利用できません",
+            "<p>しばらくしてから、もう一度お試しください。</p>",
+        )
     };
     match (&form.pending, &form.code, &form.email) {
-        (Some(pending), Some(code), _) => match chat::web_link_confirm(hooks.db(), *pending, code, now).await {
-            Ok(WebLinkConfirm::Nonce(nonce)) => {
-                let to = format!(
-                    "{}/dialog/bot/accountLink?linkToken={}&nonce={}",
-                    channel.access_base.trim_end_matches('/'),
-                    form.link_token,
-                    nonce.expose()
-                );
-                HttpResponse::Found()
-                    .insert_header(("location", to))
-                    .insert_header(("cache-control", "no-store"))
-                    .insert_header(("referrer-policy", "no-referrer"))
-                    .finish()
+        (Some(pending), Some(code), _) => {
+            match chat::web_link_confirm(hooks.db(), *pending, code, now).await {
+                Ok(WebLinkConfirm::Nonce(nonce)) => {
+                    let to = format!(
+                        "{}/dialog/bot/accountLink?linkToken={}&nonce={}",
+                        channel.access_base.trim_end_matches('/'),
+                        form.link_token,
+                        nonce.expose()
+                    );
+                    HttpResponse::Found()
+                        .insert_header(("location", to))
+                        .insert_header(("cache-control", "no-store"))
+                        .insert_header(("referrer-policy", "no-referrer"))
+                        .finish()
+                }
+                Ok(WebLinkConfirm::Wrong { left }) => code_form(
+                    &form.link_token,
+                    *pending,
+                    Some(&format!("確認コードが違います。あと{left}回入力できます。")),
+                ),
+                Ok(WebLinkConfirm::Expired) => gone(
+                    "確認コードが無効になりました。LINEのトークでもう一度「連携」と送ってください。",
+                ),
+                Err(e) => failed(e),
             }
-            Ok(WebLinkConfirm::Wrong { left }) => {
-                code_form(&form.link_token, *pending, Some(&format!("確認コードが違います。あと{left}回入力できます。")))
-            }
-            Ok(WebLinkConfirm::Expired) => gone("確認コードが無効になりました。LINEのトークでもう一度「連携」と送ってください。"),
-            Err(e) => failed(e),
-        },
+        }
         (_, _, Some(email)) if email.contains('@') && email.len() <= 254 => {
             let tenant = match service::directory::tenant(hooks.db(), tenant_id).await {
                 Ok(Some(t)) => t,

@@ -31,7 +31,11 @@ pub struct Form {
 }
 
 pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
@@ -66,8 +70,15 @@ fn invalid() -> HttpResponse {
 }
 
 fn form(name: &str, policy: &ResetPolicy, errors: &[String]) -> HttpResponse {
-    let errors: String = errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
-    let errors = if errors.is_empty() { String::new() } else { format!("<ul class=\"error\" id=\"errors\">{errors}</ul>") };
+    let errors: String = errors
+        .iter()
+        .map(|e| format!("<li>{}</li>", escape(e)))
+        .collect();
+    let errors = if errors.is_empty() {
+        String::new()
+    } else {
+        format!("<ul class=\"error\" id=\"errors\">{errors}</ul>")
+    };
     page(
         StatusCode::OK,
         "パスワードの再設定",
@@ -86,7 +97,9 @@ fn form(name: &str, policy: &ResetPolicy, errors: &[String]) -> HttpResponse {
 
 /// `GET /reset/{token}`.
 pub async fn show(resets: web::Data<Resets>, token: web::Path<String>) -> HttpResponse {
-    let Some(db) = &resets.db else { return invalid() };
+    let Some(db) = &resets.db else {
+        return invalid();
+    };
     match reset::open_link(&db.read, &token, service::tickets::now()).await {
         Ok(Some(link)) => match resets.by_tenant.get(&link.tenant.slug) {
             Some((policy, _)) => form(&link.person.display_name, policy, &[]),
@@ -95,30 +108,59 @@ pub async fn show(resets: web::Data<Resets>, token: web::Path<String>) -> HttpRe
         Ok(None) => invalid(),
         Err(e) => {
             tracing::error!(error = %e, "reset page failed");
-            page(StatusCode::SERVICE_UNAVAILABLE, "ただいま利用できません", "<p>しばらくしてから、もう一度お試しください。</p>")
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ただいま利用できません",
+                "<p>しばらくしてから、もう一度お試しください。</p>",
+            )
         }
     }
 }
 
 /// `POST /reset/{token}`.
-pub async fn submit(resets: web::Data<Resets>, token: web::Path<String>, body: web::Form<Form>) -> HttpResponse {
-    let Some(db) = &resets.db else { return invalid() };
+pub async fn submit(
+    resets: web::Data<Resets>,
+    token: web::Path<String>,
+    body: web::Form<Form>,
+) -> HttpResponse {
+    let Some(db) = &resets.db else {
+        return invalid();
+    };
     let now = service::tickets::now();
     let link = match reset::open_link(&db.read, &token, now).await {
         Ok(Some(l)) => l,
         Ok(None) => return invalid(),
         Err(e) => {
             tracing::error!(error = %e, "reset page failed");
-            return page(StatusCode::SERVICE_UNAVAILABLE, "ただいま利用できません", "<p>しばらくしてから、もう一度お試しください。</p>");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ただいま利用できません",
+                "<p>しばらくしてから、もう一度お試しください。</p>",
+            );
         }
     };
-    let Some((policy, directory)) = resets.by_tenant.get(&link.tenant.slug) else { return invalid() };
+    let Some((policy, directory)) = resets.by_tenant.get(&link.tenant.slug) else {
+        return invalid();
+    };
     let Form { password, confirm } = body.into_inner();
     let (password, confirm) = (Secret::new(password), Secret::new(confirm));
     if password.expose() != confirm.expose() {
-        return form(&link.person.display_name, policy, &["確認のためのパスワードが一致しません。".to_owned()]);
+        return form(
+            &link.person.display_name,
+            policy,
+            &["確認のためのパスワードが一致しません。".to_owned()],
+        );
     }
-    match reset::complete(&db.write, policy, directory.as_ref(), &token, &password, now).await {
+    match reset::complete(
+        &db.write,
+        policy,
+        directory.as_ref(),
+        &token,
+        &password,
+        now,
+    )
+    .await
+    {
         Ok(CompleteReset::Done { ticket_number }) => page(
             StatusCode::OK,
             "パスワードを設定しました",
@@ -136,7 +178,11 @@ pub async fn submit(resets: web::Data<Resets>, token: web::Path<String>, body: w
         ),
         Err(e) => {
             tracing::error!(error = %e, "password reset failed");
-            page(StatusCode::SERVICE_UNAVAILABLE, "ただいま利用できません", "<p>しばらくしてから、もう一度お試しください。</p>")
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ただいま利用できません",
+                "<p>しばらくしてから、もう一度お試しください。</p>",
+            )
         }
     }
 }

@@ -70,8 +70,12 @@ impl Application {
             );
         }
         let search = Arc::new(
-            service::search::Search::open(&cfg.index_dir())
-                .with_context(|| format!("cannot open the search index in {}", cfg.index_dir().display()))?,
+            service::search::Search::open(&cfg.index_dir()).with_context(|| {
+                format!(
+                    "cannot open the search index in {}",
+                    cfg.index_dir().display()
+                )
+            })?,
         );
         let verifier = Arc::new(verifier(&cfg)?);
         let (live, _) = broadcast::channel(1024);
@@ -102,26 +106,41 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let local = listener.local_addr()?;
         let port = local.port();
-        let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let public_url = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
         if !public_url.starts_with("https://") && !local.ip().is_loopback() {
             tracing::warn!(public_url = %public_url, "public_url is not https: reset links would travel in clear text");
         }
         let mut reset_dirs = std::collections::HashMap::new();
         let mut reset_policies = std::collections::HashMap::new();
         for r in &cfg.password_reset {
-            let dir = bots::directory::build(&r.directory).with_context(|| format!("password_reset for {}", r.tenant))?;
+            let dir = bots::directory::build(&r.directory)
+                .with_context(|| format!("password_reset for {}", r.tenant))?;
             reset_dirs.insert(r.tenant.clone(), (r.policy.clone(), dir));
             reset_policies.insert(r.tenant.clone(), r.policy.clone());
         }
-        let resets = crate::reset_page::Resets { by_tenant: Arc::new(reset_dirs), db: Some(db.clone()) };
-        let chat_worker =
-            bots::chat::Worker::new(db.clone(), Arc::clone(&search), &cfg.bots.line, cfg.bots.teams.as_ref(), chat_wake)
-                .context("cannot start the chat worker")?
-                .with_resets(reset_policies, public_url)
-                .with_line_works(&cfg.bots.line_works)
-                .context("bots.line_works")?;
+        let resets = crate::reset_page::Resets {
+            by_tenant: Arc::new(reset_dirs),
+            db: Some(db.clone()),
+        };
+        let chat_worker = bots::chat::Worker::new(
+            db.clone(),
+            Arc::clone(&search),
+            &cfg.bots.line,
+            cfg.bots.teams.as_ref(),
+            chat_wake,
+        )
+        .context("cannot start the chat worker")?
+        .with_resets(reset_policies, public_url)
+        .with_line_works(&cfg.bots.line_works)
+        .context("bots.line_works")?;
         let max_body = cfg.graphql.max_body_bytes;
-        let limits = web::Data::new(BodyLimits { json: max_body, upload: cfg.graphql.max_upload_bytes.max(max_body) });
+        let limits = web::Data::new(BodyLimits {
+            json: max_body,
+            upload: cfg.graphql.max_upload_bytes.max(max_body),
+        });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -133,14 +152,29 @@ impl Application {
                 .app_data(web::Data::new(resets.clone()))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .route("/link/line/{tenant}", web::get().to(crate::link_page::show))
-                .route("/link/line/{tenant}", web::post().to(crate::link_page::submit))
+                .route(
+                    "/link/line/{tenant}",
+                    web::post().to(crate::link_page::submit),
+                )
                 .route("/reset/{token}", web::get().to(crate::reset_page::show))
                 .route("/reset/{token}", web::post().to(crate::reset_page::submit))
                 .app_data(web::PayloadConfig::new(max_body))
-                .route("/bots/line/{tenant}", web::post().to(crate::webhooks::line_webhook))
-                .route("/bots/lineworks/{tenant}", web::post().to(crate::webhooks::lineworks_webhook))
-                .route("/bots/teams/messages", web::post().to(crate::webhooks::teams_messages))
-                .route("/bots/teams/outgoing", web::post().to(crate::webhooks::teams_outgoing))
+                .route(
+                    "/bots/line/{tenant}",
+                    web::post().to(crate::webhooks::line_webhook),
+                )
+                .route(
+                    "/bots/lineworks/{tenant}",
+                    web::post().to(crate::webhooks::lineworks_webhook),
+                )
+                .route(
+                    "/bots/teams/messages",
+                    web::post().to(crate::webhooks::teams_messages),
+                )
+                .route(
+                    "/bots/teams/outgoing",
+                    web::post().to(crate::webhooks::teams_outgoing),
+                )
                 .app_data(limits.clone())
                 .service(
                     web::resource("/graphql")
@@ -149,7 +183,10 @@ impl Application {
                         .route(web::get().to(graphiql)),
                 )
                 .route("/exports/{token}", web::get().to(export_download))
-                .route("/assets/evidence/{event}/{index}", web::get().to(evidence_download))
+                .route(
+                    "/assets/evidence/{event}/{index}",
+                    web::get().to(evidence_download),
+                )
                 .route("/graphql/ws", web::get().to(graphql_ws))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
@@ -169,11 +206,26 @@ impl Application {
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
         ))];
-        jobs.push(tokio::spawn(ledger_job(state.clone(), Duration::from_secs(cfg.sla_check_seconds.max(1)), stop_rx.clone())));
-        jobs.push(tokio::spawn(chat_worker.run(Duration::from_millis(cfg.bots.poll_millis.max(10)), stop_rx.clone())));
-        jobs.push(tokio::spawn(mail_job(db.write.clone(), cfg.mail.clone(), stop_rx.clone())));
+        jobs.push(tokio::spawn(ledger_job(
+            state.clone(),
+            Duration::from_secs(cfg.sla_check_seconds.max(1)),
+            stop_rx.clone(),
+        )));
+        jobs.push(tokio::spawn(chat_worker.run(
+            Duration::from_millis(cfg.bots.poll_millis.max(10)),
+            stop_rx.clone(),
+        )));
+        jobs.push(tokio::spawn(mail_job(
+            db.write.clone(),
+            cfg.mail.clone(),
+            stop_rx.clone(),
+        )));
         for imap in &cfg.mail.imap {
-            jobs.push(tokio::spawn(imap_job(db.write.clone(), imap.clone(), stop_rx.clone())));
+            jobs.push(tokio::spawn(imap_job(
+                db.write.clone(),
+                imap.clone(),
+                stop_rx.clone(),
+            )));
         }
         if let Some(smtp) = &cfg.mail.smtp {
             match bots::mail::Sender::new(smtp) {
@@ -183,7 +235,9 @@ impl Application {
                     Duration::from_millis(cfg.mail.poll_millis.max(10)),
                     stop_rx.clone(),
                 ))),
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "mail.smtp is unusable; replies stay queued"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "mail.smtp is unusable; replies stay queued")
+                }
             }
         }
         match service::search::IndexWriter::new(&search.index, cfg.search.writer_memory_mb) {
@@ -196,7 +250,9 @@ impl Application {
             ))),
             // Another process (a second server, `madoguchi reindex`) writes the
             // index; this one searches what it commits.
-            Err(e) => tracing::warn!(error = %e, "search index is written by another process; not indexing here"),
+            Err(e) => {
+                tracing::warn!(error = %e, "search index is written by another process; not indexing here")
+            }
         }
         Ok(Self {
             server,
@@ -251,7 +307,11 @@ async fn index_job(
         Ok(None) => {
             let started = Instant::now();
             match service::search::indexer::reindex(&db, &writer, |_, _| {}).await {
-                Ok(n) => tracing::info!(documents = n, elapsed_ms = started.elapsed().as_millis() as u64, "search index built"),
+                Ok(n) => tracing::info!(
+                    documents = n,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "search index built"
+                ),
                 Err(e) => tracing::error!(error = %e, "building the search index failed"),
             }
         }
@@ -261,7 +321,11 @@ async fn index_job(
 }
 
 /// Reads one IMAP mailbox until the server stops.
-async fn imap_job(db: sea_orm::DatabaseConnection, cfg: bots::mail::imap::ImapConfig, stop: watch::Receiver<bool>) {
+async fn imap_job(
+    db: sea_orm::DatabaseConnection,
+    cfg: bots::mail::imap::ImapConfig,
+    stop: watch::Receiver<bool>,
+) {
     let tenant = match &cfg.tenant {
         Some(slug) => match service::directory::tenant_by_slug(&db, slug).await {
             Ok(Some(t)) => Some(t.id),
@@ -283,12 +347,22 @@ async fn imap_job(db: sea_orm::DatabaseConnection, cfg: bots::mail::imap::ImapCo
 }
 
 /// Sends queued mail (acknowledgements, answers) until the server stops.
-async fn send_job(db: sea_orm::DatabaseConnection, sender: bots::mail::Sender, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn send_job(
+    db: sea_orm::DatabaseConnection,
+    sender: bots::mail::Sender,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let busy = match sender.send_due(&db, service::tickets::now()).await {
             Ok(r) => {
                 if r.sent + r.deferred + r.failed > 0 {
-                    tracing::info!(sent = r.sent, deferred = r.deferred, failed = r.failed, "mail out");
+                    tracing::info!(
+                        sent = r.sent,
+                        deferred = r.deferred,
+                        failed = r.failed,
+                        "mail out"
+                    );
                 }
                 r.sent > 0
             }
@@ -308,7 +382,11 @@ async fn send_job(db: sea_orm::DatabaseConnection, sender: bots::mail::Sender, e
 
 /// Takes mail from the maildir (when configured) and processes stored mail still waiting
 /// (after a crash, or a pipe delivery whose processing failed).
-async fn mail_job(db: sea_orm::DatabaseConnection, cfg: crate::config::MailConfig, mut stop: watch::Receiver<bool>) {
+async fn mail_job(
+    db: sea_orm::DatabaseConnection,
+    cfg: crate::config::MailConfig,
+    mut stop: watch::Receiver<bool>,
+) {
     let tenant = match &cfg.maildir_tenant {
         Some(slug) => match service::directory::tenant_by_slug(&db, slug).await {
             Ok(Some(t)) => Some(t.id),
@@ -330,7 +408,12 @@ async fn mail_job(db: sea_orm::DatabaseConnection, cfg: crate::config::MailConfi
         match bots::mail::process_pending(&db, cfg.batch as u64).await {
             Ok(r) if r.total() > 0 => {
                 busy = true;
-                tracing::info!(created = r.created, commented = r.commented, quarantined = r.quarantined, "stored mail processed");
+                tracing::info!(
+                    created = r.created,
+                    commented = r.commented,
+                    quarantined = r.quarantined,
+                    "stored mail processed"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "processing stored mail failed; will retry"),
@@ -339,7 +422,14 @@ async fn mail_job(db: sea_orm::DatabaseConnection, cfg: crate::config::MailConfi
             match m.ingest_once(&db, tenant, cfg.batch).await {
                 Ok((n, r)) if n > 0 => {
                     busy = true;
-                    tracing::info!(messages = n, created = r.created, commented = r.commented, ignored = r.ignored, quarantined = r.quarantined, "maildir");
+                    tracing::info!(
+                        messages = n,
+                        created = r.created,
+                        commented = r.commented,
+                        ignored = r.ignored,
+                        quarantined = r.quarantined,
+                        "maildir"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "maildir ingest failed; will retry"),
@@ -402,7 +492,8 @@ async fn request_id(
     } else {
         req.path()
     };
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let _enter = span.enter();
@@ -429,10 +520,20 @@ struct BodyLimits {
 /// ASCII fallback for old clients, the UTF-8 name for the rest.
 fn attachment(filename: &str) -> String {
     let ext = filename.rsplit_once('.').map_or("", |(_, e)| e);
-    let ascii = if ext.is_empty() || !ext.is_ascii() { "download".to_owned() } else { format!("download.{ext}") };
+    let ascii = if ext.is_empty() || !ext.is_ascii() {
+        "download".to_owned()
+    } else {
+        format!("download.{ext}")
+    };
     let encoded: String = filename
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
@@ -469,30 +570,37 @@ async fn evidence_download(
     req: HttpRequest,
     path: web::Path<(uuid::Uuid, usize)>,
 ) -> HttpResponse {
-    let header = req.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
     let actor = match header {
         Some(h) => auth.actor_from_header(h).await.ok(),
         None => None,
     };
     let Some(actor) = actor else {
-        return HttpResponse::Unauthorized().content_type("text/plain; charset=utf-8").body("認証が必要です");
+        return HttpResponse::Unauthorized()
+            .content_type("text/plain; charset=utf-8")
+            .body("認証が必要です");
     };
     let (event, index) = path.into_inner();
     match service::ledger::assets::evidence_file(&state.db.read, &actor, event, index).await {
-        Ok((filename, content_type, data)) => {
-            HttpResponse::Ok()
-                .content_type(content_type)
-                .insert_header((header::CONTENT_DISPOSITION, attachment(&filename)))
-                .insert_header((header::CACHE_CONTROL, "private, no-store"))
-                .insert_header(("X-Content-Type-Options", "nosniff"))
-                .body(data)
-        }
+        Ok((filename, content_type, data)) => HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header((header::CONTENT_DISPOSITION, attachment(&filename)))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .body(data),
         Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => {
-            HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("対象が見つかりません")
+            HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body("対象が見つかりません")
         }
         Err(e) => {
             tracing::error!(error = %e, "evidence download failed");
-            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("内部エラーが発生しました")
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("内部エラーが発生しました")
         }
     }
 }
@@ -552,11 +660,23 @@ async fn graphql_post(
             }
         },
     };
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let request: async_graphql::BatchRequest = if content_type.starts_with("multipart/form-data") {
         // The GraphQL multipart request spec: file uploads (ledger imports, evidence).
-        let opts = async_graphql::http::MultipartOptions::default().max_file_size(limits.upload).max_num_files(20);
-        match async_graphql::http::receive_batch_body(Some(content_type), futures::io::Cursor::new(body.to_vec()), opts).await {
+        let opts = async_graphql::http::MultipartOptions::default()
+            .max_file_size(limits.upload)
+            .max_num_files(20);
+        match async_graphql::http::receive_batch_body(
+            Some(content_type),
+            futures::io::Cursor::new(body.to_vec()),
+            opts,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(e) => {
                 return graphql_error(
@@ -568,7 +688,11 @@ async fn graphql_post(
         }
     } else {
         if body.len() > limits.json {
-            return graphql_error(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", "リクエストが大きすぎます");
+            return graphql_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_REQUEST",
+                "リクエストが大きすぎます",
+            );
         }
         match serde_json::from_slice(&body) {
             Ok(r) => r,

@@ -48,17 +48,41 @@ impl ChatHooks {
         intake: Intake,
     ) -> anyhow::Result<Self> {
         let line = line.iter().map(|c| (c.tenant.clone(), c.clone())).collect();
-        let teams = teams.map(|c| Ok::<_, anyhow::Error>(Arc::new((c.clone(), BotAuth::new(c)?)))).transpose()?;
-        let line_works = line_works.iter().map(|c| (c.tenant.clone(), c.bot_secret.clone())).collect();
-        Ok(Self { line: Arc::new(line), line_works: Arc::new(line_works), teams, tenants: Arc::default(), db, search, intake })
+        let teams = teams
+            .map(|c| Ok::<_, anyhow::Error>(Arc::new((c.clone(), BotAuth::new(c)?))))
+            .transpose()?;
+        let line_works = line_works
+            .iter()
+            .map(|c| (c.tenant.clone(), c.bot_secret.clone()))
+            .collect();
+        Ok(Self {
+            line: Arc::new(line),
+            line_works: Arc::new(line_works),
+            teams,
+            tenants: Arc::default(),
+            db,
+            search,
+            intake,
+        })
     }
 
     pub(crate) async fn tenant_id(&self, slug: &str) -> Option<Uuid> {
-        if let Some(id) = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(slug) {
+        if let Some(id) = self
+            .tenants
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(slug)
+        {
             return Some(*id);
         }
-        let id = service::directory::tenant_by_slug(&self.db, slug).await.ok()??.id;
-        self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(slug.to_owned(), id);
+        let id = service::directory::tenant_by_slug(&self.db, slug)
+            .await
+            .ok()??
+            .id;
+        self.tenants
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(slug.to_owned(), id);
         Some(id)
     }
 
@@ -78,11 +102,19 @@ fn refused(status: StatusCode, message: &str) -> HttpResponse {
 }
 
 /// `POST /bots/line/{tenant}`.
-pub async fn line_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn line_webhook(
+    hooks: web::Data<ChatHooks>,
+    tenant: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let Some(channel) = hooks.line.get(tenant.as_str()) else {
         return refused(StatusCode::NOT_FOUND, "no LINE channel for this tenant");
     };
-    let signature = req.headers().get("x-line-signature").and_then(|v| v.to_str().ok());
+    let signature = req
+        .headers()
+        .get("x-line-signature")
+        .and_then(|v| v.to_str().ok());
     if let Err(e) = line::verify_signature(&channel.channel_secret, &body, signature) {
         tracing::warn!(tenant = %tenant, error = %e, bytes = body.len(), "LINE webhook refused");
         return refused(StatusCode::UNAUTHORIZED, "signature check failed");
@@ -102,11 +134,19 @@ pub async fn line_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>
 }
 
 /// `POST /bots/lineworks/{tenant}`: a LINE WORKS bot's callback.
-pub async fn lineworks_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<String>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn lineworks_webhook(
+    hooks: web::Data<ChatHooks>,
+    tenant: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let Some(secret) = hooks.line_works.get(tenant.as_str()) else {
         return refused(StatusCode::NOT_FOUND, "no LINE WORKS bot for this tenant");
     };
-    let signature = req.headers().get("x-works-signature").and_then(|v| v.to_str().ok());
+    let signature = req
+        .headers()
+        .get("x-works-signature")
+        .and_then(|v| v.to_str().ok());
     if let Err(e) = line::verify_signature(secret, &body, signature) {
         tracing::warn!(tenant = %tenant, error = %e, bytes = body.len(), "LINE WORKS callback refused");
         return refused(StatusCode::UNAUTHORIZED, "signature check failed");
@@ -125,7 +165,11 @@ pub async fn lineworks_webhook(hooks: web::Data<ChatHooks>, tenant: web::Path<St
 }
 
 /// `POST /bots/teams/messages`: the Bot Framework messaging endpoint.
-pub async fn teams_messages(hooks: web::Data<ChatHooks>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn teams_messages(
+    hooks: web::Data<ChatHooks>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let Some(teams) = hooks.teams.as_deref() else {
         return refused(StatusCode::NOT_FOUND, "no Teams bot configured");
     };
@@ -135,17 +179,28 @@ pub async fn teams_messages(hooks: web::Data<ChatHooks>, req: HttpRequest, body:
     let activity: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) | Err(_) => {
-            tracing::warn!(bytes = body.len(), "Teams activity is not a JSON object; refused");
+            tracing::warn!(
+                bytes = body.len(),
+                "Teams activity is not a JSON object; refused"
+            );
             return refused(StatusCode::BAD_REQUEST, "malformed activity");
         }
     };
-    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     if let Err(e) = auth.verify(authorization, &activity).await {
         tracing::warn!(error = %e, "Teams activity refused");
         return refused(StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let Some(slug) = cfg.tenant_for(&activity) else {
-        tracing::warn!(aad_tenant = activity["channelData"]["tenant"]["id"].as_str().unwrap_or(""), "Teams activity from an Entra tenant we do not serve");
+        tracing::warn!(
+            aad_tenant = activity["channelData"]["tenant"]["id"]
+                .as_str()
+                .unwrap_or(""),
+            "Teams activity from an Entra tenant we do not serve"
+        );
         return refused(StatusCode::FORBIDDEN, "tenant not served");
     };
     let Some(tenant_id) = hooks.tenant_id(slug).await else {
@@ -160,16 +215,27 @@ pub async fn teams_messages(hooks: web::Data<ChatHooks>, req: HttpRequest, body:
 
 /// `POST /bots/teams/outgoing`: a Teams outgoing webhook (a channel's @mention), answered
 /// with an FAQ answer in the response.
-pub async fn teams_outgoing(hooks: web::Data<ChatHooks>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn teams_outgoing(
+    hooks: web::Data<ChatHooks>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let Some((cfg, _)) = hooks.teams.as_deref() else {
         return refused(StatusCode::NOT_FOUND, "no Teams bot configured");
     };
-    let (Some(secret), Some(slug)) = (&cfg.outgoing_webhook_secret, &cfg.outgoing_webhook_tenant) else {
+    let (Some(secret), Some(slug)) = (&cfg.outgoing_webhook_secret, &cfg.outgoing_webhook_tenant)
+    else {
         return refused(StatusCode::NOT_FOUND, "no outgoing webhook configured");
     };
-    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     if !teams::verify_outgoing(secret, &body, authorization) {
-        tracing::warn!(bytes = body.len(), "Teams outgoing webhook refused: HMAC does not match");
+        tracing::warn!(
+            bytes = body.len(),
+            "Teams outgoing webhook refused: HMAC does not match"
+        );
         return refused(StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let Ok(activity) = serde_json::from_slice::<Value>(&body) else {

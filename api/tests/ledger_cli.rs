@@ -16,14 +16,45 @@ fn the_demo_ledgers_go_out_to_excel_and_come_back_edited() {
     let data = dir.path().to_str().unwrap().to_owned();
     for args in [vec!["import", "--help"], vec!["export", "--help"]] {
         let out = madoguchi().args(&args).output().unwrap();
-        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
     }
     // Out: Shift_JIS CSV and xlsx.
     let csv = dir.path().join("assets.csv");
-    let out = madoguchi().args(["export", "assets", "--tenant", "sakura-city", "-o", csv.to_str().unwrap(), "--data-dir", &data]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = madoguchi()
+        .args([
+            "export",
+            "assets",
+            "--tenant",
+            "sakura-city",
+            "-o",
+            csv.to_str().unwrap(),
+            "--data-dir",
+            &data,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let xlsx = dir.path().join("台帳.xlsx");
-    let out = madoguchi().args(["export", "assets", "--tenant", "sakura-city", "-o", xlsx.to_str().unwrap(), "--data-dir", &data]).output().unwrap();
+    let out = madoguchi()
+        .args([
+            "export",
+            "assets",
+            "--tenant",
+            "sakura-city",
+            "-o",
+            xlsx.to_str().unwrap(),
+            "--data-dir",
+            &data,
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
     let bytes = std::fs::read(&csv).unwrap();
@@ -34,7 +65,10 @@ fn the_demo_ledgers_go_out_to_excel_and_come_back_edited() {
     assert!(lines[0].starts_with("資産番号,種別,品名"));
     // Edited as a desk would in Excel: one device moved, one added, one broken row.
     let mut edited: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-    let row = edited.iter().position(|l| l.starts_with("NB-0010,")).unwrap();
+    let row = edited
+        .iter()
+        .position(|l| l.starts_with("NB-0010,"))
+        .unwrap();
     let mut cells: Vec<String> = edited[row].split(',').map(str::to_owned).collect();
     cells[10] = "北部市民センター 1階".into();
     edited[row] = cells.join(",");
@@ -42,17 +76,53 @@ fn the_demo_ledgers_go_out_to_excel_and_come_back_edited() {
     edited.push("NB-9002,ノートPC,壊れた行,,,,,10.0.0.999,,020100,,,,使用中,,,,,,,,".into());
     let bad_line = edited.len();
     let back = dir.path().join("edited.csv");
-    std::fs::write(&back, service::ledger::sheets::encode_sjis(&(edited.join("\r\n") + "\r\n")).0).unwrap();
+    std::fs::write(
+        &back,
+        service::ledger::sheets::encode_sjis(&(edited.join("\r\n") + "\r\n")).0,
+    )
+    .unwrap();
     // Dry run: the report, nothing written, exit 1 because a row is wrong.
-    let dry = madoguchi().args(["import", "assets", back.to_str().unwrap(), "--tenant", "sakura-city", "--dry-run", "--data-dir", &data]).output().unwrap();
+    let dry = madoguchi()
+        .args([
+            "import",
+            "assets",
+            back.to_str().unwrap(),
+            "--tenant",
+            "sakura-city",
+            "--dry-run",
+            "--data-dir",
+            &data,
+        ])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&dry.stdout).to_string();
     assert_eq!(dry.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("登録 1 件、更新 1 件") && stdout.contains("（書き込みなし）"), "{stdout}");
-    assert!(stdout.contains(&format!("{bad_line}行目「IPアドレス」")), "{stdout}");
+    assert!(
+        stdout.contains("登録 1 件、更新 1 件") && stdout.contains("（書き込みなし）"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{bad_line}行目「IPアドレス」")),
+        "{stdout}"
+    );
     // For real: the good rows go in.
-    let real = madoguchi().args(["import", "assets", back.to_str().unwrap(), "--tenant", "sakura-city", "--data-dir", &data]).output().unwrap();
+    let real = madoguchi()
+        .args([
+            "import",
+            "assets",
+            back.to_str().unwrap(),
+            "--tenant",
+            "sakura-city",
+            "--data-dir",
+            &data,
+        ])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&real.stdout).to_string();
-    assert!(stdout.contains("Shift_JIS") && stdout.contains("登録 1 件、更新 1 件"), "{stdout}");
+    assert!(
+        stdout.contains("Shift_JIS") && stdout.contains("登録 1 件、更新 1 件"),
+        "{stdout}"
+    );
     let t = token(dir.path());
     let body = gql(
         port,
@@ -62,13 +132,33 @@ fn the_demo_ledgers_go_out_to_excel_and_come_back_edited() {
            c: assetByTag(assetTag: \"NB-9002\") { name } }",
         json!({}),
     );
-    assert_eq!(body["data"]["a"]["location"], "北部市民センター 1階", "{body}");
-    assert!(body["data"]["a"]["timeline"]["edges"].as_array().unwrap().iter().any(|e| e["node"]["kind"] == "moved"));
+    assert_eq!(
+        body["data"]["a"]["location"], "北部市民センター 1階",
+        "{body}"
+    );
+    assert!(
+        body["data"]["a"]["timeline"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["kind"] == "moved")
+    );
     assert_eq!(body["data"]["b"]["name"], "追加分ノートPC ㈱髙島屋寄贈①");
     assert_eq!(body["data"]["b"]["purchasedOn"], "2026-12-01");
     assert!(body["data"]["c"].is_null());
     // Importing the same file again changes nothing.
-    let again = madoguchi().args(["import", "assets", back.to_str().unwrap(), "--tenant", "sakura-city", "--data-dir", &data]).output().unwrap();
+    let again = madoguchi()
+        .args([
+            "import",
+            "assets",
+            back.to_str().unwrap(),
+            "--tenant",
+            "sakura-city",
+            "--data-dir",
+            &data,
+        ])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("登録 0 件、更新 0 件"));
     server.kill().unwrap();
     server.wait().unwrap();

@@ -16,9 +16,7 @@ use std::{path::PathBuf, time::Instant};
 
 use bench::{DevQuery, Faq, faq_document, read_jsonl};
 use clap::Parser;
-use search_index::{
-    Access, Confidence, FaqAccess, SearchIndex, Synonyms, TicketAccess,
-};
+use search_index::{Access, Confidence, FaqAccess, SearchIndex, Synonyms, TicketAccess};
 use tantivy::{
     collector::TopDocs,
     query::{BooleanQuery, Occur, Query, TermQuery},
@@ -75,7 +73,10 @@ impl Score {
             self.rr / n
         );
         if self.total > 0 {
-            s.push_str(&format!(" decline_acc={:.2}", self.decided_right as f64 / self.total as f64));
+            s.push_str(&format!(
+                " decline_acc={:.2}",
+                self.decided_right as f64 / self.total as f64
+            ));
         }
         s
     }
@@ -85,7 +86,13 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let faqs: Vec<Faq> = read_jsonl(&args.faq)?;
     let queries: Vec<DevQuery> = read_jsonl(&args.queries)?;
-    println!("faq-eval: {} articles ({}), {} questions ({})", faqs.len(), args.faq.display(), queries.len(), args.queries.display());
+    println!(
+        "faq-eval: {} articles ({}), {} questions ({})",
+        faqs.len(),
+        args.faq.display(),
+        queries.len(),
+        args.queries.display()
+    );
 
     // Baseline: NFKC character bigrams, plain BM25 over question + keywords + answer.
     let started = Instant::now();
@@ -94,7 +101,11 @@ fn main() -> anyhow::Result<()> {
     for q in queries.iter().filter(|q| !q.expected.is_empty()) {
         base.rank(&baseline.search(&q.q)?, &q.expected);
     }
-    println!("baseline (NFKC bigrams, BM25): {}  [{:.0} ms]", base.line(), started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "baseline (NFKC bigrams, BM25): {}  [{:.0} ms]",
+        base.line(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
 
     // Ours: the bots' path.
     let started = Instant::now();
@@ -129,7 +140,11 @@ fn main() -> anyhow::Result<()> {
     }
     writer.commit(0)?;
     let indexed = started.elapsed();
-    let access = Access { tenant: "eval".into(), faq: FaqAccess::Published { audiences: vec![] }, tickets: TicketAccess::None };
+    let access = Access {
+        tenant: "eval".into(),
+        faq: FaqAccess::Published { audiences: vec![] },
+        tickets: TicketAccess::None,
+    };
     let synonyms = Synonyms::defaults();
     let mut ours = Score::default();
     let mut confidences = [0usize; 3];
@@ -137,8 +152,18 @@ fn main() -> anyhow::Result<()> {
     for q in &queries {
         let suggestion = index.suggest_answers_with(&q.q, &access, &synonyms, thresholds)?;
         let shown: Vec<String> = match suggestion.confidence {
-            Confidence::Answer => suggestion.hits.iter().take(1).map(|h| h.id.clone()).collect(),
-            Confidence::Choose => suggestion.hits.iter().take(3).map(|h| h.id.clone()).collect(),
+            Confidence::Answer => suggestion
+                .hits
+                .iter()
+                .take(1)
+                .map(|h| h.id.clone())
+                .collect(),
+            Confidence::Choose => suggestion
+                .hits
+                .iter()
+                .take(3)
+                .map(|h| h.id.clone())
+                .collect(),
             Confidence::Decline => vec![],
         };
         confidences[suggestion.confidence as usize] += 1;
@@ -150,8 +175,14 @@ fn main() -> anyhow::Result<()> {
         ours.total += 1;
         ours.decided_right += usize::from(right);
         let ranked: Vec<String> = suggestion.ranked.iter().map(|(id, _)| id.clone()).collect();
-        let rank = if q.expected.is_empty() { None } else { ours.rank(&ranked, &q.expected) };
-        if args.verbose && (!right || rank.is_some_and(|r| r > 0) || (!q.expected.is_empty() && rank.is_none())) {
+        let rank = if q.expected.is_empty() {
+            None
+        } else {
+            ours.rank(&ranked, &q.expected)
+        };
+        if args.verbose
+            && (!right || rank.is_some_and(|r| r > 0) || (!q.expected.is_empty() && rank.is_none()))
+        {
             println!(
                 "  {:<8} cov={:.2} rank={:<4} expected={:?} got={:?}  {}",
                 format!("{:?}", suggestion.confidence),
@@ -206,7 +237,11 @@ impl TokenStream for BigramStream {
 }
 
 fn bigrams(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_whitespace()).collect();
+    let chars: Vec<char> = text
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if chars.len() == 1 {
         return vec![chars[0].to_string()];
     }
@@ -219,7 +254,13 @@ impl Tokenizer for Bigrams {
         let tokens = bigrams(text)
             .into_iter()
             .enumerate()
-            .map(|(position, text)| Token { offset_from: 0, offset_to: 0, position, text, position_length: 1 })
+            .map(|(position, text)| Token {
+                offset_from: 0,
+                offset_to: 0,
+                position,
+                text,
+                position_length: 1,
+            })
             .collect();
         BigramStream { tokens, i: 0 }
     }
@@ -228,15 +269,23 @@ impl Tokenizer for Bigrams {
 impl Baseline {
     fn build(faqs: &[Faq]) -> anyhow::Result<Self> {
         let mut b = Schema::builder();
-        let indexing = TextFieldIndexing::default().set_tokenizer("bigram").set_index_option(IndexRecordOption::WithFreqs);
-        let text = b.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer("bigram")
+            .set_index_option(IndexRecordOption::WithFreqs);
+        let text = b.add_text_field(
+            "text",
+            TextOptions::default().set_indexing_options(indexing),
+        );
         let id = b.add_text_field("id", STRING | STORED);
         let index = tantivy::Index::create_in_ram(b.build());
         index.tokenizers().register("bigram", Bigrams);
         let mut w: tantivy::IndexWriter = index.writer(20_000_000)?;
         for f in faqs {
             let mut d = tantivy::TantivyDocument::new();
-            d.add_text(text, format!("{}\n{}\n{}", f.question, f.keywords.join(" "), f.answer));
+            d.add_text(
+                text,
+                format!("{}\n{}\n{}", f.question, f.keywords.join(" "), f.answer),
+            );
             d.add_text(id, &f.id);
             w.add_document(d)?;
         }
@@ -249,15 +298,24 @@ impl Baseline {
             .into_iter()
             .map(|b| {
                 let t = tantivy::Term::from_field_text(self.text, &b);
-                (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>,
+                )
             })
             .collect();
         let searcher = self.index.reader()?.searcher();
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(10).order_by_score())?;
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(10).order_by_score(),
+        )?;
         top.into_iter()
             .map(|(_, addr)| {
                 let d: tantivy::TantivyDocument = searcher.doc(addr)?;
-                Ok(d.get_first(self.id).and_then(|v| v.as_str()).unwrap_or_default().to_owned())
+                Ok(d.get_first(self.id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned())
             })
             .collect()
     }

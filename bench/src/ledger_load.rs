@@ -54,7 +54,14 @@ struct Args {
     max_requests: u64,
 }
 
-const KINDS: [&str; 6] = ["ノートPC", "ノートPC", "ノートPC", "デスクトップPC", "プリンタ・複合機", "周辺機器"];
+const KINDS: [&str; 6] = [
+    "ノートPC",
+    "ノートPC",
+    "ノートPC",
+    "デスクトップPC",
+    "プリンタ・複合機",
+    "周辺機器",
+];
 const UNITS: [&str; 3] = ["root", "boe", "school-1"];
 
 /// Rows `from..to` of an asset ledger as Excel saves it: Shift_JIS, CRLF.
@@ -68,8 +75,16 @@ fn ledger(slug: &str, from: u32, to: u32) -> Vec<u8> {
             1 => "廃棄済",
             _ => "使用中",
         };
-        let user = if i % 7 == 0 { format!("requester@{slug}.example.jp") } else { String::new() };
-        let end = if i % 5 == 0 { "令和9年3月31日" } else { "2029/3/31" };
+        let user = if i % 7 == 0 {
+            format!("requester@{slug}.example.jp")
+        } else {
+            String::new()
+        };
+        let end = if i % 5 == 0 {
+            "令和9年3月31日"
+        } else {
+            "2029/3/31"
+        };
         out.push_str(&format!(
             "A-{i:07},{},業務用端末 {i}号機,㈱富士通,FMV-A{},SN{i:09},PC{i:07},10.{}.{}.{},02:00:{:02X}:{:02X}:{:02X}:{:02X},{},髙田馬場 ①倉庫,{user},{status},令和6年4月1日,{end},備考～{i}\r\n",
             KINDS[(i % 6) as usize],
@@ -92,7 +107,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     println!("machine: {}", machine());
     println!("date: {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
-    println!("backend: {:?}, assets: {}, timed import: {} rows", args.backend, args.assets, args.import_rows);
+    println!(
+        "backend: {:?}, assets: {}, timed import: {} rows",
+        args.backend, args.assets, args.import_rows
+    );
     let dir = tempfile::tempdir()?;
     let mut cfg = api::config::Config {
         listen: "127.0.0.1:0".into(),
@@ -113,9 +131,21 @@ async fn main() -> anyhow::Result<()> {
     // Import: the timed file, then the rest of the ledger.
     let first = ledger(&fx.city.slug, 0, args.import_rows);
     let started = Instant::now();
-    let r = sheets::import(&db.write, &desk, Ledger::Assets, &first, ImportOptions::default(), &|_, _| {}).await?;
+    let r = sheets::import(
+        &db.write,
+        &desk,
+        Ledger::Assets,
+        &first,
+        ImportOptions::default(),
+        &|_, _| {},
+    )
+    .await?;
     let took = started.elapsed().as_secs_f64();
-    anyhow::ensure!(r.errors.is_empty() && r.created == u64::from(args.import_rows), "import: {:?}", r.errors.first());
+    anyhow::ensure!(
+        r.errors.is_empty() && r.created == u64::from(args.import_rows),
+        "import: {:?}",
+        r.errors.first()
+    );
     println!(
         "import {} rows ({}, {:.1} MB): {took:.2} s, {:.0} rows/s",
         r.rows,
@@ -124,13 +154,38 @@ async fn main() -> anyhow::Result<()> {
         r.rows as f64 / took
     );
     let started = Instant::now();
-    let again = sheets::import(&db.write, &desk, Ledger::Assets, &first, ImportOptions::default(), &|_, _| {}).await?;
-    println!("re-import of the same file (all unchanged: {}): {:.2} s", again.unchanged, started.elapsed().as_secs_f64());
+    let again = sheets::import(
+        &db.write,
+        &desk,
+        Ledger::Assets,
+        &first,
+        ImportOptions::default(),
+        &|_, _| {},
+    )
+    .await?;
+    println!(
+        "re-import of the same file (all unchanged: {}): {:.2} s",
+        again.unchanged,
+        started.elapsed().as_secs_f64()
+    );
     if args.assets > args.import_rows {
         let rest = ledger(&fx.city.slug, args.import_rows, args.assets);
         let started = Instant::now();
-        let r = sheets::import(&db.write, &desk, Ledger::Assets, &rest, ImportOptions::default(), &|_, _| {}).await?;
-        println!("import {} more rows into a ledger of {}: {:.2} s", r.created, args.import_rows, started.elapsed().as_secs_f64());
+        let r = sheets::import(
+            &db.write,
+            &desk,
+            Ledger::Assets,
+            &rest,
+            ImportOptions::default(),
+            &|_, _| {},
+        )
+        .await?;
+        println!(
+            "import {} more rows into a ledger of {}: {:.2} s",
+            r.created,
+            args.import_rows,
+            started.elapsed().as_secs_f64()
+        );
     }
 
     // Filtered lists through the service: what an operator's ledger screen asks for.
@@ -139,21 +194,79 @@ async fn main() -> anyhow::Result<()> {
     let today = chrono::NaiveDate::from_ymd_opt(2027, 3, 31);
     let filters: Vec<(&str, AssetFilter)> = vec![
         ("all, by tag", AssetFilter::default()),
-        ("spare", AssetFilter { statuses: vec![entity::AssetStatus::Spare], ..Default::default() }),
-        ("printers", AssetFilter { kinds: vec![entity::AssetKind::Printer], ..Default::default() }),
-        ("school subtree", AssetFilter { org_unit_ids: vec![fx.city.unit], ..Default::default() }),
-        ("in use, lease ends by", AssetFilter { statuses: vec![entity::AssetStatus::InUse], lease_ends_by: today, ..Default::default() }),
-        ("user's devices", AssetFilter { user_ids: vec![fx.city.requester], ..Default::default() }),
-        ("notebooks spare in school", AssetFilter {
-            kinds: vec![entity::AssetKind::Notebook],
-            statuses: vec![entity::AssetStatus::Spare],
-            org_unit_ids: vec![fx.city.child_unit],
-            ..Default::default()
-        }),
-        ("text: start of a name", AssetFilter { text_contains: Some("pc00123".into()), ..Default::default() }),
-        ("text: IP prefix", AssetFilter { text_contains: Some("10.1.2".into()), ..Default::default() }),
-        ("text: MAC", AssetFilter { text_contains: Some("02-00-00-00-86-9f".into()), ..Default::default() }),
-        ("text: Japanese (scan)", AssetFilter { text_contains: Some("業務用端末 1234号機".into()), ..Default::default() }),
+        (
+            "spare",
+            AssetFilter {
+                statuses: vec![entity::AssetStatus::Spare],
+                ..Default::default()
+            },
+        ),
+        (
+            "printers",
+            AssetFilter {
+                kinds: vec![entity::AssetKind::Printer],
+                ..Default::default()
+            },
+        ),
+        (
+            "school subtree",
+            AssetFilter {
+                org_unit_ids: vec![fx.city.unit],
+                ..Default::default()
+            },
+        ),
+        (
+            "in use, lease ends by",
+            AssetFilter {
+                statuses: vec![entity::AssetStatus::InUse],
+                lease_ends_by: today,
+                ..Default::default()
+            },
+        ),
+        (
+            "user's devices",
+            AssetFilter {
+                user_ids: vec![fx.city.requester],
+                ..Default::default()
+            },
+        ),
+        (
+            "notebooks spare in school",
+            AssetFilter {
+                kinds: vec![entity::AssetKind::Notebook],
+                statuses: vec![entity::AssetStatus::Spare],
+                org_unit_ids: vec![fx.city.child_unit],
+                ..Default::default()
+            },
+        ),
+        (
+            "text: start of a name",
+            AssetFilter {
+                text_contains: Some("pc00123".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text: IP prefix",
+            AssetFilter {
+                text_contains: Some("10.1.2".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text: MAC",
+            AssetFilter {
+                text_contains: Some("02-00-00-00-86-9f".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "text: Japanese (scan)",
+            AssetFilter {
+                text_contains: Some("業務用端末 1234号機".into()),
+                ..Default::default()
+            },
+        ),
     ];
     println!("service, {} sequential calls each, first 50:", args.calls);
     for (name, f) in &filters {
@@ -161,14 +274,28 @@ async fn main() -> anyhow::Result<()> {
         let mut n = 0;
         for i in 0..args.calls {
             let t = Instant::now();
-            let page = assets::list(&db.read, &desk, f, AssetOrderField::AssetTag, Direction::Asc, 50, None).await?;
+            let page = assets::list(
+                &db.read,
+                &desk,
+                f,
+                AssetOrderField::AssetTag,
+                Direction::Asc,
+                50,
+                None,
+            )
+            .await?;
             h.record(t.elapsed().as_micros().max(1) as u64)?;
             if i == 0 {
                 n = page.items.len();
             }
         }
         let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
-        println!("  {name:<28} {n:>3} rows  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms", q(0.5), q(0.99), h.max() as f64 / 1000.0);
+        println!(
+            "  {name:<28} {n:>3} rows  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms",
+            q(0.5),
+            q(0.99),
+            h.max() as f64 / 1000.0
+        );
     }
 
     // The same through GraphQL over HTTP, rotating the filters, with clients in parallel.
@@ -201,8 +328,15 @@ async fn main() -> anyhow::Result<()> {
     let query = "query($f: AssetFilter) { assets(first: 50, filterBy: $f) { pageInfo { hasNextPage endCursor }
         nodes { id assetTag kind name status computerName ipAddress macAddress location orgUnit { id name } user { id displayName } } } }";
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let load = Load { clients: args.clients, seconds: args.seconds, max_requests: args.max_requests };
-    println!("GraphQL over loopback, {} clients, {} s (max {} requests):", args.clients, args.seconds, args.max_requests);
+    let load = Load {
+        clients: args.clients,
+        seconds: args.seconds,
+        max_requests: args.max_requests,
+    };
+    println!(
+        "GraphQL over loopback, {} clients, {} s (max {} requests):",
+        args.clients, args.seconds, args.max_requests
+    );
     let r = phase("assets list", &url, &token, &load, move |n| {
         json!({ "query": query, "variables": { "f": bodies[(n % bodies.len() as u64) as usize]["filterBy"] } })
     })

@@ -30,16 +30,23 @@ pub struct DevQuery {
 
 /// Reads a JSON Lines file, naming the line that does not parse.
 pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1))
+        })
         .collect()
 }
 
 /// An FAQ line as a search document of `tenant`.
-pub fn faq_document(f: &Faq, tenant: &str, at: chrono::DateTime<chrono::Utc>) -> search_index::Document {
+pub fn faq_document(
+    f: &Faq,
+    tenant: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> search_index::Document {
     search_index::Document {
         kind: search_index::DocKind::Faq,
         id: f.id.clone(),
@@ -106,7 +113,6 @@ pub struct PhaseResult {
     pub hist: Histogram<u64>,
 }
 
-
 impl PhaseResult {
     /// Prints one line: requests, rate, percentiles, errors.
     pub fn print(&self) {
@@ -162,7 +168,8 @@ pub async fn phase(
             tasks.push(tokio::spawn(async move {
                 // Bounds 1 µs..60 s with 3 significant digits are always valid.
                 #[allow(clippy::expect_used)]
-                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+                let mut hist =
+                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
                 let mut errors = 0u64;
                 while Instant::now() < deadline {
                     let n = issued.fetch_add(1, Ordering::Relaxed);

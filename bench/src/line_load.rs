@@ -58,7 +58,12 @@ type Arrivals = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 async fn reply(arrivals: web::Data<Arrivals>, body: web::Json<Value>) -> HttpResponse {
     let now = Instant::now();
     if let Some(t) = body["replyToken"].as_str() {
-        arrivals.lock().unwrap().entry(t.to_owned()).or_default().push(now);
+        arrivals
+            .lock()
+            .unwrap()
+            .entry(t.to_owned())
+            .or_default()
+            .push(now);
     }
     HttpResponse::Ok().json(json!({ "sentMessages": [] }))
 }
@@ -66,7 +71,12 @@ async fn reply(arrivals: web::Data<Arrivals>, body: web::Json<Value>) -> HttpRes
 async fn push(arrivals: web::Data<Arrivals>, body: web::Json<Value>) -> HttpResponse {
     let now = Instant::now();
     if let Some(t) = body["to"].as_str() {
-        arrivals.lock().unwrap().entry(format!("push:{t}")).or_default().push(now);
+        arrivals
+            .lock()
+            .unwrap()
+            .entry(format!("push:{t}"))
+            .or_default()
+            .push(now);
     }
     HttpResponse::Ok().json(json!({ "sentMessages": [] }))
 }
@@ -85,8 +95,14 @@ fn percentiles(h: &Histogram<u64>) -> String {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     println!("machine: {}", machine());
-    println!("{} rounds of {} concurrent signed LINE webhooks, one question each, SQLite", args.rounds, args.concurrency);
-    let questions: Vec<String> = bench::read_jsonl::<Query>(&args.queries)?.into_iter().map(|q| q.q).collect();
+    println!(
+        "{} rounds of {} concurrent signed LINE webhooks, one question each, SQLite",
+        args.rounds, args.concurrency
+    );
+    let questions: Vec<String> = bench::read_jsonl::<Query>(&args.queries)?
+        .into_iter()
+        .map(|q| q.q)
+        .collect();
     anyhow::ensure!(!questions.is_empty(), "no questions");
 
     // The fake LINE platform.
@@ -132,21 +148,36 @@ async fn main() -> anyhow::Result<()> {
         roles: service::RoleSet::default().with(service::Role::Agent),
         vendor_id: None,
     };
-    let r = service::faq::import(&db.write, &agent, service::faq::parse_jsonl(service::demo::DEMO_FAQ), FaqStatus::Published).await?;
+    let r = service::faq::import(
+        &db.write,
+        &agent,
+        service::faq::parse_jsonl(service::demo::DEMO_FAQ),
+        FaqStatus::Published,
+    )
+    .await?;
     println!("FAQ: {} articles published", r.created);
     tokio::spawn(app.run_until_stopped());
     let started = Instant::now();
     loop {
         use sea_orm::{EntityTrait, PaginatorTrait};
-        if entity::search_outbox::Entity::find().count(&db.write).await? == 0 {
+        if entity::search_outbox::Entity::find()
+            .count(&db.write)
+            .await?
+            == 0
+        {
             break;
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "the indexer did not catch up");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the indexer did not catch up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     let url = format!("http://127.0.0.1:{port}/bots/line/city");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let secret = Secret::new(SECRET);
     let mut ack = Histogram::<u64>::new(3)?;
     let mut answer = Histogram::<u64>::new(3)?;
@@ -223,13 +254,33 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        println!("round {}: ack {}; question→reply {}", round + 1, percentiles(&ack), percentiles(&answer));
+        println!(
+            "round {}: ack {}; question→reply {}",
+            round + 1,
+            percentiles(&ack),
+            percentiles(&answer)
+        );
     }
-    let pushes: usize = arrivals.lock().unwrap().iter().filter(|(k, _)| k.starts_with("push:")).map(|(_, v)| v.len()).sum();
+    let pushes: usize = arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("push:"))
+        .map(|(_, v)| v.len())
+        .sum();
     let total = args.rounds * args.concurrency;
-    println!("webhooks: {total} in {:.1} s; refused {refused}, replies lost {lost}, doubled {doubled}, pushes {pushes}", wall.elapsed().as_secs_f64());
+    println!(
+        "webhooks: {total} in {:.1} s; refused {refused}, replies lost {lost}, doubled {doubled}, pushes {pushes}",
+        wall.elapsed().as_secs_f64()
+    );
     println!("ack (POST → 200): {}", percentiles(&ack));
-    println!("question → reply call on the fake platform: {}", percentiles(&answer));
-    anyhow::ensure!(refused == 0 && lost == 0 && doubled == 0, "webhooks refused, or replies lost or doubled");
+    println!(
+        "question → reply call on the fake platform: {}",
+        percentiles(&answer)
+    );
+    anyhow::ensure!(
+        refused == 0 && lost == 0 && doubled == 0,
+        "webhooks refused, or replies lost or doubled"
+    );
     Ok(())
 }

@@ -42,7 +42,18 @@ fn iso2022jp(s: &str) -> Vec<u8> {
     encoding_rs::ISO_2022_JP.encode(s).0.into_owned()
 }
 
-const SUBJECTS: &[&str] = &["プリンタで印刷できない", "パスワードを忘れました", "Teamsの会議に入れない", "共有フォルダが見えない", "VPNにつながらない", "メールが送れない", "PCが起動しない", "ライセンスの申請", "トナー交換の依頼", "アカウント追加"];
+const SUBJECTS: &[&str] = &[
+    "プリンタで印刷できない",
+    "パスワードを忘れました",
+    "Teamsの会議に入れない",
+    "共有フォルダが見えない",
+    "VPNにつながらない",
+    "メールが送れない",
+    "PCが起動しない",
+    "ライセンスの申請",
+    "トナー交換の依頼",
+    "アカウント追加",
+];
 const BODIES: &[&str] = &[
     "お疲れ様です。3階の複合機で印刷できません。至急対応をお願いします。",
     "ファイルサーバ \\\\fs01\\share\\new に入れなくなりました。権限の確認をお願いします。",
@@ -57,7 +68,13 @@ fn message(i: usize) -> Vec<u8> {
     let subject = SUBJECTS[i % SUBJECTS.len()];
     let body = BODIES[i % BODIES.len()];
     let id = format!("bench-{i}@city.example.jp");
-    let head = |extra: &str| format!("From: {sender}\r\nTo: helpdesk@city.example.jp\r\nDate: Mon, 23 Nov 2026 09:{:02}:{:02} +0900\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n{extra}", (i / 60) % 60, i % 60);
+    let head = |extra: &str| {
+        format!(
+            "From: {sender}\r\nTo: helpdesk@city.example.jp\r\nDate: Mon, 23 Nov 2026 09:{:02}:{:02} +0900\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n{extra}",
+            (i / 60) % 60,
+            i % 60
+        )
+    };
     match i % 20 {
         0..=9 => format!("{}Subject: {subject} {i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n", head("")).into_bytes(),
         10 | 11 => {
@@ -90,7 +107,10 @@ fn write_maildir(dir: &Path, n: usize) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir.join(sub))?;
     }
     for i in 0..n {
-        std::fs::write(dir.join("new").join(format!("{:010}.bench.host", i)), message(i))?;
+        std::fs::write(
+            dir.join("new").join(format!("{:010}.bench.host", i)),
+            message(i),
+        )?;
     }
     Ok(())
 }
@@ -102,7 +122,10 @@ async fn wait_for_index(db: &sea_orm::DatabaseConnection) -> anyhow::Result<f64>
         if pending == 0 {
             return Ok(started.elapsed().as_secs_f64());
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "indexer did not catch up ({pending} left)");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "indexer did not catch up ({pending} left)"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -112,17 +135,43 @@ async fn check_exactly_once(db: &sea_orm::DatabaseConnection, n: usize) -> anyho
     use entity::{MailStatus, mail_message, ticket, ticket_comment};
     let rows = mail_message::Entity::find().all(db).await?;
     anyhow::ensure!(rows.len() == n, "{} messages stored, {n} sent", rows.len());
-    let waiting = rows.iter().filter(|r| r.status == MailStatus::Received).count();
+    let waiting = rows
+        .iter()
+        .filter(|r| r.status == MailStatus::Received)
+        .count();
     anyhow::ensure!(waiting == 0, "{waiting} messages still waiting");
-    let created = rows.iter().filter(|r| r.action.as_deref() == Some("created")).count();
-    let commented = rows.iter().filter(|r| r.action.as_deref() == Some("commented")).count();
-    let tickets = ticket::Entity::find().filter(ticket::Column::Channel.eq(entity::Channel::Email)).count(db).await? as usize;
+    let created = rows
+        .iter()
+        .filter(|r| r.action.as_deref() == Some("created"))
+        .count();
+    let commented = rows
+        .iter()
+        .filter(|r| r.action.as_deref() == Some("commented"))
+        .count();
+    let tickets = ticket::Entity::find()
+        .filter(ticket::Column::Channel.eq(entity::Channel::Email))
+        .count(db)
+        .await? as usize;
     let comments = ticket_comment::Entity::find().count(db).await? as usize;
-    anyhow::ensure!(tickets == created, "{tickets} mail tickets for {created} messages that created one");
-    anyhow::ensure!(comments == commented, "{comments} comments for {commented} reply messages");
-    let ignored = rows.iter().filter(|r| r.status == MailStatus::Ignored).count();
-    let quarantined = rows.iter().filter(|r| r.status == MailStatus::Quarantined).count();
-    Ok(format!("{n} stored once; {created} tickets, {commented} comments, {ignored} ignored, {quarantined} quarantined; none waiting"))
+    anyhow::ensure!(
+        tickets == created,
+        "{tickets} mail tickets for {created} messages that created one"
+    );
+    anyhow::ensure!(
+        comments == commented,
+        "{comments} comments for {commented} reply messages"
+    );
+    let ignored = rows
+        .iter()
+        .filter(|r| r.status == MailStatus::Ignored)
+        .count();
+    let quarantined = rows
+        .iter()
+        .filter(|r| r.status == MailStatus::Quarantined)
+        .count();
+    Ok(format!(
+        "{n} stored once; {created} tickets, {commented} comments, {ignored} ignored, {quarantined} quarantined; none waiting"
+    ))
 }
 
 #[tokio::main]
@@ -133,18 +182,42 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let maildir = dir.path().join("maildir");
     write_maildir(&maildir, args.messages)?;
-    let bytes: u64 = std::fs::read_dir(maildir.join("new"))?.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
-    println!("{} messages, {:.1} MB, batch {}", args.messages, bytes as f64 / 1e6, args.batch);
+    let bytes: u64 = std::fs::read_dir(maildir.join("new"))?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{} messages, {:.1} MB, batch {}",
+        args.messages,
+        bytes as f64 / 1e6,
+        args.batch
+    );
 
-    let cfg = api::config::Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().join("data"), sla_check_seconds: 3600, ..Default::default() };
+    let cfg = api::config::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        sla_check_seconds: 3600,
+        ..Default::default()
+    };
     let app = api::server::Application::build(cfg, false).await?;
     let db = app.state().db.clone();
     let fx = tests::fixture::seed(&db).await?;
     if args.no_ack {
-        let off = service::mail::MailSettings { acknowledge: false, ..Default::default() };
+        let off = service::mail::MailSettings {
+            acknowledge: false,
+            ..Default::default()
+        };
         service::mail::save_settings(&db.write, fx.city.id, &off).await?;
     }
-    println!("acknowledgements: {}", if args.no_ack { "off" } else { "queued for every new ticket" });
+    println!(
+        "acknowledgements: {}",
+        if args.no_ack {
+            "off"
+        } else {
+            "queued for every new ticket"
+        }
+    );
     wait_for_index(&db.write).await?;
     tokio::spawn(app.run_until_stopped());
 
@@ -161,8 +234,14 @@ async fn main() -> anyhow::Result<()> {
     let ingest = started.elapsed().as_secs_f64();
     let index = wait_for_index(&db.write).await?;
     let all = started.elapsed().as_secs_f64();
-    println!("maildir ingest: {total} messages in {ingest:.2} s = {:.0} messages/s (stored, decoded, tickets/comments committed)", total as f64 / ingest);
-    println!("with the search index caught up: {all:.2} s = {:.0} messages/s (index lag after ingest {index:.2} s)", total as f64 / all);
+    println!(
+        "maildir ingest: {total} messages in {ingest:.2} s = {:.0} messages/s (stored, decoded, tickets/comments committed)",
+        total as f64 / ingest
+    );
+    println!(
+        "with the search index caught up: {all:.2} s = {:.0} messages/s (index lag after ingest {index:.2} s)",
+        total as f64 / all
+    );
     println!("{}", check_exactly_once(&db.write, args.messages).await?);
 
     if args.send {
@@ -178,7 +257,10 @@ async fn main() -> anyhow::Result<()> {
 /// that each arrived once.
 async fn send_acknowledgements(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
     use entity::mail_outbound;
-    let queued = mail_outbound::Entity::find().filter(mail_outbound::Column::Status.eq("queued")).count(db).await? as usize;
+    let queued = mail_outbound::Entity::find()
+        .filter(mail_outbound::Column::Status.eq("queued"))
+        .count(db)
+        .await? as usize;
     let sink = tests::mailpeers::SmtpSink::start(0).await?;
     let cfg = bots::mail::SmtpConfig {
         host: "127.0.0.1".into(),
@@ -198,7 +280,10 @@ async fn send_acknowledgements(db: &sea_orm::DatabaseConnection) -> anyhow::Resu
     let secs = started.elapsed().as_secs_f64();
     let received = sink.wait_for(queued, 30).await.len();
     anyhow::ensure!(received == queued, "{received} received of {queued} queued");
-    println!("replies out: {sent} acknowledgements through SMTP in {secs:.2} s = {:.0} mails/s (one connection per round of 200, aiosmtpd on loopback); {received} received, each once", sent as f64 / secs);
+    println!(
+        "replies out: {sent} acknowledgements through SMTP in {secs:.2} s = {:.0} mails/s (one connection per round of 200, aiosmtpd on loopback); {received} received, each once",
+        sent as f64 / secs
+    );
     Ok(())
 }
 
@@ -209,7 +294,10 @@ async fn crash_test(args: &Args) -> anyhow::Result<()> {
     let maildir = dir.path().join("maildir");
     let data = dir.path().join("data");
     write_maildir(&maildir, args.messages)?;
-    let url = format!("sqlite://{}?mode=rwc", data.join("madoguchi.sqlite").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.join("madoguchi.sqlite").display()
+    );
     std::fs::create_dir_all(&data)?;
     {
         let db = service::Db::connect(&url, 2).await?;
@@ -247,11 +335,17 @@ async fn crash_test(args: &Args) -> anyhow::Result<()> {
     }
     run(None)?;
     // Stored but unprocessed when killed: `mail process` (the server does this by itself).
-    let status = std::process::Command::new(&args.binary).args(["mail", "process", "--data-dir"]).arg(&data).status()?;
+    let status = std::process::Command::new(&args.binary)
+        .args(["mail", "process", "--data-dir"])
+        .arg(&data)
+        .status()?;
     anyhow::ensure!(status.success(), "mail process failed");
     let left = std::fs::read_dir(maildir.join("new"))?.count();
     anyhow::ensure!(left == 0, "{left} files left in new/");
     let db = service::Db::connect(&url, 2).await?;
-    println!("crash test: {kills} SIGKILLs at random points; {}", check_exactly_once(&db.write, args.messages).await?);
+    println!(
+        "crash test: {kills} SIGKILLs at random points; {}",
+        check_exactly_once(&db.write, args.messages).await?
+    );
     Ok(())
 }

@@ -21,8 +21,11 @@ use chrono::{TimeZone, Utc};
 use clap::Parser;
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
-use search_index::{Access, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms, TicketAccess};
 use sea_orm::{ConnectionTrait, Database, Statement};
+use search_index::{
+    Access, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms,
+    TicketAccess,
+};
 use unicode_normalization::UnicodeNormalization;
 
 #[global_allocator]
@@ -50,37 +53,141 @@ struct Args {
 }
 
 const TENANTS: [&str; 3] = ["city", "union", "board"];
-const STATUSES: [&str; 7] = ["new", "in_progress", "waiting_on_requester", "waiting_on_vendor", "escalated", "resolved", "closed"];
+const STATUSES: [&str; 7] = [
+    "new",
+    "in_progress",
+    "waiting_on_requester",
+    "waiting_on_vendor",
+    "escalated",
+    "resolved",
+    "closed",
+];
 
 const PLACES: &[&str] = &[
-    "本庁舎2階", "市民課窓口", "税務課", "第二庁舎", "福祉事務所", "保健センター", "議会事務局", "教育委員会",
-    "さくら小学校", "ひかり中学校", "職員室", "図書館", "消防本部", "上下水道局", "会議室A", "出張所",
+    "本庁舎2階",
+    "市民課窓口",
+    "税務課",
+    "第二庁舎",
+    "福祉事務所",
+    "保健センター",
+    "議会事務局",
+    "教育委員会",
+    "さくら小学校",
+    "ひかり中学校",
+    "職員室",
+    "図書館",
+    "消防本部",
+    "上下水道局",
+    "会議室A",
+    "出張所",
 ];
 const DEVICES: &[&str] = &[
-    "業務端末", "ノートPC", "プリンター", "複合機", "ファイルサーバー", "共有フォルダ", "無線LAN", "有線LAN",
-    "VPN", "Teams", "Outlook", "校務支援システム", "タブレット", "プロジェクター", "セキュリティUSB",
-    "仮想ブラウザ", "財務会計システム", "住民情報システム", "電子決裁", "グループウェア", "スキャナ", "モバイルWi-Fi",
+    "業務端末",
+    "ノートPC",
+    "プリンター",
+    "複合機",
+    "ファイルサーバー",
+    "共有フォルダ",
+    "無線LAN",
+    "有線LAN",
+    "VPN",
+    "Teams",
+    "Outlook",
+    "校務支援システム",
+    "タブレット",
+    "プロジェクター",
+    "セキュリティUSB",
+    "仮想ブラウザ",
+    "財務会計システム",
+    "住民情報システム",
+    "電子決裁",
+    "グループウェア",
+    "スキャナ",
+    "モバイルWi-Fi",
 ];
 const SYMPTOMS: &[&str] = &[
-    "が起動しない", "につながらない", "で印刷できない", "が遅い", "にログインできない", "でエラーが表示される",
-    "のパスワードを忘れた", "が固まる", "の画面が映らない", "が認識されない", "で紙詰まりが発生", "のアカウントがロックされた",
-    "からメールが送れない", "の容量が不足している", "でファイルが開けない", "の設定を変更したい", "を追加したい", "が故障した",
+    "が起動しない",
+    "につながらない",
+    "で印刷できない",
+    "が遅い",
+    "にログインできない",
+    "でエラーが表示される",
+    "のパスワードを忘れた",
+    "が固まる",
+    "の画面が映らない",
+    "が認識されない",
+    "で紙詰まりが発生",
+    "のアカウントがロックされた",
+    "からメールが送れない",
+    "の容量が不足している",
+    "でファイルが開けない",
+    "の設定を変更したい",
+    "を追加したい",
+    "が故障した",
 ];
 const DETAILS: &[&str] = &[
-    "朝から同じ症状が続いています。", "再起動しても改善しません。", "課内の全員で発生しています。", "急ぎの決裁があり困っています。",
-    "エラーコード0x80070005が表示されます。", "昨日までは問題なく使えていました。", "ケーブルは抜き差ししました。",
-    "窓口に住民の方が待っています。", "Windows Updateの後からおかしくなりました。", "別の端末では使えます。",
+    "朝から同じ症状が続いています。",
+    "再起動しても改善しません。",
+    "課内の全員で発生しています。",
+    "急ぎの決裁があり困っています。",
+    "エラーコード0x80070005が表示されます。",
+    "昨日までは問題なく使えていました。",
+    "ケーブルは抜き差ししました。",
+    "窓口に住民の方が待っています。",
+    "Windows Updateの後からおかしくなりました。",
+    "別の端末では使えます。",
 ];
 const REPLIES: &[&str] = &[
-    "ドライバを再インストールして解消しました。", "アカウントのロックを解除しました。", "ベンダーに修理を依頼しました。",
-    "代替機を貸し出しました。", "ネットワーク機器の再起動で復旧しました。", "設定を変更し、動作を確認していただきました。",
-    "トナーを交換しました。", "パスワードを初期化し、仮パスワードをお伝えしました。",
+    "ドライバを再インストールして解消しました。",
+    "アカウントのロックを解除しました。",
+    "ベンダーに修理を依頼しました。",
+    "代替機を貸し出しました。",
+    "ネットワーク機器の再起動で復旧しました。",
+    "設定を変更し、動作を確認していただきました。",
+    "トナーを交換しました。",
+    "パスワードを初期化し、仮パスワードをお伝えしました。",
 ];
 const QUERY_WORDS: &[&str] = &[
-    "プリンター", "ぷりんた", "印刷", "紙詰まり", "VPN", "つながらない", "パスワード", "PW", "ログイン", "ロック", "Teams",
-    "ﾁｰﾑｽﾞ", "サーバ", "共有フォルダ", "容量", "遅い", "起動しない", "エラー", "複合機", "スキャナ", "無線LAN", "Wi-Fi",
-    "校務支援", "タブレット", "画面", "映らない", "故障", "修理", "代替機", "メール", "Outlook", "財務会計", "決裁", "USB",
-    "認識しない", "ドライバ", "再起動", "トナー", "設定", "アカウント",
+    "プリンター",
+    "ぷりんた",
+    "印刷",
+    "紙詰まり",
+    "VPN",
+    "つながらない",
+    "パスワード",
+    "PW",
+    "ログイン",
+    "ロック",
+    "Teams",
+    "ﾁｰﾑｽﾞ",
+    "サーバ",
+    "共有フォルダ",
+    "容量",
+    "遅い",
+    "起動しない",
+    "エラー",
+    "複合機",
+    "スキャナ",
+    "無線LAN",
+    "Wi-Fi",
+    "校務支援",
+    "タブレット",
+    "画面",
+    "映らない",
+    "故障",
+    "修理",
+    "代替機",
+    "メール",
+    "Outlook",
+    "財務会計",
+    "決裁",
+    "USB",
+    "認識しない",
+    "ドライバ",
+    "再起動",
+    "トナー",
+    "設定",
+    "アカウント",
 ];
 
 fn generate(i: usize, rng: &mut StdRng) -> Document {
@@ -88,13 +195,17 @@ fn generate(i: usize, rng: &mut StdRng) -> Document {
     let device = DEVICES.choose(rng).unwrap();
     let symptom = SYMPTOMS.choose(rng).unwrap();
     let title = format!("{place}の{device}{symptom}");
-    let mut body = format!("{place}で{device}{symptom}。{}", DETAILS.choose(rng).unwrap());
+    let mut body = format!(
+        "{place}で{device}{symptom}。{}",
+        DETAILS.choose(rng).unwrap()
+    );
     for _ in 0..rng.random_range(0..3) {
         body.push_str("\n\n");
         body.push_str(DETAILS.choose(rng).unwrap());
         body.push_str(REPLIES.choose(rng).unwrap());
     }
-    let created = Utc.with_ymd_and_hms(2024, 4, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::minutes(rng.random_range(0..(3 * 365 * 24 * 60)));
+    let created = Utc.with_ymd_and_hms(2024, 4, 1, 0, 0, 0).unwrap()
+        + chrono::TimeDelta::minutes(rng.random_range(0..(3 * 365 * 24 * 60)));
     Document {
         kind: DocKind::Ticket,
         id: format!("t{i}"),
@@ -115,7 +226,10 @@ fn generate(i: usize, rng: &mut StdRng) -> Document {
 
 fn faq_docs(path: &Path) -> anyhow::Result<Vec<Document>> {
     let now = Utc::now();
-    Ok(read_jsonl::<Faq>(path)?.iter().map(|f| faq_document(f, "city", now)).collect())
+    Ok(read_jsonl::<Faq>(path)?
+        .iter()
+        .map(|f| faq_document(f, "city", now))
+        .collect())
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -124,7 +238,11 @@ fn dir_size(p: &Path) -> u64 {
             rd.filter_map(Result::ok)
                 .map(|e| {
                     let m = e.metadata().ok();
-                    if m.as_ref().is_some_and(|m| m.is_dir()) { dir_size(&e.path()) } else { m.map_or(0, |m| m.len()) }
+                    if m.as_ref().is_some_and(|m| m.is_dir()) {
+                        dir_size(&e.path())
+                    } else {
+                        m.map_or(0, |m| m.len())
+                    }
                 })
                 .sum()
         })
@@ -168,14 +286,24 @@ fn queries(n: usize, rng: &mut StdRng) -> Vec<QuerySpec> {
     (0..n)
         .map(|_| {
             let words = rng.random_range(1..=4);
-            let text = (0..words).map(|_| *QUERY_WORDS.choose(rng).unwrap()).collect::<Vec<_>>().join(" ");
+            let text = (0..words)
+                .map(|_| *QUERY_WORDS.choose(rng).unwrap())
+                .collect::<Vec<_>>()
+                .join(" ");
             let statuses: Vec<String> = if rng.random_bool(0.5) {
                 vec!["resolved".into(), "closed".into()]
             } else {
                 STATUSES.iter().map(|s| s.to_string()).collect()
             };
-            let from = Utc.with_ymd_and_hms(2024 + rng.random_range(0..3), 4, 1, 0, 0, 0).unwrap();
-            QuerySpec { text, tenant: TENANTS[rng.random_range(0..3)], statuses, from }
+            let from = Utc
+                .with_ymd_and_hms(2024 + rng.random_range(0..3), 4, 1, 0, 0, 0)
+                .unwrap();
+            QuerySpec {
+                text,
+                tenant: TENANTS[rng.random_range(0..3)],
+                statuses,
+                from,
+            }
         })
         .collect()
 }
@@ -190,7 +318,10 @@ async fn main() -> anyhow::Result<()> {
     // Warm the dictionary outside the timings.
     let started = Instant::now();
     let _ = search_index::analysis::analyze("辞書の読み込み");
-    println!("dictionary loaded in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "dictionary loaded in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 
     // Index.
     let index = SearchIndex::open_or_create(&dir.path().join("index"))?;
@@ -223,38 +354,63 @@ async fn main() -> anyhow::Result<()> {
     let synonyms = Synonyms::defaults();
     let specs = queries(args.queries, &mut StdRng::seed_from_u64(11));
     for count in [false, true] {
-    let mut h = Histogram::<u64>::new(3)?;
-    let mut hits_total = 0usize;
-    for warm in [true, false] {
-        let started = Instant::now();
-        for q in specs.iter().take(if warm { 200 } else { specs.len() }) {
-            let access = Access { tenant: q.tenant.into(), faq: FaqAccess::All, tickets: TicketAccess::All };
-            let filter = Filter { kinds: vec![DocKind::Ticket], statuses: q.statuses.clone(), created_from: Some(q.from), ..Filter::default() };
-            let req = SearchRequest { text: &q.text, access: &access, filter: &filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, count };
-            let t = Instant::now();
-            let r = index.search(&req)?;
+        let mut h = Histogram::<u64>::new(3)?;
+        let mut hits_total = 0usize;
+        for warm in [true, false] {
+            let started = Instant::now();
+            for q in specs.iter().take(if warm { 200 } else { specs.len() }) {
+                let access = Access {
+                    tenant: q.tenant.into(),
+                    faq: FaqAccess::All,
+                    tickets: TicketAccess::All,
+                };
+                let filter = Filter {
+                    kinds: vec![DocKind::Ticket],
+                    statuses: q.statuses.clone(),
+                    created_from: Some(q.from),
+                    ..Filter::default()
+                };
+                let req = SearchRequest {
+                    text: &q.text,
+                    access: &access,
+                    filter: &filter,
+                    synonyms: &synonyms,
+                    limit: 10,
+                    offset: 0,
+                    highlight: true,
+                    count,
+                };
+                let t = Instant::now();
+                let r = index.search(&req)?;
+                if !warm {
+                    h.record(t.elapsed().as_micros() as u64)?;
+                    hits_total += usize::from(!r.hits.is_empty());
+                }
+            }
             if !warm {
-                h.record(t.elapsed().as_micros() as u64)?;
-                hits_total += usize::from(!r.hits.is_empty());
+                let label = if count {
+                    "ours: search + totalCount + facets (1 thread)"
+                } else {
+                    "ours: search (1 thread, scope + type + status + date filters, highlights)"
+                };
+                report(label, &h, started.elapsed());
             }
         }
-        if !warm {
-            let label = if count {
-                "ours: search + totalCount + facets (1 thread)"
-            } else {
-                "ours: search (1 thread, scope + type + status + date filters, highlights)"
-            };
-            report(label, &h, started.elapsed());
-        }
-    }
-    println!("ours: {hits_total} of {} queries found something", specs.len());
+        println!(
+            "ours: {hits_total} of {} queries found something",
+            specs.len()
+        );
     }
     let (rss, hwm) = rss_mb();
     println!("ours: RSS after queries {rss:.0} MB (peak {hwm:.0} MB)");
 
     // hit@k on the FAQ dev questions, the FAQ sharing the index with the tickets.
     let dev: Vec<DevQuery> = read_jsonl(&args.dev_queries)?;
-    let access = Access { tenant: "city".into(), faq: FaqAccess::All, tickets: TicketAccess::All };
+    let access = Access {
+        tenant: "city".into(),
+        faq: FaqAccess::All,
+        tickets: TicketAccess::All,
+    };
     let (mut n, mut h1, mut h3) = (0, 0, 0);
     let mut h = Histogram::<u64>::new(3)?;
     for q in dev.iter().filter(|q| !q.expected.is_empty()) {
@@ -263,8 +419,17 @@ async fn main() -> anyhow::Result<()> {
         let s = index.suggest_answers(&q.q, &access, &synonyms)?;
         h.record(t.elapsed().as_micros() as u64)?;
         let ranked: Vec<&str> = s.ranked.iter().map(|(id, _)| id.as_str()).collect();
-        h1 += usize::from(ranked.first().is_some_and(|k| q.expected.iter().any(|e| e == k)));
-        h3 += usize::from(ranked.iter().take(3).any(|k| q.expected.iter().any(|e| e == k)));
+        h1 += usize::from(
+            ranked
+                .first()
+                .is_some_and(|k| q.expected.iter().any(|e| e == k)),
+        );
+        h3 += usize::from(
+            ranked
+                .iter()
+                .take(3)
+                .any(|k| q.expected.iter().any(|e| e == k)),
+        );
     }
     println!(
         "ours on the FAQ dev questions (FAQ in the same index): hit@1={:.2} hit@3={:.2}; suggest p50 {:.2} ms p99 {:.2} ms",
@@ -283,7 +448,10 @@ async fn main() -> anyhow::Result<()> {
 
 /// NFKC + lower case, no spaces: what the trigram tokenizer sees best.
 fn fold(s: &str) -> String {
-    s.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_whitespace()).collect()
+    s.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 /// An FTS5 MATCH expression: every trigram of every word, OR'ed (words under
@@ -299,14 +467,27 @@ fn fts_match(words: &[&str]) -> Option<String> {
             }
         }
     }
-    (!grams.is_empty()).then(|| grams.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(" OR "))
+    (!grams.is_empty()).then(|| {
+        grams
+            .iter()
+            .map(|g| format!("\"{g}\""))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    })
 }
 
-async fn fts5(args: &Args, dir: &Path, n: usize, faq: &[Document], specs: &[QuerySpec]) -> anyhow::Result<()> {
+async fn fts5(
+    args: &Args,
+    dir: &Path,
+    n: usize,
+    faq: &[Document],
+    specs: &[QuerySpec],
+) -> anyhow::Result<()> {
     let path = dir.join("fts5.sqlite");
     let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display())).await?;
     let backend = db.get_database_backend();
-    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;").await?;
+    db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;")
+        .await?;
     db.execute_unprepared(
         "CREATE VIRTUAL TABLE docs USING fts5(title, body, tenant UNINDEXED, kind UNINDEXED, status UNINDEXED, created UNINDEXED, key UNINDEXED, tokenize='trigram')",
     )
@@ -369,21 +550,32 @@ async fn fts5(args: &Args, dir: &Path, n: usize, faq: &[Document], specs: &[Quer
         let words: Vec<&str> = q.text.split(' ').collect();
         let t = Instant::now();
         let rows = match fts_match(&words) {
-            Some(m) => db.query_all_raw(query(&m, q.tenant, &q.statuses, q.from.timestamp())).await?,
+            Some(m) => {
+                db.query_all_raw(query(&m, q.tenant, &q.statuses, q.from.timestamp()))
+                    .await?
+            }
             None => vec![],
         };
         h.record(t.elapsed().as_micros() as u64)?;
         found += usize::from(!rows.is_empty());
     }
-    report("fts5 (trigram): search (1 thread, same filters, snippet)", &h, started.elapsed());
-    println!("fts5 (trigram): {found} of {count} queries found something (words under 3 characters cannot match)");
+    report(
+        "fts5 (trigram): search (1 thread, same filters, snippet)",
+        &h,
+        started.elapsed(),
+    );
+    println!(
+        "fts5 (trigram): {found} of {count} queries found something (words under 3 characters cannot match)"
+    );
 
     // hit@k on the FAQ dev questions, FAQ documents only.
     let dev: Vec<DevQuery> = read_jsonl(&args.dev_queries)?;
     let (mut n, mut h1, mut h3) = (0, 0, 0);
     for q in dev.iter().filter(|q| !q.expected.is_empty()) {
         n += 1;
-        let Some(m) = fts_match(&[q.q.as_str()]) else { continue };
+        let Some(m) = fts_match(&[q.q.as_str()]) else {
+            continue;
+        };
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(
                 backend,
@@ -391,7 +583,10 @@ async fn fts5(args: &Args, dir: &Path, n: usize, faq: &[Document], specs: &[Quer
                 [m.into()],
             ))
             .await?;
-        let keys: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String>("", "key").ok()).collect();
+        let keys: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "key").ok())
+            .collect();
         h1 += usize::from(keys.first().is_some_and(|k| q.expected.contains(k)));
         h3 += usize::from(keys.iter().any(|k| q.expected.contains(k)));
     }

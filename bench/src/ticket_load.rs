@@ -9,8 +9,8 @@
 // Test and benchmark code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bench::{Load, machine, phase};
 use anyhow::Context;
+use bench::{Load, machine, phase};
 use chrono::{Duration, Utc};
 use clap::{Parser, ValueEnum};
 use entity::{Channel, Priority, TicketKind, TicketStatus, ticket};
@@ -201,14 +201,22 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     loop {
         use sea_orm::{EntityTrait, PaginatorTrait};
-        let pending = entity::search_outbox::Entity::find().count(&db.write).await?;
+        let pending = entity::search_outbox::Entity::find()
+            .count(&db.write)
+            .await?;
         if pending == 0 {
             break;
         }
-        anyhow::ensure!(started.elapsed().as_secs() < 600, "the search indexer did not catch up in 10 min ({pending} rows left)");
+        anyhow::ensure!(
+            started.elapsed().as_secs() < 600,
+            "the search indexer did not catch up in 10 min ({pending} rows left)"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    println!("search index caught up in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "search index caught up in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let secret = api::auth::resolve_hs256_secret(&cfg.auth, &cfg.data_dir)?;
     let now = Utc::now().timestamp();
@@ -302,7 +310,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let url = format!("http://127.0.0.1:{port}/graphql");
-    let load = Load { clients: args.clients, seconds: args.seconds, max_requests: args.max_requests };
+    let load = Load {
+        clients: args.clients,
+        seconds: args.seconds,
+        max_requests: args.max_requests,
+    };
     if args.phases.iter().any(|p| p == "list") {
         let list = phase(
             "tickets list",

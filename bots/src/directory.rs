@@ -84,11 +84,19 @@ fn default_graph_scope() -> String {
 /// Builds the connector a config names.
 pub fn build(cfg: &DirectoryConfig) -> anyhow::Result<Arc<dyn PasswordDirectory>> {
     Ok(match cfg {
-        DirectoryConfig::Openldap(c) => Arc::new(Ldap { cfg: c.clone(), flavour: Flavour::OpenLdap }),
-        DirectoryConfig::ActiveDirectory(c) => Arc::new(Ldap { cfg: c.clone(), flavour: Flavour::ActiveDirectory }),
+        DirectoryConfig::Openldap(c) => Arc::new(Ldap {
+            cfg: c.clone(),
+            flavour: Flavour::OpenLdap,
+        }),
+        DirectoryConfig::ActiveDirectory(c) => Arc::new(Ldap {
+            cfg: c.clone(),
+            flavour: Flavour::ActiveDirectory,
+        }),
         DirectoryConfig::Graph(c) => Arc::new(Graph {
             cfg: c.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()?,
         }),
     })
 }
@@ -122,7 +130,10 @@ pub fn escape_filter(v: &str) -> String {
 
 /// The `unicodePwd` value Active Directory takes: the password in double quotes, UTF-16LE.
 pub fn unicode_pwd(password: &str) -> Vec<u8> {
-    format!("\"{password}\"").encode_utf16().flat_map(u16::to_le_bytes).collect()
+    format!("\"{password}\"")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect()
 }
 
 impl Ldap {
@@ -140,13 +151,21 @@ impl Ldap {
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.cfg.url).await?;
         ldap3::drive!(conn);
         ldap.with_timeout(Duration::from_secs(self.cfg.timeout_secs));
-        ldap.simple_bind(&self.cfg.bind_dn, self.cfg.bind_password.expose()).await?.success()?;
+        ldap.simple_bind(&self.cfg.bind_dn, self.cfg.bind_password.expose())
+            .await?
+            .success()?;
         let filter = self
             .cfg
             .user_filter
             .replace("{email}", &escape_filter(&who.email))
-            .replace("{employee_number}", &escape_filter(who.employee_number.as_deref().unwrap_or("\0")));
-        let (entries, _) = ldap.search(&self.cfg.base_dn, Scope::Subtree, &filter, vec!["1.1"]).await?.success()?;
+            .replace(
+                "{employee_number}",
+                &escape_filter(who.employee_number.as_deref().unwrap_or("\0")),
+            );
+        let (entries, _) = ldap
+            .search(&self.cfg.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+            .await?
+            .success()?;
         let dn = match entries.as_slice() {
             [one] => SearchEntry::construct(one.clone()).dn,
             [] => anyhow::bail!("no directory entry matches {filter}"),
@@ -154,9 +173,13 @@ impl Ldap {
         };
         match self.flavour {
             Flavour::OpenLdap => {
-                ldap.extended(PasswordModify { user_id: Some(&dn), old_pass: None, new_pass: Some(password.expose()) })
-                    .await?
-                    .success()?;
+                ldap.extended(PasswordModify {
+                    user_id: Some(&dn),
+                    old_pass: None,
+                    new_pass: Some(password.expose()),
+                })
+                .await?
+                .success()?;
                 let mods: Vec<Mod<&str>> = vec![
                     Mod::Replace("pwdReset", HashSet::from(["TRUE"])),
                     Mod::Replace("pwdAccountLockedTime", HashSet::new()),
@@ -165,7 +188,10 @@ impl Ldap {
             }
             Flavour::ActiveDirectory => {
                 let mods: Vec<Mod<Vec<u8>>> = vec![
-                    Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(password.expose())])),
+                    Mod::Replace(
+                        b"unicodePwd".to_vec(),
+                        HashSet::from([unicode_pwd(password.expose())]),
+                    ),
                     Mod::Replace(b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])),
                     Mod::Replace(b"lockoutTime".to_vec(), HashSet::from([b"0".to_vec()])),
                 ];
@@ -184,7 +210,11 @@ impl PasswordDirectory for Ldap {
         password: &'a Secret,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         // Errors name the operation and the LDAP result, never the password.
-        Box::pin(async move { self.reset(who, password).await.map_err(|e| format!("{e:#}")) })
+        Box::pin(async move {
+            self.reset(who, password)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 
     fn kind(&self) -> &'static str {
@@ -208,17 +238,43 @@ impl Graph {
             ("client_secret", self.cfg.client_secret.expose()),
             ("scope", self.cfg.scope.as_str()),
         ];
-        let res = self.http.post(&self.cfg.token_endpoint).form(&form).send().await?;
-        anyhow::ensure!(res.status().is_success(), "token endpoint answered {}", res.status());
+        let res = self
+            .http
+            .post(&self.cfg.token_endpoint)
+            .form(&form)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "token endpoint answered {}",
+            res.status()
+        );
         let v: serde_json::Value = res.json().await?;
-        let token = v["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("no access_token"))?;
-        let url = format!("{}/users/{}", self.cfg.graph_base.trim_end_matches('/'), who.email);
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no access_token"))?;
+        let url = format!(
+            "{}/users/{}",
+            self.cfg.graph_base.trim_end_matches('/'),
+            who.email
+        );
         let body = json!({ "passwordProfile": { "forceChangePasswordNextSignIn": true, "password": password.expose() } });
-        let res = self.http.patch(url).bearer_auth(token).json(&body).send().await?;
+        let res = self
+            .http
+            .patch(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
         let status = res.status();
         if !status.is_success() {
             let v: serde_json::Value = res.json().await.unwrap_or_default();
-            let msg = v["error"]["message"].as_str().unwrap_or_default().chars().take(200).collect::<String>();
+            let msg = v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect::<String>();
             anyhow::bail!("Graph answered {status}: {msg}");
         }
         Ok(())
@@ -231,7 +287,11 @@ impl PasswordDirectory for Graph {
         who: &'a person::Model,
         password: &'a Secret,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move { self.reset(who, password).await.map_err(|e| format!("{e:#}")) })
+        Box::pin(async move {
+            self.reset(who, password)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 
     fn kind(&self) -> &'static str {
@@ -245,13 +305,19 @@ mod tests {
 
     #[test]
     fn ad_passwords_are_quoted_utf16le() {
-        assert_eq!(unicode_pwd("Ab1!"), [0x22, 0, b'A', 0, b'b', 0, b'1', 0, b'!', 0, 0x22, 0]);
+        assert_eq!(
+            unicode_pwd("Ab1!"),
+            [0x22, 0, b'A', 0, b'b', 0, b'1', 0, b'!', 0, 0x22, 0]
+        );
     }
 
     #[test]
     fn filter_values_are_escaped() {
         assert_eq!(escape_filter("a*)(uid=*"), "a\\2a\\29\\28uid=\\2a");
-        assert_eq!(escape_filter("taro@city.example.jp"), "taro@city.example.jp");
+        assert_eq!(
+            escape_filter("taro@city.example.jp"),
+            "taro@city.example.jp"
+        );
     }
 
     #[test]

@@ -1,3 +1,3 @@
-pub mod mail;
 pub mod chat;
 pub mod directory;
+pub mod mail;

@@ -33,11 +33,19 @@ pub struct Model {
 
 impl Model {
     pub fn audiences(&self) -> Vec<String> {
-        self.audience.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        self.audience
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     pub fn keyword_list(&self) -> Vec<String> {
-        self.keywords.lines().filter(|s| !s.trim().is_empty()).map(str::to_owned).collect()
+        self.keywords
+            .lines()
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }
 

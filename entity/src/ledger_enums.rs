@@ -56,7 +56,22 @@ pub enum AssetKind {
 
 impl AssetKind {
     /// Every value, in a stable order.
-    pub const ALL: [AssetKind; 14] = [AssetKind::Notebook, AssetKind::Desktop, AssetKind::TwoInOne, AssetKind::TeleworkPc, AssetKind::Server, AssetKind::Printer, AssetKind::Projector, AssetKind::MobileRouter, AssetKind::NetworkDevice, AssetKind::Ups, AssetKind::Peripheral, AssetKind::LoanKit, AssetKind::Card, AssetKind::Other];
+    pub const ALL: [AssetKind; 14] = [
+        AssetKind::Notebook,
+        AssetKind::Desktop,
+        AssetKind::TwoInOne,
+        AssetKind::TeleworkPc,
+        AssetKind::Server,
+        AssetKind::Printer,
+        AssetKind::Projector,
+        AssetKind::MobileRouter,
+        AssetKind::NetworkDevice,
+        AssetKind::Ups,
+        AssetKind::Peripheral,
+        AssetKind::LoanKit,
+        AssetKind::Card,
+        AssetKind::Other,
+    ];
 
     /// The stored value (`notebook`).
     pub fn as_str(self) -> &'static str {
@@ -125,7 +140,13 @@ pub enum AssetStatus {
 
 impl AssetStatus {
     /// Every value, in a stable order.
-    pub const ALL: [AssetStatus; 5] = [AssetStatus::InUse, AssetStatus::Spare, AssetStatus::OnLoan, AssetStatus::InRepair, AssetStatus::Retired];
+    pub const ALL: [AssetStatus; 5] = [
+        AssetStatus::InUse,
+        AssetStatus::Spare,
+        AssetStatus::OnLoan,
+        AssetStatus::InRepair,
+        AssetStatus::Retired,
+    ];
 
     /// The stored value (`in_use`).
     pub fn as_str(self) -> &'static str {
@@ -173,7 +194,12 @@ pub enum BookingStatus {
 
 impl BookingStatus {
     /// Every value, in a stable order.
-    pub const ALL: [BookingStatus; 4] = [BookingStatus::Reserved, BookingStatus::CheckedOut, BookingStatus::Returned, BookingStatus::Cancelled];
+    pub const ALL: [BookingStatus; 4] = [
+        BookingStatus::Reserved,
+        BookingStatus::CheckedOut,
+        BookingStatus::Returned,
+        BookingStatus::Cancelled,
+    ];
 
     /// The stored value (`reserved`).
     pub fn as_str(self) -> &'static str {
@@ -219,7 +245,12 @@ pub enum RepairStatus {
 
 impl RepairStatus {
     /// Every value, in a stable order.
-    pub const ALL: [RepairStatus; 4] = [RepairStatus::Open, RepairStatus::Dispatched, RepairStatus::Returned, RepairStatus::Closed];
+    pub const ALL: [RepairStatus; 4] = [
+        RepairStatus::Open,
+        RepairStatus::Dispatched,
+        RepairStatus::Returned,
+        RepairStatus::Closed,
+    ];
 
     /// The stored value (`open`).
     pub fn as_str(self) -> &'static str {
@@ -283,7 +314,18 @@ pub enum ConsumableCategory {
 
 impl ConsumableCategory {
     /// Every value, in a stable order.
-    pub const ALL: [ConsumableCategory; 10] = [ConsumableCategory::Toner, ConsumableCategory::Ink, ConsumableCategory::PrintRoom, ConsumableCategory::Mouse, ConsumableCategory::Headset, ConsumableCategory::Monitor, ConsumableCategory::Usb, ConsumableCategory::LanCable, ConsumableCategory::Hub, ConsumableCategory::Other];
+    pub const ALL: [ConsumableCategory; 10] = [
+        ConsumableCategory::Toner,
+        ConsumableCategory::Ink,
+        ConsumableCategory::PrintRoom,
+        ConsumableCategory::Mouse,
+        ConsumableCategory::Headset,
+        ConsumableCategory::Monitor,
+        ConsumableCategory::Usb,
+        ConsumableCategory::LanCable,
+        ConsumableCategory::Hub,
+        ConsumableCategory::Other,
+    ];
 
     /// The stored value (`toner`).
     pub fn as_str(self) -> &'static str {
@@ -344,7 +386,13 @@ pub enum MovementKind {
 
 impl MovementKind {
     /// Every value, in a stable order.
-    pub const ALL: [MovementKind; 5] = [MovementKind::Receive, MovementKind::Issue, MovementKind::Adjust, MovementKind::Return, MovementKind::CollectUsed];
+    pub const ALL: [MovementKind; 5] = [
+        MovementKind::Receive,
+        MovementKind::Issue,
+        MovementKind::Adjust,
+        MovementKind::Return,
+        MovementKind::CollectUsed,
+    ];
 
     /// The stored value (`receive`).
     pub fn as_str(self) -> &'static str {
@@ -395,7 +443,13 @@ pub enum SupplyRequestStatus {
 
 impl SupplyRequestStatus {
     /// Every value, in a stable order.
-    pub const ALL: [SupplyRequestStatus; 5] = [SupplyRequestStatus::Requested, SupplyRequestStatus::Approved, SupplyRequestStatus::Rejected, SupplyRequestStatus::Issued, SupplyRequestStatus::Cancelled];
+    pub const ALL: [SupplyRequestStatus; 5] = [
+        SupplyRequestStatus::Requested,
+        SupplyRequestStatus::Approved,
+        SupplyRequestStatus::Rejected,
+        SupplyRequestStatus::Issued,
+        SupplyRequestStatus::Cancelled,
+    ];
 
     /// The stored value (`requested`).
     pub fn as_str(self) -> &'static str {
@@ -443,7 +497,12 @@ pub enum PurchaseOrderStatus {
 
 impl PurchaseOrderStatus {
     /// Every value, in a stable order.
-    pub const ALL: [PurchaseOrderStatus; 4] = [PurchaseOrderStatus::Ordered, PurchaseOrderStatus::PartiallyDelivered, PurchaseOrderStatus::Delivered, PurchaseOrderStatus::Closed];
+    pub const ALL: [PurchaseOrderStatus; 4] = [
+        PurchaseOrderStatus::Ordered,
+        PurchaseOrderStatus::PartiallyDelivered,
+        PurchaseOrderStatus::Delivered,
+        PurchaseOrderStatus::Closed,
+    ];
 
     /// The stored value (`ordered`).
     pub fn as_str(self) -> &'static str {

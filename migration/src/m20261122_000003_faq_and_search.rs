@@ -70,7 +70,11 @@ impl MigrationTrait for Migration {
                 .col(string("status"))
                 .col(uuid_null("editor_id"))
                 .col(timestamp_with_time_zone("created_at"))
-                .foreign_key(&mut fk("faq_article_versions", "article_id", "faq_articles"))
+                .foreign_key(&mut fk(
+                    "faq_article_versions",
+                    "article_id",
+                    "faq_articles",
+                ))
                 .foreign_key(&mut fk("faq_article_versions", "editor_id", "people"))
                 .take(),
         )
@@ -128,7 +132,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["search_outbox", "search_synonyms", "faq_votes", "faq_article_versions", "faq_articles"] {
+        for t in [
+            "search_outbox",
+            "search_synonyms",
+            "faq_votes",
+            "faq_article_versions",
+            "faq_articles",
+        ] {
             m.drop_table(Table::drop().table(t).take()).await?;
         }
         Ok(())

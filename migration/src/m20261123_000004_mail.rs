@@ -19,7 +19,12 @@ fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCre
         .take()
 }
 
-fn index(name: &str, table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(table);
     for c in cols {
@@ -94,14 +99,34 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_mail_messages_tenant_key", "mail_messages", &["tenant_id", "dedupe_key"], true))
-            .await?;
-        m.create_index(index("ix_mail_messages_status", "mail_messages", &["status", "received_at"], false))
-            .await?;
-        m.create_index(index("ix_mail_messages_sender", "mail_messages", &["tenant_id", "from_address", "received_at"], false))
-            .await?;
-        m.create_index(index("ix_mail_messages_ticket", "mail_messages", &["ticket_id"], false))
-            .await?;
+        m.create_index(index(
+            "ux_mail_messages_tenant_key",
+            "mail_messages",
+            &["tenant_id", "dedupe_key"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_mail_messages_status",
+            "mail_messages",
+            &["status", "received_at"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_mail_messages_sender",
+            "mail_messages",
+            &["tenant_id", "from_address", "received_at"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_mail_messages_ticket",
+            "mail_messages",
+            &["ticket_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -134,7 +159,11 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("created_at"))
                 .foreign_key(&mut fk("ticket_attachments", "tenant_id", "tenants"))
                 .foreign_key(&mut fk("ticket_attachments", "ticket_id", "tickets"))
-                .foreign_key(&mut fk("ticket_attachments", "mail_message_id", "mail_messages"))
+                .foreign_key(&mut fk(
+                    "ticket_attachments",
+                    "mail_message_id",
+                    "mail_messages",
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .from("ticket_attachments", "sha256")
@@ -144,8 +173,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_ticket_attachments_ticket", "ticket_attachments", &["ticket_id"], false))
-            .await?;
+        m.create_index(index(
+            "ix_ticket_attachments_ticket",
+            "ticket_attachments",
+            &["ticket_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -186,8 +220,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_mail_outbound_message_id", "mail_outbound", &["message_id"], true))
-            .await?;
+        m.create_index(index(
+            "ux_mail_outbound_message_id",
+            "mail_outbound",
+            &["message_id"],
+            true,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -208,8 +247,15 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_jobs_dedupe", "jobs", &["kind", "dedupe_key"], true)).await?;
-        m.create_index(index("ix_jobs_due", "jobs", &["status", "run_at"], false)).await?;
+        m.create_index(index(
+            "ux_jobs_dedupe",
+            "jobs",
+            &["kind", "dedupe_key"],
+            true,
+        ))
+        .await?;
+        m.create_index(index("ix_jobs_due", "jobs", &["status", "run_at"], false))
+            .await?;
 
         m.create_table(
             Table::create()

@@ -27,9 +27,19 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(Table::alter().table("tenant_mail_settings").drop_column("acknowledge").take())
-            .await?;
-        m.alter_table(Table::alter().table("mail_outbound").drop_column("cc_addresses").take())
-            .await
+        m.alter_table(
+            Table::alter()
+                .table("tenant_mail_settings")
+                .drop_column("acknowledge")
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("mail_outbound")
+                .drop_column("cc_addresses")
+                .take(),
+        )
+        .await
     }
 }

@@ -5,8 +5,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    integer, json_binary, string, string_null, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null,
-    uuid, uuid_null,
+    integer, json_binary, string, string_null, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]
@@ -20,7 +20,12 @@ fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCre
         .take()
 }
 
-fn index(name: &str, table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+fn index(
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(table);
     for c in cols {
@@ -52,9 +57,20 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ux_chat_accounts_external", "chat_accounts", &["tenant_id", "platform", "external_id"], true))
-            .await?;
-        m.create_index(index("ix_chat_accounts_person", "chat_accounts", &["person_id"], false)).await?;
+        m.create_index(index(
+            "ux_chat_accounts_external",
+            "chat_accounts",
+            &["tenant_id", "platform", "external_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_chat_accounts_person",
+            "chat_accounts",
+            &["person_id"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -102,8 +118,13 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_chat_codes_account", "chat_codes", &["account_id", "purpose", "created_at"], false))
-            .await?;
+        m.create_index(index(
+            "ix_chat_codes_account",
+            "chat_codes",
+            &["account_id", "purpose", "created_at"],
+            false,
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -113,14 +134,23 @@ impl MigrationTrait for Migration {
                 .col(uuid("conversation_id"))
                 .col(timestamp_with_time_zone("created_at"))
                 .foreign_key(&mut fk("chat_ticket_links", "ticket_id", "tickets"))
-                .foreign_key(&mut fk("chat_ticket_links", "conversation_id", "chat_conversations"))
+                .foreign_key(&mut fk(
+                    "chat_ticket_links",
+                    "conversation_id",
+                    "chat_conversations",
+                ))
                 .take(),
         )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["chat_ticket_links", "chat_codes", "chat_conversations", "chat_accounts"] {
+        for t in [
+            "chat_ticket_links",
+            "chat_codes",
+            "chat_conversations",
+            "chat_accounts",
+        ] {
             m.drop_table(Table::drop().table(t).take()).await?;
         }
         Ok(())

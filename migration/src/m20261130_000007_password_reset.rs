@@ -4,14 +4,19 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    integer, string, string_null, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
+    integer, string, string_null, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 fn fk(col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from("password_resets", col).to(to, "id").on_delete(ForeignKeyAction::Restrict).take()
+    ForeignKey::create()
+        .from("password_resets", col)
+        .to(to, "id")
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
 }
 
 #[async_trait::async_trait]
@@ -42,7 +47,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ux_password_resets_link").table("password_resets").col("link_hash").unique().take(),
+            Index::create()
+                .name("ux_password_resets_link")
+                .table("password_resets")
+                .col("link_hash")
+                .unique()
+                .take(),
         )
         .await?;
         m.create_index(
@@ -67,6 +77,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("password_resets").take()).await
+        m.drop_table(Table::drop().table("password_resets").take())
+            .await
     }
 }

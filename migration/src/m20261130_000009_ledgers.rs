@@ -8,8 +8,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, boolean, date, date_null, integer, json_binary, json_binary_null, string, string_null, text_null,
-    timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
+    big_integer, boolean, date, date_null, integer, json_binary, json_binary_null, string,
+    string_null, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid,
+    uuid_null,
 };
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
@@ -17,7 +18,11 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 pub struct Migration;
 
 fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table, col).to(to, "id").on_delete(ForeignKeyAction::Restrict).take()
+    ForeignKey::create()
+        .from(table, col)
+        .to(to, "id")
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
 }
 
 fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -92,17 +97,64 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_assets_tag", "assets", &["tenant_id", "asset_tag"])).await?;
-        m.create_index(unique("ux_assets_mac", "assets", &["tenant_id", "mac_address"])).await?;
-        m.create_index(index("ix_assets_status", "assets", &["tenant_id", "status", "asset_tag"])).await?;
-        m.create_index(index("ix_assets_kind", "assets", &["tenant_id", "kind", "asset_tag"])).await?;
-        m.create_index(index("ix_assets_org", "assets", &["tenant_id", "org_unit_id", "asset_tag"])).await?;
-        m.create_index(index("ix_assets_user", "assets", &["user_id"])).await?;
-        m.create_index(index("ix_assets_parent", "assets", &["parent_id"])).await?;
-        m.create_index(index("ix_assets_serial", "assets", &["tenant_id", "serial"])).await?;
-        m.create_index(index("ix_assets_computer", "assets", &["tenant_id", "computer_name"])).await?;
-        m.create_index(index("ix_assets_ip", "assets", &["tenant_id", "ip_address"])).await?;
-        m.create_index(index("ix_assets_updated", "assets", &["tenant_id", "updated_at"])).await?;
+        m.create_index(unique(
+            "ux_assets_tag",
+            "assets",
+            &["tenant_id", "asset_tag"],
+        ))
+        .await?;
+        m.create_index(unique(
+            "ux_assets_mac",
+            "assets",
+            &["tenant_id", "mac_address"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_status",
+            "assets",
+            &["tenant_id", "status", "asset_tag"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_kind",
+            "assets",
+            &["tenant_id", "kind", "asset_tag"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_org",
+            "assets",
+            &["tenant_id", "org_unit_id", "asset_tag"],
+        ))
+        .await?;
+        m.create_index(index("ix_assets_user", "assets", &["user_id"]))
+            .await?;
+        m.create_index(index("ix_assets_parent", "assets", &["parent_id"]))
+            .await?;
+        m.create_index(index(
+            "ix_assets_serial",
+            "assets",
+            &["tenant_id", "serial"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_computer",
+            "assets",
+            &["tenant_id", "computer_name"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_ip",
+            "assets",
+            &["tenant_id", "ip_address"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_assets_updated",
+            "assets",
+            &["tenant_id", "updated_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -122,7 +174,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_asset_events_asset", "asset_events", &["asset_id", "id"])).await?;
+        m.create_index(index(
+            "ix_asset_events_asset",
+            "asset_events",
+            &["asset_id", "id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -139,7 +196,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_asset_tickets_ticket", "asset_tickets", &["ticket_id"])).await?;
+        m.create_index(index(
+            "ix_asset_tickets_ticket",
+            "asset_tickets",
+            &["ticket_id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -165,9 +227,24 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_bookings_asset", "bookings", &["asset_id", "starts_at"])).await?;
-        m.create_index(index("ix_bookings_due", "bookings", &["tenant_id", "status", "due_at"])).await?;
-        m.create_index(index("ix_bookings_borrower", "bookings", &["borrower_id", "starts_at"])).await?;
+        m.create_index(index(
+            "ix_bookings_asset",
+            "bookings",
+            &["asset_id", "starts_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_bookings_due",
+            "bookings",
+            &["tenant_id", "status", "due_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_bookings_borrower",
+            "bookings",
+            &["borrower_id", "starts_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -197,8 +274,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_repairs_asset", "repairs", &["asset_id", "created_at"])).await?;
-        m.create_index(index("ix_repairs_status", "repairs", &["tenant_id", "status", "created_at"])).await?;
+        m.create_index(index(
+            "ix_repairs_asset",
+            "repairs",
+            &["asset_id", "created_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_repairs_status",
+            "repairs",
+            &["tenant_id", "status", "created_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -225,8 +312,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_licenses_code", "licenses", &["tenant_id", "code"])).await?;
-        m.create_index(index("ix_licenses_expiry", "licenses", &["tenant_id", "expires_on"])).await?;
+        m.create_index(unique(
+            "ux_licenses_code",
+            "licenses",
+            &["tenant_id", "code"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_licenses_expiry",
+            "licenses",
+            &["tenant_id", "expires_on"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -247,17 +344,36 @@ impl MigrationTrait for Migration {
                     Expr::col("asset_id")
                         .is_null()
                         .and(Expr::col("person_id").is_not_null())
-                        .or(Expr::col("asset_id").is_not_null().and(Expr::col("person_id").is_null())),
+                        .or(Expr::col("asset_id")
+                            .is_not_null()
+                            .and(Expr::col("person_id").is_null())),
                 )
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_license_assignments_license", "license_assignments", &["license_id", "released_at"]))
-            .await?;
-        m.create_index(index("ix_license_assignments_asset", "license_assignments", &["asset_id"])).await?;
-        m.create_index(index("ix_license_assignments_person", "license_assignments", &["person_id"])).await?;
+        m.create_index(index(
+            "ix_license_assignments_license",
+            "license_assignments",
+            &["license_id", "released_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_license_assignments_asset",
+            "license_assignments",
+            &["asset_id"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_license_assignments_person",
+            "license_assignments",
+            &["person_id"],
+        ))
+        .await?;
         let db = m.get_connection();
-        for (name, col) in [("ux_license_assignments_asset", "asset_id"), ("ux_license_assignments_person", "person_id")] {
+        for (name, col) in [
+            ("ux_license_assignments_asset", "asset_id"),
+            ("ux_license_assignments_person", "person_id"),
+        ] {
             db.execute_unprepared(&format!(
                 "CREATE UNIQUE INDEX {name} ON license_assignments (license_id, {col}) \
                  WHERE released_at IS NULL AND {col} IS NOT NULL"
@@ -286,9 +402,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_consumable_items_code", "consumable_items", &["tenant_id", "code"])).await?;
-        m.create_index(index("ix_consumable_items_category", "consumable_items", &["tenant_id", "category", "code"]))
-            .await?;
+        m.create_index(unique(
+            "ux_consumable_items_code",
+            "consumable_items",
+            &["tenant_id", "code"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_consumable_items_category",
+            "consumable_items",
+            &["tenant_id", "category", "code"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -302,7 +427,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_consumable_models_model", "consumable_models", &["tenant_id", "model"])).await?;
+        m.create_index(index(
+            "ix_consumable_models_model",
+            "consumable_models",
+            &["tenant_id", "model"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -349,11 +479,24 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_supply_requests_number", "supply_requests", &["tenant_id", "number"])).await?;
-        m.create_index(index("ix_supply_requests_status", "supply_requests", &["tenant_id", "status", "created_at"]))
-            .await?;
-        m.create_index(index("ix_supply_requests_requester", "supply_requests", &["requested_by", "created_at"]))
-            .await?;
+        m.create_index(unique(
+            "ux_supply_requests_number",
+            "supply_requests",
+            &["tenant_id", "number"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_supply_requests_status",
+            "supply_requests",
+            &["tenant_id", "status", "created_at"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_supply_requests_requester",
+            "supply_requests",
+            &["requested_by", "created_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -373,7 +516,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_purchase_orders_number", "purchase_orders", &["tenant_id", "number"])).await?;
+        m.create_index(unique(
+            "ux_purchase_orders_number",
+            "purchase_orders",
+            &["tenant_id", "number"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -388,11 +536,20 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("received_by"))
                 .col(timestamp_with_time_zone("created_at"))
                 .foreign_key(&mut fk("deliveries", "tenant_id", "tenants"))
-                .foreign_key(&mut fk("deliveries", "purchase_order_id", "purchase_orders"))
+                .foreign_key(&mut fk(
+                    "deliveries",
+                    "purchase_order_id",
+                    "purchase_orders",
+                ))
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_deliveries_slip", "deliveries", &["purchase_order_id", "slip_number"])).await?;
+        m.create_index(unique(
+            "ux_deliveries_slip",
+            "deliveries",
+            &["purchase_order_id", "slip_number"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -413,7 +570,12 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_invoices_number", "invoices", &["purchase_order_id", "invoice_number"])).await?;
+        m.create_index(unique(
+            "ux_invoices_number",
+            "invoices",
+            &["purchase_order_id", "invoice_number"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -441,8 +603,18 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(index("ix_stock_movements_item", "stock_movements", &["item_id", "id"])).await?;
-        m.create_index(index("ix_stock_movements_tenant", "stock_movements", &["tenant_id", "created_at"])).await?;
+        m.create_index(index(
+            "ix_stock_movements_item",
+            "stock_movements",
+            &["item_id", "id"],
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_stock_movements_tenant",
+            "stock_movements",
+            &["tenant_id", "created_at"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -473,19 +645,28 @@ impl MigrationTrait for Migration {
                 .take(),
         )
         .await?;
-        m.create_index(unique("ux_ledger_exports_token", "ledger_exports", &["token_hash"])).await?;
+        m.create_index(unique(
+            "ux_ledger_exports_token",
+            "ledger_exports",
+            &["token_hash"],
+        ))
+        .await?;
 
         crate::append_only(m, "asset_events").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table("ledger_exports").take()).await?;
-        m.drop_table(Table::drop().table("ledger_counters").take()).await?;
+        m.drop_table(Table::drop().table("ledger_exports").take())
+            .await?;
+        m.drop_table(Table::drop().table("ledger_counters").take())
+            .await?;
         for t in TABLES.iter().rev() {
             m.drop_table(Table::drop().table(*t).take()).await?;
         }
         if m.get_database_backend() == DatabaseBackend::Postgres {
-            m.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS asset_events_append_only()").await?;
+            m.get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS asset_events_append_only()")
+                .await?;
         }
         Ok(())
     }

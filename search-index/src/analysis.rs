@@ -37,7 +37,9 @@ impl Analysis {
 /// Part-of-speech classes that carry no meaning for search.
 fn is_function_word(pos: &[&str; 3]) -> bool {
     match pos[0] {
-        "助詞" | "助動詞" | "記号" | "フィラー" | "接続詞" | "連体詞" | "感動詞" | "その他" => true,
+        "助詞" | "助動詞" | "記号" | "フィラー" | "接続詞" | "連体詞" | "感動詞" | "その他" => {
+            true
+        }
         "名詞" => matches!(pos[1], "非自立" | "代名詞") || pos[1] == "接尾" && pos[2] == "人名",
         "動詞" | "形容詞" => matches!(pos[1], "非自立" | "接尾"),
         _ => false,
@@ -46,9 +48,31 @@ fn is_function_word(pos: &[&str; 3]) -> bool {
 
 /// Verbs and adjectives so common that they only add noise.
 const LIGHT_WORDS: &[&str] = &[
-    "する", "いる", "ある", "なる", "できる", "やる", "くる", "来る", "いう", "言う", "ない", "おる",
-    "いただく", "くださる", "下さる", "もらう", "しまう", "思う", "れる", "られる", "せる", "させる",
-    "お", "ご", "御",
+    "する",
+    "いる",
+    "ある",
+    "なる",
+    "できる",
+    "やる",
+    "くる",
+    "来る",
+    "いう",
+    "言う",
+    "ない",
+    "おる",
+    "いただく",
+    "くださる",
+    "下さる",
+    "もらう",
+    "しまう",
+    "思う",
+    "れる",
+    "られる",
+    "せる",
+    "させる",
+    "お",
+    "ご",
+    "御",
 ];
 
 struct Unit {
@@ -97,7 +121,13 @@ pub fn analyze(text: &str) -> Analysis {
                 features.next().unwrap_or(""),
             ];
             let base = features.nth(3).filter(|b| *b != "*").unwrap_or(surface);
-            raws.push(Raw { surface, base, pos, start: range.start, end: range.end });
+            raws.push(Raw {
+                surface,
+                base,
+                pos,
+                start: range.start,
+                end: range.end,
+            });
         }
         let original = |start: usize, end: usize| normalized.original_range(start, end);
         let mut i = 0;
@@ -107,17 +137,33 @@ pub fn analyze(text: &str) -> Analysis {
             // parts: m365 = m + 365, windows11 = windows + 11.
             if is_ascii_word(raw.surface) {
                 let mut j = i + 1;
-                while j < raws.len() && raws[j].start == raws[j - 1].end && is_ascii_word(raws[j].surface) {
+                while j < raws.len()
+                    && raws[j].start == raws[j - 1].end
+                    && is_ascii_word(raws[j].surface)
+                {
                     j += 1;
                 }
                 let (from, to) = original(raw.start, raws[j - 1].end);
                 let joined = &normalized.text[raw.start..raws[j - 1].end];
-                analysis.morph.push(Term { text: joined.to_owned(), from, to });
-                units.push(Unit { text: joined.to_owned(), from, to, kana: false });
+                analysis.morph.push(Term {
+                    text: joined.to_owned(),
+                    from,
+                    to,
+                });
+                units.push(Unit {
+                    text: joined.to_owned(),
+                    from,
+                    to,
+                    kana: false,
+                });
                 if j - i > 1 {
                     for part in &raws[i..j] {
                         let (from, to) = original(part.start, part.end);
-                        analysis.morph.push(Term { text: part.surface.to_owned(), from, to });
+                        analysis.morph.push(Term {
+                            text: part.surface.to_owned(),
+                            from,
+                            to,
+                        });
                     }
                 }
                 i = j;
@@ -146,7 +192,11 @@ pub fn analyze(text: &str) -> Analysis {
             {
                 continue;
             }
-            analysis.morph.push(Term { text: fold_term(raw.base), from, to });
+            analysis.morph.push(Term {
+                text: fold_term(raw.base),
+                from,
+                to,
+            });
         }
     });
     // Runs of adjacent kana words are one unit for bigrams.
@@ -184,7 +234,11 @@ fn push_bigrams(unit: &Unit, out: &mut Vec<Term>) {
             j += 1;
         }
         let run = &chars[i..j];
-        let term = |text: String| Term { text, from: unit.from, to: unit.to };
+        let term = |text: String| Term {
+            text,
+            from: unit.from,
+            to: unit.to,
+        };
         if ascii || run.len() == 1 {
             if run.iter().any(|c| c.is_alphanumeric()) {
                 out.push(term(run.iter().collect()));

@@ -26,7 +26,10 @@ fn load() -> Tokenizer {
         // failure here is a broken build, not something to recover from.
         Err(e) => panic!("the embedded IPADIC dictionary does not load: {e}"),
     };
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "dictionary loaded");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dictionary loaded"
+    );
     Tokenizer::new(dict)
 }
 

@@ -76,7 +76,9 @@ pub struct Access {
 pub enum FaqAccess {
     None,
     /// Published articles for any of these audiences (every audience if empty).
-    Published { audiences: Vec<String> },
+    Published {
+        audiences: Vec<String>,
+    },
     /// Every article in any status (agents, supervisors, admins).
     All,
 }
@@ -85,7 +87,10 @@ pub enum FaqAccess {
 pub enum TicketAccess {
     None,
     /// Tickets this person requested, and/or tickets escalated to this vendor.
-    Limited { requested_by: Option<String>, escalated_to: Option<String> },
+    Limited {
+        requested_by: Option<String>,
+        escalated_to: Option<String>,
+    },
     All,
 }
 

@@ -55,7 +55,13 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { answer: 0.6, choose: 0.25, coverage_weight: 0.6, body_factor: 0.7, bigram_mix: 0.5 }
+        Self {
+            answer: 0.6,
+            choose: 0.25,
+            coverage_weight: 0.6,
+            body_factor: 0.7,
+            bigram_mix: 0.5,
+        }
     }
 }
 
@@ -64,7 +70,12 @@ const CANDIDATES: usize = 20;
 
 impl SearchIndex {
     /// The FAQ articles that answer `text`, and whether to trust them.
-    pub fn suggest_answers(&self, text: &str, access: &Access, synonyms: &Synonyms) -> Result<Suggestion> {
+    pub fn suggest_answers(
+        &self,
+        text: &str,
+        access: &Access,
+        synonyms: &Synonyms,
+    ) -> Result<Suggestion> {
         self.suggest_answers_with(text, access, synonyms, Thresholds::default())
     }
 
@@ -76,7 +87,10 @@ impl SearchIndex {
         thresholds: Thresholds,
     ) -> Result<Suggestion> {
         let q = AnalyzedQuery::new(text, synonyms)?;
-        let filter = Filter { kinds: vec![DocKind::Faq], ..Filter::default() };
+        let filter = Filter {
+            kinds: vec![DocKind::Faq],
+            ..Filter::default()
+        };
         let req = SearchRequest {
             text,
             access,
@@ -115,7 +129,12 @@ impl SearchIndex {
             scored.into_iter().take(3).map(|(_, _, h)| h).collect()
         };
         self.highlight(&q, &mut hits)?;
-        Ok(Suggestion { confidence, hits, coverage, ranked })
+        Ok(Suggestion {
+            confidence,
+            hits,
+            coverage,
+            ranked,
+        })
     }
 }
 
@@ -141,7 +160,12 @@ impl QueryWeights {
         };
         let word_fields = [f.title, f.keywords, f.body];
         let bigram_fields = [f.title_bi, f.keywords_bi, f.body_bi];
-        let words = q.analysis.morph.iter().map(|t| idf(&word_fields, &t.text)).collect::<Result<_>>()?;
+        let words = q
+            .analysis
+            .morph
+            .iter()
+            .map(|t| idf(&word_fields, &t.text))
+            .collect::<Result<_>>()?;
         let mut seen = HashSet::new();
         let bigrams = q
             .analysis
@@ -182,7 +206,11 @@ impl QueryWeights {
         }
         let words = if total > 0.0 { found / total } else { 0.0 };
         let total: f32 = self.bigrams.iter().map(|b| b.1).sum();
-        let found: f32 = self.bigrams.iter().map(|b| b.1 * has(&doc.head_bigrams, &doc.bigrams, &b.0)).sum();
+        let found: f32 = self
+            .bigrams
+            .iter()
+            .map(|b| b.1 * has(&doc.head_bigrams, &doc.bigrams, &b.0))
+            .sum();
         let bigrams = if total > 0.0 { found / total } else { 0.0 };
         if self.words.is_empty() {
             bigrams

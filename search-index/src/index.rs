@@ -10,8 +10,8 @@ use tantivy::{
     directory::MmapDirectory,
     query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
     schema::{
-        DateOptions, DateTimePrecision, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-        TextOptions, Value,
+        DateOptions, DateTimePrecision, Field, IndexRecordOption, STORED, STRING, Schema,
+        TextFieldIndexing, TextOptions, Value,
     },
     snippet::SnippetGenerator,
 };
@@ -75,7 +75,11 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(tokenizer)
             .set_index_option(IndexRecordOption::WithFreqs);
         let options = TextOptions::default().set_indexing_options(indexing);
-        if stored { options.set_stored() } else { options }
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
     };
     let date = DateOptions::default()
         .set_indexed()
@@ -121,7 +125,15 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Self { title: 3.0, keywords: 2.0, body: 1.0, title_bi: 1.0, keywords_bi: 0.7, body_bi: 0.3, synonym: 0.8 }
+        Self {
+            title: 3.0,
+            keywords: 2.0,
+            body: 1.0,
+            title_bi: 1.0,
+            keywords_bi: 0.7,
+            body_bi: 0.3,
+            synonym: 0.8,
+        }
     }
 }
 
@@ -216,7 +228,9 @@ pub struct AnalyzedQuery {
 impl AnalyzedQuery {
     pub fn new(text: &str, synonyms: &Synonyms) -> Result<Self> {
         if text.chars().count() > MAX_QUERY_CHARS {
-            return Err(SearchError::QueryTooLong { max: MAX_QUERY_CHARS });
+            return Err(SearchError::QueryTooLong {
+                max: MAX_QUERY_CHARS,
+            });
         }
         let analysis = analyze(text);
         let words = analysis.morph_texts();
@@ -231,29 +245,39 @@ impl AnalyzedQuery {
             }
             for w in alt {
                 if !expansion.morph.iter().any(|t| &t.text == w) {
-                    expansion.morph.push(crate::analysis::Term { text: w.clone(), from: 0, to: 0 });
+                    expansion.morph.push(crate::analysis::Term {
+                        text: w.clone(),
+                        from: 0,
+                        to: 0,
+                    });
                 }
             }
         }
-        Ok(Self { analysis, expansion, alternatives, number: ticket_number(text) })
+        Ok(Self {
+            analysis,
+            expansion,
+            alternatives,
+            number: ticket_number(text),
+        })
     }
 }
 
 /// Finds `HD-2026-000123` (any prefix of letters) in free text.
 fn ticket_number(text: &str) -> Option<String> {
     let n = normalize(text).text;
-    n.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).find_map(|w| {
-        let mut parts = w.split('-');
-        let (p, y, s) = (parts.next()?, parts.next()?, parts.next()?);
-        let ok = parts.next().is_none()
-            && !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_alphabetic())
-            && y.len() == 4
-            && y.bytes().all(|b| b.is_ascii_digit())
-            && s.len() >= 4
-            && s.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| w.to_owned())
-    })
+    n.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find_map(|w| {
+            let mut parts = w.split('-');
+            let (p, y, s) = (parts.next()?, parts.next()?, parts.next()?);
+            let ok = parts.next().is_none()
+                && !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_alphabetic())
+                && y.len() == 4
+                && y.bytes().all(|b| b.is_ascii_digit())
+                && s.len() >= 4
+                && s.bytes().all(|b| b.is_ascii_digit());
+            ok.then(|| w.to_owned())
+        })
 }
 
 impl SearchIndex {
@@ -271,7 +295,11 @@ impl SearchIndex {
                 tracing::warn!(dir = %dir.display(), error = %e, "search index has an old schema; recreating it");
                 std::fs::remove_dir_all(dir)?;
                 std::fs::create_dir_all(dir)?;
-                Index::create(MmapDirectory::open(dir)?, schema, tantivy::IndexSettings::default())?
+                Index::create(
+                    MmapDirectory::open(dir)?,
+                    schema,
+                    tantivy::IndexSettings::default(),
+                )?
             }
             Err(e) => return Err(e.into()),
         };
@@ -284,24 +312,48 @@ impl SearchIndex {
     }
 
     fn from_index(index: Index) -> Result<Self> {
-        index.tokenizers().register(MORPH, JapaneseTokenizer::morph());
-        index.tokenizers().register(BIGRAM, JapaneseTokenizer::bigram());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        index
+            .tokenizers()
+            .register(MORPH, JapaneseTokenizer::morph());
+        index
+            .tokenizers()
+            .register(BIGRAM, JapaneseTokenizer::bigram());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
         let (_, fields) = schema();
-        Ok(Self { index, reader, fields, weights: Weights::default(), term_cache: Default::default(), faq_totals: Default::default() })
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            weights: Weights::default(),
+            term_cache: Default::default(),
+            faq_totals: Default::default(),
+        })
     }
 
     /// A writer with `memory_mb` of indexing memory and up to two threads.
     pub fn writer(&self, memory_mb: usize) -> Result<Writer> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(2);
         let budget = (memory_mb.max(16) * 1_000_000).max(threads * 15_000_000);
         let inner = self.index.writer_with_num_threads(threads, budget)?;
-        Ok(Writer { fields: self.fields, reader: self.reader.clone(), inner })
+        Ok(Writer {
+            fields: self.fields,
+            reader: self.reader.clone(),
+            inner,
+        })
     }
 
     /// The payload of the last commit: the id of the last outbox row indexed.
     pub fn committed_position(&self) -> Result<Option<i64>> {
-        Ok(self.index.load_metas()?.payload.and_then(|p| p.parse().ok()))
+        Ok(self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok()))
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -310,24 +362,47 @@ impl SearchIndex {
 
     /// BM25 statistics over FAQ articles alone (see `stats`).
     /// Counted once per searcher generation.
-    pub(crate) fn faq_stats<'s>(&self, searcher: &'s Searcher) -> Result<crate::stats::KindStats<'s>> {
+    pub(crate) fn faq_stats<'s>(
+        &self,
+        searcher: &'s Searcher,
+    ) -> Result<crate::stats::KindStats<'s>> {
         use std::sync::{Arc, PoisonError};
         let f = &self.fields;
         let generation = searcher.generation().generation_id();
         let cached = {
-            let cache = self.faq_totals.lock().unwrap_or_else(PoisonError::into_inner);
-            cache.as_ref().filter(|(g, _)| *g == generation).map(|(_, t)| Arc::clone(t))
+            let cache = self
+                .faq_totals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            cache
+                .as_ref()
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, t)| Arc::clone(t))
         };
         let totals = match cached {
             Some(t) => t,
             None => {
-                let fields = [f.title, f.title_bi, f.keywords, f.keywords_bi, f.body, f.body_bi];
-                let t = Arc::new(crate::stats::Totals::count(searcher, f.kind, "faq", &fields)?);
-                *self.faq_totals.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&t)));
+                let fields = [
+                    f.title,
+                    f.title_bi,
+                    f.keywords,
+                    f.keywords_bi,
+                    f.body,
+                    f.body_bi,
+                ];
+                let t = Arc::new(crate::stats::Totals::count(
+                    searcher, f.kind, "faq", &fields,
+                )?);
+                *self
+                    .faq_totals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&t)));
                 t
             }
         };
-        Ok(crate::stats::KindStats::new(searcher, f.kind, "faq", totals))
+        Ok(crate::stats::KindStats::new(
+            searcher, f.kind, "faq", totals,
+        ))
     }
 
     pub(crate) fn searcher(&self) -> Searcher {
@@ -335,11 +410,19 @@ impl SearchIndex {
     }
 
     /// The analysed terms of a stored document, cached per index generation.
-    pub(crate) fn doc_terms(&self, searcher: &Searcher, kind: DocKind, id: &str) -> Result<std::sync::Arc<DocTerms>> {
+    pub(crate) fn doc_terms(
+        &self,
+        searcher: &Searcher,
+        kind: DocKind,
+        id: &str,
+    ) -> Result<std::sync::Arc<DocTerms>> {
         let generation = searcher.generation().generation_id();
         let k = key(kind, id);
         {
-            let mut cache = self.term_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut cache = self
+                .term_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if cache.0 != generation {
                 *cache = (generation, HashMap::new());
             }
@@ -348,7 +431,10 @@ impl SearchIndex {
             }
         }
         let t = tantivy::Term::from_field_text(self.fields.key, &k);
-        let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
+        let top = searcher.search(
+            &TermQuery::new(t, IndexRecordOption::Basic),
+            &TopDocs::with_limit(1).order_by_score(),
+        )?;
         let mut terms = DocTerms::default();
         if let Some((_, addr)) = top.first() {
             let doc: TantivyDocument = searcher.doc(*addr)?;
@@ -357,8 +443,12 @@ impl SearchIndex {
                 for v in doc.get_all(field) {
                     let a = analyze(v.as_str().unwrap_or_default());
                     if field != f.body {
-                        terms.head_words.extend(a.morph.iter().map(|t| t.text.clone()));
-                        terms.head_bigrams.extend(a.bigram.iter().map(|t| t.text.clone()));
+                        terms
+                            .head_words
+                            .extend(a.morph.iter().map(|t| t.text.clone()));
+                        terms
+                            .head_bigrams
+                            .extend(a.bigram.iter().map(|t| t.text.clone()));
                     }
                     terms.words.extend(a.morph.into_iter().map(|t| t.text));
                     terms.bigrams.extend(a.bigram.into_iter().map(|t| t.text));
@@ -366,7 +456,10 @@ impl SearchIndex {
             }
         }
         let terms = std::sync::Arc::new(terms);
-        let mut cache = self.term_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .term_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.0 == generation {
             cache.1.insert(k, std::sync::Arc::clone(&terms));
         }
@@ -381,8 +474,12 @@ impl SearchIndex {
     fn scope(&self, access: &Access, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
         let term = |field: Field, v: &str| tantivy::Term::from_field_text(field, v);
-        let filter_q = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) { (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))) };
-        let one = |field: Field, v: &str| -> Box<dyn Query> { Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic)) };
+        let filter_q = |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) {
+            (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
+        };
+        let one = |field: Field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic))
+        };
         // A union of term queries rather than a TermSetQuery: it is iterated
         // lazily, where a TermSetQuery builds a bitset of every match first.
         let any = |field: Field, vs: &[String]| -> Box<dyn Query> {
@@ -390,7 +487,13 @@ impl SearchIndex {
                 [one] => Box::new(TermQuery::new(term(field, one), IndexRecordOption::Basic)),
                 _ => Box::new(BooleanQuery::new(
                     vs.iter()
-                        .map(|v| (Occur::Should, Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic)) as Box<dyn Query>))
+                        .map(|v| {
+                            (
+                                Occur::Should,
+                                Box::new(TermQuery::new(term(field, v), IndexRecordOption::Basic))
+                                    as Box<dyn Query>,
+                            )
+                        })
                         .collect(),
                 )),
             }
@@ -403,7 +506,10 @@ impl SearchIndex {
             FaqAccess::None => None,
             FaqAccess::All => Some(vec![(Occur::Must, one(f.kind, "faq"))]),
             FaqAccess::Published { audiences } => {
-                let mut c = vec![(Occur::Must, one(f.kind, "faq")), (Occur::Must, one(f.status, "published"))];
+                let mut c = vec![
+                    (Occur::Must, one(f.kind, "faq")),
+                    (Occur::Must, one(f.status, "published")),
+                ];
                 if !audiences.is_empty() {
                     c.push((Occur::Must, any(f.audience, audiences)));
                 }
@@ -411,9 +517,16 @@ impl SearchIndex {
             }
         };
         let tickets = match &access.tickets {
-            TicketAccess::None | TicketAccess::Limited { requested_by: None, escalated_to: None } => None,
+            TicketAccess::None
+            | TicketAccess::Limited {
+                requested_by: None,
+                escalated_to: None,
+            } => None,
             TicketAccess::All => Some(vec![(Occur::Must, one(f.kind, "ticket"))]),
-            TicketAccess::Limited { requested_by, escalated_to } => {
+            TicketAccess::Limited {
+                requested_by,
+                escalated_to,
+            } => {
                 let mut whose: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 if let Some(p) = requested_by {
                     whose.push((Occur::Should, one(f.requester, p)));
@@ -421,7 +534,10 @@ impl SearchIndex {
                 if let Some(v) = escalated_to {
                     whose.push((Occur::Should, one(f.vendor, v)));
                 }
-                Some(vec![(Occur::Must, one(f.kind, "ticket")), (Occur::Must, Box::new(BooleanQuery::new(whose)))])
+                Some(vec![
+                    (Occur::Must, one(f.kind, "ticket")),
+                    (Occur::Must, Box::new(BooleanQuery::new(whose))),
+                ])
             }
         };
         for clauses in [faq, tickets].into_iter().flatten() {
@@ -437,7 +553,11 @@ impl SearchIndex {
             let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
             out.push(filter_q(any(f.kind, &kinds)));
         }
-        for (field, values) in [(f.category, &filter.categories), (f.audience, &filter.audiences), (f.status, &filter.statuses)] {
+        for (field, values) in [
+            (f.category, &filter.categories),
+            (f.audience, &filter.audiences),
+            (f.status, &filter.statuses),
+        ] {
             if !values.is_empty() {
                 out.push(filter_q(any(field, values)));
             }
@@ -446,11 +566,21 @@ impl SearchIndex {
             let bound = |d: Option<DateTime<Utc>>, inclusive: bool| match d {
                 None => Bound::Unbounded,
                 Some(d) => {
-                    let t = tantivy::Term::from_field_date(f.created, tantivy::DateTime::from_timestamp_secs(d.timestamp()));
-                    if inclusive { Bound::Included(t) } else { Bound::Excluded(t) }
+                    let t = tantivy::Term::from_field_date(
+                        f.created,
+                        tantivy::DateTime::from_timestamp_secs(d.timestamp()),
+                    );
+                    if inclusive {
+                        Bound::Included(t)
+                    } else {
+                        Bound::Excluded(t)
+                    }
                 }
             };
-            let range = RangeQuery::new(bound(filter.created_from, true), bound(filter.created_to, false));
+            let range = RangeQuery::new(
+                bound(filter.created_from, true),
+                bound(filter.created_to, false),
+            );
             out.push(filter_q(Box::new(range)));
         }
         out
@@ -463,13 +593,23 @@ impl SearchIndex {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         // A bigram that is also a word of the query adds nothing the word does not.
-        let words: std::collections::HashSet<&str> = q.analysis.morph.iter().map(|t| t.text.as_str()).collect();
+        let words: std::collections::HashSet<&str> =
+            q.analysis.morph.iter().map(|t| t.text.as_str()).collect();
         for (analysis, factor) in [(&q.analysis, 1.0), (&q.expansion, w.synonym)] {
-            let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
-            let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
+            let morph = [
+                (f.title, w.title),
+                (f.keywords, w.keywords),
+                (f.body, w.body),
+            ];
+            let bigram = [
+                (f.title_bi, w.title_bi),
+                (f.keywords_bi, w.keywords_bi),
+                (f.body_bi, w.body_bi),
+            ];
             // Synonyms add words, not their bigrams: bigrams are for recall on
             // what the person typed.
-            let bigrams: &[crate::analysis::Term] = if factor < 1.0 { &[] } else { &analysis.bigram };
+            let bigrams: &[crate::analysis::Term] =
+                if factor < 1.0 { &[] } else { &analysis.bigram };
             for (terms, fields) in [(analysis.morph.as_slice(), morph), (bigrams, bigram)] {
                 for t in terms {
                     if fields[0].0 == f.title_bi && words.contains(t.text.as_str()) {
@@ -481,13 +621,19 @@ impl SearchIndex {
                         }
                         let term = tantivy::Term::from_field_text(field, &t.text);
                         let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                        clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), weight * factor))));
+                        clauses.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(Box::new(tq), weight * factor)),
+                        ));
                     }
                 }
             }
         }
         if let Some(n) = &q.number {
-            let tq = TermQuery::new(tantivy::Term::from_field_text(f.number, n), IndexRecordOption::Basic);
+            let tq = TermQuery::new(
+                tantivy::Term::from_field_text(f.number, n),
+                IndexRecordOption::Basic,
+            );
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 50.0))));
         }
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
@@ -500,11 +646,25 @@ impl SearchIndex {
         let f = &self.fields;
         let w = &self.weights;
         let clause = |field: Field, text: &str, weight: f32| -> (Occur, Box<dyn Query>) {
-            let tq = TermQuery::new(tantivy::Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
-            (Occur::Should, Box::new(BoostQuery::new(Box::new(tq), weight)))
+            let tq = TermQuery::new(
+                tantivy::Term::from_field_text(field, text),
+                IndexRecordOption::WithFreqs,
+            );
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(tq), weight)),
+            )
         };
-        let morph = [(f.title, w.title), (f.keywords, w.keywords), (f.body, w.body)];
-        let bigram = [(f.title_bi, w.title_bi), (f.keywords_bi, w.keywords_bi), (f.body_bi, w.body_bi)];
+        let morph = [
+            (f.title, w.title),
+            (f.keywords, w.keywords),
+            (f.body, w.body),
+        ];
+        let bigram = [
+            (f.title_bi, w.title_bi),
+            (f.keywords_bi, w.keywords_bi),
+            (f.body_bi, w.body_bi),
+        ];
         // (span of the word in the query, its clauses)
         let mut groups: Vec<((usize, usize), Vec<Clause>)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -539,8 +699,15 @@ impl SearchIndex {
         if groups.is_empty() {
             return None;
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            groups.into_iter().map(|(_, g)| (Occur::Must, Box::new(BooleanQuery::new(g)) as Box<dyn Query>)).collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = groups
+            .into_iter()
+            .map(|(_, g)| {
+                (
+                    Occur::Must,
+                    Box::new(BooleanQuery::new(g)) as Box<dyn Query>,
+                )
+            })
+            .collect();
         let mut seen_bigrams = std::collections::HashSet::new();
         for (j, b) in q.analysis.bigram.iter().enumerate() {
             if !used[j] && seen_bigrams.insert(b.text.as_str()) {
@@ -568,7 +735,13 @@ impl SearchIndex {
             }
             // No document has every word: any word may match. Words only: the
             // bigrams of a union over a large index cost more than they find.
-            let words = AnalyzedQuery { analysis: Analysis { bigram: Vec::new(), ..q.analysis.clone() }, ..q.clone() };
+            let words = AnalyzedQuery {
+                analysis: Analysis {
+                    bigram: Vec::new(),
+                    ..q.analysis.clone()
+                },
+                ..q.clone()
+            };
             return self.search_analyzed(&words, req, &[]);
         }
         self.search_analyzed(&q, req, &[])
@@ -578,7 +751,10 @@ impl SearchIndex {
     fn any_match(&self, text: Box<dyn Query>, req: &SearchRequest<'_>) -> Result<bool> {
         let mut clauses = self.scope(req.access, req.filter);
         clauses.push((Occur::Must, text));
-        let top = self.reader.searcher().search(&BooleanQuery::new(clauses), &TopDocs::with_limit(1).order_by_score())?;
+        let top = self.reader.searcher().search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(1).order_by_score(),
+        )?;
         Ok(!top.is_empty())
     }
 
@@ -591,23 +767,37 @@ impl SearchIndex {
     ) -> Result<SearchResults> {
         match self.text_query(q) {
             Some(text) => self.run(text, req, exclude),
-            None => Ok(SearchResults { total: req.count.then_some(0), ..SearchResults::default() }),
+            None => Ok(SearchResults {
+                total: req.count.then_some(0),
+                ..SearchResults::default()
+            }),
         }
     }
 
-    fn run(&self, text: Box<dyn Query>, req: &SearchRequest<'_>, exclude: &[String]) -> Result<SearchResults> {
+    fn run(
+        &self,
+        text: Box<dyn Query>,
+        req: &SearchRequest<'_>,
+        exclude: &[String],
+    ) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let mut clauses = self.scope(req.access, req.filter);
         clauses.push((Occur::Must, text.box_clone()));
         for key in exclude {
             let t = tantivy::Term::from_field_text(self.fields.key, key);
-            clauses.push((Occur::MustNot, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+            clauses.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+            ));
         }
         let query = BooleanQuery::new(clauses);
         let limit = req.limit.clamp(1, MAX_LIMIT);
         // One more than asked: whether another page follows.
-        let top = TopDocs::with_limit(limit + 1).and_offset(req.offset).order_by_score();
-        let faq_only = req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None;
+        let top = TopDocs::with_limit(limit + 1)
+            .and_offset(req.offset)
+            .order_by_score();
+        let faq_only =
+            req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None;
         let faq_stats;
         let stats: &dyn tantivy::query::Bm25StatisticsProvider = if faq_only {
             faq_stats = self.faq_stats(&searcher)?;
@@ -616,27 +806,45 @@ impl SearchIndex {
             &searcher
         };
         let (mut top, total, facets) = if req.count {
-            let (top, total, facets) =
-                searcher.search_with_statistics_provider(&query, &(top, Count, FacetCollector::new(&self.fields)), stats)?;
+            let (top, total, facets) = searcher.search_with_statistics_provider(
+                &query,
+                &(top, Count, FacetCollector::new(&self.fields)),
+                stats,
+            )?;
             (top, Some(total), facets)
         } else {
-            (searcher.search_with_statistics_provider(&query, &top, stats)?, None, Facets::default())
+            (
+                searcher.search_with_statistics_provider(&query, &top, stats)?,
+                None,
+                Facets::default(),
+            )
         };
         let has_more = top.len() > limit;
         top.truncate(limit);
-        let generators = if req.highlight { Some(self.snippet_generators(&searcher, &*text)?) } else { None };
+        let generators = if req.highlight {
+            Some(self.snippet_generators(&searcher, &*text)?)
+        } else {
+            None
+        };
         let hits = top
             .into_iter()
             .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
             .collect::<Result<Vec<_>>>()?;
-        Ok(SearchResults { hits, has_more, total, facets })
+        Ok(SearchResults {
+            hits,
+            has_more,
+            total,
+            facets,
+        })
     }
 
     /// Adds highlights to hits found without them (the FAQ answer path ranks dozens of
     /// candidates and shows three: highlighting costs a tokenization of each document, so
     /// only the shown ones are).
     pub(crate) fn highlight(&self, q: &AnalyzedQuery, hits: &mut [Hit]) -> Result<()> {
-        let Some(text) = self.text_query(q) else { return Ok(()) };
+        let Some(text) = self.text_query(q) else {
+            return Ok(());
+        };
         if hits.is_empty() {
             return Ok(());
         }
@@ -644,33 +852,60 @@ impl SearchIndex {
         let generators = self.snippet_generators(&searcher, &*text)?;
         for h in hits.iter_mut() {
             let t = tantivy::Term::from_field_text(self.fields.key, &key(h.kind, &h.id));
-            let top = searcher.search(&TermQuery::new(t, IndexRecordOption::Basic), &TopDocs::with_limit(1).order_by_score())?;
+            let top = searcher.search(
+                &TermQuery::new(t, IndexRecordOption::Basic),
+                &TopDocs::with_limit(1).order_by_score(),
+            )?;
             if let Some((_, addr)) = top.first() {
-                h.highlights = self.hit(&searcher, h.score, *addr, Some(&generators))?.highlights;
+                h.highlights = self
+                    .hit(&searcher, h.score, *addr, Some(&generators))?
+                    .highlights;
             }
         }
         Ok(())
     }
 
-    fn snippet_generators(&self, searcher: &Searcher, query: &dyn Query) -> Result<[SnippetGenerator; 4]> {
+    fn snippet_generators(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+    ) -> Result<[SnippetGenerator; 4]> {
         let make = |field: Field, chars: usize| -> Result<SnippetGenerator> {
             let mut g = SnippetGenerator::create(searcher, query, field)?;
             g.set_max_num_chars(chars);
             Ok(g)
         };
         let f = &self.fields;
-        Ok([make(f.title, 200)?, make(f.title_bi, 200)?, make(f.body, 150)?, make(f.body_bi, 150)?])
+        Ok([
+            make(f.title, 200)?,
+            make(f.title_bi, 200)?,
+            make(f.body, 150)?,
+            make(f.body_bi, 150)?,
+        ])
     }
 
-    fn hit(&self, searcher: &Searcher, score: Score, addr: DocAddress, generators: Option<&[SnippetGenerator; 4]>) -> Result<Hit> {
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        score: Score,
+        addr: DocAddress,
+        generators: Option<&[SnippetGenerator; 4]>,
+    ) -> Result<Hit> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let f = &self.fields;
-        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
         let title = text(f.title).unwrap_or_default();
         let mut highlights = Vec::new();
         if let Some([title_g, title_bi_g, body_g, body_bi_g]) = generators {
             let body = text(f.body).unwrap_or_default();
-            for (name, stored, morph, bigram) in [("title", &title, title_g, title_bi_g), ("body", &body, body_g, body_bi_g)] {
+            for (name, stored, morph, bigram) in [
+                ("title", &title, title_g, title_bi_g),
+                ("body", &body, body_g, body_bi_g),
+            ] {
                 let mut snippet = morph.snippet(stored);
                 if snippet.highlighted().is_empty() {
                     snippet = bigram.snippet(stored);
@@ -679,11 +914,17 @@ impl SearchIndex {
                     continue;
                 }
                 snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-                highlights.push(Highlight { field: name, html: snippet.to_html() });
+                highlights.push(Highlight {
+                    field: name,
+                    html: snippet.to_html(),
+                });
             }
         }
         Ok(Hit {
-            kind: text(f.kind).as_deref().and_then(DocKind::parse).unwrap_or(DocKind::Faq),
+            kind: text(f.kind)
+                .as_deref()
+                .and_then(DocKind::parse)
+                .unwrap_or(DocKind::Faq),
             id: text(f.id).unwrap_or_default(),
             score,
             title,
@@ -706,8 +947,20 @@ impl SearchIndex {
     ) -> Result<Vec<Hit>> {
         let text: String = text.chars().take(400).collect();
         let q = AnalyzedQuery::new(&text, synonyms)?;
-        let filter = Filter { kinds: vec![DocKind::Ticket], ..Filter::default() };
-        let req = SearchRequest { text: &text, access, filter: &filter, synonyms, limit, offset: 0, highlight: true, count: false };
+        let filter = Filter {
+            kinds: vec![DocKind::Ticket],
+            ..Filter::default()
+        };
+        let req = SearchRequest {
+            text: &text,
+            access,
+            filter: &filter,
+            synonyms,
+            limit,
+            offset: 0,
+            highlight: true,
+            count: false,
+        };
         Ok(self.search_analyzed(&q, &req, &[exclude.to_owned()])?.hits)
     }
 }
@@ -724,7 +977,8 @@ impl Writer {
     pub fn upsert(&mut self, doc: &Document) -> Result<()> {
         let f = &self.fields;
         let key = doc.key();
-        self.inner.delete_term(tantivy::Term::from_field_text(f.key, &key));
+        self.inner
+            .delete_term(tantivy::Term::from_field_text(f.key, &key));
         let mut d = TantivyDocument::new();
         d.add_text(f.key, &key);
         d.add_text(f.kind, doc.kind.as_str());
@@ -746,8 +1000,14 @@ impl Writer {
         for v in &doc.vendors {
             d.add_text(f.vendor, v);
         }
-        d.add_date(f.created, tantivy::DateTime::from_timestamp_secs(doc.created.timestamp()));
-        d.add_date(f.updated, tantivy::DateTime::from_timestamp_secs(doc.updated.timestamp()));
+        d.add_date(
+            f.created,
+            tantivy::DateTime::from_timestamp_secs(doc.created.timestamp()),
+        );
+        d.add_date(
+            f.updated,
+            tantivy::DateTime::from_timestamp_secs(doc.updated.timestamp()),
+        );
         // Same text fed to both fields in a row: analysed once.
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_bi, &doc.title);
@@ -762,7 +1022,10 @@ impl Writer {
     }
 
     pub fn delete(&mut self, kind: DocKind, id: &str) {
-        self.inner.delete_term(tantivy::Term::from_field_text(self.fields.key, &key(kind, id)));
+        self.inner.delete_term(tantivy::Term::from_field_text(
+            self.fields.key,
+            &key(kind, id),
+        ));
     }
 
     pub fn delete_all(&mut self) -> Result<()> {
@@ -793,7 +1056,9 @@ struct FacetCollector {
 
 impl FacetCollector {
     fn new(_fields: &Fields) -> Self {
-        Self { names: ["kind", "category", "status", "audience"] }
+        Self {
+            names: ["kind", "category", "status", "audience"],
+        }
     }
 }
 
@@ -807,8 +1072,15 @@ impl Collector for FacetCollector {
     type Child = FacetSegment;
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        let columns = self.names.iter().map(|n| segment.fast_fields().str(n)).collect::<tantivy::Result<Vec<_>>>()?;
-        Ok(FacetSegment { counts: vec![HashMap::new(); columns.len()], columns })
+        let columns = self
+            .names
+            .iter()
+            .map(|n| segment.fast_fields().str(n))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(FacetSegment {
+            counts: vec![HashMap::new(); columns.len()],
+            columns,
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -818,14 +1090,27 @@ impl Collector for FacetCollector {
     fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
         let mut merged: [HashMap<String, u64>; 4] = Default::default();
         for fruit in fruits {
-            for (i, list) in [fruit.kinds, fruit.categories, fruit.statuses, fruit.audiences].into_iter().enumerate() {
+            for (i, list) in [
+                fruit.kinds,
+                fruit.categories,
+                fruit.statuses,
+                fruit.audiences,
+            ]
+            .into_iter()
+            .enumerate()
+            {
                 for (k, n) in list {
                     *merged[i].entry(k).or_default() += n;
                 }
             }
         }
         let [kinds, categories, statuses, audiences] = merged.map(sorted);
-        Ok(Facets { kinds, categories, statuses, audiences })
+        Ok(Facets {
+            kinds,
+            categories,
+            statuses,
+            audiences,
+        })
     }
 }
 
@@ -864,6 +1149,11 @@ impl SegmentCollector for FacetSegment {
         }
         let mut it = lists.into_iter();
         let mut next = || it.next().unwrap_or_default();
-        Facets { kinds: next(), categories: next(), statuses: next(), audiences: next() }
+        Facets {
+            kinds: next(),
+            categories: next(),
+            statuses: next(),
+            audiences: next(),
+        }
     }
 }

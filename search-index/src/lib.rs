@@ -16,7 +16,7 @@ pub mod tokenizer;
 pub use document::{Access, DocKind, Document, FaqAccess, Filter, TicketAccess};
 pub use faq::{Confidence, Suggestion, Thresholds};
 pub use index::{
-    AnalyzedQuery, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS, SearchError, SearchIndex, SearchRequest,
-    SearchResults, Weights, Writer,
+    AnalyzedQuery, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS, SearchError, SearchIndex,
+    SearchRequest, SearchResults, Weights, Writer,
 };
 pub use synonyms::Synonyms;

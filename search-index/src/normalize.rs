@@ -91,7 +91,8 @@ fn is_stable(c: char) -> bool {
 }
 
 fn is_mark(c: char) -> bool {
-    matches!(c, '\u{ff9e}' | '\u{ff9f}' | '\u{3099}' | '\u{309a}') || canonical_combining_class(c) != 0
+    matches!(c, '\u{ff9e}' | '\u{ff9f}' | '\u{3099}' | '\u{309a}')
+        || canonical_combining_class(c) != 0
 }
 
 /// Dashes and minus signs that NFKC leaves apart, as one hyphen.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use tantivy::{
     Searcher, Term,
     collector::{Count, DocSetCollector},
-    query::{BooleanQuery, Bm25StatisticsProvider, Occur, Query, TermQuery},
+    query::{Bm25StatisticsProvider, BooleanQuery, Occur, Query, TermQuery},
     schema::{Field, IndexRecordOption},
 };
 
@@ -29,8 +29,17 @@ pub(crate) struct Totals {
 }
 
 impl<'a> KindStats<'a> {
-    pub fn new(searcher: &'a Searcher, kind_field: Field, kind: &str, totals: std::sync::Arc<Totals>) -> Self {
-        Self { searcher, kind: Term::from_field_text(kind_field, kind), totals }
+    pub fn new(
+        searcher: &'a Searcher,
+        kind_field: Field,
+        kind: &str,
+        totals: std::sync::Arc<Totals>,
+    ) -> Self {
+        Self {
+            searcher,
+            kind: Term::from_field_text(kind_field, kind),
+            totals,
+        }
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -40,9 +49,17 @@ impl<'a> KindStats<'a> {
 
 impl Totals {
     /// Counts the documents whose `kind_field` is `kind`, and their tokens in `fields`.
-    pub fn count(searcher: &Searcher, kind_field: Field, kind: &str, fields: &[Field]) -> tantivy::Result<Self> {
+    pub fn count(
+        searcher: &Searcher,
+        kind_field: Field,
+        kind: &str,
+        fields: &[Field],
+    ) -> tantivy::Result<Self> {
         let kind = Term::from_field_text(kind_field, kind);
-        let docs = searcher.search(&TermQuery::new(kind, IndexRecordOption::Basic), &DocSetCollector)?;
+        let docs = searcher.search(
+            &TermQuery::new(kind, IndexRecordOption::Basic),
+            &DocSetCollector,
+        )?;
         let mut tokens: HashMap<Field, u64> = HashMap::new();
         let mut readers = HashMap::new();
         for addr in &docs {
@@ -50,12 +67,17 @@ impl Totals {
             for &field in fields {
                 let reader = match readers.entry((addr.segment_ord, field)) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => v.insert(segment.get_fieldnorms_reader(field)?),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(segment.get_fieldnorms_reader(field)?)
+                    }
                 };
                 *tokens.entry(field).or_default() += u64::from(reader.fieldnorm(addr.doc_id));
             }
         }
-        Ok(Self { num_docs: docs.len() as u64, tokens })
+        Ok(Self {
+            num_docs: docs.len() as u64,
+            tokens,
+        })
     }
 }
 
@@ -73,8 +95,14 @@ impl Bm25StatisticsProvider for KindStats<'_> {
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
         let both: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic))),
-            (Occur::Must, Box::new(TermQuery::new(self.kind.clone(), IndexRecordOption::Basic))),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(self.kind.clone(), IndexRecordOption::Basic)),
+            ),
         ];
         Ok(self.searcher.search(&BooleanQuery::new(both), &Count)? as u64)
     }

@@ -52,7 +52,10 @@ impl Synonyms {
                 .map(|m| m.trim().to_owned())
                 .filter(|m| !m.is_empty())
                 .collect();
-            groups.push(Self::group(members).map_err(|reason| SynonymError { line: i + 1, reason })?);
+            groups.push(Self::group(members).map_err(|reason| SynonymError {
+                line: i + 1,
+                reason,
+            })?);
         }
         Ok(Self { groups })
     }
@@ -62,25 +65,39 @@ impl Synonyms {
         let groups = groups
             .iter()
             .enumerate()
-            .map(|(i, g)| Self::group(g.clone()).map_err(|reason| SynonymError { line: i + 1, reason }))
+            .map(|(i, g)| {
+                Self::group(g.clone()).map_err(|reason| SynonymError {
+                    line: i + 1,
+                    reason,
+                })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self { groups })
     }
 
     fn group(members: Vec<String>) -> Result<Group, String> {
-        let members: Vec<String> = members.into_iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+        let members: Vec<String> = members
+            .into_iter()
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty())
+            .collect();
         if members.len() < 2 {
             return Err("同義語のグループには2語以上が必要です".into());
         }
         if let Some(long) = members.iter().find(|m| m.chars().count() > 100) {
-            return Err(format!("「{}…」が長すぎます（100文字まで）", long.chars().take(10).collect::<String>()));
+            return Err(format!(
+                "「{}…」が長すぎます（100文字まで）",
+                long.chars().take(10).collect::<String>()
+            ));
         }
         let keys: Vec<Vec<String>> = members
             .iter()
             .map(|m| analyze(m).morph.into_iter().map(|t| t.text).collect())
             .collect();
         if let Some((m, _)) = members.iter().zip(&keys).find(|(_, k)| k.is_empty()) {
-            return Err(format!("「{m}」は検索語になりません（記号や助詞だけの語は使えません）"));
+            return Err(format!(
+                "「{m}」は検索語になりません（記号や助詞だけの語は使えません）"
+            ));
         }
         Ok(Group { members, keys })
     }
@@ -117,7 +134,11 @@ impl Synonyms {
             if !positions.is_empty() && !others.is_empty() {
                 positions.sort_unstable();
                 positions.dedup();
-                out.push(SynonymMatch { positions, others, other_words });
+                out.push(SynonymMatch {
+                    positions,
+                    others,
+                    other_words,
+                });
             }
         }
         out
@@ -154,7 +175,12 @@ fn find(haystack: &[&str], needle: &[String]) -> Vec<usize> {
         return Vec::new();
     }
     (0..=haystack.len() - needle.len())
-        .filter(|&i| haystack[i..i + needle.len()].iter().zip(needle).all(|(a, b)| *a == b))
+        .filter(|&i| {
+            haystack[i..i + needle.len()]
+                .iter()
+                .zip(needle)
+                .all(|(a, b)| *a == b)
+        })
         .flat_map(|i| i..i + needle.len())
         .collect()
 }
@@ -177,9 +203,15 @@ mod tests {
         .unwrap();
         let expand = |q: &str| {
             let a = analyze(q);
-            s.expand(&a.morph_texts()).into_iter().map(str::to_owned).collect::<Vec<_>>()
+            s.expand(&a.morph_texts())
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
-        assert_eq!(expand("M365 PW忘れた"), ["パスワード", "Microsoft 365", "Office 365"]);
+        assert_eq!(
+            expand("M365 PW忘れた"),
+            ["パスワード", "Microsoft 365", "Office 365"]
+        );
         assert_eq!(expand("ＰＷＡを入れたい"), Vec::<String>::new());
         assert_eq!(expand("チームズが落ちる"), ["Teams"]);
         assert_eq!(expand("サーバが重い"), ["鯖"]);

@@ -72,7 +72,11 @@ impl Tokenizer for JapaneseTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms {
         let analysis = analyze_cached(text);
-        let terms: &[Term] = if self.bigram { &analysis.bigram } else { &analysis.morph };
+        let terms: &[Term] = if self.bigram {
+            &analysis.bigram
+        } else {
+            &analysis.morph
+        };
         let tokens = terms
             .iter()
             .enumerate()

@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone, Utc};
 use search_index::{
-    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms, TicketAccess,
-    analysis::analyze,
+    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms,
+    TicketAccess, analysis::analyze,
 };
 
 fn morph(text: &str) -> Vec<String> {
@@ -19,10 +19,20 @@ fn bigrams(text: &str) -> Vec<String> {
 fn content_words_in_base_form_particles_and_symbols_dropped() {
     assert_eq!(
         morph("パソコン（業務端末）にログオンするときのパスワードを忘れてしまいました。"),
-        ["パソコン", "業務", "端末", "ログオン", "パスワード", "忘レル"]
+        [
+            "パソコン",
+            "業務",
+            "端末",
+            "ログオン",
+            "パスワード",
+            "忘レル"
+        ]
     );
     // 分からなくて → 分かる; できません → dropped (light verb), が / の dropped.
-    assert_eq!(morph("校務支援のパスワードが分からなくて成績入力ができません"), ["校務", "支援", "パスワード", "分カル", "成績", "入力"]);
+    assert_eq!(
+        morph("校務支援のパスワードが分からなくて成績入力ができません"),
+        ["校務", "支援", "パスワード", "分カル", "成績", "入力"]
+    );
 }
 
 #[test]
@@ -95,8 +105,16 @@ fn doc(kind: DocKind, id: &str, tenant: &str, title: &str, body: &str) -> Docume
         body: body.to_owned(),
         keywords: vec![],
         category: Some("プリンター".to_owned()),
-        audience: if kind == DocKind::Faq { vec!["staff".to_owned()] } else { vec![] },
-        status: if kind == DocKind::Faq { "published".to_owned() } else { "new".to_owned() },
+        audience: if kind == DocKind::Faq {
+            vec!["staff".to_owned()]
+        } else {
+            vec![]
+        },
+        status: if kind == DocKind::Faq {
+            "published".to_owned()
+        } else {
+            "new".to_owned()
+        },
         number: None,
         requester: Some("alice".to_owned()),
         vendors: vec![],
@@ -106,13 +124,32 @@ fn doc(kind: DocKind, id: &str, tenant: &str, title: &str, body: &str) -> Docume
 }
 
 fn everything(tenant: &str) -> Access {
-    Access { tenant: tenant.to_owned(), faq: FaqAccess::All, tickets: TicketAccess::All }
+    Access {
+        tenant: tenant.to_owned(),
+        faq: FaqAccess::All,
+        tickets: TicketAccess::All,
+    }
 }
 
 fn ids(index: &SearchIndex, text: &str, access: &Access, filter: &Filter) -> Vec<String> {
     let synonyms = Synonyms::defaults();
-    let req = SearchRequest { text, access, filter, synonyms: &synonyms, limit: 10, offset: 0, highlight: true, count: true };
-    index.search(&req).unwrap().hits.into_iter().map(|h| h.id).collect()
+    let req = SearchRequest {
+        text,
+        access,
+        filter,
+        synonyms: &synonyms,
+        limit: 10,
+        offset: 0,
+        highlight: true,
+        count: true,
+    };
+    index
+        .search(&req)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
 }
 
 fn index_with(docs: &[Document]) -> SearchIndex {
@@ -128,7 +165,13 @@ fn index_with(docs: &[Document]) -> SearchIndex {
 #[test]
 fn kyoto_does_not_match_tokyo_to() {
     let index = index_with(&[
-        doc(DockindT, "tokyo", "t", "東京都の出張", "東京都庁へ出張します"),
+        doc(
+            DockindT,
+            "tokyo",
+            "t",
+            "東京都の出張",
+            "東京都庁へ出張します",
+        ),
         doc(DockindT, "kyoto", "t", "京都の出張", "京都市へ出張します"),
     ]);
     let all = everything("t");
@@ -142,10 +185,34 @@ const DockindT: DocKind = DocKind::Ticket;
 #[test]
 fn people_find_what_they_type_however_they_type_it() {
     let index = index_with(&[
-        doc(DocKind::Faq, "printer", "t", "プリンターで紙詰まりが起きました", "給紙トレイを確認してください"),
-        doc(DocKind::Faq, "server", "t", "ファイルサーバーにつながらない", "共有フォルダが開けない場合"),
-        doc(DocKind::Faq, "password", "t", "パスワードを忘れました", "初期化の手続き"),
-        doc(DocKind::Faq, "teams", "t", "Teamsの会議に参加できない", "会議リンクを確認"),
+        doc(
+            DocKind::Faq,
+            "printer",
+            "t",
+            "プリンターで紙詰まりが起きました",
+            "給紙トレイを確認してください",
+        ),
+        doc(
+            DocKind::Faq,
+            "server",
+            "t",
+            "ファイルサーバーにつながらない",
+            "共有フォルダが開けない場合",
+        ),
+        doc(
+            DocKind::Faq,
+            "password",
+            "t",
+            "パスワードを忘れました",
+            "初期化の手続き",
+        ),
+        doc(
+            DocKind::Faq,
+            "teams",
+            "t",
+            "Teamsの会議に参加できない",
+            "会議リンクを確認",
+        ),
     ]);
     let all = everything("t");
     let f = Filter::default();
@@ -183,7 +250,11 @@ fn highlights_are_escaped_and_marked() {
     assert!(title.contains("&lt;script&gt;"), "{title}");
     assert!(title.contains("<mark>プリンター</mark>"), "{title}");
     assert!(!title.contains("<script>"));
-    assert!(hit.highlights[1].html.contains("a &amp; b &lt; c"), "{}", hit.highlights[1].html);
+    assert!(
+        hit.highlights[1].html.contains("a &amp; b &lt; c"),
+        "{}",
+        hit.highlights[1].html
+    );
 }
 
 #[test]
@@ -216,30 +287,64 @@ fn scope_and_filters() {
     let f = Filter::default();
     let staff_requester = Access {
         tenant: "t".into(),
-        faq: FaqAccess::Published { audiences: vec!["staff".into()] },
-        tickets: TicketAccess::Limited { requested_by: Some("alice".into()), escalated_to: None },
+        faq: FaqAccess::Published {
+            audiences: vec!["staff".into()],
+        },
+        tickets: TicketAccess::Limited {
+            requested_by: Some("alice".into()),
+            escalated_to: None,
+        },
     };
-    assert_eq!(sorted(ids(&index, "プリンター", &staff_requester, &f)), ["alices", "later", "staff"]);
+    assert_eq!(
+        sorted(ids(&index, "プリンター", &staff_requester, &f)),
+        ["alices", "later", "staff"]
+    );
     let vendor = Access {
         tenant: "t".into(),
         faq: FaqAccess::None,
-        tickets: TicketAccess::Limited { requested_by: None, escalated_to: Some("v1".into()) },
+        tickets: TicketAccess::Limited {
+            requested_by: None,
+            escalated_to: Some("v1".into()),
+        },
     };
     assert_eq!(ids(&index, "プリンター", &vendor, &f), ["escalated"]);
-    let nobody = Access { tenant: "t".into(), faq: FaqAccess::None, tickets: TicketAccess::None };
+    let nobody = Access {
+        tenant: "t".into(),
+        faq: FaqAccess::None,
+        tickets: TicketAccess::None,
+    };
     assert!(ids(&index, "プリンター", &nobody, &f).is_empty());
-    assert_eq!(ids(&index, "プリンター", &everything("u"), &f), ["other-tenant"]);
+    assert_eq!(
+        ids(&index, "プリンター", &everything("u"), &f),
+        ["other-tenant"]
+    );
     assert_eq!(ids(&index, "プリンター", &everything("t"), &f).len(), 7);
 
-    let faq_drafts = Filter { kinds: vec![DocKind::Faq], statuses: vec!["draft".into()], ..Filter::default() };
-    assert_eq!(ids(&index, "プリンター", &everything("t"), &faq_drafts), ["draft"]);
-    let teachers = Filter { audiences: vec!["teacher".into()], ..Filter::default() };
-    assert_eq!(ids(&index, "プリンター", &everything("t"), &teachers), ["teacher"]);
+    let faq_drafts = Filter {
+        kinds: vec![DocKind::Faq],
+        statuses: vec!["draft".into()],
+        ..Filter::default()
+    };
+    assert_eq!(
+        ids(&index, "プリンター", &everything("t"), &faq_drafts),
+        ["draft"]
+    );
+    let teachers = Filter {
+        audiences: vec!["teacher".into()],
+        ..Filter::default()
+    };
+    assert_eq!(
+        ids(&index, "プリンター", &everything("t"), &teachers),
+        ["teacher"]
+    );
     let since_june = Filter {
         created_from: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
         ..Filter::default()
     };
-    assert_eq!(ids(&index, "プリンター", &everything("t"), &since_june), ["later"]);
+    assert_eq!(
+        ids(&index, "プリンター", &everything("t"), &since_june),
+        ["later"]
+    );
 
     let synonyms = Synonyms::defaults();
     let all = everything("t");
@@ -257,7 +362,10 @@ fn scope_and_filters() {
     assert_eq!(r.total, Some(7));
     assert!(r.has_more);
     assert_eq!(r.hits.len(), 2);
-    assert_eq!(r.facets.kinds, [("ticket".to_owned(), 4), ("faq".to_owned(), 3)]);
+    assert_eq!(
+        r.facets.kinds,
+        [("ticket".to_owned(), 4), ("faq".to_owned(), 3)]
+    );
     assert!(r.facets.statuses.contains(&("draft".to_owned(), 1)));
     assert!(r.facets.audiences.contains(&("teacher".to_owned(), 1)));
 }
@@ -267,7 +375,15 @@ fn ticket_numbers_find_their_ticket() {
     let mut t = doc(DocKind::Ticket, "n", "t", "VPNにつながらない", "");
     t.number = Some("HD-2026-000123".into());
     let index = index_with(&[t, doc(DocKind::Ticket, "m", "t", "HD-2026 の資料", "")]);
-    assert_eq!(ids(&index, "HD-2026-000123 の状況は？", &everything("t"), &Filter::default())[0], "n");
+    assert_eq!(
+        ids(
+            &index,
+            "HD-2026-000123 の状況は？",
+            &everything("t"),
+            &Filter::default()
+        )[0],
+        "n"
+    );
 }
 
 #[test]
@@ -280,24 +396,55 @@ fn bad_queries_get_an_error_or_nothing() {
     }
     let synonyms = Synonyms::defaults();
     let long = "プ".repeat(10_000);
-    let req = SearchRequest { text: &long, access: &all, filter: &f, synonyms: &synonyms, limit: 5, offset: 0, highlight: true, count: true };
-    assert!(matches!(index.search(&req), Err(search_index::SearchError::QueryTooLong { max: 1000 })));
+    let req = SearchRequest {
+        text: &long,
+        access: &all,
+        filter: &f,
+        synonyms: &synonyms,
+        limit: 5,
+        offset: 0,
+        highlight: true,
+        count: true,
+    };
+    assert!(matches!(
+        index.search(&req),
+        Err(search_index::SearchError::QueryTooLong { max: 1000 })
+    ));
     // Mixed scripts and emoji around a real word still find it.
-    assert_eq!(ids(&index, "😀ぷりんたー😀 printer Ελληνικά", &all, &f), ["a"]);
+    assert_eq!(
+        ids(&index, "😀ぷりんたー😀 printer Ελληνικά", &all, &f),
+        ["a"]
+    );
 }
 
 #[test]
 fn the_faq_declines_what_it_cannot_answer() {
     let index = index_with(&[
-        doc(DocKind::Faq, "pw", "t", "パスワードを忘れました", "ヘルプデスクで初期化します"),
-        doc(DocKind::Faq, "printer", "t", "プリンターで紙詰まりが起きました", "給紙トレイを確認してください"),
+        doc(
+            DocKind::Faq,
+            "pw",
+            "t",
+            "パスワードを忘れました",
+            "ヘルプデスクで初期化します",
+        ),
+        doc(
+            DocKind::Faq,
+            "printer",
+            "t",
+            "プリンターで紙詰まりが起きました",
+            "給紙トレイを確認してください",
+        ),
     ]);
     let synonyms = Synonyms::defaults();
     let all = everything("t");
-    let s = index.suggest_answers("PWを忘れてしまった", &all, &synonyms).unwrap();
+    let s = index
+        .suggest_answers("PWを忘れてしまった", &all, &synonyms)
+        .unwrap();
     assert_eq!(s.confidence, Confidence::Answer);
     assert_eq!(s.hits[0].id, "pw");
-    let s = index.suggest_answers("通勤手当の申請方法", &all, &synonyms).unwrap();
+    let s = index
+        .suggest_answers("通勤手当の申請方法", &all, &synonyms)
+        .unwrap();
     assert_eq!(s.confidence, Confidence::Decline);
     assert!(s.hits.is_empty());
 }
@@ -309,17 +456,23 @@ fn commits_carry_the_outbox_position_across_reopening() {
         let index = SearchIndex::open_or_create(dir.path()).unwrap();
         assert_eq!(index.committed_position().unwrap(), None);
         let mut w = index.writer(32).unwrap();
-        w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター", "")).unwrap();
+        w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター", ""))
+            .unwrap();
         w.commit(41).unwrap();
         // Written but never committed: lost with the writer, as after a crash.
-        w.upsert(&doc(DocKind::Faq, "b", "t", "プリンター", "")).unwrap();
+        w.upsert(&doc(DocKind::Faq, "b", "t", "プリンター", ""))
+            .unwrap();
     }
     let index = SearchIndex::open_or_create(dir.path()).unwrap();
     assert_eq!(index.committed_position().unwrap(), Some(41));
-    assert_eq!(ids(&index, "プリンター", &everything("t"), &Filter::default()), ["a"]);
+    assert_eq!(
+        ids(&index, "プリンター", &everything("t"), &Filter::default()),
+        ["a"]
+    );
     // Upserting again replaces, never doubles.
     let mut w = index.writer(32).unwrap();
-    w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター 改訂", "")).unwrap();
+    w.upsert(&doc(DocKind::Faq, "a", "t", "プリンター 改訂", ""))
+        .unwrap();
     w.commit(42).unwrap();
     assert_eq!(index.num_docs(), 1);
 }
@@ -353,7 +506,13 @@ fn any_query_searches_without_panicking() {
 #[test]
 fn every_word_must_match_unless_no_document_has_them_all() {
     let index = index_with(&[
-        doc(DocKind::Ticket, "both", "t", "VPN経由でプリンターに印刷できない", ""),
+        doc(
+            DocKind::Ticket,
+            "both",
+            "t",
+            "VPN経由でプリンターに印刷できない",
+            "",
+        ),
         doc(DocKind::Ticket, "printer", "t", "プリンターが故障", ""),
         doc(DocKind::Ticket, "vpn", "t", "VPNにつながらない", ""),
     ]);
@@ -381,6 +540,10 @@ fn an_index_with_an_old_schema_is_recreated_empty() {
         w.commit().unwrap();
     }
     let index = SearchIndex::open_or_create(dir.path()).unwrap();
-    assert_eq!(index.committed_position().unwrap(), None, "empty, so the server rebuilds it");
+    assert_eq!(
+        index.committed_position().unwrap(),
+        None,
+        "empty, so the server rebuilds it"
+    );
     assert_eq!(index.num_docs(), 0);
 }

@@ -14,13 +14,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code, chat_conversation,
-    chat_ticket_link, faq_article, link_nonce, person, tenant, ticket,
+    Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code,
+    chat_conversation, chat_ticket_link, faq_article, link_nonce, person, tenant, ticket,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -67,7 +67,9 @@ impl Platform {
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Platform::Line, Platform::LineWorks, Platform::Teams].into_iter().find(|p| p.as_str() == s)
+        [Platform::Line, Platform::LineWorks, Platform::Teams]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 
     /// The name people read.
@@ -163,10 +165,18 @@ pub struct Turn {
 
 impl Turn {
     pub fn user(text: impl Into<String>, at: DateTime<Utc>) -> Self {
-        Self { at, from: "user".to_owned(), text: text.into() }
+        Self {
+            at,
+            from: "user".to_owned(),
+            text: text.into(),
+        }
     }
     pub fn bot(text: impl Into<String>, at: DateTime<Utc>) -> Self {
-        Self { at, from: "bot".to_owned(), text: text.into() }
+        Self {
+            at,
+            from: "bot".to_owned(),
+            text: text.into(),
+        }
     }
 }
 
@@ -215,13 +225,18 @@ pub async fn account(
 }
 
 /// The user behind an account: the linked person (if still active) acting as a requester.
-pub async fn user(db: &impl ConnectionTrait, account: chat_account::Model) -> ServiceResult<ChatUser> {
+pub async fn user(
+    db: &impl ConnectionTrait,
+    account: chat_account::Model,
+) -> ServiceResult<ChatUser> {
     let person = match account.person_id {
-        Some(pid) => person::Entity::find_by_id(pid)
-            .filter(person::Column::TenantId.eq(account.tenant_id))
-            .filter(person::Column::Active.eq(true))
-            .one(db)
-            .await?,
+        Some(pid) => {
+            person::Entity::find_by_id(pid)
+                .filter(person::Column::TenantId.eq(account.tenant_id))
+                .filter(person::Column::Active.eq(true))
+                .one(db)
+                .await?
+        }
         None => None,
     };
     let actor = person.as_ref().map(|p| Actor {
@@ -235,7 +250,12 @@ pub async fn user(db: &impl ConnectionTrait, account: chat_account::Model) -> Se
         Some(PersonKind::Student) => "student",
         _ => "staff",
     };
-    Ok(ChatUser { account, person, actor, audience })
+    Ok(ChatUser {
+        account,
+        person,
+        actor,
+        audience,
+    })
 }
 
 /// Finds or creates a conversation (looked up on the read pool, like [`account`]), keeping
@@ -322,7 +342,8 @@ pub async fn save(
     }
     let mut a = c.clone().into_active_model();
     a.state = Set(serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?);
-    a.transcript = Set(serde_json::to_value(&transcript).map_err(|e| ServiceError::Config(e.to_string()))?);
+    a.transcript =
+        Set(serde_json::to_value(&transcript).map_err(|e| ServiceError::Config(e.to_string()))?);
     a.updated_at = Set(at);
     a.update(db).await?;
     Ok(())
@@ -358,7 +379,11 @@ pub async fn start_link(
     if recent >= CODES_PER_HOUR {
         return Ok(StartLink::TooMany);
     }
-    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+    if tenant
+        .helpdesk_email
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
         return Ok(StartLink::NoMail);
     }
     let email = email.trim().to_lowercase();
@@ -412,10 +437,19 @@ pub(crate) async fn issue_code(
 /// constant time.
 pub(crate) fn code_matches(row: &chat_code::Model, entered: &str) -> bool {
     let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
-    constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes())
+    constant_time_eq(
+        code_hash(row.id, &entered).as_bytes(),
+        row.code_hash.as_bytes(),
+    )
 }
 
-fn link_code_mail(tenant: &tenant::Model, p: &person::Model, platform: Platform, code: &str, place: &str) -> (String, String) {
+fn link_code_mail(
+    tenant: &tenant::Model,
+    p: &person::Model,
+    platform: Platform,
+    code: &str,
+    place: &str,
+) -> (String, String) {
     let platform = platform.label();
     let subject = format!("【{}】{platform}連携の確認コード", tenant.name);
     let body = format!(
@@ -481,24 +515,47 @@ pub async fn web_link_start(
 pub enum WebLinkConfirm {
     /// Right: hand this nonce to LINE (kept only as a hash, valid for [`CODE_MINUTES`]).
     Nonce(crate::Secret),
-    Wrong { left: i32 },
+    Wrong {
+        left: i32,
+    },
     Expired,
 }
 
 /// Checks the code of a sign-in and, when right, makes the nonce for LINE.
-pub async fn web_link_confirm(db: &impl ConnectionTrait, id: Uuid, entered: &str, at: DateTime<Utc>) -> ServiceResult<WebLinkConfirm> {
-    let Some(row) = link_nonce::Entity::find_by_id(id).one(db).await? else { return Ok(WebLinkConfirm::Expired) };
-    if row.used_at.is_some() || row.nonce_hash.is_some() || row.expires_at <= at || row.tries >= CODE_TRIES {
+pub async fn web_link_confirm(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    entered: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<WebLinkConfirm> {
+    let Some(row) = link_nonce::Entity::find_by_id(id).one(db).await? else {
+        return Ok(WebLinkConfirm::Expired);
+    };
+    if row.used_at.is_some()
+        || row.nonce_hash.is_some()
+        || row.expires_at <= at
+        || row.tries >= CODE_TRIES
+    {
         return Ok(WebLinkConfirm::Expired);
     }
     let entered: String = entered.chars().filter(char::is_ascii_digit).collect();
-    let right = row.person_id.is_some() && constant_time_eq(code_hash(row.id, &entered).as_bytes(), row.code_hash.as_bytes());
+    let right = row.person_id.is_some()
+        && constant_time_eq(
+            code_hash(row.id, &entered).as_bytes(),
+            row.code_hash.as_bytes(),
+        );
     let mut a = row.clone().into_active_model();
     if !right {
         let tries = row.tries + 1;
         a.tries = Set(tries);
         a.update(db).await?;
-        return Ok(if tries >= CODE_TRIES { WebLinkConfirm::Expired } else { WebLinkConfirm::Wrong { left: CODE_TRIES - tries } });
+        return Ok(if tries >= CODE_TRIES {
+            WebLinkConfirm::Expired
+        } else {
+            WebLinkConfirm::Wrong {
+                left: CODE_TRIES - tries,
+            }
+        });
     }
     let nonce: [u8; 24] = rand::random();
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
@@ -528,7 +585,12 @@ pub async fn web_link_finish(
         return Ok(None);
     }
     let Some(p) = (match row.person_id {
-        Some(pid) => person::Entity::find_by_id(pid).filter(person::Column::Active.eq(true)).one(db).await?,
+        Some(pid) => {
+            person::Entity::find_by_id(pid)
+                .filter(person::Column::Active.eq(true))
+                .one(db)
+                .await?
+        }
         None => None,
     }) else {
         return Ok(None);
@@ -545,7 +607,9 @@ pub async fn web_link_finish(
 pub enum ConfirmLink {
     Linked(Box<person::Model>),
     /// Wrong; this many tries are left.
-    Wrong { left: i32 },
+    Wrong {
+        left: i32,
+    },
     /// Out of time, or out of tries: ask for a new code.
     Expired,
 }
@@ -560,7 +624,13 @@ pub async fn confirm_link(
     at: DateTime<Utc>,
 ) -> ServiceResult<ConfirmLink> {
     let wrong = |tries: i32| {
-        if tries >= CODE_TRIES { ConfirmLink::Expired } else { ConfirmLink::Wrong { left: CODE_TRIES - tries } }
+        if tries >= CODE_TRIES {
+            ConfirmLink::Expired
+        } else {
+            ConfirmLink::Wrong {
+                left: CODE_TRIES - tries,
+            }
+        }
     };
     let Some(code_id) = awaiting_code else {
         return Ok(wrong(tries_so_far + 1));
@@ -622,7 +692,10 @@ pub async fn link(
 }
 
 /// Removes an account's link (the person asked to, or the desk did).
-pub async fn unlink(db: &impl ConnectionTrait, account: &chat_account::Model) -> ServiceResult<chat_account::Model> {
+pub async fn unlink(
+    db: &impl ConnectionTrait,
+    account: &chat_account::Model,
+) -> ServiceResult<chat_account::Model> {
     let mut a = account.clone().into_active_model();
     a.person_id = Set(None);
     a.link_method = Set(None);
@@ -651,16 +724,32 @@ pub async fn open_ticket(
     transcript: &[Turn],
     at: DateTime<Utc>,
 ) -> ServiceResult<ticket::Model> {
-    let actor = user.actor.as_ref().ok_or(ServiceError::Forbidden("link the chat account first"))?;
+    let actor = user
+        .actor
+        .as_ref()
+        .ok_or(ServiceError::Forbidden("link the chat account first"))?;
     let platform = Platform::parse(&c.platform).unwrap_or(Platform::Line);
     let question = question.trim();
-    let mut title: String = question.lines().next().unwrap_or_default().chars().take(TITLE_CHARS).collect();
+    let mut title: String = question
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(TITLE_CHARS)
+        .collect();
     if title.trim().is_empty() {
         title = format!("{}からのお問い合わせ", platform.label());
     }
-    let mut description = format!("{}のボットから受け付けました。\n\n{question}\n\n― 会話の記録 ―\n", platform.label());
+    let mut description = format!(
+        "{}のボットから受け付けました。\n\n{question}\n\n― 会話の記録 ―\n",
+        platform.label()
+    );
     for t in transcript {
-        let who = if t.from == "user" { "利用者" } else { "ボット" };
+        let who = if t.from == "user" {
+            "利用者"
+        } else {
+            "ボット"
+        };
         let when = t.at.with_timezone(&tz::TOKYO).format("%m/%d %H:%M");
         description.push_str(&format!("[{when}] {who}: {}\n", t.text.replace('\n', " ")));
     }
@@ -685,8 +774,14 @@ pub async fn open_ticket(
 }
 
 /// A ticket of the linked user by its number; `None` when there is none they may see.
-pub async fn ticket_by_number(db: &impl ConnectionTrait, user: &ChatUser, number: &str) -> ServiceResult<Option<ticket::Model>> {
-    let Some(actor) = &user.actor else { return Ok(None) };
+pub async fn ticket_by_number(
+    db: &impl ConnectionTrait,
+    user: &ChatUser,
+    number: &str,
+) -> ServiceResult<Option<ticket::Model>> {
+    let Some(actor) = &user.actor else {
+        return Ok(None);
+    };
     match tickets::get_by_number(db, actor, number).await {
         Ok(t) => Ok(Some(t)),
         Err(ServiceError::NotFound) => Ok(None),
@@ -695,8 +790,14 @@ pub async fn ticket_by_number(db: &impl ConnectionTrait, user: &ChatUser, number
 }
 
 /// The linked user's latest tickets, open ones first.
-pub async fn my_tickets(db: &impl ConnectionTrait, user: &ChatUser, limit: u64) -> ServiceResult<Vec<ticket::Model>> {
-    let Some(actor) = &user.actor else { return Ok(vec![]) };
+pub async fn my_tickets(
+    db: &impl ConnectionTrait,
+    user: &ChatUser,
+    limit: u64,
+) -> ServiceResult<Vec<ticket::Model>> {
+    let Some(actor) = &user.actor else {
+        return Ok(vec![]);
+    };
     let mut rows = ticket::Entity::find()
         .filter(ticket::Column::TenantId.eq(actor.tenant_id))
         .filter(ticket::Column::RequesterId.eq(actor.person_id))
@@ -704,13 +805,22 @@ pub async fn my_tickets(db: &impl ConnectionTrait, user: &ChatUser, limit: u64) 
         .limit(limit * 4)
         .all(db)
         .await?;
-    rows.sort_by_key(|t| (matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed), std::cmp::Reverse(t.created_at)));
+    rows.sort_by_key(|t| {
+        (
+            matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
+            std::cmp::Reverse(t.created_at),
+        )
+    });
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(rows)
 }
 
 /// A published FAQ article the user may read.
-pub async fn faq_article(db: &impl ConnectionTrait, user: &ChatUser, id: Uuid) -> ServiceResult<Option<faq_article::Model>> {
+pub async fn faq_article(
+    db: &impl ConnectionTrait,
+    user: &ChatUser,
+    id: Uuid,
+) -> ServiceResult<Option<faq_article::Model>> {
     Ok(faq_article::Entity::find_by_id(id)
         .filter(faq_article::Column::TenantId.eq(user.account.tenant_id))
         .filter(faq_article::Column::Status.eq(FaqStatus::Published))
@@ -720,9 +830,18 @@ pub async fn faq_article(db: &impl ConnectionTrait, user: &ChatUser, id: Uuid) -
 }
 
 /// Records a 「解決した／解決しない」 vote on an article.
-pub async fn vote(txn: &DatabaseTransaction, user: &ChatUser, id: Uuid, helpful: bool) -> ServiceResult<Option<faq_article::Model>> {
-    let Some(a) = faq_article(txn, user, id).await? else { return Ok(None) };
-    Ok(Some(crate::faq::vote_on(txn, a, &user.voter(), helpful).await?))
+pub async fn vote(
+    txn: &DatabaseTransaction,
+    user: &ChatUser,
+    id: Uuid,
+    helpful: bool,
+) -> ServiceResult<Option<faq_article::Model>> {
+    let Some(a) = faq_article(txn, user, id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        crate::faq::vote_on(txn, a, &user.voter(), helpful).await?,
+    ))
 }
 
 /// Why a ticket's chat hears from us.
@@ -735,9 +854,15 @@ pub enum Notice<'a> {
 /// The text of a ticket update, in Japanese.
 pub fn notice_text(t: &ticket::Model, notice: &Notice<'_>) -> String {
     match notice {
-        Notice::Comment { body } => format!("【{}】担当者からの回答です。\n\n{}", t.number, body.trim()),
+        Notice::Comment { body } => {
+            format!("【{}】担当者からの回答です。\n\n{}", t.number, body.trim())
+        }
         Notice::Resolved { note } => {
-            let note = note.map(str::trim).filter(|n| !n.is_empty()).map(|n| format!("\n\n{n}")).unwrap_or_default();
+            let note = note
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| format!("\n\n{n}"))
+                .unwrap_or_default();
             format!(
                 "【{}】「{}」の対応を完了しました。{note}\n\n解決していない場合は、このトークで「{} 再開」と送ってください。",
                 t.number, t.title, t.number
@@ -748,12 +873,24 @@ pub fn notice_text(t: &ticket::Model, notice: &Notice<'_>) -> String {
 
 /// Queues a ticket update to the chat the ticket came from (in the change's transaction);
 /// nothing when it came from elsewhere or the user blocked the bot.
-pub async fn notify(db: &impl ConnectionTrait, t: &ticket::Model, notice: Notice<'_>, at: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn notify(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    notice: Notice<'_>,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
     if !matches!(t.channel, Channel::Line | Channel::Teams) {
         return Ok(());
     }
-    let Some(l) = chat_ticket_link::Entity::find_by_id(t.id).one(db).await? else { return Ok(()) };
-    let Some(c) = chat_conversation::Entity::find_by_id(l.conversation_id).one(db).await? else { return Ok(()) };
+    let Some(l) = chat_ticket_link::Entity::find_by_id(t.id).one(db).await? else {
+        return Ok(());
+    };
+    let Some(c) = chat_conversation::Entity::find_by_id(l.conversation_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
     if state_of(&c).blocked {
         return Ok(());
     }
@@ -773,14 +910,25 @@ pub async fn notify(db: &impl ConnectionTrait, t: &ticket::Model, notice: Notice
 }
 
 /// Loads a conversation by id.
-pub async fn conversation_by_id(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<Option<chat_conversation::Model>> {
+pub async fn conversation_by_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> ServiceResult<Option<chat_conversation::Model>> {
     Ok(chat_conversation::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Accounts linked to a person (for the desk, and for tests).
-pub async fn accounts_of(db: &impl ConnectionTrait, tenant_id: Uuid, person_id: Uuid) -> ServiceResult<Vec<chat_account::Model>> {
+pub async fn accounts_of(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    person_id: Uuid,
+) -> ServiceResult<Vec<chat_account::Model>> {
     Ok(chat_account::Entity::find()
-        .filter(Condition::all().add(chat_account::Column::TenantId.eq(tenant_id)).add(chat_account::Column::PersonId.eq(person_id)))
+        .filter(
+            Condition::all()
+                .add(chat_account::Column::TenantId.eq(tenant_id))
+                .add(chat_account::Column::PersonId.eq(person_id)),
+        )
         .all(db)
         .await?)
 }
@@ -792,7 +940,10 @@ mod tests {
     #[test]
     fn dialog_state_round_trips_and_defaults_from_empty_json() {
         let s = DialogState {
-            awaiting: Awaiting::LinkCode { code_id: Some(Uuid::nil()), tries: 1 },
+            awaiting: Awaiting::LinkCode {
+                code_id: Some(Uuid::nil()),
+                tries: 1,
+            },
             last_question: Some("プリンタが使えない".to_owned()),
             shown: vec![Uuid::nil()],
             blocked: false,
@@ -800,15 +951,24 @@ mod tests {
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["awaiting"]["kind"], "link_code");
         assert_eq!(serde_json::from_value::<DialogState>(v).unwrap(), s);
-        assert_eq!(serde_json::from_value::<DialogState>(json!({})).unwrap(), DialogState::default());
+        assert_eq!(
+            serde_json::from_value::<DialogState>(json!({})).unwrap(),
+            DialogState::default()
+        );
     }
 
     #[test]
     fn code_hashes_depend_on_the_id_and_compare_in_constant_time() {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         assert_ne!(code_hash(a, "123456"), code_hash(b, "123456"));
-        assert!(constant_time_eq(code_hash(a, "123456").as_bytes(), code_hash(a, "123456").as_bytes()));
-        assert!(!constant_time_eq(code_hash(a, "123456").as_bytes(), code_hash(a, "123457").as_bytes()));
+        assert!(constant_time_eq(
+            code_hash(a, "123456").as_bytes(),
+            code_hash(a, "123456").as_bytes()
+        ));
+        assert!(!constant_time_eq(
+            code_hash(a, "123456").as_bytes(),
+            code_hash(a, "123457").as_bytes()
+        ));
         assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -148,8 +148,14 @@ pub async fn load(db: &Db, anchor: DateTime<Utc>) -> ServiceResult<DemoSummary> 
     // The FAQ: the same 80 articles for both tenants (the board has office staff too).
     let mut faq_articles = 0;
     for dir in &dirs {
-        let Some(admin) = dir.people.values().find(|p| crate::directory::roles_of(p).is_desk()) else {
-            return Err(ServiceError::Config("demo tenant without a desk person".to_owned()));
+        let Some(admin) = dir
+            .people
+            .values()
+            .find(|p| crate::directory::roles_of(p).is_desk())
+        else {
+            return Err(ServiceError::Config(
+                "demo tenant without a desk person".to_owned(),
+            ));
         };
         let actor = Actor {
             person_id: admin.id,

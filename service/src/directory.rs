@@ -53,7 +53,10 @@ pub async fn person(
 }
 
 /// The tenant's active admins, oldest first.
-pub async fn admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<person::Model>> {
+pub async fn admins(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> ServiceResult<Vec<person::Model>> {
     use sea_orm::QueryOrder;
     let people = person::Entity::find()
         .filter(person::Column::TenantId.eq(tenant_id))
@@ -62,7 +65,10 @@ pub async fn admins(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult
         .order_by_asc(person::Column::Id)
         .all(db)
         .await?;
-    Ok(people.into_iter().filter(|p| roles_of(p).has(crate::auth::Role::Admin)).collect())
+    Ok(people
+        .into_iter()
+        .filter(|p| roles_of(p).has(crate::auth::Role::Admin))
+        .collect())
 }
 
 /// Loads a person of the tenant by mail address (case-insensitive).

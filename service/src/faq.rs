@@ -10,8 +10,9 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::{FaqStatus, PersonKind, faq_article, faq_article_version, faq_vote};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use search_index::DocKind;
 use serde::Deserialize;
@@ -83,7 +84,11 @@ pub async fn audience_of(db: &impl ConnectionTrait, actor: &Actor) -> ServiceRes
 }
 
 /// One article in scope.
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<faq_article::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<faq_article::Model> {
     faq_article::Entity::find_by_id(id)
         .filter(scope(db, actor).await?)
         .one(db)
@@ -92,7 +97,11 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceR
 }
 
 /// One article in scope by its code (faq-001).
-pub async fn get_by_code(db: &impl ConnectionTrait, actor: &Actor, code: &str) -> ServiceResult<faq_article::Model> {
+pub async fn get_by_code(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    code: &str,
+) -> ServiceResult<faq_article::Model> {
     faq_article::Entity::find()
         .filter(faq_article::Column::Code.eq(code))
         .filter(scope(db, actor).await?)
@@ -102,7 +111,11 @@ pub async fn get_by_code(db: &impl ConnectionTrait, actor: &Actor, code: &str) -
 }
 
 /// Articles in scope by id (for search hits and loaders); missing ones are left out.
-pub async fn by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<faq_article::Model>> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<faq_article::Model>> {
     Ok(faq_article::Entity::find()
         .filter(faq_article::Column::Id.is_in(ids.to_vec()))
         .filter(scope(db, actor).await?)
@@ -131,12 +144,20 @@ pub async fn list(
     if let Some(after) = after {
         q = q.filter(faq_article::Column::Code.gt(after));
     }
-    let rows = q.order_by_asc(faq_article::Column::Code).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_asc(faq_article::Column::Code)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
 /// An article's saved versions, newest first (the desk only).
-pub async fn versions(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<Vec<faq_article_version::Model>> {
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<Vec<faq_article_version::Model>> {
     let a = get(db, actor, id).await?;
     if !actor.is_desk() {
         return Err(ServiceError::Forbidden("versions are for the desk"));
@@ -151,45 +172,108 @@ pub async fn versions(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Ser
 fn validate(input: &FaqInput) -> Vec<UserError> {
     let mut errors = Vec::new();
     let len = |s: &str| s.chars().count();
-    let required = |field: &str, value: &str, max: usize, label: &str, errors: &mut Vec<UserError>| {
-        if value.trim().is_empty() {
-            errors.push(UserError::new(field, "REQUIRED", format!("{label}を入力してください")));
-        } else if len(value) > max {
-            errors.push(UserError::new(field, "TOO_LONG", format!("{label}は{max}文字以内で入力してください")));
-        }
-    };
-    required("question", &input.question, QUESTION_MAX, "質問", &mut errors);
+    let required =
+        |field: &str, value: &str, max: usize, label: &str, errors: &mut Vec<UserError>| {
+            if value.trim().is_empty() {
+                errors.push(UserError::new(
+                    field,
+                    "REQUIRED",
+                    format!("{label}を入力してください"),
+                ));
+            } else if len(value) > max {
+                errors.push(UserError::new(
+                    field,
+                    "TOO_LONG",
+                    format!("{label}は{max}文字以内で入力してください"),
+                ));
+            }
+        };
+    required(
+        "question",
+        &input.question,
+        QUESTION_MAX,
+        "質問",
+        &mut errors,
+    );
     required("answer", &input.answer, ANSWER_MAX, "回答", &mut errors);
-    required("category", &input.category, CATEGORY_MAX, "カテゴリ", &mut errors);
+    required(
+        "category",
+        &input.category,
+        CATEGORY_MAX,
+        "カテゴリ",
+        &mut errors,
+    );
     if !input.code.is_empty()
-        && (input.code.len() > 50 || !input.code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        && (input.code.len() > 50
+            || !input
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     {
-        errors.push(UserError::new("code", "INVALID", "コードは英数字・ハイフン・下線の50文字以内です"));
+        errors.push(UserError::new(
+            "code",
+            "INVALID",
+            "コードは英数字・ハイフン・下線の50文字以内です",
+        ));
     }
     if input.audience.is_empty() {
-        errors.push(UserError::new("audience", "REQUIRED", "対象（職員・教職員・児童生徒）を1つ以上選んでください"));
-    } else if let Some(bad) = input.audience.iter().find(|a| !AUDIENCES.contains(&a.as_str())) {
-        errors.push(UserError::new("audience", "INVALID", format!("対象「{bad}」は staff / teacher / student のいずれかです")));
+        errors.push(UserError::new(
+            "audience",
+            "REQUIRED",
+            "対象（職員・教職員・児童生徒）を1つ以上選んでください",
+        ));
+    } else if let Some(bad) = input
+        .audience
+        .iter()
+        .find(|a| !AUDIENCES.contains(&a.as_str()))
+    {
+        errors.push(UserError::new(
+            "audience",
+            "INVALID",
+            format!("対象「{bad}」は staff / teacher / student のいずれかです"),
+        ));
     }
     if input.keywords.len() > KEYWORDS_MAX {
-        errors.push(UserError::new("keywords", "TOO_MANY", format!("キーワードは{KEYWORDS_MAX}個までです")));
+        errors.push(UserError::new(
+            "keywords",
+            "TOO_MANY",
+            format!("キーワードは{KEYWORDS_MAX}個までです"),
+        ));
     } else if input.keywords.iter().any(|k| len(k) > KEYWORD_MAX) {
-        errors.push(UserError::new("keywords", "TOO_LONG", format!("キーワードは1つ{KEYWORD_MAX}文字以内です")));
+        errors.push(UserError::new(
+            "keywords",
+            "TOO_LONG",
+            format!("キーワードは1つ{KEYWORD_MAX}文字以内です"),
+        ));
     }
     errors
 }
 
 fn audience_string(audience: &[String]) -> String {
     let set: HashSet<&str> = audience.iter().map(String::as_str).collect();
-    AUDIENCES.iter().filter(|a| set.contains(*a)).copied().collect::<Vec<_>>().join(",")
+    AUDIENCES
+        .iter()
+        .filter(|a| set.contains(*a))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn keywords_string(keywords: &[String]) -> String {
-    keywords.iter().map(|k| k.trim()).filter(|k| !k.is_empty()).collect::<Vec<_>>().join("\n")
+    keywords
+        .iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn require_desk(actor: &Actor) -> ServiceResult<()> {
-    if actor.is_desk() { Ok(()) } else { Err(ServiceError::Forbidden("the FAQ is written by the desk")) }
+    if actor.is_desk() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("the FAQ is written by the desk"))
+    }
 }
 
 async fn save_version(
@@ -230,14 +314,22 @@ pub async fn create(
     }
     let txn = db.begin().await?;
     let id = Uuid::now_v7();
-    let code = if input.code.is_empty() { format!("faq-{}", &id.simple().to_string()[..12]) } else { input.code.clone() };
+    let code = if input.code.is_empty() {
+        format!("faq-{}", &id.simple().to_string()[..12])
+    } else {
+        input.code.clone()
+    };
     let taken = faq_article::Entity::find()
         .filter(faq_article::Column::TenantId.eq(actor.tenant_id))
         .filter(faq_article::Column::Code.eq(&code))
         .one(&txn)
         .await?;
     if taken.is_some() {
-        return Err(ServiceError::invalid("code", "TAKEN", format!("コード「{code}」は使われています")));
+        return Err(ServiceError::invalid(
+            "code",
+            "TAKEN",
+            format!("コード「{code}」は使われています"),
+        ));
     }
     let at = now();
     let a = faq_article::ActiveModel {
@@ -282,14 +374,18 @@ pub async fn update(
     let txn = db.begin().await?;
     let a = get(&txn, actor, id).await?;
     if expected_version.is_some_and(|v| v != a.version) {
-        return Err(ServiceError::Conflict("the article was changed by someone else"));
+        return Err(ServiceError::Conflict(
+            "the article was changed by someone else",
+        ));
     }
     let changed = a.category != input.category.trim()
         || a.audience != audience_string(&input.audience)
         || a.question != input.question.trim()
         || a.answer != input.answer.trim()
         || a.keywords != keywords_string(&input.keywords)
-        || input.last_reviewed_on.is_some_and(|d| a.last_reviewed_on != Some(d));
+        || input
+            .last_reviewed_on
+            .is_some_and(|d| a.last_reviewed_on != Some(d));
     if !changed {
         return Ok(a);
     }
@@ -325,9 +421,14 @@ async fn save_checked(
         .exec(db)
         .await?;
     if res.rows_affected != 1 {
-        return Err(ServiceError::Conflict("the article was changed by someone else"));
+        return Err(ServiceError::Conflict(
+            "the article was changed by someone else",
+        ));
     }
-    faq_article::Entity::find_by_id(id).one(db).await?.ok_or(ServiceError::NotFound)
+    faq_article::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Publishes, archives or returns an article to draft.
@@ -382,7 +483,9 @@ pub(crate) async fn vote_on(
     voter: &str,
     helpful: bool,
 ) -> ServiceResult<faq_article::Model> {
-    let previous = faq_vote::Entity::find_by_id((a.id, voter.to_owned())).one(txn).await?;
+    let previous = faq_vote::Entity::find_by_id((a.id, voter.to_owned()))
+        .one(txn)
+        .await?;
     let (d_helpful, d_not): (i64, i64) = match previous.as_ref().map(|v| v.helpful) {
         Some(h) if h == helpful => (0, 0),
         Some(true) => (-1, 1),
@@ -413,24 +516,43 @@ pub(crate) async fn vote_on(
     }
     use sea_orm::sea_query::{Expr, ExprTrait};
     faq_article::Entity::update_many()
-        .col_expr(faq_article::Column::HelpfulCount, Expr::col(faq_article::Column::HelpfulCount).add(d_helpful))
-        .col_expr(faq_article::Column::NotHelpfulCount, Expr::col(faq_article::Column::NotHelpfulCount).add(d_not))
+        .col_expr(
+            faq_article::Column::HelpfulCount,
+            Expr::col(faq_article::Column::HelpfulCount).add(d_helpful),
+        )
+        .col_expr(
+            faq_article::Column::NotHelpfulCount,
+            Expr::col(faq_article::Column::NotHelpfulCount).add(d_not),
+        )
         .filter(faq_article::Column::Id.eq(a.id))
         .exec(txn)
         .await?;
-    faq_article::Entity::find_by_id(a.id).one(txn).await?.ok_or(ServiceError::NotFound)
+    faq_article::Entity::find_by_id(a.id)
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Counts one view of an article.
-pub async fn record_view(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<faq_article::Model> {
+pub async fn record_view(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<faq_article::Model> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let a = get(db, actor, id).await?;
     faq_article::Entity::update_many()
-        .col_expr(faq_article::Column::ViewCount, Expr::col(faq_article::Column::ViewCount).add(1))
+        .col_expr(
+            faq_article::Column::ViewCount,
+            Expr::col(faq_article::Column::ViewCount).add(1),
+        )
         .filter(faq_article::Column::Id.eq(a.id))
         .exec(db)
         .await?;
-    Ok(faq_article::Model { view_count: a.view_count + 1, ..a })
+    Ok(faq_article::Model {
+        view_count: a.view_count + 1,
+        ..a
+    })
 }
 
 /// What an import did.
@@ -472,11 +594,17 @@ pub async fn import(
                 .await?
         };
         let result = match existing {
-            None => create(db, actor, input, status).await.map(|_| report.created += 1),
+            None => create(db, actor, input, status)
+                .await
+                .map(|_| report.created += 1),
             Some(a) => {
                 let before = a.version;
                 update(db, actor, a.id, input, None).await.map(|after| {
-                    if after.version == before { report.unchanged += 1 } else { report.updated += 1 }
+                    if after.version == before {
+                        report.unchanged += 1
+                    } else {
+                        report.updated += 1
+                    }
                 })
             }
         };
@@ -484,7 +612,11 @@ pub async fn import(
             Ok(()) => {}
             Err(ServiceError::Invalid(errors)) => report.errors.push((
                 line,
-                errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" / "),
+                errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" / "),
             )),
             Err(e) => return Err(e),
         }
@@ -498,7 +630,13 @@ pub fn parse_jsonl(text: &str) -> Vec<(usize, Result<FaqInput, String>)> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, serde_json::from_str::<FaqInput>(l).map_err(|e| format!("JSONとして読めません: {e}"))))
+        .map(|(i, l)| {
+            (
+                i + 1,
+                serde_json::from_str::<FaqInput>(l)
+                    .map_err(|e| format!("JSONとして読めません: {e}")),
+            )
+        })
         .collect()
 }
 
@@ -518,7 +656,9 @@ pub fn decode_csv(bytes: &[u8]) -> String {
 /// also work). Audience and keywords are separated by `,` `、` `;` or line breaks;
 /// audience accepts 職員 / 教職員 / 児童生徒.
 pub fn parse_csv(text: &str) -> Vec<(usize, Result<FaqInput, String>)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => return vec![(1, Err(format!("見出し行が読めません: {e}")))],
@@ -530,11 +670,17 @@ pub fn parse_csv(text: &str) -> Vec<(usize, Result<FaqInput, String>)> {
     let question = column(&["question", "質問"]);
     let answer = column(&["answer", "回答"]);
     let keywords = column(&["keywords", "キーワード"]);
-    let (Some(category), Some(audience), Some(question), Some(answer)) = (category, audience, question, answer) else {
+    let (Some(category), Some(audience), Some(question), Some(answer)) =
+        (category, audience, question, answer)
+    else {
         return vec![(1, Err("見出しに category / audience / question / answer（カテゴリ・対象・質問・回答）が必要です".into()))];
     };
     let split = |s: &str| -> Vec<String> {
-        s.split([',', '、', ';', '\n']).map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
+        s.split([',', '、', ';', '\n'])
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
     };
     let audience_code = |a: String| match a.as_str() {
         "職員" => "staff".to_owned(),
@@ -546,17 +692,22 @@ pub fn parse_csv(text: &str) -> Vec<(usize, Result<FaqInput, String>)> {
         .records()
         .map(|r| {
             // The record's first line in the file (fields may span lines).
-            let line = r
-                .as_ref()
-                .ok()
-                .and_then(|r| r.position())
-                .map_or(0, |p| text.as_bytes()[..(p.byte() as usize + 1).min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
+            let line = r.as_ref().ok().and_then(|r| r.position()).map_or(0, |p| {
+                text.as_bytes()[..(p.byte() as usize + 1).min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            });
             let row = r.map_err(|e| format!("CSVとして読めません: {e}")).map(|r| {
                 let get = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").to_owned();
                 FaqInput {
                     code: get(code),
                     category: get(Some(category)),
-                    audience: split(&get(Some(audience))).into_iter().map(audience_code).collect(),
+                    audience: split(&get(Some(audience)))
+                        .into_iter()
+                        .map(audience_code)
+                        .collect(),
                     question: get(Some(question)),
                     answer: get(Some(answer)),
                     keywords: split(&get(keywords)),

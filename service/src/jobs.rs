@@ -12,8 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::job;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -68,7 +67,12 @@ pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) ->
 /// Enqueues a job already claimed by the caller for `lease` (a worker that will do at once the
 /// work it is committing, and wants the job only as the record to retry from if it dies).
 /// `None` when a job with the same kind and dedupe key exists: it is not the caller's to do.
-pub async fn enqueue_claimed(db: &impl ConnectionTrait, j: NewJob, lease: Duration, at: DateTime<Utc>) -> ServiceResult<Option<job::Model>> {
+pub async fn enqueue_claimed(
+    db: &impl ConnectionTrait,
+    j: NewJob,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> ServiceResult<Option<job::Model>> {
     let row = job::Model {
         id: Uuid::now_v7(),
         tenant_id: j.tenant_id,
@@ -85,7 +89,11 @@ pub async fn enqueue_claimed(db: &impl ConnectionTrait, j: NewJob, lease: Durati
         updated_at: at,
     };
     let inserted = job::Entity::insert(job::ActiveModel::from(row.clone()))
-        .on_conflict(OnConflict::columns([job::Column::Kind, job::Column::DedupeKey]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await;
     match inserted {
@@ -124,7 +132,10 @@ pub async fn claim(
         let until = now + lease;
         let taken = job::Entity::update_many()
             .col_expr(job::Column::LockedUntil, Expr::value(until))
-            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+            .col_expr(
+                job::Column::Attempts,
+                Expr::col(job::Column::Attempts).add(1),
+            )
             .col_expr(job::Column::UpdatedAt, Expr::value(now))
             .filter(job::Column::Id.eq(j.id))
             .filter(job::Column::Status.eq(QUEUED))
@@ -142,17 +153,31 @@ pub async fn claim(
 }
 
 /// Marks a claimed job done.
-pub async fn complete(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn complete(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
     set_status(db, id, DONE, None, None, now).await
 }
 
 /// Marks a claimed job done and drops its payload (a chat message that may carry a one-time
 /// link: once delivered it is not kept).
-pub async fn complete_scrubbed(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn complete_scrubbed(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
     job::Entity::update_many()
-        .col_expr(job::Column::Payload, Expr::value(serde_json::json!({ "scrubbed": true })))
+        .col_expr(
+            job::Column::Payload,
+            Expr::value(serde_json::json!({ "scrubbed": true })),
+        )
         .col_expr(job::Column::Status, Expr::value(DONE))
-        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::Id.eq(id))
         .exec(db)
@@ -222,7 +247,10 @@ async fn set_status(
 ) -> ServiceResult<()> {
     let mut q = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status))
-        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(job::Column::UpdatedAt, Expr::value(now));
     if let Some(e) = error {
         q = q.col_expr(job::Column::LastError, Expr::value(e));

@@ -26,5 +26,5 @@ pub mod tz;
 
 pub use auth::{Actor, Role, RoleSet};
 pub use db::Db;
-pub use secret::Secret;
 pub use error::{ServiceError, ServiceResult, UserError};
+pub use secret::Secret;

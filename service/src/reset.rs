@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{PersonKind, chat_code, org_unit, password_reset, person, tenant};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -60,7 +60,13 @@ pub struct ResetPolicy {
 
 impl Default for ResetPolicy {
     fn default() -> Self {
-        Self { min_length: 12, min_classes: 3, per_person_daily: 3, per_tenant_daily: 200, teachers_reset_students: false }
+        Self {
+            min_length: 12,
+            min_classes: 3,
+            per_person_daily: 3,
+            per_tenant_daily: 200,
+            teachers_reset_students: false,
+        }
     }
 }
 
@@ -78,7 +84,10 @@ impl ResetPolicy {
         let mut problems = vec![];
         let chars = password.chars().count();
         if chars < self.min_length {
-            problems.push(format!("{}文字以上にしてください（現在{chars}文字）。", self.min_length));
+            problems.push(format!(
+                "{}文字以上にしてください（現在{chars}文字）。",
+                self.min_length
+            ));
         }
         if chars > 128 {
             problems.push("128文字以内にしてください。".to_owned());
@@ -87,22 +96,41 @@ impl ResetPolicy {
             password.chars().any(|c| c.is_ascii_uppercase()),
             password.chars().any(|c| c.is_ascii_lowercase()),
             password.chars().any(|c| c.is_ascii_digit()),
-            password.chars().any(|c| c.is_ascii_punctuation() || c == ' '),
+            password
+                .chars()
+                .any(|c| c.is_ascii_punctuation() || c == ' '),
         ]
         .iter()
         .filter(|b| **b)
         .count();
         if classes < self.min_classes {
-            problems.push(format!("英大文字・英小文字・数字・記号のうち{}種類以上を含めてください。", self.min_classes));
+            problems.push(format!(
+                "英大文字・英小文字・数字・記号のうち{}種類以上を含めてください。",
+                self.min_classes
+            ));
         }
-        if password.chars().any(|c| !c.is_ascii() || c.is_ascii_control()) {
+        if password
+            .chars()
+            .any(|c| !c.is_ascii() || c.is_ascii_control())
+        {
             problems.push("半角の英数字と記号だけを使ってください。".to_owned());
         }
         let lower = password.to_lowercase();
-        let local = who.email.split('@').next().unwrap_or_default().to_lowercase();
+        let local = who
+            .email
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
         let ids = [Some(local.as_str()), who.employee_number.as_deref()];
-        if ids.into_iter().flatten().any(|id| id.chars().count() >= 3 && lower.contains(&id.to_lowercase())) {
-            problems.push("ユーザーID（メールアドレスの@より前、職員番号）を含めないでください。".to_owned());
+        if ids
+            .into_iter()
+            .flatten()
+            .any(|id| id.chars().count() >= 3 && lower.contains(&id.to_lowercase()))
+        {
+            problems.push(
+                "ユーザーID（メールアドレスの@より前、職員番号）を含めないでください。".to_owned(),
+            );
         }
         problems
     }
@@ -124,7 +152,9 @@ pub trait PasswordDirectory: Send + Sync {
 /// What became of a request to reset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartReset {
-    CodeSent { reset_id: Uuid },
+    CodeSent {
+        reset_id: Uuid,
+    },
     /// The daily limit for the person or the tenant is reached.
     TooMany,
     /// Wrong codes recently: wait.
@@ -145,7 +175,9 @@ pub async fn start(
     target: &person::Model,
     at: DateTime<Utc>,
 ) -> ServiceResult<StartReset> {
-    let Some(requester) = &user.person else { return Ok(StartReset::NotAllowed) };
+    let Some(requester) = &user.person else {
+        return Ok(StartReset::NotAllowed);
+    };
     if !may_reset(txn, policy, requester, target).await? {
         return Ok(StartReset::NotAllowed);
     }
@@ -177,10 +209,15 @@ pub async fn start(
     if locked > 0 {
         return Ok(StartReset::Locked);
     }
-    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+    if tenant
+        .helpdesk_email
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
         return Ok(StartReset::NoMail);
     }
-    let (code_id, code) = chat::issue_code(txn, tenant.id, user.account.id, requester.id, "reset", at).await?;
+    let (code_id, code) =
+        chat::issue_code(txn, tenant.id, user.account.id, requester.id, "reset", at).await?;
     let reset_id = Uuid::now_v7();
     password_reset::Entity::insert(password_reset::ActiveModel {
         id: Set(reset_id),
@@ -201,13 +238,28 @@ pub async fn start(
     })
     .exec_without_returning(txn)
     .await?;
-    let whose = if target.id == requester.id { "あなたの".to_owned() } else { format!("{} さんの", target.display_name) };
+    let whose = if target.id == requester.id {
+        "あなたの".to_owned()
+    } else {
+        format!("{} さんの", target.display_name)
+    };
     let subject = format!("【{}】パスワード再設定の確認コード", tenant.name);
     let body = format!(
         "{} 様\n\nチャットボットで{whose}パスワード再設定が申し込まれました。\n\n確認コード: {code}\n\nボットとのトークにこのコードを入力してください。有効期限は{CODE_MINUTES}分です。\nお心当たりのない場合は、このコードを誰にも伝えず、ヘルプデスクにご連絡ください。\n\n――\n{} ヘルプデスク\n",
         requester.display_name, tenant.name
     );
-    if outbound::queue_personal(txn, tenant, &requester.email, "reset_code", subject, body, at).await?.is_none() {
+    if outbound::queue_personal(
+        txn,
+        tenant,
+        &requester.email,
+        "reset_code",
+        subject,
+        body,
+        at,
+    )
+    .await?
+    .is_none()
+    {
         return Ok(StartReset::NoMail);
     }
     tracing::info!(tenant = %tenant.slug, reset = %reset_id, person = %target.id, requested_by = %requester.id, "password reset: code mailed");
@@ -228,16 +280,25 @@ pub async fn may_reset(
     if target.id == requester.id {
         return Ok(true);
     }
-    if !(policy.teachers_reset_students && requester.kind == PersonKind::Teacher && target.kind == PersonKind::Student) {
+    if !(policy.teachers_reset_students
+        && requester.kind == PersonKind::Teacher
+        && target.kind == PersonKind::Student)
+    {
         return Ok(false);
     }
-    let (Some(school), Some(mut unit)) = (requester.org_unit_id, target.org_unit_id) else { return Ok(false) };
+    let (Some(school), Some(mut unit)) = (requester.org_unit_id, target.org_unit_id) else {
+        return Ok(false);
+    };
     // The student's unit (a class) must be the teacher's school or below it.
     for _ in 0..16 {
         if unit == school {
             return Ok(true);
         }
-        match org_unit::Entity::find_by_id(unit).one(db).await?.and_then(|u| u.parent_id) {
+        match org_unit::Entity::find_by_id(unit)
+            .one(db)
+            .await?
+            .and_then(|u| u.parent_id)
+        {
             Some(parent) => unit = parent,
             None => return Ok(false),
         }
@@ -249,8 +310,13 @@ pub async fn may_reset(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmReset {
     /// The one-time link's token (put it in the URL; it is never stored).
-    Link { token: Secret, expires_at: DateTime<Utc> },
-    Wrong { left: i32 },
+    Link {
+        token: Secret,
+        expires_at: DateTime<Utc>,
+    },
+    Wrong {
+        left: i32,
+    },
     /// Out of tries: the reset is locked.
     Locked,
     Expired,
@@ -264,7 +330,12 @@ pub async fn confirm_code(
     entered: &str,
     at: DateTime<Utc>,
 ) -> ServiceResult<ConfirmReset> {
-    let Some(r) = password_reset::Entity::find_by_id(reset_id).one(txn).await? else { return Ok(ConfirmReset::Expired) };
+    let Some(r) = password_reset::Entity::find_by_id(reset_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(ConfirmReset::Expired);
+    };
     if r.status != "code_sent" || Some(r.requested_by) != user.person.as_ref().map(|p| p.id) {
         return Ok(ConfirmReset::Expired);
     }
@@ -295,7 +366,13 @@ pub async fn confirm_code(
         }
         c.update(txn).await?;
         a.update(txn).await?;
-        return Ok(if tries >= CODE_TRIES { ConfirmReset::Locked } else { ConfirmReset::Wrong { left: CODE_TRIES - tries } });
+        return Ok(if tries >= CODE_TRIES {
+            ConfirmReset::Locked
+        } else {
+            ConfirmReset::Wrong {
+                left: CODE_TRIES - tries,
+            }
+        });
     }
     let mut c = code.into_active_model();
     c.used_at = Set(Some(at));
@@ -321,7 +398,11 @@ pub struct ResetLink {
 }
 
 /// The reset a link token opens, while it is valid and unused.
-pub async fn open_link(db: &impl ConnectionTrait, token: &str, at: DateTime<Utc>) -> ServiceResult<Option<ResetLink>> {
+pub async fn open_link(
+    db: &impl ConnectionTrait,
+    token: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<Option<ResetLink>> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
@@ -335,15 +416,25 @@ pub async fn open_link(db: &impl ConnectionTrait, token: &str, at: DateTime<Utc>
     if r.status != "link_sent" || r.link_expires_at.is_none_or(|e| e <= at) {
         return Ok(None);
     }
-    let Some(p) = person::Entity::find_by_id(r.person_id).one(db).await? else { return Ok(None) };
-    let Some(t) = tenant::Entity::find_by_id(r.tenant_id).one(db).await? else { return Ok(None) };
-    Ok(Some(ResetLink { reset: r, person: p, tenant: t }))
+    let Some(p) = person::Entity::find_by_id(r.person_id).one(db).await? else {
+        return Ok(None);
+    };
+    let Some(t) = tenant::Entity::find_by_id(r.tenant_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ResetLink {
+        reset: r,
+        person: p,
+        tenant: t,
+    }))
 }
 
 /// What became of a new password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompleteReset {
-    Done { ticket_number: String },
+    Done {
+        ticket_number: String,
+    },
     /// The policy refuses it (the link stays usable).
     Weak(Vec<String>),
     /// Used, expired or unknown.
@@ -362,7 +453,9 @@ pub async fn complete(
     password: &Secret,
     at: DateTime<Utc>,
 ) -> ServiceResult<CompleteReset> {
-    let Some(link) = open_link(db, token, at).await? else { return Ok(CompleteReset::InvalidLink) };
+    let Some(link) = open_link(db, token, at).await? else {
+        return Ok(CompleteReset::InvalidLink);
+    };
     let problems = policy.check(&link.person, password.expose());
     if !problems.is_empty() {
         return Ok(CompleteReset::Weak(problems));
@@ -388,12 +481,18 @@ pub async fn complete(
         return Ok(CompleteReset::DirectoryFailed);
     }
     let txn = db.begin().await?;
-    let requester = person::Entity::find_by_id(link.reset.requested_by).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let requester = person::Entity::find_by_id(link.reset.requested_by)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let conversation = match link.reset.conversation_id {
         Some(id) => chat::conversation_by_id(&txn, id).await?,
         None => None,
     };
-    let platform = conversation.as_ref().and_then(|c| Platform::parse(&c.platform)).unwrap_or(Platform::Line);
+    let platform = conversation
+        .as_ref()
+        .and_then(|c| Platform::parse(&c.platform))
+        .unwrap_or(Platform::Line);
     let by_teacher = requester.id != link.person.id;
     let description = if by_teacher {
         format!(
@@ -405,7 +504,10 @@ pub async fn complete(
             requester.display_name
         )
     } else {
-        format!("{}のボットで、本人がパスワードを再設定しました（登録メールアドレスへの確認コードで本人確認）。", platform.label())
+        format!(
+            "{}のボットで、本人がパスワードを再設定しました（登録メールアドレスへの確認コードで本人確認）。",
+            platform.label()
+        )
     };
     let t = tickets::record_done(
         &txn,
@@ -430,11 +532,21 @@ pub async fn complete(
     let body = format!(
         "{} 様\n\n{}にパスワードが再設定されました（受付番号 {}）。次回のログオン時に、新しいパスワードの変更を求められます。\n\nお心当たりのない場合は、すぐにヘルプデスクへご連絡ください。\n\n――\n{} ヘルプデスク\n",
         link.person.display_name,
-        at.with_timezone(&crate::tz::TOKYO).format("%Y年%m月%d日 %H:%M"),
+        at.with_timezone(&crate::tz::TOKYO)
+            .format("%Y年%m月%d日 %H:%M"),
         t.number,
         link.tenant.name
     );
-    outbound::queue_personal(&txn, &link.tenant, &link.person.email, "reset_done", subject, body, at).await?;
+    outbound::queue_personal(
+        &txn,
+        &link.tenant,
+        &link.person.email,
+        "reset_done",
+        subject,
+        body,
+        at,
+    )
+    .await?;
     if let Some(c) = &conversation {
         jobs::enqueue(
             &txn,
@@ -452,11 +564,17 @@ pub async fn complete(
     }
     txn.commit().await?;
     tracing::info!(tenant = %link.tenant.slug, reset = %link.reset.id, person = %link.person.id, directory = directory.kind(), ticket = %t.number, "password reset done");
-    Ok(CompleteReset::Done { ticket_number: t.number })
+    Ok(CompleteReset::Done {
+        ticket_number: t.number,
+    })
 }
 
 /// Finds the student a teacher names (mail address or 番号) in their tenant.
-pub async fn find_person(db: &impl ConnectionTrait, tenant_id: Uuid, who: &str) -> ServiceResult<Option<person::Model>> {
+pub async fn find_person(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    who: &str,
+) -> ServiceResult<Option<person::Model>> {
     let who = who.trim();
     let by_mail = person::Entity::find()
         .filter(person::Column::TenantId.eq(tenant_id))
@@ -506,10 +624,26 @@ mod tests {
         let p = ResetPolicy::default();
         assert!(p.check(&who(), "Sakura-2026-Spring").is_empty());
         assert_eq!(p.check(&who(), "Short-1").len(), 1);
-        assert!(p.check(&who(), "alllowercaseletters").iter().any(|m| m.contains("3種類")));
-        assert!(p.check(&who(), "Yamada.Taro-2026x").iter().any(|m| m.contains("ユーザーID")));
-        assert!(p.check(&who(), "xa12345-Winter!").iter().any(|m| m.contains("ユーザーID")));
-        assert!(p.check(&who(), "パスワード2026Abc!").iter().any(|m| m.contains("半角")));
+        assert!(
+            p.check(&who(), "alllowercaseletters")
+                .iter()
+                .any(|m| m.contains("3種類"))
+        );
+        assert!(
+            p.check(&who(), "Yamada.Taro-2026x")
+                .iter()
+                .any(|m| m.contains("ユーザーID"))
+        );
+        assert!(
+            p.check(&who(), "xa12345-Winter!")
+                .iter()
+                .any(|m| m.contains("ユーザーID"))
+        );
+        assert!(
+            p.check(&who(), "パスワード2026Abc!")
+                .iter()
+                .any(|m| m.contains("半角"))
+        );
         assert!(p.describe().contains("12文字以上"));
     }
 }

@@ -28,8 +28,17 @@ impl Drop for BotFramework {
 
 impl BotFramework {
     pub async fn start(app_id: &str, app_password: &str) -> anyhow::Result<Self> {
-        let (child, port, dir) = spawn_peer("teams/bf_peer.py", &["--app-id", app_id, "--app-password", app_password]).await?;
-        Ok(Self { base: format!("http://127.0.0.1:{port}"), child, http: reqwest::Client::new(), _dir: dir })
+        let (child, port, dir) = spawn_peer(
+            "teams/bf_peer.py",
+            &["--app-id", app_id, "--app-password", app_password],
+        )
+        .await?;
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        })
     }
 
     pub fn metadata_url(&self) -> String {
@@ -41,13 +50,24 @@ impl BotFramework {
     }
 
     async fn control(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        Ok(self.http.post(format!("{}{path}", self.base)).json(&body).send().await?.error_for_status()?.json().await?)
+        Ok(self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
     }
 
     /// A token as the Bot Framework signs it; `spec` overrides `iss`, `aud`, `kid`, `exp_in`,
     /// `nbf_in`, `serviceurl`, or drops it with `drop_serviceurl`.
     pub async fn token(&self, spec: Value) -> anyhow::Result<String> {
-        Ok(self.control("/__token", spec).await?["token"].as_str().context("token")?.to_owned())
+        Ok(self.control("/__token", spec).await?["token"]
+            .as_str()
+            .context("token")?
+            .to_owned())
     }
 
     /// An incoming activity built with botbuilder-schema.
@@ -62,27 +82,48 @@ impl BotFramework {
 
     /// The connector calls so far, and how many access tokens were issued.
     pub async fn requests(&self) -> anyhow::Result<(Vec<Value>, u64)> {
-        let v: Value = self.http.get(format!("{}/__requests", self.base)).send().await?.json().await?;
-        Ok((v["requests"].as_array().cloned().unwrap_or_default(), v["tokensIssued"].as_u64().unwrap_or(0)))
+        let v: Value = self
+            .http
+            .get(format!("{}/__requests", self.base))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok((
+            v["requests"].as_array().cloned().unwrap_or_default(),
+            v["tokensIssued"].as_u64().unwrap_or(0),
+        ))
     }
 
     /// The Microsoft Graph password changes received: `user`, `force`, `password`.
     pub async fn graph_calls(&self) -> anyhow::Result<Vec<Value>> {
-        let v: Value = self.http.get(format!("{}/__requests", self.base)).send().await?.json().await?;
+        let v: Value = self
+            .http
+            .get(format!("{}/__requests", self.base))
+            .send()
+            .await?
+            .json()
+            .await?;
         Ok(v["graphCalls"].as_array().cloned().unwrap_or_default())
     }
 
     /// Waits until `pred` holds for the connector calls (at most `secs`).
-    pub async fn wait_until(&self, secs: u64, pred: impl Fn(&[Value]) -> bool) -> anyhow::Result<Vec<Value>> {
+    pub async fn wait_until(
+        &self,
+        secs: u64,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> anyhow::Result<Vec<Value>> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let (r, _) = self.requests().await?;
             if pred(&r) {
                 return Ok(r);
             }
-            anyhow::ensure!(Instant::now() < deadline, "Bot Framework peer: condition not met; calls: {r:#?}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "Bot Framework peer: condition not met; calls: {r:#?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
-

@@ -33,7 +33,9 @@ impl Browser {
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
             .context("chromedriver is not installed (apt-get install chromium chromium-driver; tests/run.sh does)")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
@@ -57,12 +59,32 @@ impl Browser {
                          format!("--user-data-dir={}", profile.path().display())]
             }
         }}});
-        let v: Value = http.post(format!("{base}/session")).json(&caps).send().await?.json().await?;
-        let session = v["value"]["sessionId"].as_str().with_context(|| format!("no browser session: {v}"))?.to_owned();
-        Ok(Self { base, session, http, child, _profile: profile })
+        let v: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("no browser session: {v}"))?
+            .to_owned();
+        Ok(Self {
+            base,
+            session,
+            http,
+            child,
+            _profile: profile,
+        })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -77,26 +99,50 @@ impl Browser {
 
     /// Ends the browser session (the browser exits), then the driver.
     pub async fn close(self) {
-        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await.map(|_| ())
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .map(|_| ())
     }
 
     async fn find(&self, css: &str) -> anyhow::Result<String> {
-        let v = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": css }))).await?;
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await?;
         Ok(v[ELEMENT].as_str().context("element id")?.to_owned())
     }
 
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let id = self.find(css).await?;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await.map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let id = self.find(css).await?;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await.map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The visible text of the first element matching `css` (waiting up to 10 s for it: a
@@ -110,7 +156,12 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Ok(self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await?.as_str().unwrap_or_default().to_owned())
+        Ok(self
+            .call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     /// Waits (up to 10 s) until the element matching `css` shows `needle`; returns its text.
@@ -121,12 +172,20 @@ impl Browser {
             if t.contains(needle) {
                 return Ok(t);
             }
-            anyhow::ensure!(Instant::now() < deadline, "{css} never showed {needle:?}; last: {t:?}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{css} never showed {needle:?}; last: {t:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn title(&self) -> anyhow::Result<String> {
-        Ok(self.call(reqwest::Method::GET, "/title", None).await?.as_str().unwrap_or_default().to_owned())
+        Ok(self
+            .call(reqwest::Method::GET, "/title", None)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 }

@@ -27,7 +27,9 @@ impl Drop for Slapd {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Slapd {
@@ -37,8 +39,12 @@ impl Slapd {
         let slapd = ["/usr/sbin/slapd", "/usr/local/sbin/slapd"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
-            .context("slapd is not installed (apt-get install slapd ldap-utils; tests/run.sh does)")?;
-        let dir = tempfile::Builder::new().prefix("madoguchi-slapd-").tempdir()?;
+            .context(
+                "slapd is not installed (apt-get install slapd ldap-utils; tests/run.sh does)",
+            )?;
+        let dir = tempfile::Builder::new()
+            .prefix("madoguchi-slapd-")
+            .tempdir()?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data)?;
         let conf = dir.path().join("slapd.conf");
@@ -81,10 +87,17 @@ ppolicy_use_lockout
             .stderr(Stdio::piped())
             .spawn()
             .context("slapd")?;
-        let mut me = Self { url, child, _dir: dir };
+        let mut me = Self {
+            url,
+            child,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 break;
             }
             if let Some(status) = me.child.try_wait()? {
@@ -95,7 +108,10 @@ ppolicy_use_lockout
                 }
                 anyhow::bail!("slapd exited with {status}: {err}");
             }
-            anyhow::ensure!(Instant::now() < deadline, "slapd did not listen within 20 s");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "slapd did not listen within 20 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         me.seed().await?;
@@ -112,13 +128,26 @@ ppolicy_use_lockout
     async fn seed(&mut self) -> anyhow::Result<()> {
         let mut l = self.admin().await?;
         let set = |v: &[&'static str]| v.iter().copied().collect::<HashSet<&str>>();
-        l.add(SUFFIX, vec![("objectClass", set(&["dcObject", "organization"])), ("dc", set(&["city"])), ("o", set(&["さくら市"]))])
+        l.add(
+            SUFFIX,
+            vec![
+                ("objectClass", set(&["dcObject", "organization"])),
+                ("dc", set(&["city"])),
+                ("o", set(&["さくら市"])),
+            ],
+        )
+        .await?
+        .success()?;
+        for ou in ["people", "policies"] {
+            l.add(
+                &format!("ou={ou},{SUFFIX}"),
+                vec![
+                    ("objectClass", set(&["organizationalUnit"])),
+                    ("ou", HashSet::from([ou])),
+                ],
+            )
             .await?
             .success()?;
-        for ou in ["people", "policies"] {
-            l.add(&format!("ou={ou},{SUFFIX}"), vec![("objectClass", set(&["organizationalUnit"])), ("ou", HashSet::from([ou]))])
-                .await?
-                .success()?;
         }
         l.add(
             &format!("cn=default,ou=policies,{SUFFIX}"),
@@ -138,7 +167,12 @@ ppolicy_use_lockout
     }
 
     /// Adds a person with a password; returns the DN.
-    pub async fn add_person(&self, uid: &str, mail: &str, password: &str) -> anyhow::Result<String> {
+    pub async fn add_person(
+        &self,
+        uid: &str,
+        mail: &str,
+        password: &str,
+    ) -> anyhow::Result<String> {
         let mut l = self.admin().await?;
         let dn = format!("uid={uid},ou=people,{SUFFIX}");
         l.add(
@@ -167,19 +201,38 @@ ppolicy_use_lockout
     }
 
     /// The entry's operational ppolicy attributes (`pwdReset`, `pwdAccountLockedTime`, ...).
-    pub async fn policy_state(&self, dn: &str) -> anyhow::Result<std::collections::HashMap<String, Vec<String>>> {
+    pub async fn policy_state(
+        &self,
+        dn: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, Vec<String>>> {
         let mut l = self.admin().await?;
         let (rs, _) = l
-            .search(dn, Scope::Base, "(objectClass=*)", vec!["pwdReset", "pwdAccountLockedTime", "pwdFailureTime", "pwdChangedTime"])
+            .search(
+                dn,
+                Scope::Base,
+                "(objectClass=*)",
+                vec![
+                    "pwdReset",
+                    "pwdAccountLockedTime",
+                    "pwdFailureTime",
+                    "pwdChangedTime",
+                ],
+            )
             .await?
             .success()?;
-        Ok(rs.into_iter().next().map(|e| SearchEntry::construct(e).attrs).unwrap_or_default())
+        Ok(rs
+            .into_iter()
+            .next()
+            .map(|e| SearchEntry::construct(e).attrs)
+            .unwrap_or_default())
     }
 
     /// Sets an attribute as the admin (to prepare a state).
     pub async fn replace(&self, dn: &str, attr: &str, value: &str) -> anyhow::Result<()> {
         let mut l = self.admin().await?;
-        l.modify(dn, vec![Mod::Replace(attr, HashSet::from([value]))]).await?.success()?;
+        l.modify(dn, vec![Mod::Replace(attr, HashSet::from([value]))])
+            .await?
+            .success()?;
         Ok(())
     }
 }

@@ -48,7 +48,10 @@ pub async fn try_spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
 }
 
 /// [`try_spawn_app`] with the configuration adjusted first (mail servers, polling).
-pub async fn try_spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
+pub async fn try_spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Config),
+) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir()?;
     let mut config = Config {
         listen: "127.0.0.1:0".to_owned(),
@@ -89,10 +92,17 @@ pub async fn spawn_app_with_faq(backend: Backend, configure: impl FnOnce(&mut Co
     .expect("app starts");
     let agent = app.fixture.city.agent_actor();
     let faq = service::faq::parse_jsonl(service::demo::DEMO_FAQ);
-    let r = service::faq::import(&app.db.write, &agent, faq, entity::FaqStatus::Published).await.unwrap();
+    let r = service::faq::import(&app.db.write, &agent, faq, entity::FaqStatus::Published)
+        .await
+        .unwrap();
     assert!(r.created > 10, "{r:?}");
     for _ in 0..400 {
-        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
+        if entity::search_outbox::Entity::find()
+            .count(&app.db.write)
+            .await
+            .unwrap()
+            == 0
+        {
             return app;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -150,11 +160,20 @@ impl TestApp {
     /// Posts a GraphQL multipart request (the GraphQL multipart request spec, as Apollo and
     /// urql clients send uploads): `files` are (variable path such as `variables.input.file`,
     /// file name, bytes). Returns the HTTP status and the JSON body.
-    pub async fn upload(&self, token: &str, query: &str, variables: Value, files: &[(&str, &str, &[u8])]) -> (u16, Value) {
+    pub async fn upload(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        files: &[(&str, &str, &[u8])],
+    ) -> (u16, Value) {
         let boundary = format!("----madoguchi{}", uuid::Uuid::now_v7().simple());
         let mut body: Vec<u8> = Vec::new();
         let mut part = |name: &str, filename: Option<&str>, content_type: &str, data: &[u8]| {
-            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"")
+                    .as_bytes(),
+            );
             if let Some(f) = filename {
                 body.extend_from_slice(format!("; filename=\"{f}\"").as_bytes());
             }
@@ -163,10 +182,23 @@ impl TestApp {
             body.extend_from_slice(b"\r\n");
         };
         let operations = json!({ "query": query, "variables": variables }).to_string();
-        part("operations", None, "application/json", operations.as_bytes());
-        let map: serde_json::Map<String, Value> =
-            files.iter().enumerate().map(|(i, (path, _, _))| (i.to_string(), json!([path]))).collect();
-        part("map", None, "application/json", Value::Object(map).to_string().as_bytes());
+        part(
+            "operations",
+            None,
+            "application/json",
+            operations.as_bytes(),
+        );
+        let map: serde_json::Map<String, Value> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (path, _, _))| (i.to_string(), json!([path])))
+            .collect();
+        part(
+            "map",
+            None,
+            "application/json",
+            Value::Object(map).to_string().as_bytes(),
+        );
         for (i, (_, name, data)) in files.iter().enumerate() {
             part(&i.to_string(), Some(name), "application/octet-stream", data);
         }
@@ -175,7 +207,10 @@ impl TestApp {
             .client
             .post(format!("{}/graphql", self.address))
             .bearer_auth(token)
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body)
             .send()
             .await
@@ -296,7 +331,10 @@ pub fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
         struct Sink(Arc<Mutex<Vec<u8>>>);
         impl std::io::Write for Sink {
             fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(b);
+                self.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(b);
                 Ok(b.len())
             }
             fn flush(&mut self) -> std::io::Result<()> {
@@ -305,7 +343,9 @@ pub fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
         }
         let sink = Sink(Arc::clone(&buf));
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=info,h2=info,rustls=info,reqwest=info,ldap3=debug"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,sqlx=warn,hyper=info,h2=info,rustls=info,reqwest=info,ldap3=debug",
+            ))
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish();

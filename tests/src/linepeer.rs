@@ -30,7 +30,10 @@ impl Drop for LinePeer {
 
 /// Starts a Python peer under `tests/` that writes its port to `--port-file`; returns the
 /// child, the port and the temp dir holding the port file.
-pub(crate) async fn spawn_peer(script: &str, args: &[&str]) -> anyhow::Result<(Child, u16, tempfile::TempDir)> {
+pub(crate) async fn spawn_peer(
+    script: &str,
+    args: &[&str],
+) -> anyhow::Result<(Child, u16, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     let port_file = dir.path().join("port");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
@@ -41,7 +44,12 @@ pub(crate) async fn spawn_peer(script: &str, args: &[&str]) -> anyhow::Result<(C
         .args(args)
         .stdin(Stdio::null())
         .spawn()
-        .with_context(|| format!("python3 {} (its PyPI packages are installed by tests/run.sh)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "python3 {} (its PyPI packages are installed by tests/run.sh)",
+                path.display()
+            )
+        })?;
     let deadline = Instant::now() + Duration::from_secs(30);
     let port = loop {
         if let Ok(p) = std::fs::read_to_string(&port_file) {
@@ -50,7 +58,10 @@ pub(crate) async fn spawn_peer(script: &str, args: &[&str]) -> anyhow::Result<(C
         if let Some(status) = child.try_wait()? {
             anyhow::bail!("{script} exited with {status} before listening");
         }
-        anyhow::ensure!(Instant::now() < deadline, "{script} did not start within 30 s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{script} did not start within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     Ok((child, port, dir))
@@ -60,12 +71,22 @@ impl LinePeer {
     /// Starts the platform; it accepts `token` as the channel access token.
     pub async fn start(token: &str) -> anyhow::Result<Self> {
         let (child, port, dir) = spawn_peer("line/line_peer.py", &["--token", token]).await?;
-        Ok(Self { base: format!("http://127.0.0.1:{port}"), child, http: reqwest::Client::new(), _dir: dir })
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        })
     }
 
     /// Builds a webhook body from event specs with the SDK and signs it with `secret`;
     /// `raw` events (types the SDK has no model for) are appended as they are.
-    pub async fn webhook(&self, secret: &str, events: Value, raw: &[Value]) -> anyhow::Result<(String, String)> {
+    pub async fn webhook(
+        &self,
+        secret: &str,
+        events: Value,
+        raw: &[Value],
+    ) -> anyhow::Result<(String, String)> {
         let raw: Vec<String> = raw.iter().map(Value::to_string).collect();
         let r: Value = self
             .http
@@ -76,29 +97,50 @@ impl LinePeer {
             .error_for_status()?
             .json()
             .await?;
-        Ok((r["body"].as_str().context("body")?.to_owned(), r["signature"].as_str().context("signature")?.to_owned()))
+        Ok((
+            r["body"].as_str().context("body")?.to_owned(),
+            r["signature"].as_str().context("signature")?.to_owned(),
+        ))
     }
 
     /// Changes behaviour (`expire_reply_tokens`, `fail_push`, `delay_ms`).
     pub async fn configure(&self, cfg: Value) -> anyhow::Result<()> {
-        self.http.post(format!("{}/__config", self.base)).json(&cfg).send().await?.error_for_status()?;
+        self.http
+            .post(format!("{}/__config", self.base))
+            .json(&cfg)
+            .send()
+            .await?
+            .error_for_status()?;
         Ok(())
     }
 
     /// Every Messaging API call so far: `path`, `body`, `retryKey`, `status`, `at`.
     pub async fn requests(&self) -> anyhow::Result<Vec<Value>> {
-        Ok(self.http.get(format!("{}/__requests", self.base)).send().await?.json().await?)
+        Ok(self
+            .http
+            .get(format!("{}/__requests", self.base))
+            .send()
+            .await?
+            .json()
+            .await?)
     }
 
     /// Waits until `pred` holds for the calls (at most `secs` seconds) and returns them.
-    pub async fn wait_until(&self, secs: u64, pred: impl Fn(&[Value]) -> bool) -> anyhow::Result<Vec<Value>> {
+    pub async fn wait_until(
+        &self,
+        secs: u64,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> anyhow::Result<Vec<Value>> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let r = self.requests().await?;
             if pred(&r) {
                 return Ok(r);
             }
-            anyhow::ensure!(Instant::now() < deadline, "LINE peer: condition not met; calls so far: {r:#?}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "LINE peer: condition not met; calls so far: {r:#?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -110,7 +152,9 @@ pub fn delivered<'a>(calls: &'a [Value], to: &str, reply_tokens: &[&str]) -> Vec
     calls
         .iter()
         .filter(|c| c["status"] == 200)
-        .filter(|c| c["body"]["to"] == to || reply_tokens.iter().any(|t| c["body"]["replyToken"] == *t))
+        .filter(|c| {
+            c["body"]["to"] == to || reply_tokens.iter().any(|t| c["body"]["replyToken"] == *t)
+        })
         .collect()
 }
 
@@ -150,16 +194,25 @@ impl Chat<'_> {
         spec["webhookEventId"] = json!(format!("ev-{}-{}", self.user, self.n));
         spec["replyToken"] = json!(token);
         let before = self.peer.requests().await.unwrap().len();
-        let (body, sig) = self.peer.webhook(self.secret, json!([spec]), &[]).await.unwrap();
+        let (body, sig) = self
+            .peer
+            .webhook(self.secret, json!([spec]), &[])
+            .await
+            .unwrap();
         let res = self.post(&body, &sig).await;
         assert_eq!(res.status(), 200);
         let user = self.user.clone();
         let calls = self
             .peer
-            .wait_until(15, |c| !delivered(&c[before.min(c.len())..], &user, &[&token]).is_empty())
+            .wait_until(15, |c| {
+                !delivered(&c[before.min(c.len())..], &user, &[&token]).is_empty()
+            })
             .await
             .unwrap();
-        delivered(&calls[before..], &self.user, &[&token]).into_iter().cloned().collect()
+        delivered(&calls[before..], &self.user, &[&token])
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
     pub async fn say(&mut self, text: &str) -> Vec<Value> {
@@ -173,7 +226,15 @@ impl Chat<'_> {
 
 /// Every message of the calls.
 pub fn messages(calls: &[Value]) -> Vec<Value> {
-    calls.iter().flat_map(|c| c["body"]["messages"].as_array().cloned().unwrap_or_default()).collect()
+    calls
+        .iter()
+        .flat_map(|c| {
+            c["body"]["messages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// All text people would read in the calls (text messages, Flex texts, alt texts).
@@ -234,7 +295,6 @@ pub async fn mailed_code(app: &TestApp, to: &str, kind: &str) -> String {
     m.body[i..i + 6].to_owned()
 }
 
-
 /// LINE WORKS for tests: `tests/lineworks/works_peer.py` (its token endpoint checks our
 /// service-account JWT; its message API checks and records our messages).
 pub struct WorksPeer {
@@ -253,22 +313,46 @@ impl Drop for WorksPeer {
 }
 
 impl WorksPeer {
-    pub async fn start(client_id: &str, client_secret: &str, service_account: &str) -> anyhow::Result<Self> {
+    pub async fn start(
+        client_id: &str,
+        client_secret: &str,
+        service_account: &str,
+    ) -> anyhow::Result<Self> {
         let keys = tempfile::tempdir()?;
         let key_pem = keys.path().join("private.pem");
         let key_arg = key_pem.display().to_string();
         let (child, port, _ports) = spawn_peer(
             "lineworks/works_peer.py",
-            &["--key-out", &key_arg, "--client-id", client_id, "--client-secret", client_secret, "--service-account", service_account],
+            &[
+                "--key-out",
+                &key_arg,
+                "--client-id",
+                client_id,
+                "--client-secret",
+                client_secret,
+                "--service-account",
+                service_account,
+            ],
         )
         .await?;
-        Ok(Self { base: format!("http://127.0.0.1:{port}"), key_pem, child, _dir: keys })
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            key_pem,
+            child,
+            _dir: keys,
+        })
     }
 
     /// Messages received (`bot`, `kind` users/channels, `to`, `content`) and tokens issued.
     pub async fn messages(&self) -> anyhow::Result<(Vec<Value>, u64)> {
-        let v: Value = reqwest::get(format!("{}/__requests", self.base)).await?.json().await?;
-        Ok((v["messages"].as_array().cloned().unwrap_or_default(), v["issued"].as_u64().unwrap_or(0)))
+        let v: Value = reqwest::get(format!("{}/__requests", self.base))
+            .await?
+            .json()
+            .await?;
+        Ok((
+            v["messages"].as_array().cloned().unwrap_or_default(),
+            v["issued"].as_u64().unwrap_or(0),
+        ))
     }
 
     /// Waits until at least `n` messages arrived (at most `secs`).
@@ -279,7 +363,11 @@ impl WorksPeer {
             if m.len() >= n {
                 return Ok(m);
             }
-            anyhow::ensure!(Instant::now() < deadline, "LINE WORKS peer: {} of {n} messages: {m:#?}", m.len());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "LINE WORKS peer: {} of {n} messages: {m:#?}",
+                m.len()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -14,7 +14,9 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
@@ -26,7 +28,11 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// A throwaway CA and a server certificate for `localhost` / 127.0.0.1 signed by it.
@@ -39,13 +45,61 @@ pub struct Certs {
 impl Certs {
     pub fn make(dir: &Path) -> anyhow::Result<Self> {
         let ext = dir.join("ext.cnf");
-        std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")?;
+        std::fs::write(
+            &ext,
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )?;
         let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        run(Command::new("openssl").args(["req", "-x509"]).args(ec).args(["-keyout", &p("ca.key"), "-out", &p("ca.pem"), "-days", "2", "-subj", "/CN=Madoguchi Test CA"]))?;
-        run(Command::new("openssl").arg("req").args(ec).args(["-keyout", &p("key.pem"), "-out", &p("s.csr"), "-subj", "/CN=localhost"]))?;
-        run(Command::new("openssl").args(["x509", "-req", "-in", &p("s.csr"), "-CA", &p("ca.pem"), "-CAkey", &p("ca.key"), "-CAcreateserial", "-out", &p("cert.pem"), "-days", "2", "-extfile", &p("ext.cnf")]))?;
-        Ok(Self { ca: dir.join("ca.pem"), cert: dir.join("cert.pem"), key: dir.join("key.pem") })
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        run(Command::new("openssl")
+            .args(["req", "-x509"])
+            .args(ec)
+            .args([
+                "-keyout",
+                &p("ca.key"),
+                "-out",
+                &p("ca.pem"),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Madoguchi Test CA",
+            ]))?;
+        run(Command::new("openssl").arg("req").args(ec).args([
+            "-keyout",
+            &p("key.pem"),
+            "-out",
+            &p("s.csr"),
+            "-subj",
+            "/CN=localhost",
+        ]))?;
+        run(Command::new("openssl").args([
+            "x509",
+            "-req",
+            "-in",
+            &p("s.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-out",
+            &p("cert.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &p("ext.cnf"),
+        ]))?;
+        Ok(Self {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        })
     }
 }
 
@@ -69,12 +123,18 @@ fn spawn_watched(server: &str, dir: &Path) -> anyhow::Result<()> {
 
 async fn wait_for_port(port: u16, what: &str, log: &Path) -> anyhow::Result<()> {
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{what} did not start: {}", std::fs::read_to_string(log).unwrap_or_default())
+    bail!(
+        "{what} did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    )
 }
 
 /// A running Dovecot.
@@ -90,20 +150,33 @@ pub struct Dovecot {
 
 impl Dovecot {
     pub async fn start() -> anyhow::Result<Self> {
-        let Some(bin) = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"].iter().map(PathBuf::from).find(|p| p.exists()) else {
+        let Some(bin) = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+        else {
             bail!("Dovecot is not installed (apt-get install dovecot-imapd)");
         };
-        let keep = tempfile::Builder::new().prefix("madoguchi-dovecot-").tempdir()?;
+        let keep = tempfile::Builder::new()
+            .prefix("madoguchi-dovecot-")
+            .tempdir()?;
         let dir = keep.path().to_path_buf();
         let certs = Certs::make(&dir)?;
         std::fs::create_dir_all(dir.join("home"))?;
         std::fs::write(dir.join("users"), "helpdesk:{PLAIN}imap-test-pw\n")?;
         // Dovecot never reads mail as root: the `mail` user owns the mailboxes.
         let (uid, gid) = if is_root() {
-            run(Command::new("chown").args(["-R", "mail:mail"]).arg(dir.join("home")))?;
+            run(Command::new("chown")
+                .args(["-R", "mail:mail"])
+                .arg(dir.join("home")))?;
             ("mail".to_owned(), "mail".to_owned())
         } else {
-            let id = |f: &str| Command::new("id").arg(f).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+            let id = |f: &str| {
+                Command::new("id")
+                    .arg(f)
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            };
             (id("-u")?, id("-g")?)
         };
         let (imap_port, imaps_port) = (free_port()?, free_port()?);
@@ -149,7 +222,10 @@ service imap-login {{
         );
         let conf_path = dir.join("dovecot.conf");
         std::fs::write(&conf_path, conf)?;
-        spawn_watched(&format!("{} -F -c '{}'", bin.display(), conf_path.display()), &dir)?;
+        spawn_watched(
+            &format!("{} -F -c '{}'", bin.display(), conf_path.display()),
+            &dir,
+        )?;
         wait_for_port(imaps_port, "dovecot", &dir.join("dovecot.log")).await?;
         wait_for_port(imap_port, "dovecot", &dir.join("dovecot.log")).await?;
         Ok(Self {
@@ -195,8 +271,14 @@ impl SmtpSink {
         Ok((sink, ca.context("CA")?))
     }
 
-    async fn spawn(port: u16, fail_first: u32, tls: Option<bool>) -> anyhow::Result<(Self, Option<PathBuf>)> {
-        let keep = tempfile::Builder::new().prefix("madoguchi-smtp-").tempdir()?;
+    async fn spawn(
+        port: u16,
+        fail_first: u32,
+        tls: Option<bool>,
+    ) -> anyhow::Result<(Self, Option<PathBuf>)> {
+        let keep = tempfile::Builder::new()
+            .prefix("madoguchi-smtp-")
+            .tempdir()?;
         let dir = keep.path().to_path_buf();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("mail/smtp_sink.py");
         let mut cmd = Command::new("python3");
@@ -206,7 +288,10 @@ impl SmtpSink {
             let certs_dir = dir.join("tls");
             std::fs::create_dir_all(&certs_dir)?;
             let certs = Certs::make(&certs_dir)?;
-            cmd.arg("--cert").arg(&certs.cert).arg("--key").arg(&certs.key);
+            cmd.arg("--cert")
+                .arg(&certs.cert)
+                .arg("--key")
+                .arg(&certs.key);
             if smtps {
                 cmd.arg("--smtps");
             }
@@ -234,14 +319,25 @@ impl SmtpSink {
         let pid = child.id();
         // The sink exits when this process does; the handle is dropped without waiting.
         std::mem::forget(child);
-        Ok((Self { port, dir, pid, _keep: keep }, ca))
+        Ok((
+            Self {
+                port,
+                dir,
+                pid,
+                _keep: keep,
+            },
+            ca,
+        ))
     }
 
     /// Stops the server (the port refuses connections afterwards).
     pub async fn stop(&self) {
         let _ = Command::new("kill").arg(self.pid.to_string()).status();
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_err()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -259,8 +355,13 @@ impl SmtpSink {
             .into_iter()
             .filter_map(|p| {
                 let raw = std::fs::read(&p).ok()?;
-                let env: serde_json::Value = serde_json::from_slice(&std::fs::read(p.with_extension("json")).ok()?).ok()?;
-                let rcpts = env["rcpt_tos"].as_array()?.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                let env: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p.with_extension("json")).ok()?).ok()?;
+                let rcpts = env["rcpt_tos"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
                 Some((raw, rcpts))
             })
             .collect()

@@ -27,7 +27,11 @@ fn config(d: &Dovecot, name: &str, security: Security) -> ImapConfig {
     ImapConfig {
         name: name.into(),
         host: "localhost".into(),
-        port: if security == Security::Tls { d.imaps_port } else { d.imap_port },
+        port: if security == Security::Tls {
+            d.imaps_port
+        } else {
+            d.imap_port
+        },
         security,
         username: d.user.clone(),
         password: Secret::new(d.password.clone()),
@@ -39,7 +43,11 @@ fn config(d: &Dovecot, name: &str, security: Security) -> ImapConfig {
 
 /// A second client, as a mail user agent would be: delivers with APPEND and looks at flags.
 async fn peer(d: &Dovecot) -> Session<Conn> {
-    ImapPoller::new(config(d, "peer", Security::Tls), None).unwrap().connect().await.unwrap()
+    ImapPoller::new(config(d, "peer", Security::Tls), None)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 async fn append(s: &mut Session<Conn>, mailbox: &str, bytes: &[u8]) {
@@ -52,10 +60,21 @@ async fn flags(s: &mut Session<Conn>, mailbox: &str) -> Vec<(u32, bool)> {
     if mb.exists == 0 {
         return vec![];
     }
-    let fetched: Vec<_> = s.fetch("1:*", "(UID FLAGS)").await.unwrap().try_collect().await.unwrap();
+    let fetched: Vec<_> = s
+        .fetch("1:*", "(UID FLAGS)")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
     let mut out: Vec<(u32, bool)> = fetched
         .iter()
-        .map(|f| (f.uid.unwrap(), f.flags().any(|fl| fl == async_imap::types::Flag::Seen)))
+        .map(|f| {
+            (
+                f.uid.unwrap(),
+                f.flags().any(|fl| fl == async_imap::types::Flag::Seen),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -65,87 +84,145 @@ async fn tickets(db: &DatabaseConnection) -> u64 {
     ticket::Entity::find().count(db).await.unwrap()
 }
 
-both_backends!(imaps_mail_becomes_tickets_once_and_is_flagged_after_commit, |backend| async move {
-    let t = test_db(backend).await;
-    let db = &t.db.write;
-    let d = Dovecot::start().await.unwrap();
-    let mut p = peer(&d).await;
-    for i in 1..=3 {
-        append(&mut p, "INBOX", &mail(&format!("imap-{i}@pc"), &format!("問い合わせ{i}"))).await;
+both_backends!(
+    imaps_mail_becomes_tickets_once_and_is_flagged_after_commit,
+    |backend| async move {
+        let t = test_db(backend).await;
+        let db = &t.db.write;
+        let d = Dovecot::start().await.unwrap();
+        let mut p = peer(&d).await;
+        for i in 1..=3 {
+            append(
+                &mut p,
+                "INBOX",
+                &mail(&format!("imap-{i}@pc"), &format!("問い合わせ{i}")),
+            )
+            .await;
+        }
+        let before = tickets(db).await;
+        let poller = ImapPoller::new(config(&d, "city-inbox", Security::Tls), None).unwrap();
+        let r = poller
+            .run_once(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", d.log()));
+        assert_eq!((r.fetched, r.processed.created), (3, 3));
+        assert!(r.idle_supported);
+        assert_eq!(tickets(db).await, before + 3);
+        assert_eq!(
+            flags(&mut p, "INBOX").await,
+            [(1, true), (2, true), (3, true)]
+        );
+        let pos = mail_source::Entity::find_by_id("city-inbox".to_owned())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (pos.last_uid, pos.uid_validity),
+            (3, i64::from(r.uid_validity))
+        );
+
+        // Nothing new: nothing fetched.
+        assert_eq!(poller.run_once(db).await.unwrap().fetched, 0);
+
+        // The flags and the position were lost (a crash after the commit, before the server was
+        // told): everything is fetched again, and nothing is done twice.
+        let _: Vec<_> = p
+            .uid_store("1:3", "-FLAGS.SILENT (\\Seen)")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let mut pos: mail_source::ActiveModel = pos.into();
+        pos.last_uid = Set(0);
+        pos.update(db).await.unwrap();
+        let r = poller.run_once(db).await.unwrap();
+        assert_eq!((r.fetched, r.processed.created), (3, 0));
+        assert_eq!(tickets(db).await, before + 3);
+        assert_eq!(
+            flags(&mut p, "INBOX").await,
+            [(1, true), (2, true), (3, true)]
+        );
+
+        // A server certificate we do not trust is refused before logging in.
+        let untrusted = ImapConfig {
+            ca_file: None,
+            ..config(&d, "untrusted", Security::Tls)
+        };
+        let err = ImapPoller::new(untrusted, None)
+            .unwrap()
+            .run_once(db)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").to_lowercase().contains("certificate"),
+            "{err:#}"
+        );
     }
-    let before = tickets(db).await;
-    let poller = ImapPoller::new(config(&d, "city-inbox", Security::Tls), None).unwrap();
-    let r = poller.run_once(db).await.unwrap_or_else(|e| panic!("{e:#}\n{}", d.log()));
-    assert_eq!((r.fetched, r.processed.created), (3, 3));
-    assert!(r.idle_supported);
-    assert_eq!(tickets(db).await, before + 3);
-    assert_eq!(flags(&mut p, "INBOX").await, [(1, true), (2, true), (3, true)]);
-    let pos = mail_source::Entity::find_by_id("city-inbox".to_owned()).one(db).await.unwrap().unwrap();
-    assert_eq!((pos.last_uid, pos.uid_validity), (3, i64::from(r.uid_validity)));
+);
 
-    // Nothing new: nothing fetched.
-    assert_eq!(poller.run_once(db).await.unwrap().fetched, 0);
+both_backends!(
+    starttls_moves_processed_mail_and_survives_a_new_uidvalidity,
+    |backend| async move {
+        let t = test_db(backend).await;
+        let db = &t.db.write;
+        let d = Dovecot::start().await.unwrap();
+        let mut p = peer(&d).await;
+        p.create("Desk").await.unwrap();
+        p.create(bots::mail::imap::mailbox_name("処理済み"))
+            .await
+            .unwrap();
+        append(&mut p, "Desk", &mail("desk-1@pc", "共有フォルダ")).await;
+        append(&mut p, "Desk", &mail("desk-2@pc", "パスワード")).await;
+        let cfg = ImapConfig {
+            mailbox: "Desk".into(),
+            after: AfterProcessing::Move,
+            move_to: "処理済み".into(),
+            ..config(&d, "desk", Security::StartTls)
+        };
+        let poller = ImapPoller::new(cfg, None).unwrap();
+        let before = tickets(db).await;
+        let r = poller
+            .run_once(db)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", d.log()));
+        assert_eq!(r.processed.created, 2);
+        assert!(flags(&mut p, "Desk").await.is_empty(), "moved out");
+        let done = bots::mail::imap::mailbox_name("処理済み");
+        assert_eq!(
+            flags(&mut p, &done).await.len(),
+            2,
+            "moved to the Japanese-named folder"
+        );
 
-    // The flags and the position were lost (a crash after the commit, before the server was
-    // told): everything is fetched again, and nothing is done twice.
-    let _: Vec<_> = p.uid_store("1:3", "-FLAGS.SILENT (\\Seen)").await.unwrap().try_collect().await.unwrap();
-    let mut pos: mail_source::ActiveModel = pos.into();
-    pos.last_uid = Set(0);
-    pos.update(db).await.unwrap();
-    let r = poller.run_once(db).await.unwrap();
-    assert_eq!((r.fetched, r.processed.created), (3, 0));
-    assert_eq!(tickets(db).await, before + 3);
-    assert_eq!(flags(&mut p, "INBOX").await, [(1, true), (2, true), (3, true)]);
-
-    // A server certificate we do not trust is refused before logging in.
-    let untrusted = ImapConfig { ca_file: None, ..config(&d, "untrusted", Security::Tls) };
-    let err = ImapPoller::new(untrusted, None).unwrap().run_once(db).await.unwrap_err();
-    assert!(format!("{err:#}").to_lowercase().contains("certificate"), "{err:#}");
-});
-
-both_backends!(starttls_moves_processed_mail_and_survives_a_new_uidvalidity, |backend| async move {
-    let t = test_db(backend).await;
-    let db = &t.db.write;
-    let d = Dovecot::start().await.unwrap();
-    let mut p = peer(&d).await;
-    p.create("Desk").await.unwrap();
-    p.create(bots::mail::imap::mailbox_name("処理済み")).await.unwrap();
-    append(&mut p, "Desk", &mail("desk-1@pc", "共有フォルダ")).await;
-    append(&mut p, "Desk", &mail("desk-2@pc", "パスワード")).await;
-    let cfg = ImapConfig {
-        mailbox: "Desk".into(),
-        after: AfterProcessing::Move,
-        move_to: "処理済み".into(),
-        ..config(&d, "desk", Security::StartTls)
-    };
-    let poller = ImapPoller::new(cfg, None).unwrap();
-    let before = tickets(db).await;
-    let r = poller.run_once(db).await.unwrap_or_else(|e| panic!("{e:#}\n{}", d.log()));
-    assert_eq!(r.processed.created, 2);
-    assert!(flags(&mut p, "Desk").await.is_empty(), "moved out");
-    let done = bots::mail::imap::mailbox_name("処理済み");
-    assert_eq!(flags(&mut p, &done).await.len(), 2, "moved to the Japanese-named folder");
-
-    // The mailbox is rebuilt (new UIDVALIDITY) and someone restores an old message into it
-    // beside a new one: the old one is recognised, the new one becomes a ticket.
-    p.select("INBOX").await.unwrap();
-    p.delete("Desk").await.unwrap();
-    p.create("Desk").await.unwrap();
-    append(&mut p, "Desk", &mail("desk-1@pc", "共有フォルダ")).await;
-    append(&mut p, "Desk", &mail("desk-3@pc", "プリンタ")).await;
-    let r2 = poller.run_once(db).await.unwrap();
-    assert!(r2.uid_validity_changed && r2.uid_validity != r.uid_validity);
-    assert_eq!((r2.fetched, r2.processed.created, r2.processed.already_done), (2, 1, 0));
-    assert_eq!(tickets(db).await, before + 3);
-    assert_eq!(flags(&mut p, &done).await.len(), 4);
-});
+        // The mailbox is rebuilt (new UIDVALIDITY) and someone restores an old message into it
+        // beside a new one: the old one is recognised, the new one becomes a ticket.
+        p.select("INBOX").await.unwrap();
+        p.delete("Desk").await.unwrap();
+        p.create("Desk").await.unwrap();
+        append(&mut p, "Desk", &mail("desk-1@pc", "共有フォルダ")).await;
+        append(&mut p, "Desk", &mail("desk-3@pc", "プリンタ")).await;
+        let r2 = poller.run_once(db).await.unwrap();
+        assert!(r2.uid_validity_changed && r2.uid_validity != r.uid_validity);
+        assert_eq!(
+            (r2.fetched, r2.processed.created, r2.processed.already_done),
+            (2, 1, 0)
+        );
+        assert_eq!(tickets(db).await, before + 3);
+        assert_eq!(flags(&mut p, &done).await.len(), 4);
+    }
+);
 
 both_backends!(idle_takes_new_mail_as_it_arrives, |backend| async move {
     let t = test_db(backend).await;
     let db = t.db.write.clone();
     let d = Dovecot::start().await.unwrap();
     // Polling every hour: only IDLE can bring the mail in within the test's time.
-    let cfg = ImapConfig { poll_secs: 3600, ..config(&d, "idle", Security::Tls) };
+    let cfg = ImapConfig {
+        poll_secs: 3600,
+        ..config(&d, "idle", Security::Tls)
+    };
     let poller = ImapPoller::new(cfg, None).unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn({
@@ -154,7 +231,12 @@ both_backends!(idle_takes_new_mail_as_it_arrives, |backend| async move {
     });
     // Connected and idling once its position is stored.
     for _ in 0..100 {
-        if mail_source::Entity::find_by_id("idle".to_owned()).one(&db).await.unwrap().is_some() {
+        if mail_source::Entity::find_by_id("idle".to_owned())
+            .one(&db)
+            .await
+            .unwrap()
+            .is_some()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -165,35 +247,60 @@ both_backends!(idle_takes_new_mail_as_it_arrives, |backend| async move {
     let sent = std::time::Instant::now();
     append(&mut p, "INBOX", &mail("idle-1@pc", "IDLEで届く")).await;
     while tickets(&db).await == before {
-        assert!(sent.elapsed().as_secs() < 10, "no ticket 10 s after delivery\n{}", d.log());
+        assert!(
+            sent.elapsed().as_secs() < 10,
+            "no ticket 10 s after delivery\n{}",
+            d.log()
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     stop.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), task).await.expect("stops").unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .unwrap();
     assert_eq!(flags(&mut p, "INBOX").await, [(1, true)]);
 });
 
-both_backends!(polling_takes_new_mail_when_idle_is_off, |backend| async move {
-    let t = test_db(backend).await;
-    let db = t.db.write.clone();
-    let d = Dovecot::start().await.unwrap();
-    let cfg = ImapConfig { idle: false, poll_secs: 1, ..config(&d, "poll", Security::Tls) };
-    let poller = ImapPoller::new(cfg, None).unwrap();
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn({
-        let db = db.clone();
-        async move { poller.run(db, stop_rx).await }
-    });
-    let before = tickets(&db).await;
-    let mut p = peer(&d).await;
-    append(&mut p, "INBOX", &mail("poll-1@pc", "ポーリングで届く")).await;
-    let sent = std::time::Instant::now();
-    while tickets(&db).await == before {
-        assert!(sent.elapsed().as_secs() < 10, "no ticket 10 s after delivery\n{}", d.log());
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+both_backends!(
+    polling_takes_new_mail_when_idle_is_off,
+    |backend| async move {
+        let t = test_db(backend).await;
+        let db = t.db.write.clone();
+        let d = Dovecot::start().await.unwrap();
+        let cfg = ImapConfig {
+            idle: false,
+            poll_secs: 1,
+            ..config(&d, "poll", Security::Tls)
+        };
+        let poller = ImapPoller::new(cfg, None).unwrap();
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn({
+            let db = db.clone();
+            async move { poller.run(db, stop_rx).await }
+        });
+        let before = tickets(&db).await;
+        let mut p = peer(&d).await;
+        append(&mut p, "INBOX", &mail("poll-1@pc", "ポーリングで届く")).await;
+        let sent = std::time::Instant::now();
+        while tickets(&db).await == before {
+            assert!(
+                sent.elapsed().as_secs() < 10,
+                "no ticket 10 s after delivery\n{}",
+                d.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        stop.send(true).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("stops")
+            .unwrap();
+        let pos = mail_source::Entity::find_by_id("poll".to_owned())
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pos.last_uid, 1);
     }
-    stop.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), task).await.expect("stops").unwrap();
-    let pos = mail_source::Entity::find_by_id("poll".to_owned()).one(&db).await.unwrap().unwrap();
-    assert_eq!(pos.last_uid, 1);
-});
+);

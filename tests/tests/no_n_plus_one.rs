@@ -19,7 +19,12 @@ const LIST: &str = r#"query($n: Int) { tickets(first: $n) { nodes {
     events(first: 5) { nodes { kind actor { displayName } } } } } }"#;
 
 /// Runs `query` with `{"n": n}` through the schema, counting the statements on the read pool.
-async fn count_queries(db: &Db, actor: &service::Actor, query: &str, n: usize) -> (usize, serde_json::Value) {
+async fn count_queries(
+    db: &Db,
+    actor: &service::Actor,
+    query: &str,
+    n: usize,
+) -> (usize, serde_json::Value) {
     let counter = Arc::new(AtomicUsize::new(0));
     let mut read = db.read.clone();
     let c = counter.clone();
@@ -50,7 +55,10 @@ async fn count_queries(db: &Db, actor: &service::Actor, query: &str, n: usize) -
         .data(Loaders::new(&counted, actor, &directory));
     let response = schema.execute(request).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
-    (counter.load(Ordering::SeqCst), response.data.into_json().unwrap())
+    (
+        counter.load(Ordering::SeqCst),
+        response.data.into_json().unwrap(),
+    )
 }
 
 async fn queries_for(db: &Db, actor: &service::Actor, n: usize) -> usize {
@@ -137,7 +145,11 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
             kind: Some(entity::AssetKind::Notebook),
             name: "ノートPC".into(),
             org_unit_id: Some(fx.unit),
-            user_id: Some(if i % 2 == 0 { fx.requester } else { fx.other_requester }),
+            user_id: Some(if i % 2 == 0 {
+                fx.requester
+            } else {
+                fx.other_requester
+            }),
             ..assets::AssetInput::default()
         };
         let terminal = assets::create(db, &desk, a).await.unwrap();
@@ -149,20 +161,50 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
             ..assets::AssetInput::default()
         };
         assets::create(db, &desk, mouse).await.unwrap();
-        let ticket = service::tickets::create(db, &desk, NewTicket::new(entity::TicketKind::Incident, format!("故障{i}"), "")).await.unwrap().ticket;
-        assets::link_ticket(db, &desk, terminal.id, ticket.id).await.unwrap();
-        let l = licenses::create(db, &desk, licenses::LicenseInput { code: format!("L-{i:03}"), product: "Office".into(), seats: 2, ..Default::default() })
+        let ticket = service::tickets::create(
+            db,
+            &desk,
+            NewTicket::new(entity::TicketKind::Incident, format!("故障{i}"), ""),
+        )
+        .await
+        .unwrap()
+        .ticket;
+        assets::link_ticket(db, &desk, terminal.id, ticket.id)
             .await
             .unwrap();
-        licenses::assign(db, &desk, l.id, None, Some(fx.requester), false).await.unwrap();
-        let mut item = stock::ItemInput::new(format!("T-{i:03}"), "トナー", entity::ConsumableCategory::Toner);
+        let l = licenses::create(
+            db,
+            &desk,
+            licenses::LicenseInput {
+                code: format!("L-{i:03}"),
+                product: "Office".into(),
+                seats: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        licenses::assign(db, &desk, l.id, None, Some(fx.requester), false)
+            .await
+            .unwrap();
+        let mut item = stock::ItemInput::new(
+            format!("T-{i:03}"),
+            "トナー",
+            entity::ConsumableCategory::Toner,
+        );
         item.models = vec!["MF-1".into(), "MF-2".into()];
         let item = stock::create_item(db, &desk, item).await.unwrap();
         for place in ["倉庫A", "倉庫B"] {
             stock::record_movement(
                 db,
                 &desk,
-                stock::NewMovement { item_id: item.id, location: place.into(), kind: entity::MovementKind::Receive, quantity: 3, refs: Default::default() },
+                stock::NewMovement {
+                    item_id: item.id,
+                    location: place.into(),
+                    kind: entity::MovementKind::Receive,
+                    quantity: 3,
+                    refs: Default::default(),
+                },
             )
             .await
             .unwrap();
@@ -171,12 +213,33 @@ async fn ledger_lists_cost_the_same_queries_for_5_or_25_rows() {
     let (few, _) = count_queries(&t.db, &desk, LEDGER_LIST, 5).await;
     let (many, json) = count_queries(&t.db, &desk, LEDGER_LIST, 25).await;
     let terminals = json["terminals"]["nodes"].as_array().unwrap();
-    assert!(terminals.len() == 25 && terminals.iter().all(|t| t["peripherals"].as_array().unwrap().len() == 1 && t["tickets"].as_array().unwrap().len() == 1));
+    assert!(
+        terminals.len() == 25
+            && terminals
+                .iter()
+                .all(|t| t["peripherals"].as_array().unwrap().len() == 1
+                    && t["tickets"].as_array().unwrap().len() == 1)
+    );
     let mice = json["assets"]["nodes"].as_array().unwrap();
-    assert!(mice.len() == 25 && mice.iter().all(|m| m["parent"]["assetTag"].as_str().unwrap().starts_with("NB-")));
+    assert!(
+        mice.len() == 25
+            && mice
+                .iter()
+                .all(|m| m["parent"]["assetTag"].as_str().unwrap().starts_with("NB-"))
+    );
     let items = json["consumableItems"]["edges"].as_array().unwrap();
     assert_eq!(items.len(), 25);
-    assert!(items.iter().all(|i| i["node"]["totalStock"] == 6 && i["node"]["compatibleModels"].as_array().unwrap().len() == 2));
-    assert!(json["licenses"]["edges"].as_array().unwrap().iter().all(|l| l["node"]["assigned"] == 1 && l["node"]["available"] == 1));
-    assert!(many <= few + 1, "queries grew with the lists: {few} for 5 rows, {many} for 25");
+    assert!(items.iter().all(|i| i["node"]["totalStock"] == 6
+        && i["node"]["compatibleModels"].as_array().unwrap().len() == 2));
+    assert!(
+        json["licenses"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["node"]["assigned"] == 1 && l["node"]["available"] == 1)
+    );
+    assert!(
+        many <= few + 1,
+        "queries grew with the lists: {few} for 5 rows, {many} for 25"
+    );
 }

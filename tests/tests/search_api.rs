@@ -26,7 +26,12 @@ const SEARCH: &str = r#"query($q: String!, $f: SearchFilter, $first: Int, $after
 async fn indexed(app: &TestApp) {
     use sea_orm::{EntityTrait, PaginatorTrait};
     for _ in 0..200 {
-        if entity::search_outbox::Entity::find().count(&app.db.write).await.unwrap() == 0 {
+        if entity::search_outbox::Entity::find()
+            .count(&app.db.write)
+            .await
+            .unwrap()
+            == 0
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -54,15 +59,27 @@ async fn seed(app: &TestApp) -> (Uuid, Uuid, String) {
     )
     .await
     .unwrap();
-    let mut n = NewTicket::new(TicketKind::Incident, "2階の複合機が紙詰まりで印刷できない", "北側の複合機です");
+    let mut n = NewTicket::new(
+        TicketKind::Incident,
+        "2階の複合機が紙詰まりで印刷できない",
+        "北側の複合機です",
+    );
     n.requester_id = Some(city.requester);
-    let t = tickets::create(&app.db.write, &agent, n).await.unwrap().ticket;
-    tickets::escalate(&app.db.write, &agent, t.id, city.vendor, None).await.unwrap();
+    let t = tickets::create(&app.db.write, &agent, n)
+        .await
+        .unwrap()
+        .ticket;
+    tickets::escalate(&app.db.write, &agent, t.id, city.vendor, None)
+        .await
+        .unwrap();
     // The other tenant has its own ticket with the same words.
     let edu = &app.fixture.edu;
     let mut n = NewTicket::new(TicketKind::Incident, "職員室の複合機が紙詰まり", "");
     n.requester_id = Some(edu.requester);
-    let edu_ticket = tickets::create(&app.db.write, &edu.agent_actor(), n).await.unwrap().ticket;
+    let edu_ticket = tickets::create(&app.db.write, &edu.agent_actor(), n)
+        .await
+        .unwrap()
+        .ticket;
     indexed(app).await;
     (a.id, t.id, edu_ticket.number)
 }
@@ -74,48 +91,117 @@ fn found(body: &Value) -> Vec<String> {
         .iter()
         .map(|e| {
             let n = &e["node"]["node"];
-            n["code"].as_str().or(n["title"].as_str()).unwrap().to_owned()
+            n["code"]
+                .as_str()
+                .or(n["title"].as_str())
+                .unwrap()
+                .to_owned()
         })
         .collect();
     v.sort();
     v
 }
 
-both_backends!(search_scope_for_every_role_and_tenant, |backend: Backend| async move {
-    let app = spawn_app(backend).await;
-    let (_article, ticket, _) = seed(&app).await;
-    let number = tickets::get(&app.db.read, &app.fixture.city.agent_actor(), ticket).await.unwrap().title;
-    let edu_number = "職員室の複合機が紙詰まり".to_owned();
-    let city = app.fixture.city.clone();
-    let edu = app.fixture.edu.clone();
-    let article = "faq-900".to_owned();
-    // (who, tenant slug, person, roles, what they find)
-    type Case<'a> = (&'a str, &'a str, Uuid, &'a [&'a str], Vec<String>);
-    let cases: Vec<Case> = vec![
-        ("owner requester", &city.slug, city.requester, &["requester"], vec![number.clone(), article.clone()]),
-        ("other requester", &city.slug, city.other_requester, &["requester"], vec![article.clone()]),
-        ("agent", &city.slug, city.agent, &["agent"], vec![number.clone(), article.clone()]),
-        ("supervisor", &city.slug, city.supervisor, &["supervisor"], vec![number.clone(), article.clone()]),
-        ("admin", &city.slug, city.admin, &["admin"], vec![number.clone(), article.clone()]),
-        ("escalated vendor", &city.slug, city.vendor_person, &["vendor"], vec![number.clone()]),
-        ("other-tenant requester", &edu.slug, edu.requester, &["requester"], vec![edu_number.clone()]),
-        ("other-tenant vendor", &edu.slug, edu.vendor_person, &["vendor"], vec![]),
-    ];
-    let mut failures = vec![];
-    for (label, slug, person, roles, want) in cases {
-        let token = app.token(slug, person, roles);
-        let body = app.gql(&token, SEARCH, json!({"q": "複合機 紙詰まり"})).await;
-        let got = found(&body);
-        if got != want {
-            failures.push(format!("{label}: want {want:?}, got {got:?}"));
+both_backends!(
+    search_scope_for_every_role_and_tenant,
+    |backend: Backend| async move {
+        let app = spawn_app(backend).await;
+        let (_article, ticket, _) = seed(&app).await;
+        let number = tickets::get(&app.db.read, &app.fixture.city.agent_actor(), ticket)
+            .await
+            .unwrap()
+            .title;
+        let edu_number = "職員室の複合機が紙詰まり".to_owned();
+        let city = app.fixture.city.clone();
+        let edu = app.fixture.edu.clone();
+        let article = "faq-900".to_owned();
+        // (who, tenant slug, person, roles, what they find)
+        type Case<'a> = (&'a str, &'a str, Uuid, &'a [&'a str], Vec<String>);
+        let cases: Vec<Case> = vec![
+            (
+                "owner requester",
+                &city.slug,
+                city.requester,
+                &["requester"],
+                vec![number.clone(), article.clone()],
+            ),
+            (
+                "other requester",
+                &city.slug,
+                city.other_requester,
+                &["requester"],
+                vec![article.clone()],
+            ),
+            (
+                "agent",
+                &city.slug,
+                city.agent,
+                &["agent"],
+                vec![number.clone(), article.clone()],
+            ),
+            (
+                "supervisor",
+                &city.slug,
+                city.supervisor,
+                &["supervisor"],
+                vec![number.clone(), article.clone()],
+            ),
+            (
+                "admin",
+                &city.slug,
+                city.admin,
+                &["admin"],
+                vec![number.clone(), article.clone()],
+            ),
+            (
+                "escalated vendor",
+                &city.slug,
+                city.vendor_person,
+                &["vendor"],
+                vec![number.clone()],
+            ),
+            (
+                "other-tenant requester",
+                &edu.slug,
+                edu.requester,
+                &["requester"],
+                vec![edu_number.clone()],
+            ),
+            (
+                "other-tenant vendor",
+                &edu.slug,
+                edu.vendor_person,
+                &["vendor"],
+                vec![],
+            ),
+        ];
+        let mut failures = vec![];
+        for (label, slug, person, roles, want) in cases {
+            let token = app.token(slug, person, roles);
+            let body = app
+                .gql(&token, SEARCH, json!({"q": "複合機 紙詰まり"}))
+                .await;
+            let got = found(&body);
+            if got != want {
+                failures.push(format!("{label}: want {want:?}, got {got:?}"));
+            }
         }
+        let edu_agent = app.token(&edu.slug, edu.agent, &["agent"]);
+        let body = app
+            .gql(&edu_agent, SEARCH, json!({"q": "複合機 紙詰まり"}))
+            .await;
+        assert_eq!(body["data"]["search"]["totalCount"], 1, "{body}");
+        assert_eq!(
+            body["data"]["search"]["edges"][0]["node"]["node"]["__typename"],
+            "Ticket"
+        );
+        assert!(
+            failures.is_empty(),
+            "search scope failures:\n{}",
+            failures.join("\n")
+        );
     }
-    let edu_agent = app.token(&edu.slug, edu.agent, &["agent"]);
-    let body = app.gql(&edu_agent, SEARCH, json!({"q": "複合機 紙詰まり"})).await;
-    assert_eq!(body["data"]["search"]["totalCount"], 1, "{body}");
-    assert_eq!(body["data"]["search"]["edges"][0]["node"]["node"]["__typename"], "Ticket");
-    assert!(failures.is_empty(), "search scope failures:\n{}", failures.join("\n"));
-});
+);
 
 /// What a cell of the matrix must answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,28 +220,60 @@ fn outcome(body: &Value) -> Want {
     }
 }
 
-both_backends!(faq_and_search_operations_by_role, |backend: Backend| async move {
-    let app = spawn_app(backend).await;
-    let (article, ticket, _) = seed(&app).await;
-    let city = app.fixture.city.clone();
-    let edu = app.fixture.edu.clone();
-    let people: [(&str, &str, Uuid, &[&str]); 11] = [
-        ("owner requester", &city.slug, city.requester, &["requester"]),
-        ("other requester", &city.slug, city.other_requester, &["requester"]),
-        ("agent", &city.slug, city.agent, &["agent"]),
-        ("supervisor", &city.slug, city.supervisor, &["supervisor"]),
-        ("admin", &city.slug, city.admin, &["admin"]),
-        ("escalated vendor", &city.slug, city.vendor_person, &["vendor"]),
-        ("other-tenant requester", &edu.slug, edu.requester, &["requester"]),
-        ("other-tenant agent", &edu.slug, edu.agent, &["agent"]),
-        ("other-tenant supervisor", &edu.slug, edu.supervisor, &["supervisor"]),
-        ("other-tenant admin", &edu.slug, edu.admin, &["admin"]),
-        ("other-tenant vendor", &edu.slug, edu.vendor_person, &["vendor"]),
-    ];
-    use Want::*;
-    let a = gid("FaqArticle", article);
-    let t = gid("Ticket", ticket);
-    let cases: Vec<(&str, String, Value, [Want; 11])> = vec![
+both_backends!(
+    faq_and_search_operations_by_role,
+    |backend: Backend| async move {
+        let app = spawn_app(backend).await;
+        let (article, ticket, _) = seed(&app).await;
+        let city = app.fixture.city.clone();
+        let edu = app.fixture.edu.clone();
+        let people: [(&str, &str, Uuid, &[&str]); 11] = [
+            (
+                "owner requester",
+                &city.slug,
+                city.requester,
+                &["requester"],
+            ),
+            (
+                "other requester",
+                &city.slug,
+                city.other_requester,
+                &["requester"],
+            ),
+            ("agent", &city.slug, city.agent, &["agent"]),
+            ("supervisor", &city.slug, city.supervisor, &["supervisor"]),
+            ("admin", &city.slug, city.admin, &["admin"]),
+            (
+                "escalated vendor",
+                &city.slug,
+                city.vendor_person,
+                &["vendor"],
+            ),
+            (
+                "other-tenant requester",
+                &edu.slug,
+                edu.requester,
+                &["requester"],
+            ),
+            ("other-tenant agent", &edu.slug, edu.agent, &["agent"]),
+            (
+                "other-tenant supervisor",
+                &edu.slug,
+                edu.supervisor,
+                &["supervisor"],
+            ),
+            ("other-tenant admin", &edu.slug, edu.admin, &["admin"]),
+            (
+                "other-tenant vendor",
+                &edu.slug,
+                edu.vendor_person,
+                &["vendor"],
+            ),
+        ];
+        use Want::*;
+        let a = gid("FaqArticle", article);
+        let t = gid("Ticket", ticket);
+        let cases: Vec<(&str, String, Value, [Want; 11])> = vec![
         (
             "faqArticle",
             "query { faqArticle(code: \"faq-900\") { id } }".into(),
@@ -212,20 +330,32 @@ both_backends!(faq_and_search_operations_by_role, |backend: Backend| async move 
             [Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok],
         ),
     ];
-    let mut failures = vec![];
-    for (field, query, vars, row) in &cases {
-        for ((label, slug, person, roles), want) in people.iter().zip(row) {
-            // Each cell starts from a published article.
-            faq::set_status(&app.db.write, &city.agent_actor(), article, FaqStatus::Published).await.unwrap();
-            let token = app.token(slug, *person, roles);
-            let got = outcome(&app.gql(&token, query, vars.clone()).await);
-            if got != *want {
-                failures.push(format!("{field} as {label}: want {want:?}, got {got:?}"));
+        let mut failures = vec![];
+        for (field, query, vars, row) in &cases {
+            for ((label, slug, person, roles), want) in people.iter().zip(row) {
+                // Each cell starts from a published article.
+                faq::set_status(
+                    &app.db.write,
+                    &city.agent_actor(),
+                    article,
+                    FaqStatus::Published,
+                )
+                .await
+                .unwrap();
+                let token = app.token(slug, *person, roles);
+                let got = outcome(&app.gql(&token, query, vars.clone()).await);
+                if got != *want {
+                    failures.push(format!("{field} as {label}: want {want:?}, got {got:?}"));
+                }
             }
         }
+        assert!(
+            failures.is_empty(),
+            "FAQ/search matrix failures:\n{}",
+            failures.join("\n")
+        );
     }
-    assert!(failures.is_empty(), "FAQ/search matrix failures:\n{}", failures.join("\n"));
-});
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_highlights_facets_pages_and_suggestions() {
@@ -235,48 +365,102 @@ async fn search_highlights_facets_pages_and_suggestions() {
     let agent = app.token(&city.slug, city.agent, &["agent"]);
 
     // Half-width kana and a synonym (ジャム) find both; highlights are escaped HTML.
-    let body = app.gql(&agent, SEARCH, json!({"q": "ﾌｸｺﾞｳｷ ジャム", "first": 1})).await;
+    let body = app
+        .gql(&agent, SEARCH, json!({"q": "ﾌｸｺﾞｳｷ ジャム", "first": 1}))
+        .await;
     let s = &body["data"]["search"];
     assert_eq!(s["totalCount"], 2, "{body}");
     assert_eq!(s["pageInfo"]["hasNextPage"], true);
-    let types: Vec<&str> = s["facets"]["types"].as_array().unwrap().iter().map(|f| f["value"].as_str().unwrap()).collect();
+    let types: Vec<&str> = s["facets"]["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["value"].as_str().unwrap())
+        .collect();
     assert_eq!(types.len(), 2);
     let after = s["pageInfo"]["endCursor"].as_str().unwrap();
-    let body2 = app.gql(&agent, SEARCH, json!({"q": "ﾌｸｺﾞｳｷ ジャム", "first": 1, "after": after})).await;
+    let body2 = app
+        .gql(
+            &agent,
+            SEARCH,
+            json!({"q": "ﾌｸｺﾞｳｷ ジャム", "first": 1, "after": after}),
+        )
+        .await;
     let s2 = &body2["data"]["search"];
     assert_eq!(s2["pageInfo"]["hasNextPage"], false);
-    assert_ne!(s["edges"][0]["node"]["node"], s2["edges"][0]["node"]["node"]);
+    assert_ne!(
+        s["edges"][0]["node"]["node"],
+        s2["edges"][0]["node"]["node"]
+    );
 
-    let body = app.gql(&agent, SEARCH, json!({"q": "電源", "f": {"types": ["FAQ_ARTICLE"]}})).await;
-    let html = body["data"]["search"]["edges"][0]["node"]["highlights"][0]["html"].as_str().unwrap();
+    let body = app
+        .gql(
+            &agent,
+            SEARCH,
+            json!({"q": "電源", "f": {"types": ["FAQ_ARTICLE"]}}),
+        )
+        .await;
+    let html = body["data"]["search"]["edges"][0]["node"]["highlights"][0]["html"]
+        .as_str()
+        .unwrap();
     assert!(html.contains("&lt;b&gt;<mark>電源</mark>"), "{html}");
 
     // Filters: tickets only, by status.
-    let body = app.gql(&agent, SEARCH, json!({"q": "紙詰まり", "f": {"types": ["TICKET"], "status": ["ESCALATED"]}})).await;
+    let body = app
+        .gql(
+            &agent,
+            SEARCH,
+            json!({"q": "紙詰まり", "f": {"types": ["TICKET"], "status": ["ESCALATED"]}}),
+        )
+        .await;
     assert_eq!(body["data"]["search"]["totalCount"], 1, "{body}");
-    let body = app.gql(&agent, SEARCH, json!({"q": "紙詰まり", "f": {"status": ["CLOSED"]}})).await;
+    let body = app
+        .gql(
+            &agent,
+            SEARCH,
+            json!({"q": "紙詰まり", "f": {"status": ["CLOSED"]}}),
+        )
+        .await;
     assert_eq!(body["data"]["search"]["totalCount"], 0);
 
     // The bots' decision.
     let q = "query($t: String!) { suggestedAnswers(text: $t) { confidence coverage articles { article { code } highlights { html } } } }";
     let requester = app.token(&city.slug, city.requester, &["requester"]);
-    let body = app.gql(&requester, q, json!({"t": "コピー機で紙がつまった"})).await;
+    let body = app
+        .gql(&requester, q, json!({"t": "コピー機で紙がつまった"}))
+        .await;
     let s = &body["data"]["suggestedAnswers"];
     assert_ne!(s["confidence"], "DECLINE", "{body}");
     assert_eq!(s["articles"][0]["article"]["code"], "faq-900");
-    let body = app.gql(&requester, q, json!({"t": "通勤手当の申請はどこ？"})).await;
-    assert_eq!(body["data"]["suggestedAnswers"]["confidence"], "DECLINE", "{body}");
+    let body = app
+        .gql(&requester, q, json!({"t": "通勤手当の申請はどこ？"}))
+        .await;
+    assert_eq!(
+        body["data"]["suggestedAnswers"]["confidence"], "DECLINE",
+        "{body}"
+    );
     assert_eq!(body["data"]["suggestedAnswers"]["articles"], json!([]));
 
     // Similar tickets: the other tenant's identical ticket never shows.
     let mut n = NewTicket::new(TicketKind::Incident, "3階の複合機で紙詰まり", "");
     n.requester_id = Some(city.other_requester);
-    tickets::create(&app.db.write, &city.agent_actor(), n).await.unwrap();
+    tickets::create(&app.db.write, &city.agent_actor(), n)
+        .await
+        .unwrap();
     indexed(&app).await;
     let body = app
-        .gql(&agent, "query($t: ID!) { similarTickets(ticketId: $t) { node { ... on Ticket { title } } } }", json!({"t": gid("Ticket", ticket)}))
+        .gql(
+            &agent,
+            "query($t: ID!) { similarTickets(ticketId: $t) { node { ... on Ticket { title } } } }",
+            json!({"t": gid("Ticket", ticket)}),
+        )
         .await;
-    let titles: Vec<&str> = body["data"]["similarTickets"].as_array().unwrap().iter().map(|h| h["node"]["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = body["data"]["similarTickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["node"]["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["3階の複合機で紙詰まり"], "{body}");
 
     // A new article is searchable within a second of its commit.
@@ -289,24 +473,45 @@ async fn search_highlights_facets_pages_and_suggestions() {
                 "answer": "ヘルプデスクにお問い合わせください。", "publish": true}}),
         )
         .await;
-    assert_eq!(created["data"]["createFaqArticle"]["article"]["version"], 1, "{created}");
+    assert_eq!(
+        created["data"]["createFaqArticle"]["article"]["version"], 1,
+        "{created}"
+    );
     loop {
         let body = app.gql(&agent, SEARCH, json!({"q": "むせんLAN"})).await;
         if body["data"]["search"]["totalCount"] == 1 {
             break;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(1), "not searchable within 1 s: {body}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "not searchable within 1 s: {body}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
     // Synonyms a tenant adds apply at once.
     let admin = app.token(&city.slug, city.admin, &["admin"]);
-    assert_eq!(app.gql(&agent, SEARCH, json!({"q": "ザイカイ"})).await["data"]["search"]["totalCount"], 0);
+    assert_eq!(
+        app.gql(&agent, SEARCH, json!({"q": "ザイカイ"})).await["data"]["search"]["totalCount"],
+        0
+    );
     let body = app.gql(&admin, "mutation { updateSearchSynonyms(input: {groups: [[\"ザイカイ\", \"紙詰まり\"]]}) { groups userErrors { code } } }", json!({})).await;
-    assert_eq!(body["data"]["updateSearchSynonyms"]["groups"], json!([["ザイカイ", "紙詰まり"]]), "{body}");
-    assert!(app.gql(&agent, SEARCH, json!({"q": "ザイカイ"})).await["data"]["search"]["totalCount"].as_i64().unwrap() >= 2);
+    assert_eq!(
+        body["data"]["updateSearchSynonyms"]["groups"],
+        json!([["ザイカイ", "紙詰まり"]]),
+        "{body}"
+    );
+    assert!(
+        app.gql(&agent, SEARCH, json!({"q": "ザイカイ"})).await["data"]["search"]["totalCount"]
+            .as_i64()
+            .unwrap()
+            >= 2
+    );
     let body = app.gql(&admin, "mutation { updateSearchSynonyms(input: {groups: [[\"ひとつだけ\"]]}) { groups userErrors { code field } } }", json!({})).await;
-    assert_eq!(body["data"]["updateSearchSynonyms"]["userErrors"][0]["code"], "INVALID_SYNONYM");
+    assert_eq!(
+        body["data"]["updateSearchSynonyms"]["userErrors"][0]["code"],
+        "INVALID_SYNONYM"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,16 +522,30 @@ async fn bad_search_input_gets_typed_errors() {
     let agent = app.token(&city.slug, city.agent, &["agent"]);
     let long = "あ".repeat(10_000);
     let body = app.gql(&agent, SEARCH, json!({"q": long})).await;
-    assert_eq!(error_code(&body).as_deref(), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(
+        error_code(&body).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{body}"
+    );
     for q in ["", "！？＃", "😀", "\u{fffd}"] {
         let body = app.gql(&agent, SEARCH, json!({"q": q})).await;
         assert_eq!(body["data"]["search"]["totalCount"], 0, "{q:?}: {body}");
     }
-    let body = app.gql(&agent, SEARCH, json!({"q": "紙", "after": "garbage"})).await;
+    let body = app
+        .gql(&agent, SEARCH, json!({"q": "紙", "after": "garbage"}))
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("BAD_USER_INPUT"));
-    let body = app.gql(&agent, SEARCH, json!({"q": "紙", "first": 0})).await;
+    let body = app
+        .gql(&agent, SEARCH, json!({"q": "紙", "first": 0}))
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("BAD_USER_INPUT"));
-    let body = app.gql(&agent, "query($t: ID!) { similarTickets(ticketId: $t) { score } }", json!({"t": "not-an-id"})).await;
+    let body = app
+        .gql(
+            &agent,
+            "query($t: ID!) { similarTickets(ticketId: $t) { score } }",
+            json!({"t": "not-an-id"}),
+        )
+        .await;
     assert_eq!(error_code(&body).as_deref(), Some("INVALID_ID"));
     // A JSON string with a lone surrogate escape is refused by the JSON parser, not a panic.
     let res = app
@@ -347,7 +566,12 @@ async fn bad_search_input_gets_typed_errors() {
             json!({"i": {"category": "", "audience": [], "question": "q", "answer": "a"}}),
         )
         .await;
-    let codes: Vec<&str> = body["data"]["createFaqArticle"]["userErrors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = body["data"]["createFaqArticle"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["REQUIRED", "REQUIRED"], "{body}");
     assert!(body["data"]["createFaqArticle"]["article"].is_null());
 }

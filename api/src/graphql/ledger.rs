@@ -9,11 +9,13 @@ use super::ids::{self, NodeType, encode};
 use super::mutation::UserError;
 use super::pagination::{self, PageInfo};
 use super::types::{OrgUnit, Person, Ticket, Vendor};
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Upload};
+use async_graphql::{
+    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject, Upload,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    asset, asset_event, booking, consumable_item, delivery, invoice, license, license_assignment, purchase_order, repair,
-    stock_level, stock_movement, supply_request,
+    asset, asset_event, booking, consumable_item, delivery, invoice, license, license_assignment,
+    purchase_order, repair, stock_level, stock_movement, supply_request,
 };
 use service::ledger::{assets, licenses, loans, repairs, sheets, stock};
 use service::page::{Cursor, Direction, Page};
@@ -251,13 +253,29 @@ fn dir(d: OrderDirection) -> Direction {
 }
 
 /// A page of rows as edges whose cursor is the row's global ID (lists ordered by id).
-fn id_edges<M, N>(page: Page<M>, ty: NodeType, id: impl Fn(&M) -> Uuid, node: impl Fn(M) -> N) -> (Vec<(String, N)>, bool) {
+fn id_edges<M, N>(
+    page: Page<M>,
+    ty: NodeType,
+    id: impl Fn(&M) -> Uuid,
+    node: impl Fn(M) -> N,
+) -> (Vec<(String, N)>, bool) {
     let has_next = page.has_next;
-    (page.items.into_iter().map(|m| (encode(ty, id(&m)).0, node(m))).collect(), has_next)
+    (
+        page.items
+            .into_iter()
+            .map(|m| (encode(ty, id(&m)).0, node(m)))
+            .collect(),
+        has_next,
+    )
 }
 
 fn page_info<N>(edges: &[(String, N)], has_next: bool, has_previous: bool) -> PageInfo {
-    PageInfo::new(has_next, has_previous, edges.first().map(|e| e.0.clone()), edges.last().map(|e| e.0.clone()))
+    PageInfo::new(
+        has_next,
+        has_previous,
+        edges.first().map(|e| e.0.clone()),
+        edges.last().map(|e| e.0.clone()),
+    )
 }
 
 /// Turns a service result into a payload's parts: user errors into the payload, the rest errors.
@@ -270,20 +288,36 @@ fn respond<T>(r: ServiceResult<T>) -> ApiResult<(Option<T>, Vec<UserError>)> {
 }
 
 fn read_upload(ctx: &Context<'_>, u: &Upload, max: usize) -> ApiResult<(String, String, Vec<u8>)> {
-    let v = u.value(ctx).map_err(|_| bad("file", "INVALID_UPLOAD", "ファイルを受け取れませんでした"))?;
+    let v = u
+        .value(ctx)
+        .map_err(|_| bad("file", "INVALID_UPLOAD", "ファイルを受け取れませんでした"))?;
     let mut data = Vec::new();
     v.content
         .take(max as u64 + 1)
         .read_to_end(&mut data)
         .map_err(|_| bad("file", "INVALID_UPLOAD", "ファイルを読めませんでした"))?;
     if data.len() > max {
-        return Err(bad("file", "TOO_LARGE", &format!("ファイルは{}MB以内にしてください", max / 1024 / 1024)));
+        return Err(bad(
+            "file",
+            "TOO_LARGE",
+            &format!("ファイルは{}MB以内にしてください", max / 1024 / 1024),
+        ));
     }
-    Ok((v.filename, v.content_type.unwrap_or_else(|| "application/octet-stream".into()), data))
+    Ok((
+        v.filename,
+        v.content_type
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        data,
+    ))
 }
 
 fn bad(field: &str, code: &'static str, msg: &str) -> async_graphql::Error {
-    ApiError::BadInput(vec![service::UserError { field: vec!["input".into(), field.into()], message: msg.into(), code }]).into()
+    ApiError::BadInput(vec![service::UserError {
+        field: vec!["input".into(), field.into()],
+        message: msg.into(),
+        code,
+    }])
+    .into()
 }
 
 async fn asset_opt(ctx: &Context<'_>, id: Option<Uuid>) -> ApiResult<Option<Asset>> {
@@ -389,7 +423,15 @@ impl Asset {
     }
     /// Peripherals attached to this terminal, by tag.
     async fn peripherals(&self, ctx: &Context<'_>) -> ApiResult<Vec<Asset>> {
-        Ok(ctx.loaders()?.peripherals.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Asset).collect())
+        Ok(ctx
+            .loaders()?
+            .peripherals
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Asset)
+            .collect())
     }
     /// Whether it is lent out (貸出物品).
     async fn loanable(&self) -> bool {
@@ -432,19 +474,45 @@ impl Asset {
         self.0.version
     }
     /// The history (履歴), oldest first.
-    async fn timeline(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> ApiResult<AssetEventConnection> {
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<AssetEventConnection> {
         let (first, _) = pagination::args(first, None)?;
-        let after_id = after.as_ref().map(|a| ids::decode(&ID::from(a.as_str()), NodeType::AssetEvent)).transpose()?;
-        let page = svc(assets::events(&ctx.state().db.read, ctx.actor()?, self.0.id, first, after_id).await)?;
+        let after_id = after
+            .as_ref()
+            .map(|a| ids::decode(&ID::from(a.as_str()), NodeType::AssetEvent))
+            .transpose()?;
+        let page = svc(assets::events(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            self.0.id,
+            first,
+            after_id,
+        )
+        .await)?;
         let (edges, has_next) = id_edges(page, NodeType::AssetEvent, |e| e.id, AssetEvent);
         Ok(AssetEventConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| AssetEventEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| AssetEventEdge { cursor, node })
+                .collect(),
         })
     }
     /// Tickets about this asset that the viewer may see, newest link first.
     async fn tickets(&self, ctx: &Context<'_>) -> ApiResult<Vec<Ticket>> {
-        Ok(ctx.loaders()?.asset_tickets.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Ticket).collect())
+        Ok(ctx
+            .loaders()?
+            .asset_tickets
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Ticket)
+            .collect())
     }
     /// License seats held by this asset (desk only; empty otherwise).
     async fn licenses(&self, ctx: &Context<'_>) -> ApiResult<Vec<LicenseAssignment>> {
@@ -452,15 +520,26 @@ impl Asset {
         if !actor.is_desk() {
             return Ok(vec![]);
         }
-        Ok(svc(licenses::assignments(&ctx.state().db.read, actor, None, Some(self.0.id), None).await)?
-            .into_iter()
-            .map(LicenseAssignment)
-            .collect())
+        Ok(svc(
+            licenses::assignments(&ctx.state().db.read, actor, None, Some(self.0.id), None).await,
+        )?
+        .into_iter()
+        .map(LicenseAssignment)
+        .collect())
     }
     /// Reservations and loans of this asset that the viewer may see (at most 100).
     async fn bookings(&self, ctx: &Context<'_>) -> ApiResult<Vec<Booking>> {
-        let f = loans::BookingFilter { asset_id: Some(self.0.id), ..loans::BookingFilter::default() };
-        Ok(svc(loans::list(&ctx.state().db.read, ctx.actor()?, &f, 100, None).await)?.items.into_iter().map(Booking).collect())
+        let f = loans::BookingFilter {
+            asset_id: Some(self.0.id),
+            ..loans::BookingFilter::default()
+        };
+        Ok(
+            svc(loans::list(&ctx.state().db.read, ctx.actor()?, &f, 100, None).await)?
+                .items
+                .into_iter()
+                .map(Booking)
+                .collect(),
+        )
     }
 }
 
@@ -492,12 +571,16 @@ impl AssetEvent {
     }
     /// The ticket the change was made for.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        let Some(id) = self.0.ticket_id else { return Ok(None) };
+        let Some(id) = self.0.ticket_id else {
+            return Ok(None);
+        };
         Ok(ctx.loaders()?.ticket(id).await?.map(Ticket))
     }
     /// Files stored with the event (data-erasure evidence of a retirement).
     async fn evidence(&self) -> Vec<EvidenceFile> {
-        let Some(files) = self.0.payload["evidence"].as_array() else { return vec![] };
+        let Some(files) = self.0.payload["evidence"].as_array() else {
+            return vec![];
+        };
         files
             .iter()
             .enumerate()
@@ -617,7 +700,11 @@ pub struct AssetFilter {
 
 impl AssetFilter {
     fn into_service(self) -> ApiResult<assets::AssetFilter> {
-        if self.text_contains.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        if self
+            .text_contains
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 200)
+        {
             return Err(ApiError::BadInput(vec![service::UserError {
                 field: vec!["filterBy".into(), "textContains".into()],
                 message: "200文字以内で入力してください".into(),
@@ -626,8 +713,18 @@ impl AssetFilter {
             .into());
         }
         Ok(assets::AssetFilter {
-            kinds: self.kind.unwrap_or_default().into_iter().map(Into::into).collect(),
-            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            kinds: self
+                .kind
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             org_unit_ids: ids::decode_list(self.org_unit_ids.as_ref(), NodeType::OrgUnit)?,
             user_ids: ids::decode_list(self.user_ids.as_ref(), NodeType::Person)?,
             parent_id: ids::decode_opt(self.parent_id.as_ref(), NodeType::Asset)?,
@@ -754,7 +851,12 @@ pub struct DamageReport {
 
 impl From<DamageReport> for repairs::DamageReport {
     fn from(d: DamageReport) -> Self {
-        Self { submitted_on: d.submitted_on, submitted_by: d.submitted_by, circumstances: d.circumstances, hearing: d.hearing }
+        Self {
+            submitted_on: d.submitted_on,
+            submitted_by: d.submitted_by,
+            circumstances: d.circumstances,
+            hearing: d.hearing,
+        }
     }
 }
 
@@ -774,7 +876,9 @@ impl Repair {
     }
     /// The ticket it was reported on.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        let Some(id) = self.0.ticket_id else { return Ok(None) };
+        let Some(id) = self.0.ticket_id else {
+            return Ok(None);
+        };
         Ok(ctx.loaders()?.ticket(id).await?.map(Ticket))
     }
     /// 代替機
@@ -796,7 +900,12 @@ impl Repair {
     /// 損傷始末書
     async fn damage_report(&self) -> Option<DamageReport> {
         let d = repairs::DamageReport::from_json(self.0.damage_report.as_ref()?);
-        Some(DamageReport { submitted_on: d.submitted_on, submitted_by: d.submitted_by, circumstances: d.circumstances, hearing: d.hearing })
+        Some(DamageReport {
+            submitted_on: d.submitted_on,
+            submitted_by: d.submitted_by,
+            circumstances: d.circumstances,
+            hearing: d.hearing,
+        })
     }
     /// The vendor's repair number.
     async fn vendor_reference(&self) -> Option<&str> {
@@ -845,7 +954,12 @@ pub struct RepairEdge {
 // ---------------------------------------------------------------- licenses
 
 async fn seats_assigned(ctx: &Context<'_>, l: &license::Model) -> ApiResult<i64> {
-    Ok(ctx.loaders()?.seat_counts.load_one(l.id).await?.unwrap_or(0))
+    Ok(ctx
+        .loaders()?
+        .seat_counts
+        .load_one(l.id)
+        .await?
+        .unwrap_or(0))
 }
 
 /// A license (ライセンス管理台帳): one row per product and procuring contract.
@@ -920,10 +1034,17 @@ impl License {
     }
     /// The active assignments.
     async fn assignments(&self, ctx: &Context<'_>) -> ApiResult<Vec<LicenseAssignment>> {
-        Ok(svc(licenses::assignments(&ctx.state().db.read, ctx.actor()?, Some(self.0.id), None, None).await)?
-            .into_iter()
-            .map(LicenseAssignment)
-            .collect())
+        Ok(svc(licenses::assignments(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            Some(self.0.id),
+            None,
+            None,
+        )
+        .await)?
+        .into_iter()
+        .map(LicenseAssignment)
+        .collect())
     }
 }
 
@@ -1001,7 +1122,10 @@ pub struct StockLevel {
 
 impl From<stock_level::Model> for StockLevel {
     fn from(l: stock_level::Model) -> Self {
-        Self { location: l.location, quantity: l.quantity }
+        Self {
+            location: l.location,
+            quantity: l.quantity,
+        }
     }
 }
 
@@ -1057,25 +1181,61 @@ impl ConsumableItem {
     }
     /// Printer models it fits (対応機種).
     async fn compatible_models(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        Ok(ctx.loaders()?.models.load_one(self.0.id).await?.unwrap_or_default())
+        Ok(ctx
+            .loaders()?
+            .models
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default())
     }
     /// Stock per location.
     async fn stock(&self, ctx: &Context<'_>) -> ApiResult<Vec<StockLevel>> {
-        Ok(ctx.loaders()?.stock.load_one(self.0.id).await?.unwrap_or_default().into_iter().map(Into::into).collect())
+        Ok(ctx
+            .loaders()?
+            .stock
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
     /// Stock over all locations.
     async fn total_stock(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        Ok(ctx.loaders()?.stock.load_one(self.0.id).await?.unwrap_or_default().iter().map(|x| x.quantity).sum())
+        Ok(ctx
+            .loaders()?
+            .stock
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .map(|x| x.quantity)
+            .sum())
     }
     /// Movements, newest first (desk only).
-    async fn movements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<ID>) -> ApiResult<StockMovementConnection> {
+    async fn movements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> ApiResult<StockMovementConnection> {
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::StockMovement)?;
-        let page = svc(stock::movements(&ctx.state().db.read, ctx.actor()?, self.0.id, first, after_id).await)?;
+        let page = svc(stock::movements(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            self.0.id,
+            first,
+            after_id,
+        )
+        .await)?;
         let (edges, has_next) = id_edges(page, NodeType::StockMovement, |m| m.id, StockMovement);
         Ok(StockMovementConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| StockMovementEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| StockMovementEdge { cursor, node })
+                .collect(),
         })
     }
 }
@@ -1145,7 +1305,9 @@ impl StockMovement {
     }
     /// The request it issued.
     async fn request(&self, ctx: &Context<'_>) -> ApiResult<Option<SupplyRequest>> {
-        let Some(id) = self.0.request_id else { return Ok(None) };
+        let Some(id) = self.0.request_id else {
+            return Ok(None);
+        };
         match stock::request(&ctx.state().db.read, ctx.actor()?, id).await {
             Ok(r) => Ok(Some(SupplyRequest(r))),
             Err(ServiceError::NotFound) => Ok(None),
@@ -1308,7 +1470,11 @@ impl PriceLine {
 
 impl From<stock::PriceLine> for PriceLine {
     fn from(l: stock::PriceLine) -> Self {
-        Self { item_id: encode(NodeType::ConsumableItem, l.item_id), quantity: l.quantity, unit_price: l.unit_price }
+        Self {
+            item_id: encode(NodeType::ConsumableItem, l.item_id),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+        }
     }
 }
 
@@ -1325,7 +1491,13 @@ pub struct DeliveryLine {
 fn price_lines(lines: Vec<PriceLine>) -> ApiResult<Vec<stock::PriceLine>> {
     lines
         .into_iter()
-        .map(|l| Ok(stock::PriceLine { item_id: ids::decode(&l.item_id, NodeType::ConsumableItem)?, quantity: l.quantity, unit_price: l.unit_price }))
+        .map(|l| {
+            Ok(stock::PriceLine {
+                item_id: ids::decode(&l.item_id, NodeType::ConsumableItem)?,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+            })
+        })
         .collect()
 }
 
@@ -1357,11 +1529,17 @@ impl PurchaseOrder {
     }
     /// 明細
     async fn lines(&self) -> Vec<PriceLine> {
-        stock::price_lines(&self.0.lines).into_iter().map(Into::into).collect()
+        stock::price_lines(&self.0.lines)
+            .into_iter()
+            .map(Into::into)
+            .collect()
     }
     /// 合計金額 (yen).
     async fn total(&self) -> i64 {
-        stock::price_lines(&self.0.lines).iter().map(|l| i64::from(l.quantity) * l.unit_price).sum()
+        stock::price_lines(&self.0.lines)
+            .iter()
+            .map(|l| i64::from(l.quantity) * l.unit_price)
+            .sum()
     }
     /// 備考
     async fn note(&self) -> Option<&str> {
@@ -1369,12 +1547,14 @@ impl PurchaseOrder {
     }
     /// Delivery slips received against it.
     async fn deliveries(&self, ctx: &Context<'_>) -> ApiResult<Vec<Delivery>> {
-        let (d, _) = svc(stock::order_documents(&ctx.state().db.read, ctx.actor()?, self.0.id).await)?;
+        let (d, _) =
+            svc(stock::order_documents(&ctx.state().db.read, ctx.actor()?, self.0.id).await)?;
         Ok(d.into_iter().map(Delivery).collect())
     }
     /// Invoices recorded against it, with their matching.
     async fn invoices(&self, ctx: &Context<'_>) -> ApiResult<Vec<Invoice>> {
-        let (_, i) = svc(stock::order_documents(&ctx.state().db.read, ctx.actor()?, self.0.id).await)?;
+        let (_, i) =
+            svc(stock::order_documents(&ctx.state().db.read, ctx.actor()?, self.0.id).await)?;
         Ok(i.into_iter().map(Invoice).collect())
     }
     /// When it was recorded.
@@ -1427,7 +1607,10 @@ impl Delivery {
     async fn lines(&self) -> Vec<DeliveryLine> {
         stock::delivery_lines(&self.0.lines)
             .into_iter()
-            .map(|l| DeliveryLine { item_id: encode(NodeType::ConsumableItem, l.item_id), quantity: l.quantity })
+            .map(|l| DeliveryLine {
+                item_id: encode(NodeType::ConsumableItem, l.item_id),
+                quantity: l.quantity,
+            })
             .collect()
     }
 }
@@ -1466,7 +1649,10 @@ impl Invoice {
     }
     /// 明細
     async fn lines(&self) -> Vec<PriceLine> {
-        stock::price_lines(&self.0.lines).into_iter().map(Into::into).collect()
+        stock::price_lines(&self.0.lines)
+            .into_iter()
+            .map(Into::into)
+            .collect()
     }
     /// 請求金額 (yen).
     async fn total(&self) -> i64 {
@@ -1481,7 +1667,12 @@ impl Invoice {
         serde_json::from_value::<Vec<stock::Discrepancy>>(self.0.discrepancies.clone())
             .unwrap_or_default()
             .into_iter()
-            .map(|d| Discrepancy { item_id: encode(NodeType::ConsumableItem, d.item_id), field: d.field, expected: d.expected, actual: d.actual })
+            .map(|d| Discrepancy {
+                item_id: encode(NodeType::ConsumableItem, d.item_id),
+                field: d.field,
+                expected: d.expected,
+                actual: d.actual,
+            })
             .collect()
     }
 }
@@ -1560,7 +1751,12 @@ impl From<sheets::ImportReport> for ImportReport {
             errors: r
                 .errors
                 .into_iter()
-                .map(|e| ImportRowError { line: n(e.line), column: e.column, code: e.code.to_owned(), message: e.message })
+                .map(|e| ImportRowError {
+                    line: n(e.line),
+                    column: e.column,
+                    code: e.code.to_owned(),
+                    message: e.message,
+                })
                 .collect(),
             ignored_columns: r.ignored_columns,
             applied: r.applied,
@@ -1599,14 +1795,29 @@ impl LedgerQuery {
             ),
             None => (assets::AssetOrderField::AssetTag, Direction::Asc),
         };
-        let page = svc(assets::list(&ctx.state().db.read, actor, &filter, field, direction, first, cursor.as_ref()).await)?;
+        let page = svc(assets::list(
+            &ctx.state().db.read,
+            actor,
+            &filter,
+            field,
+            direction,
+            first,
+            cursor.as_ref(),
+        )
+        .await)?;
         Ok(AssetConnection {
             has_next: page.has_next,
             has_previous: cursor.is_some(),
             edges: page
                 .items
                 .into_iter()
-                .map(|a| AssetEdge { cursor: pagination::encode_cursor(&Cursor { key: field.key_of(&a), id: a.id }), node: Asset(a) })
+                .map(|a| AssetEdge {
+                    cursor: pagination::encode_cursor(&Cursor {
+                        key: field.key_of(&a),
+                        id: a.id,
+                    }),
+                    node: Asset(a),
+                })
                 .collect(),
             filter,
         })
@@ -1622,23 +1833,38 @@ impl LedgerQuery {
     }
 
     /// Reservations and loans (desk: all; requesters: their own), by id.
-    async fn bookings(&self, ctx: &Context<'_>, filter_by: Option<BookingFilter>, first: Option<i32>, after: Option<ID>) -> ApiResult<BookingConnection> {
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        filter_by: Option<BookingFilter>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> ApiResult<BookingConnection> {
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::Booking)?;
         let f = filter_by.unwrap_or_default();
         let filter = loans::BookingFilter {
             asset_id: ids::decode_opt(f.asset_id.as_ref(), NodeType::Asset)?,
             borrower_id: ids::decode_opt(f.borrower_id.as_ref(), NodeType::Person)?,
-            statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: f
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             overdue: f.overdue,
             from: f.from,
             until: f.until,
         };
-        let page = svc(loans::list(&ctx.state().db.read, ctx.actor()?, &filter, first, after_id).await)?;
+        let page =
+            svc(loans::list(&ctx.state().db.read, ctx.actor()?, &filter, first, after_id).await)?;
         let (edges, has_next) = id_edges(page, NodeType::Booking, |b| b.id, Booking);
         Ok(BookingConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| BookingEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| BookingEdge { cursor, node })
+                .collect(),
         })
     }
 
@@ -1654,26 +1880,65 @@ impl LedgerQuery {
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::Repair)?;
         let asset_id = ids::decode_opt(asset_id.as_ref(), NodeType::Asset)?;
-        let statuses: Vec<entity::RepairStatus> = status.unwrap_or_default().into_iter().map(Into::into).collect();
-        let page = svc(repairs::list(&ctx.state().db.read, ctx.actor()?, asset_id, &statuses, first, after_id).await)?;
+        let statuses: Vec<entity::RepairStatus> = status
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page = svc(repairs::list(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            asset_id,
+            &statuses,
+            first,
+            after_id,
+        )
+        .await)?;
         let (edges, has_next) = id_edges(page, NodeType::Repair, |r| r.id, Repair);
         Ok(RepairConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| RepairEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| RepairEdge { cursor, node })
+                .collect(),
         })
     }
 
     /// The license ledger by code (desk only).
-    async fn licenses(&self, ctx: &Context<'_>, filter_by: Option<LicenseFilter>, first: Option<i32>, after: Option<String>) -> ApiResult<LicenseConnection> {
+    async fn licenses(
+        &self,
+        ctx: &Context<'_>,
+        filter_by: Option<LicenseFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<LicenseConnection> {
         let (first, _) = pagination::args(first, None)?;
         let f = filter_by.unwrap_or_default();
-        let filter = licenses::LicenseFilter { product_contains: f.product_contains, main_contract: f.main_contract, expires_by: f.expires_by };
-        let page = svc(licenses::list(&ctx.state().db.read, ctx.actor()?, &filter, first, after.as_deref()).await)?;
+        let filter = licenses::LicenseFilter {
+            product_contains: f.product_contains,
+            main_contract: f.main_contract,
+            expires_by: f.expires_by,
+        };
+        let page = svc(licenses::list(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await)?;
         let has_next = page.has_next;
-        let edges: Vec<(String, License)> = page.items.into_iter().map(|l| (l.code.clone(), License(l))).collect();
+        let edges: Vec<(String, License)> = page
+            .items
+            .into_iter()
+            .map(|l| (l.code.clone(), License(l)))
+            .collect();
         Ok(LicenseConnection {
             page_info: page_info(&edges, has_next, after.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| LicenseEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| LicenseEdge { cursor, node })
+                .collect(),
         })
     }
 
@@ -1688,16 +1953,35 @@ impl LedgerQuery {
         let (first, _) = pagination::args(first, None)?;
         let f = filter_by.unwrap_or_default();
         let filter = stock::ItemFilter {
-            categories: f.category.unwrap_or_default().into_iter().map(Into::into).collect(),
+            categories: f
+                .category
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             fits_model: f.fits_model,
             active: f.active,
         };
-        let page = svc(stock::items(&ctx.state().db.read, ctx.actor()?, &filter, first, after.as_deref()).await)?;
+        let page = svc(stock::items(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await)?;
         let has_next = page.has_next;
-        let edges: Vec<(String, ConsumableItem)> = page.items.into_iter().map(|i| (i.code.clone(), ConsumableItem(i))).collect();
+        let edges: Vec<(String, ConsumableItem)> = page
+            .items
+            .into_iter()
+            .map(|i| (i.code.clone(), ConsumableItem(i)))
+            .collect();
         Ok(ConsumableItemConnection {
             page_info: page_info(&edges, has_next, after.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| ConsumableItemEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| ConsumableItemEdge { cursor, node })
+                .collect(),
         })
     }
 
@@ -1711,12 +1995,26 @@ impl LedgerQuery {
     ) -> ApiResult<SupplyRequestConnection> {
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::SupplyRequest)?;
-        let statuses: Vec<entity::SupplyRequestStatus> = status.unwrap_or_default().into_iter().map(Into::into).collect();
-        let page = svc(stock::requests(&ctx.state().db.read, ctx.actor()?, &statuses, first, after_id).await)?;
+        let statuses: Vec<entity::SupplyRequestStatus> = status
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page = svc(stock::requests(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            &statuses,
+            first,
+            after_id,
+        )
+        .await)?;
         let (edges, has_next) = id_edges(page, NodeType::SupplyRequest, |r| r.id, SupplyRequest);
         Ok(SupplyRequestConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| SupplyRequestEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| SupplyRequestEdge { cursor, node })
+                .collect(),
         })
     }
 
@@ -1730,23 +2028,46 @@ impl LedgerQuery {
     ) -> ApiResult<PurchaseOrderConnection> {
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::PurchaseOrder)?;
-        let statuses: Vec<entity::PurchaseOrderStatus> = status.unwrap_or_default().into_iter().map(Into::into).collect();
-        let page = svc(stock::orders(&ctx.state().db.read, ctx.actor()?, &statuses, first, after_id).await)?;
+        let statuses: Vec<entity::PurchaseOrderStatus> = status
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page = svc(stock::orders(
+            &ctx.state().db.read,
+            ctx.actor()?,
+            &statuses,
+            first,
+            after_id,
+        )
+        .await)?;
         let (edges, has_next) = id_edges(page, NodeType::PurchaseOrder, |p| p.id, PurchaseOrder);
         Ok(PurchaseOrderConnection {
             page_info: page_info(&edges, has_next, after_id.is_some()),
-            edges: edges.into_iter().map(|(cursor, node)| PurchaseOrderEdge { cursor, node }).collect(),
+            edges: edges
+                .into_iter()
+                .map(|(cursor, node)| PurchaseOrderEdge { cursor, node })
+                .collect(),
         })
     }
 
     /// Items whose stock, with what is on order, is at or below the reorder point (desk only).
     async fn reorder_suggestions(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReorderSuggestion>> {
-        Ok(svc(stock::reorder_suggestions(&ctx.state().db.read, ctx.actor()?).await)?.into_iter().map(ReorderSuggestion).collect())
+        Ok(
+            svc(stock::reorder_suggestions(&ctx.state().db.read, ctx.actor()?).await)?
+                .into_iter()
+                .map(ReorderSuggestion)
+                .collect(),
+        )
     }
 }
 
 /// Resolves a ledger node by global ID within scope; `None` when it is not a ledger type or not visible.
-pub async fn resolve_node(ctx: &Context<'_>, ty: NodeType, id: Uuid) -> ApiResult<Option<super::types::Node>> {
+pub async fn resolve_node(
+    ctx: &Context<'_>,
+    ty: NodeType,
+    id: Uuid,
+) -> ApiResult<Option<super::types::Node>> {
     use super::types::Node;
     let actor = ctx.actor()?;
     let db = &ctx.state().db.read;
@@ -1772,9 +2093,15 @@ pub async fn resolve_node(ctx: &Context<'_>, ty: NodeType, id: Uuid) -> ApiResul
         NodeType::Booking => found!(loans::get(db, actor, id), |b| Node::Booking(Booking(b))),
         NodeType::Repair => found!(repairs::get(db, actor, id), |r| Node::Repair(Repair(r))),
         NodeType::License => found!(licenses::get(db, actor, id), |l| Node::License(License(l))),
-        NodeType::ConsumableItem => found!(stock::item(db, actor, id), |i| Node::ConsumableItem(ConsumableItem(i))),
-        NodeType::SupplyRequest => found!(stock::request(db, actor, id), |r| Node::SupplyRequest(SupplyRequest(r))),
-        NodeType::PurchaseOrder => found!(stock::order(db, actor, id), |p| Node::PurchaseOrder(PurchaseOrder(p))),
+        NodeType::ConsumableItem => found!(stock::item(db, actor, id), |i| Node::ConsumableItem(
+            ConsumableItem(i)
+        )),
+        NodeType::SupplyRequest => found!(stock::request(db, actor, id), |r| Node::SupplyRequest(
+            SupplyRequest(r)
+        )),
+        NodeType::PurchaseOrder => found!(stock::order(db, actor, id), |p| Node::PurchaseOrder(
+            PurchaseOrder(p)
+        )),
         _ => None,
     })
 }
@@ -2377,7 +2704,11 @@ pub struct LedgerMutation;
 #[Object]
 impl LedgerMutation {
     /// Registers an asset (desk only).
-    async fn create_asset(&self, ctx: &Context<'_>, input: CreateAssetInput) -> ApiResult<AssetPayload> {
+    async fn create_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAssetInput,
+    ) -> ApiResult<AssetPayload> {
         let i = assets::AssetInput {
             asset_tag: input.asset_tag,
             kind: Some(input.kind.into()),
@@ -2402,12 +2733,20 @@ impl LedgerMutation {
             warranty_until: input.warranty_until,
             notes: input.notes,
         };
-        AssetPayload::from(input.client_mutation_id, assets::create(&ctx.state().db.write, ctx.actor()?, i).await, Asset)
+        AssetPayload::from(
+            input.client_mutation_id,
+            assets::create(&ctx.state().db.write, ctx.actor()?, i).await,
+            Asset,
+        )
     }
 
     /// Changes an asset (desk only). Moving it to another org unit or place records `moved`
     /// (学校間移設); another user records `assigned`.
-    async fn update_asset(&self, ctx: &Context<'_>, input: UpdateAssetInput) -> ApiResult<AssetPayload> {
+    async fn update_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAssetInput,
+    ) -> ApiResult<AssetPayload> {
         let actor = ctx.actor()?;
         let db = &ctx.state().db.write;
         let id = ids::decode(&input.asset_id, NodeType::Asset)?;
@@ -2445,16 +2784,28 @@ impl LedgerMutation {
         overlay(&mut i.purchased_on, input.purchased_on);
         overlay(&mut i.warranty_until, input.warranty_until);
         overlay(&mut i.notes, input.notes);
-        AssetPayload::from(input.client_mutation_id, assets::update(db, actor, id, i, input.expected_version).await, Asset)
+        AssetPayload::from(
+            input.client_mutation_id,
+            assets::update(db, actor, id, i, input.expected_version).await,
+            Asset,
+        )
     }
 
     /// Retires an asset (廃棄) with its data-erasure evidence (desk only).
-    async fn retire_asset(&self, ctx: &Context<'_>, input: RetireAssetInput) -> ApiResult<AssetPayload> {
+    async fn retire_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: RetireAssetInput,
+    ) -> ApiResult<AssetPayload> {
         let id = ids::decode(&input.asset_id, NodeType::Asset)?;
         let mut evidence = Vec::new();
         for u in input.evidence.unwrap_or_default() {
             let (filename, content_type, data) = read_upload(ctx, &u, assets::EVIDENCE_MAX)?;
-            evidence.push(assets::Evidence { filename, content_type, data });
+            evidence.push(assets::Evidence {
+                filename,
+                content_type,
+                data,
+            });
         }
         let r = assets::Retirement {
             reason: input.reason,
@@ -2463,36 +2814,71 @@ impl LedgerMutation {
             certificate_number: input.certificate_number,
             evidence,
         };
-        AssetPayload::from(input.client_mutation_id, assets::retire(&ctx.state().db.write, ctx.actor()?, id, r).await, Asset)
+        AssetPayload::from(
+            input.client_mutation_id,
+            assets::retire(&ctx.state().db.write, ctx.actor()?, id, r).await,
+            Asset,
+        )
     }
 
     /// Records an inspection (点検) in the asset's history (desk only).
-    async fn record_asset_inspection(&self, ctx: &Context<'_>, input: RecordAssetInspectionInput) -> ApiResult<AssetEventPayload> {
+    async fn record_asset_inspection(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordAssetInspectionInput,
+    ) -> ApiResult<AssetEventPayload> {
         let id = ids::decode(&input.asset_id, NodeType::Asset)?;
         AssetEventPayload::from(
             input.client_mutation_id,
-            assets::inspect(&ctx.state().db.write, ctx.actor()?, id, &input.result, input.note).await,
+            assets::inspect(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                id,
+                &input.result,
+                input.note,
+            )
+            .await,
             AssetEvent,
         )
     }
 
     /// Links a ticket to an asset (desk only); both histories record it.
-    async fn link_asset_to_ticket(&self, ctx: &Context<'_>, input: AssetTicketInput) -> ApiResult<AssetPayload> {
+    async fn link_asset_to_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: AssetTicketInput,
+    ) -> ApiResult<AssetPayload> {
         let a = ids::decode(&input.asset_id, NodeType::Asset)?;
         let t = ids::decode(&input.ticket_id, NodeType::Ticket)?;
-        AssetPayload::from(input.client_mutation_id, assets::link_ticket(&ctx.state().db.write, ctx.actor()?, a, t).await, Asset)
+        AssetPayload::from(
+            input.client_mutation_id,
+            assets::link_ticket(&ctx.state().db.write, ctx.actor()?, a, t).await,
+            Asset,
+        )
     }
 
     /// Unlinks a ticket from an asset (desk only).
-    async fn unlink_asset_from_ticket(&self, ctx: &Context<'_>, input: AssetTicketInput) -> ApiResult<AssetPayload> {
+    async fn unlink_asset_from_ticket(
+        &self,
+        ctx: &Context<'_>,
+        input: AssetTicketInput,
+    ) -> ApiResult<AssetPayload> {
         let a = ids::decode(&input.asset_id, NodeType::Asset)?;
         let t = ids::decode(&input.ticket_id, NodeType::Ticket)?;
-        AssetPayload::from(input.client_mutation_id, assets::unlink_ticket(&ctx.state().db.write, ctx.actor()?, a, t).await, Asset)
+        AssetPayload::from(
+            input.client_mutation_id,
+            assets::unlink_ticket(&ctx.state().db.write, ctx.actor()?, a, t).await,
+            Asset,
+        )
     }
 
     /// Reserves a loanable item for a period; overlapping bookings are refused
     /// (OVERLAPPING_BOOKING). Requesters reserve for themselves.
-    async fn reserve_asset(&self, ctx: &Context<'_>, input: BookAssetInput) -> ApiResult<BookingPayload> {
+    async fn reserve_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: BookAssetInput,
+    ) -> ApiResult<BookingPayload> {
         let new = loans::NewBooking {
             asset_id: ids::decode(&input.asset_id, NodeType::Asset)?,
             borrower_id: ids::decode_opt(input.borrower_id.as_ref(), NodeType::Person)?,
@@ -2500,11 +2886,19 @@ impl LedgerMutation {
             due_at: input.due_at,
             purpose: input.purpose,
         };
-        BookingPayload::from(input.client_mutation_id, loans::reserve(&ctx.state().db.write, ctx.actor()?, new).await, Booking)
+        BookingPayload::from(
+            input.client_mutation_id,
+            loans::reserve(&ctx.state().db.write, ctx.actor()?, new).await,
+            Booking,
+        )
     }
 
     /// Lends an item now until `dueAt`, without a prior reservation (desk only).
-    async fn lend_asset(&self, ctx: &Context<'_>, input: BookAssetInput) -> ApiResult<BookingPayload> {
+    async fn lend_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: BookAssetInput,
+    ) -> ApiResult<BookingPayload> {
         let new = loans::NewBooking {
             asset_id: ids::decode(&input.asset_id, NodeType::Asset)?,
             borrower_id: ids::decode_opt(input.borrower_id.as_ref(), NodeType::Person)?,
@@ -2512,29 +2906,61 @@ impl LedgerMutation {
             due_at: input.due_at,
             purpose: input.purpose,
         };
-        BookingPayload::from(input.client_mutation_id, loans::lend(&ctx.state().db.write, ctx.actor()?, new).await, Booking)
+        BookingPayload::from(
+            input.client_mutation_id,
+            loans::lend(&ctx.state().db.write, ctx.actor()?, new).await,
+            Booking,
+        )
     }
 
     /// Hands a reserved item over (desk only).
-    async fn check_out_booking(&self, ctx: &Context<'_>, input: BookingInput) -> ApiResult<BookingPayload> {
+    async fn check_out_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: BookingInput,
+    ) -> ApiResult<BookingPayload> {
         let id = ids::decode(&input.booking_id, NodeType::Booking)?;
-        BookingPayload::from(input.client_mutation_id, loans::check_out(&ctx.state().db.write, ctx.actor()?, id, input.due_at).await, Booking)
+        BookingPayload::from(
+            input.client_mutation_id,
+            loans::check_out(&ctx.state().db.write, ctx.actor()?, id, input.due_at).await,
+            Booking,
+        )
     }
 
     /// Takes a lent item back (desk only).
-    async fn return_booking(&self, ctx: &Context<'_>, input: BookingInput) -> ApiResult<BookingPayload> {
+    async fn return_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: BookingInput,
+    ) -> ApiResult<BookingPayload> {
         let id = ids::decode(&input.booking_id, NodeType::Booking)?;
-        BookingPayload::from(input.client_mutation_id, loans::give_back(&ctx.state().db.write, ctx.actor()?, id, input.note).await, Booking)
+        BookingPayload::from(
+            input.client_mutation_id,
+            loans::give_back(&ctx.state().db.write, ctx.actor()?, id, input.note).await,
+            Booking,
+        )
     }
 
     /// Cancels a reservation (the borrower their own, the desk any).
-    async fn cancel_booking(&self, ctx: &Context<'_>, input: BookingInput) -> ApiResult<BookingPayload> {
+    async fn cancel_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: BookingInput,
+    ) -> ApiResult<BookingPayload> {
         let id = ids::decode(&input.booking_id, NodeType::Booking)?;
-        BookingPayload::from(input.client_mutation_id, loans::cancel(&ctx.state().db.write, ctx.actor()?, id).await, Booking)
+        BookingPayload::from(
+            input.client_mutation_id,
+            loans::cancel(&ctx.state().db.write, ctx.actor()?, id).await,
+            Booking,
+        )
     }
 
     /// Sends a broken device to repair, with its ticket, a spare and the damage report (desk only).
-    async fn open_repair(&self, ctx: &Context<'_>, input: OpenRepairInput) -> ApiResult<RepairPayload> {
+    async fn open_repair(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenRepairInput,
+    ) -> ApiResult<RepairPayload> {
         let new = repairs::NewRepair {
             asset_id: ids::decode(&input.asset_id, NodeType::Asset)?,
             ticket_id: ids::decode_opt(input.ticket_id.as_ref(), NodeType::Ticket)?,
@@ -2542,89 +2968,194 @@ impl LedgerMutation {
             spare_asset_id: ids::decode_opt(input.spare_asset_id.as_ref(), NodeType::Asset)?,
             damage_report: input.damage_report.map(Into::into),
         };
-        RepairPayload::from(input.client_mutation_id, repairs::open(&ctx.state().db.write, ctx.actor()?, new).await, Repair)
+        RepairPayload::from(
+            input.client_mutation_id,
+            repairs::open(&ctx.state().db.write, ctx.actor()?, new).await,
+            Repair,
+        )
     }
 
     /// Records the damage report (損傷始末書) of a repair (desk only).
-    async fn record_damage_report(&self, ctx: &Context<'_>, input: RepairInput) -> ApiResult<RepairPayload> {
+    async fn record_damage_report(
+        &self,
+        ctx: &Context<'_>,
+        input: RepairInput,
+    ) -> ApiResult<RepairPayload> {
         let id = ids::decode(&input.repair_id, NodeType::Repair)?;
         let report = required(input.damage_report, "damageReport")?;
-        RepairPayload::from(input.client_mutation_id, repairs::record_damage_report(&ctx.state().db.write, ctx.actor()?, id, report.into()).await, Repair)
+        RepairPayload::from(
+            input.client_mutation_id,
+            repairs::record_damage_report(&ctx.state().db.write, ctx.actor()?, id, report.into())
+                .await,
+            Repair,
+        )
     }
 
     /// Sends the device to the vendor (desk only); the vendor then sees it.
-    async fn dispatch_repair(&self, ctx: &Context<'_>, input: RepairInput) -> ApiResult<RepairPayload> {
+    async fn dispatch_repair(
+        &self,
+        ctx: &Context<'_>,
+        input: RepairInput,
+    ) -> ApiResult<RepairPayload> {
         let id = ids::decode(&input.repair_id, NodeType::Repair)?;
         let vendor = ids::decode(&required(input.vendor_id, "vendorId")?, NodeType::Vendor)?;
         RepairPayload::from(
             input.client_mutation_id,
-            repairs::dispatch(&ctx.state().db.write, ctx.actor()?, id, vendor, input.vendor_reference).await,
+            repairs::dispatch(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                id,
+                vendor,
+                input.vendor_reference,
+            )
+            .await,
             Repair,
         )
     }
 
     /// Records the device back from the vendor (desk only).
-    async fn receive_repair(&self, ctx: &Context<'_>, input: RepairInput) -> ApiResult<RepairPayload> {
-        let id = ids::decode(&input.repair_id, NodeType::Repair)?;
-        RepairPayload::from(input.client_mutation_id, repairs::receive_back(&ctx.state().db.write, ctx.actor()?, id, input.note).await, Repair)
-    }
-
-    /// Closes a repair: re-kitted, and the spare swapped back if asked (desk only).
-    async fn close_repair(&self, ctx: &Context<'_>, input: RepairInput) -> ApiResult<RepairPayload> {
+    async fn receive_repair(
+        &self,
+        ctx: &Context<'_>,
+        input: RepairInput,
+    ) -> ApiResult<RepairPayload> {
         let id = ids::decode(&input.repair_id, NodeType::Repair)?;
         RepairPayload::from(
             input.client_mutation_id,
-            repairs::close(&ctx.state().db.write, ctx.actor()?, id, input.rekitted, input.swap_back).await,
+            repairs::receive_back(&ctx.state().db.write, ctx.actor()?, id, input.note).await,
+            Repair,
+        )
+    }
+
+    /// Closes a repair: re-kitted, and the spare swapped back if asked (desk only).
+    async fn close_repair(
+        &self,
+        ctx: &Context<'_>,
+        input: RepairInput,
+    ) -> ApiResult<RepairPayload> {
+        let id = ids::decode(&input.repair_id, NodeType::Repair)?;
+        RepairPayload::from(
+            input.client_mutation_id,
+            repairs::close(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                id,
+                input.rekitted,
+                input.swap_back,
+            )
+            .await,
             Repair,
         )
     }
 
     /// Registers a license (desk only).
-    async fn create_license(&self, ctx: &Context<'_>, input: LicenseInput) -> ApiResult<LicensePayload> {
+    async fn create_license(
+        &self,
+        ctx: &Context<'_>,
+        input: LicenseInput,
+    ) -> ApiResult<LicensePayload> {
         let i = license_input(&input);
-        LicensePayload::from(input.client_mutation_id, licenses::create(&ctx.state().db.write, ctx.actor()?, i).await, License)
+        LicensePayload::from(
+            input.client_mutation_id,
+            licenses::create(&ctx.state().db.write, ctx.actor()?, i).await,
+            License,
+        )
     }
 
     /// Replaces a license's fields (desk only).
-    async fn update_license(&self, ctx: &Context<'_>, input: LicenseInput) -> ApiResult<LicensePayload> {
-        let id = ids::decode(&required(input.license_id.clone(), "licenseId")?, NodeType::License)?;
+    async fn update_license(
+        &self,
+        ctx: &Context<'_>,
+        input: LicenseInput,
+    ) -> ApiResult<LicensePayload> {
+        let id = ids::decode(
+            &required(input.license_id.clone(), "licenseId")?,
+            NodeType::License,
+        )?;
         let i = license_input(&input);
-        LicensePayload::from(input.client_mutation_id, licenses::update(&ctx.state().db.write, ctx.actor()?, id, i).await, License)
+        LicensePayload::from(
+            input.client_mutation_id,
+            licenses::update(&ctx.state().db.write, ctx.actor()?, id, i).await,
+            License,
+        )
     }
 
     /// Gives a seat to an asset or a person (desk only); NO_FREE_SEAT unless over-allocation is allowed.
-    async fn assign_license(&self, ctx: &Context<'_>, input: AssignLicenseInput) -> ApiResult<LicenseAssignmentPayload> {
+    async fn assign_license(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignLicenseInput,
+    ) -> ApiResult<LicenseAssignmentPayload> {
         let l = ids::decode(&input.license_id, NodeType::License)?;
         let a = ids::decode_opt(input.asset_id.as_ref(), NodeType::Asset)?;
         let p = ids::decode_opt(input.person_id.as_ref(), NodeType::Person)?;
         LicenseAssignmentPayload::from(
             input.client_mutation_id,
-            licenses::assign(&ctx.state().db.write, ctx.actor()?, l, a, p, input.allow_over_allocation).await,
+            licenses::assign(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                l,
+                a,
+                p,
+                input.allow_over_allocation,
+            )
+            .await,
             LicenseAssignment,
         )
     }
 
     /// Takes a seat back (desk only).
-    async fn release_license(&self, ctx: &Context<'_>, input: ReleaseLicenseInput) -> ApiResult<LicenseAssignmentPayload> {
+    async fn release_license(
+        &self,
+        ctx: &Context<'_>,
+        input: ReleaseLicenseInput,
+    ) -> ApiResult<LicenseAssignmentPayload> {
         let id = ids::decode(&input.assignment_id, NodeType::LicenseAssignment)?;
-        LicenseAssignmentPayload::from(input.client_mutation_id, licenses::release(&ctx.state().db.write, ctx.actor()?, id).await, LicenseAssignment)
+        LicenseAssignmentPayload::from(
+            input.client_mutation_id,
+            licenses::release(&ctx.state().db.write, ctx.actor()?, id).await,
+            LicenseAssignment,
+        )
     }
 
     /// Registers a consumable (desk only).
-    async fn create_consumable_item(&self, ctx: &Context<'_>, input: ConsumableItemInput) -> ApiResult<ConsumableItemPayload> {
+    async fn create_consumable_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ConsumableItemInput,
+    ) -> ApiResult<ConsumableItemPayload> {
         let cmid = input.client_mutation_id.clone();
-        ConsumableItemPayload::from(cmid, stock::create_item(&ctx.state().db.write, ctx.actor()?, item_input(input)).await, ConsumableItem)
+        ConsumableItemPayload::from(
+            cmid,
+            stock::create_item(&ctx.state().db.write, ctx.actor()?, item_input(input)).await,
+            ConsumableItem,
+        )
     }
 
     /// Replaces a consumable's fields (desk only).
-    async fn update_consumable_item(&self, ctx: &Context<'_>, input: ConsumableItemInput) -> ApiResult<ConsumableItemPayload> {
+    async fn update_consumable_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ConsumableItemInput,
+    ) -> ApiResult<ConsumableItemPayload> {
         let cmid = input.client_mutation_id.clone();
-        let id = ids::decode(&required(input.item_id.clone(), "itemId")?, NodeType::ConsumableItem)?;
-        ConsumableItemPayload::from(cmid, stock::update_item(&ctx.state().db.write, ctx.actor()?, id, item_input(input)).await, ConsumableItem)
+        let id = ids::decode(
+            &required(input.item_id.clone(), "itemId")?,
+            NodeType::ConsumableItem,
+        )?;
+        ConsumableItemPayload::from(
+            cmid,
+            stock::update_item(&ctx.state().db.write, ctx.actor()?, id, item_input(input)).await,
+            ConsumableItem,
+        )
     }
 
     /// Records a movement of stock (desk only). Stock never goes negative (INSUFFICIENT_STOCK).
-    async fn record_stock_movement(&self, ctx: &Context<'_>, input: RecordStockMovementInput) -> ApiResult<StockMovementPayload> {
+    async fn record_stock_movement(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordStockMovementInput,
+    ) -> ApiResult<StockMovementPayload> {
         let m = stock::NewMovement {
             item_id: ids::decode(&input.item_id, NodeType::ConsumableItem)?,
             location: input.location,
@@ -2637,11 +3168,19 @@ impl LedgerMutation {
                 ..stock::MovementRefs::default()
             },
         };
-        StockMovementPayload::from(input.client_mutation_id, stock::record_movement(&ctx.state().db.write, ctx.actor()?, m).await, StockMovement)
+        StockMovementPayload::from(
+            input.client_mutation_id,
+            stock::record_movement(&ctx.state().db.write, ctx.actor()?, m).await,
+            StockMovement,
+        )
     }
 
     /// Files a 払い出し申請 (requesters for themselves; the desk for anyone).
-    async fn file_supply_request(&self, ctx: &Context<'_>, input: FileSupplyRequestInput) -> ApiResult<SupplyRequestPayload> {
+    async fn file_supply_request(
+        &self,
+        ctx: &Context<'_>,
+        input: FileSupplyRequestInput,
+    ) -> ApiResult<SupplyRequestPayload> {
         let r = stock::NewRequest {
             item_id: ids::decode(&input.item_id, NodeType::ConsumableItem)?,
             quantity: input.quantity,
@@ -2649,11 +3188,19 @@ impl LedgerMutation {
             printer_asset_id: ids::decode_opt(input.printer_id.as_ref(), NodeType::Asset)?,
             note: input.note,
         };
-        SupplyRequestPayload::from(input.client_mutation_id, stock::file_request(&ctx.state().db.write, ctx.actor()?, r).await, SupplyRequest)
+        SupplyRequestPayload::from(
+            input.client_mutation_id,
+            stock::file_request(&ctx.state().db.write, ctx.actor()?, r).await,
+            SupplyRequest,
+        )
     }
 
     /// Approves or rejects a request (supervisor or admin).
-    async fn decide_supply_request(&self, ctx: &Context<'_>, input: SupplyRequestInput) -> ApiResult<SupplyRequestPayload> {
+    async fn decide_supply_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SupplyRequestInput,
+    ) -> ApiResult<SupplyRequestPayload> {
         let id = ids::decode(&input.request_id, NodeType::SupplyRequest)?;
         let approve = required(input.approve, "approve")?;
         SupplyRequestPayload::from(
@@ -2664,7 +3211,11 @@ impl LedgerMutation {
     }
 
     /// Issues an approved request from a location (desk only).
-    async fn issue_supply_request(&self, ctx: &Context<'_>, input: SupplyRequestInput) -> ApiResult<SupplyRequestPayload> {
+    async fn issue_supply_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SupplyRequestInput,
+    ) -> ApiResult<SupplyRequestPayload> {
         let id = ids::decode(&input.request_id, NodeType::SupplyRequest)?;
         let location = required(input.location, "location")?;
         SupplyRequestPayload::from(
@@ -2675,7 +3226,11 @@ impl LedgerMutation {
     }
 
     /// Records the signed receipt (押捺済受領書) of an issued request (desk only).
-    async fn record_supply_receipt(&self, ctx: &Context<'_>, input: SupplyRequestInput) -> ApiResult<SupplyRequestPayload> {
+    async fn record_supply_receipt(
+        &self,
+        ctx: &Context<'_>,
+        input: SupplyRequestInput,
+    ) -> ApiResult<SupplyRequestPayload> {
         let id = ids::decode(&input.request_id, NodeType::SupplyRequest)?;
         let by = required(input.signed_by, "signedBy")?;
         let on = required(input.received_on, "receivedOn")?;
@@ -2687,63 +3242,138 @@ impl LedgerMutation {
     }
 
     /// Withdraws a request not yet issued (the requester their own, the desk any).
-    async fn cancel_supply_request(&self, ctx: &Context<'_>, input: SupplyRequestInput) -> ApiResult<SupplyRequestPayload> {
+    async fn cancel_supply_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SupplyRequestInput,
+    ) -> ApiResult<SupplyRequestPayload> {
         let id = ids::decode(&input.request_id, NodeType::SupplyRequest)?;
-        SupplyRequestPayload::from(input.client_mutation_id, stock::cancel_request(&ctx.state().db.write, ctx.actor()?, id).await, SupplyRequest)
+        SupplyRequestPayload::from(
+            input.client_mutation_id,
+            stock::cancel_request(&ctx.state().db.write, ctx.actor()?, id).await,
+            SupplyRequest,
+        )
     }
 
     /// Places an order with a supplier (desk only).
-    async fn place_purchase_order(&self, ctx: &Context<'_>, input: PlacePurchaseOrderInput) -> ApiResult<PurchaseOrderPayload> {
+    async fn place_purchase_order(
+        &self,
+        ctx: &Context<'_>,
+        input: PlacePurchaseOrderInput,
+    ) -> ApiResult<PurchaseOrderPayload> {
         let lines = price_lines(input.lines)?;
         PurchaseOrderPayload::from(
             input.client_mutation_id,
-            stock::place_order(&ctx.state().db.write, ctx.actor()?, &input.supplier, input.ordered_on, lines, input.note).await,
+            stock::place_order(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                &input.supplier,
+                input.ordered_on,
+                lines,
+                input.note,
+            )
+            .await,
             PurchaseOrder,
         )
     }
 
     /// Records a delivery slip and receives it into stock (desk only); idempotent by slip number.
-    async fn record_delivery(&self, ctx: &Context<'_>, input: RecordDeliveryInput) -> ApiResult<DeliveryPayload> {
+    async fn record_delivery(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordDeliveryInput,
+    ) -> ApiResult<DeliveryPayload> {
         let po = ids::decode(&input.purchase_order_id, NodeType::PurchaseOrder)?;
         let lines = input
             .lines
             .into_iter()
-            .map(|l| Ok(stock::DeliveryLine { item_id: ids::decode(&l.item_id, NodeType::ConsumableItem)?, quantity: l.quantity }))
+            .map(|l| {
+                Ok(stock::DeliveryLine {
+                    item_id: ids::decode(&l.item_id, NodeType::ConsumableItem)?,
+                    quantity: l.quantity,
+                })
+            })
             .collect::<ApiResult<Vec<_>>>()?;
         DeliveryPayload::from(
             input.client_mutation_id,
-            stock::record_delivery(&ctx.state().db.write, ctx.actor()?, po, &input.slip_number, input.delivered_on, &input.location, lines).await,
+            stock::record_delivery(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                po,
+                &input.slip_number,
+                input.delivered_on,
+                &input.location,
+                lines,
+            )
+            .await,
             Delivery,
         )
     }
 
     /// Records an invoice and matches it against the order and deliveries (desk only).
-    async fn record_invoice(&self, ctx: &Context<'_>, input: RecordInvoiceInput) -> ApiResult<InvoicePayload> {
+    async fn record_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordInvoiceInput,
+    ) -> ApiResult<InvoicePayload> {
         let po = ids::decode(&input.purchase_order_id, NodeType::PurchaseOrder)?;
         let lines = price_lines(input.lines)?;
         InvoicePayload::from(
             input.client_mutation_id,
-            stock::record_invoice(&ctx.state().db.write, ctx.actor()?, po, &input.invoice_number, input.invoiced_on, lines).await,
+            stock::record_invoice(
+                &ctx.state().db.write,
+                ctx.actor()?,
+                po,
+                &input.invoice_number,
+                input.invoiced_on,
+                lines,
+            )
+            .await,
             Invoice,
         )
     }
 
     /// Imports a ledger file (desk only): every row is checked first; errors are reported by
     /// line and column; idempotent by asset tag, license code or item code.
-    async fn import_ledger(&self, ctx: &Context<'_>, input: ImportLedgerInput) -> ApiResult<ImportLedgerPayload> {
+    async fn import_ledger(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportLedgerInput,
+    ) -> ApiResult<ImportLedgerPayload> {
         let actor = ctx.actor()?;
         if !actor.is_desk() {
             return Err(ApiError::Forbidden.into());
         }
         let (_, _, data) = read_upload(ctx, &input.file, sheets::MAX_FILE)?;
-        let opts = sheets::ImportOptions { dry_run: input.dry_run, strict: input.strict };
-        let r = sheets::import(&ctx.state().db.write, actor, input.ledger.into(), &data, opts, &|_, _| {}).await;
+        let opts = sheets::ImportOptions {
+            dry_run: input.dry_run,
+            strict: input.strict,
+        };
+        let r = sheets::import(
+            &ctx.state().db.write,
+            actor,
+            input.ledger.into(),
+            &data,
+            opts,
+            &|_, _| {},
+        )
+        .await;
         ImportLedgerPayload::from(input.client_mutation_id, r, Into::into)
     }
 
     /// Makes a download link for a ledger export (desk only), valid for 15 minutes.
-    async fn create_ledger_export(&self, ctx: &Context<'_>, input: CreateLedgerExportInput) -> ApiResult<CreateLedgerExportPayload> {
-        let (token, expires_at) = svc(sheets::export_link(&ctx.state().db.write, ctx.actor()?, input.ledger.into(), input.format.into()).await)?;
+    async fn create_ledger_export(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLedgerExportInput,
+    ) -> ApiResult<CreateLedgerExportPayload> {
+        let (token, expires_at) = svc(sheets::export_link(
+            &ctx.state().db.write,
+            ctx.actor()?,
+            input.ledger.into(),
+            input.format.into(),
+        )
+        .await)?;
         Ok(CreateLedgerExportPayload {
             client_mutation_id: input.client_mutation_id,
             url: format!("/exports/{}", token.expose()),

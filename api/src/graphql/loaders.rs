@@ -141,7 +141,9 @@ impl Loader<Uuid> for AssetLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let found = service::ledger::assets::get_many(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        let found = service::ledger::assets::get_many(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)?;
         Ok(found.into_iter().map(|a| (a.id, a)).collect())
     }
 }
@@ -157,7 +159,9 @@ impl Loader<Uuid> for AssetTicketsLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        service::ledger::assets::tickets_of_many(&self.db.read, &self.actor, keys).await.map_err(err)
+        service::ledger::assets::tickets_of_many(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)
     }
 }
 
@@ -172,7 +176,9 @@ impl Loader<Uuid> for PeripheralsLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        service::ledger::assets::peripherals_of(&self.db.read, &self.actor, keys).await.map_err(err)
+        service::ledger::assets::peripherals_of(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)
     }
 }
 
@@ -187,7 +193,10 @@ impl Loader<Uuid> for SeatCountLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
-        let mut counts = service::ledger::licenses::assigned_counts(&self.db.read, self.actor.tenant_id, keys).await.map_err(err)?;
+        let mut counts =
+            service::ledger::licenses::assigned_counts(&self.db.read, self.actor.tenant_id, keys)
+                .await
+                .map_err(err)?;
         for k in keys {
             counts.entry(*k).or_insert(0);
         }
@@ -206,7 +215,9 @@ impl Loader<Uuid> for StockLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut levels = service::ledger::stock::levels_of(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        let mut levels = service::ledger::stock::levels_of(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)?;
         for k in keys {
             levels.entry(*k).or_default();
         }
@@ -225,7 +236,9 @@ impl Loader<Uuid> for ModelsLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut models = service::ledger::stock::models_of(&self.db.read, &self.actor, keys).await.map_err(err)?;
+        let mut models = service::ledger::stock::models_of(&self.db.read, &self.actor, keys)
+            .await
+            .map_err(err)?;
         for k in keys {
             models.entry(*k).or_default();
         }
@@ -317,12 +330,30 @@ impl Loaders {
                 db: db.clone(),
                 actor: actor.clone(),
             }),
-            assets: dl(AssetLoader { db: db.clone(), actor: actor.clone() }),
-            asset_tickets: dl(AssetTicketsLoader { db: db.clone(), actor: actor.clone() }),
-            peripherals: dl(PeripheralsLoader { db: db.clone(), actor: actor.clone() }),
-            seat_counts: dl(SeatCountLoader { db: db.clone(), actor: actor.clone() }),
-            stock: dl(StockLoader { db: db.clone(), actor: actor.clone() }),
-            models: dl(ModelsLoader { db: db.clone(), actor: actor.clone() }),
+            assets: dl(AssetLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            asset_tickets: dl(AssetTicketsLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            peripherals: dl(PeripheralsLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            seat_counts: dl(SeatCountLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            stock: dl(StockLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
+            models: dl(ModelsLoader {
+                db: db.clone(),
+                actor: actor.clone(),
+            }),
             tickets: dl(TicketLoader {
                 db,
                 actor: actor.clone(),

@@ -91,7 +91,9 @@ impl MailMessage {
     }
     /// The ticket it opened or replied to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        let Some(id) = self.0.ticket_id else { return Ok(None) };
+        let Some(id) = self.0.ticket_id else {
+            return Ok(None);
+        };
         Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket))
     }
 }
@@ -132,15 +134,29 @@ impl MailQuery {
         let actor = ctx.actor()?;
         let (first, _) = pagination::args(first, None)?;
         let after_id = ids::decode_opt(after.as_ref(), NodeType::MailMessage)?;
-        let statuses: Vec<entity::MailStatus> = statuses.unwrap_or_default().into_iter().map(Into::into).collect();
-        let page = svc(quarantine::list(&ctx.state().db.read, actor, &statuses, first, after_id).await)?;
-        let start = page.items.first().map(|m| encode(NodeType::MailMessage, m.id).0);
-        let end = page.items.last().map(|m| encode(NodeType::MailMessage, m.id).0);
+        let statuses: Vec<entity::MailStatus> = statuses
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page =
+            svc(quarantine::list(&ctx.state().db.read, actor, &statuses, first, after_id).await)?;
+        let start = page
+            .items
+            .first()
+            .map(|m| encode(NodeType::MailMessage, m.id).0);
+        let end = page
+            .items
+            .last()
+            .map(|m| encode(NodeType::MailMessage, m.id).0);
         Ok(MailMessageConnection {
             edges: page
                 .items
                 .into_iter()
-                .map(|m| MailMessageEdge { cursor: encode(NodeType::MailMessage, m.id).0, node: MailMessage(m) })
+                .map(|m| MailMessageEdge {
+                    cursor: encode(NodeType::MailMessage, m.id).0,
+                    node: MailMessage(m),
+                })
                 .collect(),
             page_info: PageInfo::new(page.has_next, after_id.is_some(), start, end),
         })
@@ -168,12 +184,21 @@ pub struct MailPayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn payload(client_mutation_id: Option<String>, r: Result<mail_message::Model, ServiceError>) -> ApiResult<MailPayload> {
+fn payload(
+    client_mutation_id: Option<String>,
+    r: Result<mail_message::Model, ServiceError>,
+) -> ApiResult<MailPayload> {
     match r {
-        Ok(m) => Ok(MailPayload { client_mutation_id, mail: Some(MailMessage(m)), user_errors: vec![] }),
-        Err(ServiceError::Invalid(errs)) => {
-            Ok(MailPayload { client_mutation_id, mail: None, user_errors: errs.into_iter().map(Into::into).collect() })
-        }
+        Ok(m) => Ok(MailPayload {
+            client_mutation_id,
+            mail: Some(MailMessage(m)),
+            user_errors: vec![],
+        }),
+        Err(ServiceError::Invalid(errs)) => Ok(MailPayload {
+            client_mutation_id,
+            mail: None,
+            user_errors: errs.into_iter().map(Into::into).collect(),
+        }),
         Err(e) => Err(ApiError::from(e).into()),
     }
 }
@@ -197,7 +222,10 @@ impl MailMutation {
             tracing::error!(error = %e, mail = %id, "retrying mail failed");
             ApiError::Internal
         })?;
-        payload(input.client_mutation_id, quarantine::get(db, actor, id).await)
+        payload(
+            input.client_mutation_id,
+            quarantine::get(db, actor, id).await,
+        )
     }
 
     /// Takes a message out of the quarantine without processing it (desk only). It stays
@@ -205,7 +233,10 @@ impl MailMutation {
     async fn discard_mail(&self, ctx: &Context<'_>, input: MailIdInput) -> ApiResult<MailPayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.mail_id, NodeType::MailMessage)?;
-        payload(input.client_mutation_id, quarantine::discard(&ctx.state().db.write, actor, id).await)
+        payload(
+            input.client_mutation_id,
+            quarantine::discard(&ctx.state().db.write, actor, id).await,
+        )
     }
 }
 
@@ -253,7 +284,11 @@ impl MailSettings {
             helpdesk_address,
             own_addresses: s.own_addresses,
             unknown_sender: s.unknown_sender.into(),
-            outgoing_charset: if s.outgoing_charset == "iso-2022-jp" { OutgoingCharset::Iso2022Jp } else { OutgoingCharset::Utf8 },
+            outgoing_charset: if s.outgoing_charset == "iso-2022-jp" {
+                OutgoingCharset::Iso2022Jp
+            } else {
+                OutgoingCharset::Utf8
+            },
             sender_rate_per_hour: i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX),
             max_attachment_bytes: i32::try_from(s.max_attachment_bytes).unwrap_or(i32::MAX),
             acknowledge: s.acknowledge,
@@ -306,7 +341,10 @@ impl MailSettingsQuery {
     async fn mail_settings(&self, ctx: &Context<'_>) -> ApiResult<MailSettings> {
         let actor = ctx.actor()?;
         let s = svc(service::mail::settings_for(&ctx.state().db.read, actor).await)?;
-        Ok(MailSettings::new(helpdesk_address(ctx, actor.tenant_id).await?, s))
+        Ok(MailSettings::new(
+            helpdesk_address(ctx, actor.tenant_id).await?,
+            s,
+        ))
     }
 }
 
@@ -317,7 +355,11 @@ pub struct MailSettingsMutation;
 #[Object]
 impl MailSettingsMutation {
     /// Changes the viewer's tenant's mail rules (admin only; FORBIDDEN otherwise).
-    async fn update_mail_settings(&self, ctx: &Context<'_>, input: UpdateMailSettingsInput) -> ApiResult<MailSettingsPayload> {
+    async fn update_mail_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMailSettingsInput,
+    ) -> ApiResult<MailSettingsPayload> {
         let actor = ctx.actor()?;
         let db = &ctx.state().db.write;
         let mut s = svc(service::mail::settings_for(db, actor).await)?;
@@ -335,26 +377,42 @@ impl MailSettingsMutation {
             .to_owned();
         }
         let mut errors = Vec::new();
-        let mut non_negative = |field: &str, v: Option<i32>, into: &mut u64| match v.map(u64::try_from) {
-            Some(Ok(n)) => *into = n,
-            Some(Err(_)) => errors.push(UserError::from(service::UserError::new(field, "OUT_OF_RANGE", "0 以上で指定してください"))),
-            None => {}
-        };
+        let mut non_negative =
+            |field: &str, v: Option<i32>, into: &mut u64| match v.map(u64::try_from) {
+                Some(Ok(n)) => *into = n,
+                Some(Err(_)) => errors.push(UserError::from(service::UserError::new(
+                    field,
+                    "OUT_OF_RANGE",
+                    "0 以上で指定してください",
+                ))),
+                None => {}
+            };
         let mut rate = u64::from(s.sender_rate_per_hour);
         non_negative("senderRatePerHour", input.sender_rate_per_hour, &mut rate);
-        non_negative("maxAttachmentBytes", input.max_attachment_bytes, &mut s.max_attachment_bytes);
+        non_negative(
+            "maxAttachmentBytes",
+            input.max_attachment_bytes,
+            &mut s.max_attachment_bytes,
+        );
         s.sender_rate_per_hour = u32::try_from(rate).unwrap_or(u32::MAX);
         if let Some(v) = input.acknowledge {
             s.acknowledge = v;
         }
         let client_mutation_id = input.client_mutation_id;
         if !errors.is_empty() {
-            return Ok(MailSettingsPayload { client_mutation_id, mail_settings: None, user_errors: errors });
+            return Ok(MailSettingsPayload {
+                client_mutation_id,
+                mail_settings: None,
+                user_errors: errors,
+            });
         }
         match service::mail::update_settings(db, actor, s).await {
             Ok(s) => Ok(MailSettingsPayload {
                 client_mutation_id,
-                mail_settings: Some(MailSettings::new(helpdesk_address(ctx, actor.tenant_id).await?, s)),
+                mail_settings: Some(MailSettings::new(
+                    helpdesk_address(ctx, actor.tenant_id).await?,
+                    s,
+                )),
                 user_errors: vec![],
             }),
             Err(ServiceError::Invalid(errs)) => Ok(MailSettingsPayload {

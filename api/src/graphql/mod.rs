@@ -46,7 +46,11 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, subscription::SubscriptionRoot> {
-    Schema::build(Query::default(), Mutation::default(), subscription::SubscriptionRoot)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::SubscriptionRoot,
+    )
     .register_output_type::<types::Node>()
 }
 

@@ -162,7 +162,10 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             Err(service::ServiceError::NotFound | service::ServiceError::Forbidden(_)) => None,
             Err(e) => return Err(super::errors::ApiError::from(e).into()),
         },
-        NodeType::Tenant | NodeType::AssetEvent | NodeType::LicenseAssignment | NodeType::StockMovement => None,
+        NodeType::Tenant
+        | NodeType::AssetEvent
+        | NodeType::LicenseAssignment
+        | NodeType::StockMovement => None,
         NodeType::Asset
         | NodeType::Booking
         | NodeType::Repair

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{faq_article, faq_article_version};
 use service::ServiceError;
 use service::faq::{self, FaqFilter, FaqInput};
-use service::search::{SearchInput, Search};
+use service::search::{Search, SearchInput};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -109,7 +109,11 @@ impl FaqArticle {
     }
     /// 対象
     async fn audience(&self) -> Vec<FaqAudience> {
-        self.0.audiences().iter().filter_map(|a| FaqAudience::parse(a)).collect()
+        self.0
+            .audiences()
+            .iter()
+            .filter_map(|a| FaqAudience::parse(a))
+            .collect()
     }
     /// 質問
     async fn question(&self) -> &str {
@@ -198,7 +202,9 @@ impl FaqArticleVersion {
     }
     /// Who saved it.
     async fn editor(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        let Some(id) = self.0.editor_id else { return Ok(None) };
+        let Some(id) = self.0.editor_id else {
+            return Ok(None);
+        };
         Ok(ctx.loaders()?.people.load_one(id).await?.map(Person))
     }
     /// When it was saved.
@@ -369,7 +375,12 @@ fn search_of<'a>(ctx: &'a Context<'_>) -> &'a Arc<Search> {
 }
 
 fn highlights(h: &[search_index::Highlight]) -> Vec<SearchHighlight> {
-    h.iter().map(|h| SearchHighlight { field: h.field.to_owned(), html: h.html.clone() }).collect()
+    h.iter()
+        .map(|h| SearchHighlight {
+            field: h.field.to_owned(),
+            html: h.html.clone(),
+        })
+        .collect()
 }
 
 fn offset_cursor(offset: usize) -> String {
@@ -383,15 +394,29 @@ fn decode_offset(s: &str) -> ApiResult<usize> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
         .filter(|n: &usize| *n <= 10_000)
-        .ok_or_else(|| bad("after", "INVALID_CURSOR", "カーソルの形式が正しくありません"))
+        .ok_or_else(|| {
+            bad(
+                "after",
+                "INVALID_CURSOR",
+                "カーソルの形式が正しくありません",
+            )
+        })
 }
 
 fn bad(field: &str, code: &'static str, msg: &str) -> async_graphql::Error {
-    ApiError::BadInput(vec![service::UserError { field: vec![field.to_owned()], message: msg.to_owned(), code }]).into()
+    ApiError::BadInput(vec![service::UserError {
+        field: vec![field.to_owned()],
+        message: msg.to_owned(),
+        code,
+    }])
+    .into()
 }
 
 /// Loads hits' articles and tickets in scope, in order; hits gone from scope are dropped.
-async fn resolve_hits(ctx: &Context<'_>, hits: Vec<search_index::Hit>) -> ApiResult<Vec<(search_index::Hit, SearchResultNode)>> {
+async fn resolve_hits(
+    ctx: &Context<'_>,
+    hits: Vec<search_index::Hit>,
+) -> ApiResult<Vec<(search_index::Hit, SearchResultNode)>> {
     let actor = ctx.actor()?;
     let faq_ids: Vec<Uuid> = hits
         .iter()
@@ -403,17 +428,24 @@ async fn resolve_hits(ctx: &Context<'_>, hits: Vec<search_index::Hit>) -> ApiRes
         .filter(|h| h.kind == search_index::DocKind::Ticket)
         .filter_map(|h| h.id.parse().ok())
         .collect();
-    let mut faqs: HashMap<Uuid, faq_article::Model> = svc(faq::by_ids(&ctx.state().db.read, actor, &faq_ids).await)?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let mut faqs: HashMap<Uuid, faq_article::Model> =
+        svc(faq::by_ids(&ctx.state().db.read, actor, &faq_ids).await)?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
     let mut tickets = ctx.loaders()?.tickets.load_many(ticket_ids).await?;
     let mut out = Vec::with_capacity(hits.len());
     for h in hits {
-        let Ok(id) = h.id.parse::<Uuid>() else { continue };
+        let Ok(id) = h.id.parse::<Uuid>() else {
+            continue;
+        };
         let node = match h.kind {
-            search_index::DocKind::Faq => faqs.remove(&id).map(|a| SearchResultNode::FaqArticle(FaqArticle(a))),
-            search_index::DocKind::Ticket => tickets.remove(&id).map(|t| SearchResultNode::Ticket(Ticket(t))),
+            search_index::DocKind::Faq => faqs
+                .remove(&id)
+                .map(|a| SearchResultNode::FaqArticle(FaqArticle(a))),
+            search_index::DocKind::Ticket => tickets
+                .remove(&id)
+                .map(|t| SearchResultNode::Ticket(Ticket(t))),
         };
         if let Some(node) = node {
             out.push((h, node));
@@ -423,7 +455,12 @@ async fn resolve_hits(ctx: &Context<'_>, hits: Vec<search_index::Hit>) -> ApiRes
 }
 
 fn facet(list: Vec<(String, u64)>) -> Vec<FacetCount> {
-    list.into_iter().map(|(value, count)| FacetCount { value, count: count as i64 }).collect()
+    list.into_iter()
+        .map(|(value, count)| FacetCount {
+            value,
+            count: count as i64,
+        })
+        .collect()
 }
 
 /// FAQ and search queries.
@@ -449,21 +486,46 @@ impl SearchQuery {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
                     .and_then(|s| s.strip_prefix("c:").map(str::to_owned))
-                    .ok_or_else(|| bad("after", "INVALID_CURSOR", "カーソルの形式が正しくありません"))
+                    .ok_or_else(|| {
+                        bad(
+                            "after",
+                            "INVALID_CURSOR",
+                            "カーソルの形式が正しくありません",
+                        )
+                    })
             })
             .transpose()?;
         let f = filter_by.unwrap_or_default();
         let filter = FaqFilter {
-            statuses: f.statuses.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: f
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             categories: f.categories.unwrap_or_default(),
             audience: f.audience.map(|a| a.code().to_owned()),
         };
-        let page = svc(faq::list(&ctx.state().db.read, actor, &filter, first, after.as_deref()).await)?;
+        let page = svc(faq::list(
+            &ctx.state().db.read,
+            actor,
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await)?;
         let cursor = |a: &faq_article::Model| URL_SAFE_NO_PAD.encode(format!("c:{}", a.code));
         let start = page.items.first().map(cursor);
         let end = page.items.last().map(cursor);
         Ok(FaqArticleConnection {
-            edges: page.items.into_iter().map(|a| FaqArticleEdge { cursor: cursor(&a), node: FaqArticle(a) }).collect(),
+            edges: page
+                .items
+                .into_iter()
+                .map(|a| FaqArticleEdge {
+                    cursor: cursor(&a),
+                    node: FaqArticle(a),
+                })
+                .collect(),
             page_info: PageInfo::new(page.has_next, after.is_some(), start, end),
         })
     }
@@ -474,7 +536,12 @@ impl SearchQuery {
         if code.len() > 50 {
             return Err(ApiError::NotFound.into());
         }
-        Ok(FaqArticle(svc(faq::get_by_code(&ctx.state().db.read, actor, &code).await)?))
+        Ok(FaqArticle(svc(faq::get_by_code(
+            &ctx.state().db.read,
+            actor,
+            &code,
+        )
+        .await)?))
     }
 
     /// Full-text search across FAQ articles and tickets in Japanese, as people
@@ -492,7 +559,11 @@ impl SearchQuery {
     ) -> ApiResult<SearchResultConnection> {
         let actor = ctx.actor()?;
         let (first, _) = pagination::args(first, None)?;
-        let offset = after.as_deref().map(decode_offset).transpose()?.unwrap_or(0);
+        let offset = after
+            .as_deref()
+            .map(decode_offset)
+            .transpose()?
+            .unwrap_or(0);
         let f = filter_by.unwrap_or_default();
         let range = f.date_range.unwrap_or_default();
         let filter = search_index::Filter {
@@ -506,8 +577,18 @@ impl SearchQuery {
                 })
                 .collect(),
             categories: f.categories.unwrap_or_default(),
-            audiences: f.audience.unwrap_or_default().into_iter().map(|a| a.code().to_owned()).collect(),
-            statuses: f.status.unwrap_or_default().into_iter().map(|s| s.to_ascii_lowercase()).collect(),
+            audiences: f
+                .audience
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.code().to_owned())
+                .collect(),
+            statuses: f
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
             created_from: range.from,
             created_to: range.to,
         };
@@ -517,9 +598,12 @@ impl SearchQuery {
             first: first as usize,
             offset,
             // Counting visits every match: only when the client selects it.
-            count: ctx.look_ahead().field("totalCount").exists() || ctx.look_ahead().field("facets").exists(),
+            count: ctx.look_ahead().field("totalCount").exists()
+                || ctx.look_ahead().field("facets").exists(),
         };
-        let results = svc(search_of(ctx).search(&ctx.state().db.read, actor, input).await)?;
+        let results = svc(search_of(ctx)
+            .search(&ctx.state().db.read, actor, input)
+            .await)?;
         let n = results.hits.len();
         let resolved = resolve_hits(ctx, results.hits).await?;
         let edges: Vec<SearchHitEdge> = resolved
@@ -527,7 +611,12 @@ impl SearchQuery {
             .enumerate()
             .map(|(i, (h, node))| SearchHitEdge {
                 cursor: offset_cursor(offset + i + 1),
-                node: SearchHit { score: f64::from(h.score), r#type: h.kind.into(), node, highlights: highlights(&h.highlights) },
+                node: SearchHit {
+                    score: f64::from(h.score),
+                    r#type: h.kind.into(),
+                    node,
+                    highlights: highlights(&h.highlights),
+                },
             })
             .collect();
         let has_next = results.has_more;
@@ -552,9 +641,15 @@ impl SearchQuery {
 
     /// FAQ answers for a question or a new ticket's text: the same decision the
     /// chat bots make (answer, offer choices, or decline).
-    async fn suggested_answers(&self, ctx: &Context<'_>, text: String) -> ApiResult<SuggestedAnswers> {
+    async fn suggested_answers(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+    ) -> ApiResult<SuggestedAnswers> {
         let actor = ctx.actor()?;
-        let s = svc(search_of(ctx).suggested_answers(&ctx.state().db.read, actor, &text).await)?;
+        let s = svc(search_of(ctx)
+            .suggested_answers(&ctx.state().db.read, actor, &text)
+            .await)?;
         let resolved = resolve_hits(ctx, s.hits).await?;
         Ok(SuggestedAnswers {
             confidence: match s.confidence {
@@ -565,7 +660,10 @@ impl SearchQuery {
             articles: resolved
                 .into_iter()
                 .filter_map(|(h, node)| match node {
-                    SearchResultNode::FaqArticle(article) => Some(SuggestedArticle { article, highlights: highlights(&h.highlights) }),
+                    SearchResultNode::FaqArticle(article) => Some(SuggestedArticle {
+                        article,
+                        highlights: highlights(&h.highlights),
+                    }),
                     SearchResultNode::Ticket(_) => None,
                 })
                 .collect(),
@@ -574,23 +672,40 @@ impl SearchQuery {
     }
 
     /// Past tickets like this one, for operators (desk only).
-    async fn similar_tickets(&self, ctx: &Context<'_>, ticket_id: ID, first: Option<i32>) -> ApiResult<Vec<SearchHit>> {
+    async fn similar_tickets(
+        &self,
+        ctx: &Context<'_>,
+        ticket_id: ID,
+        first: Option<i32>,
+    ) -> ApiResult<Vec<SearchHit>> {
         let actor = ctx.actor()?;
         let id = ids::decode(&ticket_id, NodeType::Ticket)?;
         let (first, _) = pagination::args(Some(first.unwrap_or(5)), None)?;
-        let hits = svc(search_of(ctx).similar_tickets(&ctx.state().db.read, actor, id, first as usize).await)?;
+        let hits = svc(search_of(ctx)
+            .similar_tickets(&ctx.state().db.read, actor, id, first as usize)
+            .await)?;
         Ok(resolve_hits(ctx, hits)
             .await?
             .into_iter()
-            .map(|(h, node)| SearchHit { score: f64::from(h.score), r#type: h.kind.into(), node, highlights: highlights(&h.highlights) })
+            .map(|(h, node)| SearchHit {
+                score: f64::from(h.score),
+                r#type: h.kind.into(),
+                node,
+                highlights: highlights(&h.highlights),
+            })
             .collect())
     }
 
     /// Synonym groups search uses (desk only).
     async fn search_synonyms(&self, ctx: &Context<'_>) -> ApiResult<SearchSynonyms> {
         let actor = ctx.actor()?;
-        let tenant = svc(search_of(ctx).tenant_synonyms(&ctx.state().db.read, actor).await)?;
-        Ok(SearchSynonyms { built_in: search_of(ctx).default_synonyms(), tenant })
+        let tenant = svc(search_of(ctx)
+            .tenant_synonyms(&ctx.state().db.read, actor)
+            .await)?;
+        Ok(SearchSynonyms {
+            built_in: search_of(ctx).default_synonyms(),
+            tenant,
+        })
     }
 }
 
@@ -705,15 +820,32 @@ fn faq_input(
     last_reviewed_on: Option<NaiveDate>,
 ) -> FaqInput {
     let audience = audience.iter().map(|a| a.code().to_owned()).collect();
-    FaqInput { code, category, audience, question, answer, keywords, last_reviewed_on }
+    FaqInput {
+        code,
+        category,
+        audience,
+        question,
+        answer,
+        keywords,
+        last_reviewed_on,
+    }
 }
 
-fn faq_payload(client_mutation_id: Option<String>, r: Result<faq_article::Model, ServiceError>) -> ApiResult<FaqArticlePayload> {
+fn faq_payload(
+    client_mutation_id: Option<String>,
+    r: Result<faq_article::Model, ServiceError>,
+) -> ApiResult<FaqArticlePayload> {
     match r {
-        Ok(a) => Ok(FaqArticlePayload { client_mutation_id, article: Some(FaqArticle(a)), user_errors: vec![] }),
-        Err(ServiceError::Invalid(errs)) => {
-            Ok(FaqArticlePayload { client_mutation_id, article: None, user_errors: errs.into_iter().map(Into::into).collect() })
-        }
+        Ok(a) => Ok(FaqArticlePayload {
+            client_mutation_id,
+            article: Some(FaqArticle(a)),
+            user_errors: vec![],
+        }),
+        Err(ServiceError::Invalid(errs)) => Ok(FaqArticlePayload {
+            client_mutation_id,
+            article: None,
+            user_errors: errs.into_iter().map(Into::into).collect(),
+        }),
         Err(e) => Err(ApiError::from(e).into()),
     }
 }
@@ -725,9 +857,17 @@ pub struct SearchMutation;
 #[Object]
 impl SearchMutation {
     /// Writes a new FAQ article, as a draft unless `publish` (desk only).
-    async fn create_faq_article(&self, ctx: &Context<'_>, input: CreateFaqArticleInput) -> ApiResult<FaqArticlePayload> {
+    async fn create_faq_article(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateFaqArticleInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let actor = ctx.actor()?;
-        let status = if input.publish { entity::FaqStatus::Published } else { entity::FaqStatus::Draft };
+        let status = if input.publish {
+            entity::FaqStatus::Published
+        } else {
+            entity::FaqStatus::Draft
+        };
         let content = faq_input(
             input.code.unwrap_or_default(),
             input.category,
@@ -737,11 +877,18 @@ impl SearchMutation {
             input.keywords,
             input.last_reviewed_on,
         );
-        faq_payload(input.client_mutation_id, faq::create(&ctx.state().db.write, actor, content, status).await)
+        faq_payload(
+            input.client_mutation_id,
+            faq::create(&ctx.state().db.write, actor, content, status).await,
+        )
     }
 
     /// Replaces an FAQ article's content; saves a new version (desk only).
-    async fn update_faq_article(&self, ctx: &Context<'_>, input: UpdateFaqArticleInput) -> ApiResult<FaqArticlePayload> {
+    async fn update_faq_article(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateFaqArticleInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
         let content = faq_input(
@@ -753,26 +900,57 @@ impl SearchMutation {
             input.keywords,
             input.last_reviewed_on,
         );
-        let r = faq::update(&ctx.state().db.write, actor, id, content, input.expected_version).await;
+        let r = faq::update(
+            &ctx.state().db.write,
+            actor,
+            id,
+            content,
+            input.expected_version,
+        )
+        .await;
         faq_payload(input.client_mutation_id, r)
     }
 
     /// Publishes an FAQ article to its audience and the bots (desk only).
-    async fn publish_faq_article(&self, ctx: &Context<'_>, input: FaqArticleIdInput) -> ApiResult<FaqArticlePayload> {
+    async fn publish_faq_article(
+        &self,
+        ctx: &Context<'_>,
+        input: FaqArticleIdInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
-        let r = faq::set_status(&ctx.state().db.write, ctx.actor()?, id, entity::FaqStatus::Published).await;
+        let r = faq::set_status(
+            &ctx.state().db.write,
+            ctx.actor()?,
+            id,
+            entity::FaqStatus::Published,
+        )
+        .await;
         faq_payload(input.client_mutation_id, r)
     }
 
     /// Archives an FAQ article: kept, shown to nobody but the desk (desk only).
-    async fn archive_faq_article(&self, ctx: &Context<'_>, input: FaqArticleIdInput) -> ApiResult<FaqArticlePayload> {
+    async fn archive_faq_article(
+        &self,
+        ctx: &Context<'_>,
+        input: FaqArticleIdInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
-        let r = faq::set_status(&ctx.state().db.write, ctx.actor()?, id, entity::FaqStatus::Archived).await;
+        let r = faq::set_status(
+            &ctx.state().db.write,
+            ctx.actor()?,
+            id,
+            entity::FaqStatus::Archived,
+        )
+        .await;
         faq_payload(input.client_mutation_id, r)
     }
 
     /// Records the viewer's 解決した／解決しない vote; one vote per person and article.
-    async fn vote_faq_article(&self, ctx: &Context<'_>, input: VoteFaqArticleInput) -> ApiResult<FaqArticlePayload> {
+    async fn vote_faq_article(
+        &self,
+        ctx: &Context<'_>,
+        input: VoteFaqArticleInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let actor = ctx.actor()?;
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
         let voter = format!("person:{}", actor.person_id);
@@ -781,7 +959,11 @@ impl SearchMutation {
     }
 
     /// Counts one view of an FAQ article (call when it is shown in full).
-    async fn record_faq_article_view(&self, ctx: &Context<'_>, input: FaqArticleIdInput) -> ApiResult<FaqArticlePayload> {
+    async fn record_faq_article_view(
+        &self,
+        ctx: &Context<'_>,
+        input: FaqArticleIdInput,
+    ) -> ApiResult<FaqArticlePayload> {
         let id = ids::decode(&input.article_id, NodeType::FaqArticle)?;
         let r = faq::record_view(&ctx.state().db.write, ctx.actor()?, id).await;
         faq_payload(input.client_mutation_id, r)
@@ -794,8 +976,15 @@ impl SearchMutation {
         input: UpdateSearchSynonymsInput,
     ) -> ApiResult<UpdateSearchSynonymsPayload> {
         let actor = ctx.actor()?;
-        match search_of(ctx).set_tenant_synonyms(&ctx.state().db.write, actor, input.groups).await {
-            Ok(groups) => Ok(UpdateSearchSynonymsPayload { client_mutation_id: input.client_mutation_id, groups: Some(groups), user_errors: vec![] }),
+        match search_of(ctx)
+            .set_tenant_synonyms(&ctx.state().db.write, actor, input.groups)
+            .await
+        {
+            Ok(groups) => Ok(UpdateSearchSynonymsPayload {
+                client_mutation_id: input.client_mutation_id,
+                groups: Some(groups),
+                user_errors: vec![],
+            }),
             Err(ServiceError::Invalid(errs)) => Ok(UpdateSearchSynonymsPayload {
                 client_mutation_id: input.client_mutation_id,
                 groups: None,

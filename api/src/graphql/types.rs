@@ -286,10 +286,12 @@ impl Ticket {
     /// Assets (devices) linked to this ticket that the viewer may see.
     async fn assets(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::ledger::Asset>> {
         let actor = ctx.actor()?;
-        Ok(svc(service::ledger::assets::of_ticket(&ctx.state().db.read, actor, self.0.id).await)?
-            .into_iter()
-            .map(super::ledger::Asset)
-            .collect())
+        Ok(
+            svc(service::ledger::assets::of_ticket(&ctx.state().db.read, actor, self.0.id).await)?
+                .into_iter()
+                .map(super::ledger::Asset)
+                .collect(),
+        )
     }
     /// History, oldest first (履歴). Events about internal comments only for the desk.
     #[graphql(complexity = "5 + first.unwrap_or(20) as usize * child_complexity")]

@@ -40,16 +40,31 @@ pub fn serve(dir: &Path, poll_millis: u64) -> (Child, u16) {
 
 pub fn token(dir: &Path) -> String {
     let out = madoguchi()
-        .args(["token", "issue", "--tenant", "sakura-city", "--person", "suzuki.hd@city.sakura.example.jp", "--data-dir"])
+        .args([
+            "token",
+            "issue",
+            "--tenant",
+            "sakura-city",
+            "--person",
+            "suzuki.hd@city.sakura.example.jp",
+            "--data-dir",
+        ])
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 pub fn gql(port: u16, token: &str, query: &str, variables: Value) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         reqwest::Client::new()
             .post(format!("http://127.0.0.1:{port}/graphql"))
@@ -65,8 +80,15 @@ pub fn gql(port: u16, token: &str, query: &str, variables: Value) -> Value {
 }
 
 pub fn count(port: u16, token: &str, text: &str) -> i64 {
-    let body = gql(port, token, "query($q: String!) { search(query: $q, first: 50) { totalCount } }", json!({"q": text}));
-    body["data"]["search"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{body}"))
+    let body = gql(
+        port,
+        token,
+        "query($q: String!) { search(query: $q, first: 50) { totalCount } }",
+        json!({"q": text}),
+    );
+    body["data"]["search"]["totalCount"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{body}"))
 }
 
 pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -76,4 +98,3 @@ pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
-

@@ -32,12 +32,20 @@ pub struct Action {
 
 impl Action {
     pub fn new(label: &str, command: Command) -> Self {
-        Self { label: label.to_owned(), command, url: None }
+        Self {
+            label: label.to_owned(),
+            command,
+            url: None,
+        }
     }
 
     /// A button that opens a page.
     pub fn open(label: &str, url: String) -> Self {
-        Self { label: label.to_owned(), command: Command::Link, url: Some(url) }
+        Self {
+            label: label.to_owned(),
+            command: Command::Link,
+            url: Some(url),
+        }
     }
 }
 
@@ -77,7 +85,10 @@ impl Command {
         let mut parts = s.split(':');
         let cmd = match (parts.next()?, parts.next(), parts.next()) {
             ("show", Some(id), None) => Command::Show(id.parse().ok()?),
-            ("vote", Some(id), Some(h @ ("0" | "1"))) => Command::Vote { faq: id.parse().ok()?, helpful: h == "1" },
+            ("vote", Some(id), Some(h @ ("0" | "1"))) => Command::Vote {
+                faq: id.parse().ok()?,
+                helpful: h == "1",
+            },
             ("ticket", None, None) => Command::OpenTicket,
             ("link", None, None) => Command::Link,
             ("mine", None, None) => Command::MyTickets,
@@ -91,27 +102,47 @@ impl Command {
 /// What the bot says, before a platform renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    Text { text: String, actions: Vec<Action> },
+    Text {
+        text: String,
+        actions: Vec<Action>,
+    },
     /// An FAQ answer card.
-    Answer { faq: Uuid, question: String, answer: String, actions: Vec<Action> },
+    Answer {
+        faq: Uuid,
+        question: String,
+        answer: String,
+        actions: Vec<Action>,
+    },
     /// FAQ articles to choose from.
-    Choices { intro: String, options: Vec<(Uuid, String)>, actions: Vec<Action> },
+    Choices {
+        intro: String,
+        options: Vec<(Uuid, String)>,
+        actions: Vec<Action>,
+    },
 }
 
 impl Reply {
     fn text(text: impl Into<String>) -> Self {
-        Reply::Text { text: text.into(), actions: vec![] }
+        Reply::Text {
+            text: text.into(),
+            actions: vec![],
+        }
     }
 
     fn with(text: impl Into<String>, actions: Vec<Action>) -> Self {
-        Reply::Text { text: text.into(), actions }
+        Reply::Text {
+            text: text.into(),
+            actions,
+        }
     }
 
     /// The plain text of the reply (the transcript, and platforms' alternative text).
     pub fn plain(&self) -> String {
         match self {
             Reply::Text { text, .. } => text.clone(),
-            Reply::Answer { question, answer, .. } => format!("{question}\n{answer}"),
+            Reply::Answer {
+                question, answer, ..
+            } => format!("{question}\n{answer}"),
             Reply::Choices { intro, options, .. } => {
                 let mut s = intro.clone();
                 for (i, (_, q)) in options.iter().enumerate() {
@@ -128,7 +159,10 @@ impl Reply {
 pub enum Input {
     Text(String),
     /// A button was pressed (with the label the user saw, for the transcript).
-    Command { command: Command, label: Option<String> },
+    Command {
+        command: Command,
+        label: Option<String>,
+    },
     /// A message the bot cannot read (a sticker, an image).
     Unsupported,
     /// The user added the bot (LINE follow, Teams conversationUpdate).
@@ -136,13 +170,18 @@ pub enum Input {
     /// The user blocked the bot (LINE unfollow).
     Unfollow,
     /// LINE's account link came back (`accountLink`): the nonce we issued on the sign-in page.
-    AccountLinked { nonce: Option<String> },
+    AccountLinked {
+        nonce: Option<String>,
+    },
 }
 
 /// Whether the input asks to link the account (the worker fetches LINE's link token for it).
 pub fn wants_link(input: &Input) -> bool {
     match input {
-        Input::Command { command: Command::Link, .. } => true,
+        Input::Command {
+            command: Command::Link,
+            ..
+        } => true,
         Input::Text(t) => is_link(&fold(t)),
         _ => false,
     }
@@ -152,14 +191,33 @@ pub fn wants_link(input: &Input) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Effect {
     None,
-    Vote { faq: Uuid, helpful: bool, then_ticket: bool },
-    StartLink { email: String },
-    ConfirmLink { code_id: Option<Uuid>, tries: i32, entered: String },
-    OpenTicket { question: String },
+    Vote {
+        faq: Uuid,
+        helpful: bool,
+        then_ticket: bool,
+    },
+    StartLink {
+        email: String,
+    },
+    ConfirmLink {
+        code_id: Option<Uuid>,
+        tries: i32,
+        entered: String,
+    },
+    OpenTicket {
+        question: String,
+    },
     /// Reset the user's own password, or (a teacher) a student's named by mail or number.
-    StartReset { target: Option<String> },
-    ConfirmReset { reset_id: Uuid, entered: String },
-    FinishWebLink { nonce: String },
+    StartReset {
+        target: Option<String>,
+    },
+    ConfirmReset {
+        reset_id: Uuid,
+        entered: String,
+    },
+    FinishWebLink {
+        nonce: String,
+    },
 }
 
 /// A planned turn.
@@ -207,13 +265,21 @@ pub async fn plan<C: ConnectionTrait>(t: &Turnin<'_, C>, input: Input) -> Servic
             state.awaiting = Awaiting::Nothing;
             (Effect::None, vec![])
         }
-        Input::AccountLinked { nonce: Some(nonce) } if !group => (Effect::FinishWebLink { nonce }, vec![]),
-        Input::AccountLinked { .. } => {
-            (Effect::None, vec![Reply::text("アカウント連携ができませんでした。もう一度「連携」と送ってお試しください。")])
+        Input::AccountLinked { nonce: Some(nonce) } if !group => {
+            (Effect::FinishWebLink { nonce }, vec![])
         }
-        Input::Unsupported => {
-            (Effect::None, vec![Reply::text("申し訳ありません。文字で入力していただくと、FAQからお答えします。")])
-        }
+        Input::AccountLinked { .. } => (
+            Effect::None,
+            vec![Reply::text(
+                "アカウント連携ができませんでした。もう一度「連携」と送ってお試しください。",
+            )],
+        ),
+        Input::Unsupported => (
+            Effect::None,
+            vec![Reply::text(
+                "申し訳ありません。文字で入力していただくと、FAQからお答えします。",
+            )],
+        ),
         Input::Command { command, label } => {
             user_text = label;
             on_command(t, &mut state, group, command).await?
@@ -224,7 +290,12 @@ pub async fn plan<C: ConnectionTrait>(t: &Turnin<'_, C>, input: Input) -> Servic
             on_text(t, &mut state, group, text).await?
         }
     };
-    Ok(Plan { effect, replies, state, user_text })
+    Ok(Plan {
+        effect,
+        replies,
+        state,
+        user_text,
+    })
 }
 
 async fn on_command<C: ConnectionTrait>(
@@ -235,27 +306,50 @@ async fn on_command<C: ConnectionTrait>(
 ) -> ServiceResult<(Effect, Vec<Reply>)> {
     Ok(match command {
         Command::Show(id) => match chat::faq_article(t.db, t.user, id).await? {
-            Some(a) => (Effect::None, vec![answer_card(a.id, a.question, a.answer, group)]),
-            None => (Effect::None, vec![Reply::text("そのFAQは現在公開されていません。もう一度ご質問ください。")]),
+            Some(a) => (
+                Effect::None,
+                vec![answer_card(a.id, a.question, a.answer, group)],
+            ),
+            None => (
+                Effect::None,
+                vec![Reply::text(
+                    "そのFAQは現在公開されていません。もう一度ご質問ください。",
+                )],
+            ),
         },
         Command::Vote { faq, helpful } if !group => {
             let then_ticket = !helpful && t.user.actor.is_some() && state.last_question.is_some();
             let mut replies = vec![];
             if helpful {
-                replies.push(Reply::text("解決してよかったです。ほかにもご不明な点があれば、いつでもどうぞ。"));
+                replies.push(Reply::text(
+                    "解決してよかったです。ほかにもご不明な点があれば、いつでもどうぞ。",
+                ));
             } else if t.user.actor.is_none() {
                 replies.push(link_first("担当者へのお問い合わせ"));
             } else if state.last_question.is_none() {
                 replies.push(Reply::text("お困りの内容を、もう一度文章で送ってください。担当者にお問い合わせとしてお送りします。"));
             }
-            (Effect::Vote { faq, helpful, then_ticket }, replies)
+            (
+                Effect::Vote {
+                    faq,
+                    helpful,
+                    then_ticket,
+                },
+                replies,
+            )
         }
         Command::Vote { .. } => (Effect::None, vec![]),
         Command::OpenTicket => open_ticket(t, state, group),
         Command::Link if group => (Effect::None, vec![personal_only()]),
         Command::Link => {
             if let Some(p) = &t.user.person {
-                (Effect::None, vec![Reply::text(format!("すでに {} さんとして連携済みです。", p.display_name))])
+                (
+                    Effect::None,
+                    vec![Reply::text(format!(
+                        "すでに {} さんとして連携済みです。",
+                        p.display_name
+                    ))],
+                )
             } else {
                 state.awaiting = Awaiting::LinkEmail;
                 let mut ask = ask_email();
@@ -270,7 +364,10 @@ async fn on_command<C: ConnectionTrait>(
         Command::MyTickets => (Effect::None, vec![my_tickets(t).await?]),
         Command::Cancel => {
             state.awaiting = Awaiting::Nothing;
-            (Effect::None, vec![Reply::text("取り消しました。ご質問をどうぞ。")])
+            (
+                Effect::None,
+                vec![Reply::text("取り消しました。ご質問をどうぞ。")],
+            )
         }
     })
 }
@@ -283,27 +380,49 @@ async fn on_text<C: ConnectionTrait>(
 ) -> ServiceResult<(Effect, Vec<Reply>)> {
     let folded = fold(&text);
     if text.is_empty() {
-        return Ok((Effect::None, vec![Reply::text("ご質問を文章で送ってください。")]));
+        return Ok((
+            Effect::None,
+            vec![Reply::text("ご質問を文章で送ってください。")],
+        ));
     }
     if is_cancel(&folded) && state.awaiting != Awaiting::Nothing {
         state.awaiting = Awaiting::Nothing;
-        return Ok((Effect::None, vec![Reply::text("取り消しました。ご質問をどうぞ。")]));
+        return Ok((
+            Effect::None,
+            vec![Reply::text("取り消しました。ご質問をどうぞ。")],
+        ));
     }
     match state.awaiting.clone() {
         Awaiting::LinkEmail if looks_like_email(&folded) => {
             return Ok((Effect::StartLink { email: folded }, vec![]));
         }
         Awaiting::LinkEmail => {
-            return Ok((Effect::None, vec![Reply::with(
-                "メールアドレスの形式ではないようです。登録されている職場のメールアドレスを送ってください。",
-                vec![Action::new("やめる", Command::Cancel)],
-            )]));
+            return Ok((
+                Effect::None,
+                vec![Reply::with(
+                    "メールアドレスの形式ではないようです。登録されている職場のメールアドレスを送ってください。",
+                    vec![Action::new("やめる", Command::Cancel)],
+                )],
+            ));
         }
         Awaiting::LinkCode { code_id, tries } if is_code(&folded) => {
-            return Ok((Effect::ConfirmLink { code_id, tries, entered: folded }, vec![]));
+            return Ok((
+                Effect::ConfirmLink {
+                    code_id,
+                    tries,
+                    entered: folded,
+                },
+                vec![],
+            ));
         }
         Awaiting::ResetCode { reset_id } if is_code(&folded) => {
-            return Ok((Effect::ConfirmReset { reset_id, entered: folded }, vec![]));
+            return Ok((
+                Effect::ConfirmReset {
+                    reset_id,
+                    entered: folded,
+                },
+                vec![],
+            ));
         }
         Awaiting::LinkCode { .. } | Awaiting::ResetCode { .. } | Awaiting::Nothing => {}
     }
@@ -313,9 +432,12 @@ async fn on_text<C: ConnectionTrait>(
         }
         return Ok(match reset_target(&folded) {
             Ok(target) => (Effect::StartReset { target }, vec![]),
-            Err(()) => (Effect::None, vec![Reply::text(
-                "生徒のパスワードを再設定するときは、「生徒のパスワードリセット s2026001」のように、生徒のメールアドレスか番号を付けて送ってください。",
-            )]),
+            Err(()) => (
+                Effect::None,
+                vec![Reply::text(
+                    "生徒のパスワードを再設定するときは、「生徒のパスワードリセット s2026001」のように、生徒のメールアドレスか番号を付けて送ってください。",
+                )],
+            ),
         });
     }
     if !group {
@@ -339,7 +461,12 @@ async fn on_text<C: ConnectionTrait>(
     state.awaiting = Awaiting::Nothing;
     let s = suggest(t, &text).await?;
     state.last_question = Some(text);
-    state.shown = s.hits.iter().filter_map(|h| h.id.parse().ok()).take(CHOICES).collect();
+    state.shown = s
+        .hits
+        .iter()
+        .filter_map(|h| h.id.parse().ok())
+        .take(CHOICES)
+        .collect();
     let reply = match s.confidence {
         Confidence::Answer => match first_article(t, &state.shown).await? {
             Some(a) => answer_card(a.id, a.question, a.answer, group),
@@ -352,8 +479,16 @@ async fn on_text<C: ConnectionTrait>(
                 .take(CHOICES)
                 .filter_map(|h| Some((h.id.parse().ok()?, h.title.clone())))
                 .collect();
-            let actions = if group { vec![] } else { vec![Action::new("どれも違う", Command::OpenTicket)] };
-            Reply::Choices { intro: "次のFAQが近いかもしれません。当てはまるものを選んでください。".to_owned(), options, actions }
+            let actions = if group {
+                vec![]
+            } else {
+                vec![Action::new("どれも違う", Command::OpenTicket)]
+            };
+            Reply::Choices {
+                intro: "次のFAQが近いかもしれません。当てはまるものを選んでください。".to_owned(),
+                options,
+                actions,
+            }
         }
         Confidence::Decline => decline(group),
     };
@@ -362,12 +497,22 @@ async fn on_text<C: ConnectionTrait>(
 
 /// The answer to a question asked in a Teams channel through an outgoing webhook (answered in
 /// the same HTTP response, FAQ only, for nobody in particular), as Markdown.
-pub async fn channel_answer<C: ConnectionTrait>(db: &C, search: &Search, tenant_id: Uuid, text: &str) -> ServiceResult<String> {
-    let text: String = text.chars().take(service::search::MAX_QUERY_CHARS).collect();
+pub async fn channel_answer<C: ConnectionTrait>(
+    db: &C,
+    search: &Search,
+    tenant_id: Uuid,
+    text: &str,
+) -> ServiceResult<String> {
+    let text: String = text
+        .chars()
+        .take(service::search::MAX_QUERY_CHARS)
+        .collect();
     if text.trim().is_empty() {
         return Ok("ご質問を文章で送ってください。".to_owned());
     }
-    let s = search.suggested_answers_for_guest(db, tenant_id, "staff", &text).await?;
+    let s = search
+        .suggested_answers_for_guest(db, tenant_id, "staff", &text)
+        .await?;
     let user_tenant = |id: &str| id.parse::<Uuid>().ok();
     Ok(match s.confidence {
         Confidence::Answer => {
@@ -405,8 +550,16 @@ pub async fn apply(
     plan: Plan,
     at: DateTime<Utc>,
 ) -> ServiceResult<Vec<Reply>> {
-    let Plan { effect, mut replies, mut state, mut user_text } = plan;
-    if matches!(effect, Effect::ConfirmLink { .. } | Effect::ConfirmReset { .. }) {
+    let Plan {
+        effect,
+        mut replies,
+        mut state,
+        mut user_text,
+    } = plan;
+    if matches!(
+        effect,
+        Effect::ConfirmLink { .. } | Effect::ConfirmReset { .. }
+    ) {
         // A one-time code is never kept, not even in the transcript.
         user_text = Some("（確認コードを入力）".to_owned());
     }
@@ -414,9 +567,23 @@ pub async fn apply(
     let mut secret_link: Option<String> = None;
     match effect {
         Effect::None => {}
-        Effect::Vote { faq, helpful, then_ticket } => {
+        Effect::Vote {
+            faq,
+            helpful,
+            then_ticket,
+        } => {
             if chat::vote(txn, user, faq, helpful).await?.is_some() && then_ticket {
-                replies.push(create_ticket(txn, user, conversation, &mut state, user_text.as_deref(), at).await?);
+                replies.push(
+                    create_ticket(
+                        txn,
+                        user,
+                        conversation,
+                        &mut state,
+                        user_text.as_deref(),
+                        at,
+                    )
+                    .await?,
+                );
             }
         }
         Effect::StartLink { email } => {
@@ -433,27 +600,44 @@ pub async fn apply(
                 }
                 StartLink::TooMany => {
                     state.awaiting = Awaiting::Nothing;
-                    Reply::text("確認コードの送信回数が上限に達しました。1時間ほどおいてから、もう一度お試しください。")
+                    Reply::text(
+                        "確認コードの送信回数が上限に達しました。1時間ほどおいてから、もう一度お試しください。",
+                    )
                 }
                 StartLink::NoMail => {
                     state.awaiting = Awaiting::Nothing;
-                    Reply::text("現在、メールでの確認ができません。ヘルプデスクにお電話でお問い合わせください。")
+                    Reply::text(
+                        "現在、メールでの確認ができません。ヘルプデスクにお電話でお問い合わせください。",
+                    )
                 }
             };
             replies.push(reply);
         }
-        Effect::ConfirmLink { code_id, tries, entered } => {
+        Effect::ConfirmLink {
+            code_id,
+            tries,
+            entered,
+        } => {
             let reply = match chat::confirm_link(txn, user, code_id, tries, &entered, at).await? {
                 ConfirmLink::Linked(p) => {
                     state.awaiting = Awaiting::Nothing;
                     Reply::with(
-                        format!("{} さんとして連携しました。お問い合わせの登録や状況の確認ができるようになりました。", p.display_name),
+                        format!(
+                            "{} さんとして連携しました。お問い合わせの登録や状況の確認ができるようになりました。",
+                            p.display_name
+                        ),
                         vec![Action::new("私の問い合わせ", Command::MyTickets)],
                     )
                 }
                 ConfirmLink::Wrong { left } => {
-                    state.awaiting = Awaiting::LinkCode { code_id, tries: tries + 1 };
-                    Reply::with(format!("確認コードが違います。あと{left}回入力できます。"), vec![Action::new("やめる", Command::Cancel)])
+                    state.awaiting = Awaiting::LinkCode {
+                        code_id,
+                        tries: tries + 1,
+                    };
+                    Reply::with(
+                        format!("確認コードが違います。あと{left}回入力できます。"),
+                        vec![Action::new("やめる", Command::Cancel)],
+                    )
                 }
                 ConfirmLink::Expired => {
                     state.awaiting = Awaiting::Nothing;
@@ -466,38 +650,64 @@ pub async fn apply(
             replies.push(reply);
         }
         Effect::OpenTicket { question } => {
-            replies.push(create_ticket(txn, user, conversation, &mut state, Some(&question), at).await?);
+            replies.push(
+                create_ticket(txn, user, conversation, &mut state, Some(&question), at).await?,
+            );
         }
         Effect::FinishWebLink { nonce } => {
             let reply = match chat::web_link_finish(txn, &user.account, &nonce, at).await? {
                 Some(p) => {
                     state.awaiting = Awaiting::Nothing;
                     Reply::with(
-                        format!("{} さんとして連携しました。お問い合わせの登録や状況の確認ができるようになりました。", p.display_name),
+                        format!(
+                            "{} さんとして連携しました。お問い合わせの登録や状況の確認ができるようになりました。",
+                            p.display_name
+                        ),
                         vec![Action::new("私の問い合わせ", Command::MyTickets)],
                     )
                 }
-                None => Reply::text("アカウント連携の有効期限が切れたか、すでに使われています。もう一度「連携」と送ってください。"),
+                None => Reply::text(
+                    "アカウント連携の有効期限が切れたか、すでに使われています。もう一度「連携」と送ってください。",
+                ),
             };
             replies.push(reply);
         }
         Effect::StartReset { target } => {
-            replies.push(start_reset(txn, setup, tenant, conversation, user, &mut state, target.as_deref(), at).await?);
+            replies.push(
+                start_reset(
+                    txn,
+                    setup,
+                    tenant,
+                    conversation,
+                    user,
+                    &mut state,
+                    target.as_deref(),
+                    at,
+                )
+                .await?,
+            );
         }
         Effect::ConfirmReset { reset_id, entered } => {
             let reply = match reset::confirm_code(txn, user, reset_id, &entered, at).await? {
                 ConfirmReset::Link { token, expires_at } => {
                     state.awaiting = Awaiting::Nothing;
-                    let url = format!("{}/reset/{}", setup.public_url.trim_end_matches('/'), token.expose());
+                    let url = format!(
+                        "{}/reset/{}",
+                        setup.public_url.trim_end_matches('/'),
+                        token.expose()
+                    );
                     secret_link = Some(url.clone());
-                    let until = expires_at.with_timezone(&service::tz::TOKYO).format("%H:%M");
+                    let until = expires_at
+                        .with_timezone(&service::tz::TOKYO)
+                        .format("%H:%M");
                     Reply::text(format!(
                         "確認できました。次のリンクを開いて、新しいパスワードを設定してください（{until}まで・1回限り有効）。\nパスワードはこのトークには入力しないでください。\n\n{url}"
                     ))
                 }
-                ConfirmReset::Wrong { left } => {
-                    Reply::with(format!("確認コードが違います。あと{left}回入力できます。"), vec![Action::new("やめる", Command::Cancel)])
-                }
+                ConfirmReset::Wrong { left } => Reply::with(
+                    format!("確認コードが違います。あと{left}回入力できます。"),
+                    vec![Action::new("やめる", Command::Cancel)],
+                ),
                 ConfirmReset::Locked => {
                     state.awaiting = Awaiting::Nothing;
                     Reply::text(format!(
@@ -507,7 +717,9 @@ pub async fn apply(
                 }
                 ConfirmReset::Expired => {
                     state.awaiting = Awaiting::Nothing;
-                    Reply::text("確認コードの有効期限が切れました。もう一度「パスワードリセット」と送ってください。")
+                    Reply::text(
+                        "確認コードの有効期限が切れました。もう一度「パスワードリセット」と送ってください。",
+                    )
                 }
             };
             replies.push(reply);
@@ -541,35 +753,53 @@ async fn start_reset(
     at: DateTime<Utc>,
 ) -> ServiceResult<Reply> {
     let (Some(policy), Some(me)) = (setup.reset, user.person.as_ref()) else {
-        return Ok(Reply::text("ボットでのパスワード再設定は利用できません。ヘルプデスクにお問い合わせください。"));
+        return Ok(Reply::text(
+            "ボットでのパスワード再設定は利用できません。ヘルプデスクにお問い合わせください。",
+        ));
     };
     let target = match target {
         None => me.clone(),
         Some(who) => match reset::find_person(txn, tenant.id, who).await? {
             Some(p) => p,
-            None => return Ok(Reply::text(format!("「{who}」に当たる方が見つかりませんでした。メールアドレスか番号をご確認ください。"))),
+            None => {
+                return Ok(Reply::text(format!(
+                    "「{who}」に当たる方が見つかりませんでした。メールアドレスか番号をご確認ください。"
+                )));
+            }
         },
     };
-    Ok(match reset::start(txn, tenant, policy, user, conversation.id, &target, at).await? {
-        StartReset::CodeSent { reset_id } => {
-            state.awaiting = Awaiting::ResetCode { reset_id };
-            let whose = if target.id == me.id { String::new() } else { format!("{} さんの", target.display_name) };
-            Reply::with(
-                format!(
-                    "{whose}パスワードを再設定します。ご本人確認のため、登録されているメールアドレスに6桁の確認コードをお送りしました。このトークに入力してください（有効期限{}分）。",
-                    reset::CODE_MINUTES
-                ),
-                vec![Action::new("やめる", Command::Cancel)],
-            )
-        }
-        StartReset::TooMany => Reply::text("本日のパスワード再設定の回数の上限に達しました。ヘルプデスクにお問い合わせください。"),
-        StartReset::Locked => Reply::text(format!(
-            "確認コードの誤りが続いたため、しばらく再設定できません。{}分ほどおいてから、もう一度お試しください。",
-            reset::LOCK_MINUTES
-        )),
-        StartReset::NotAllowed => Reply::text("その方のパスワードは、ボットからは再設定できません。ヘルプデスクにお問い合わせください。"),
-        StartReset::NoMail => Reply::text("現在、メールでの本人確認ができません。ヘルプデスクにお電話でお問い合わせください。"),
-    })
+    Ok(
+        match reset::start(txn, tenant, policy, user, conversation.id, &target, at).await? {
+            StartReset::CodeSent { reset_id } => {
+                state.awaiting = Awaiting::ResetCode { reset_id };
+                let whose = if target.id == me.id {
+                    String::new()
+                } else {
+                    format!("{} さんの", target.display_name)
+                };
+                Reply::with(
+                    format!(
+                        "{whose}パスワードを再設定します。ご本人確認のため、登録されているメールアドレスに6桁の確認コードをお送りしました。このトークに入力してください（有効期限{}分）。",
+                        reset::CODE_MINUTES
+                    ),
+                    vec![Action::new("やめる", Command::Cancel)],
+                )
+            }
+            StartReset::TooMany => Reply::text(
+                "本日のパスワード再設定の回数の上限に達しました。ヘルプデスクにお問い合わせください。",
+            ),
+            StartReset::Locked => Reply::text(format!(
+                "確認コードの誤りが続いたため、しばらく再設定できません。{}分ほどおいてから、もう一度お試しください。",
+                reset::LOCK_MINUTES
+            )),
+            StartReset::NotAllowed => Reply::text(
+                "その方のパスワードは、ボットからは再設定できません。ヘルプデスクにお問い合わせください。",
+            ),
+            StartReset::NoMail => Reply::text(
+                "現在、メールでの本人確認ができません。ヘルプデスクにお電話でお問い合わせください。",
+            ),
+        },
+    )
 }
 
 async fn create_ticket(
@@ -596,7 +826,11 @@ async fn create_ticket(
     ))
 }
 
-fn open_ticket<C: ConnectionTrait>(t: &Turnin<'_, C>, state: &mut DialogState, group: bool) -> (Effect, Vec<Reply>) {
+fn open_ticket<C: ConnectionTrait>(
+    t: &Turnin<'_, C>,
+    state: &mut DialogState,
+    group: bool,
+) -> (Effect, Vec<Reply>) {
     if group {
         return (Effect::None, vec![personal_only()]);
     }
@@ -605,32 +839,52 @@ fn open_ticket<C: ConnectionTrait>(t: &Turnin<'_, C>, state: &mut DialogState, g
     }
     match state.last_question.clone() {
         Some(question) => (Effect::OpenTicket { question }, vec![]),
-        None => (Effect::None, vec![Reply::text("お困りの内容を文章で送ってください。FAQで見つからなければ、そのまま担当者にお問い合わせとしてお送りできます。")]),
+        None => (
+            Effect::None,
+            vec![Reply::text(
+                "お困りの内容を文章で送ってください。FAQで見つからなければ、そのまま担当者にお問い合わせとしてお送りできます。",
+            )],
+        ),
     }
 }
 
 async fn suggest<C: ConnectionTrait>(t: &Turnin<'_, C>, text: &str) -> ServiceResult<Suggestions> {
-    let text: String = text.chars().take(service::search::MAX_QUERY_CHARS).collect();
+    let text: String = text
+        .chars()
+        .take(service::search::MAX_QUERY_CHARS)
+        .collect();
     match &t.user.actor {
         Some(actor) => t.search.suggested_answers(t.db, actor, &text).await,
-        None => t.search.suggested_answers_for_guest(t.db, t.user.account.tenant_id, t.user.audience, &text).await,
+        None => {
+            t.search
+                .suggested_answers_for_guest(t.db, t.user.account.tenant_id, t.user.audience, &text)
+                .await
+        }
     }
 }
 
-async fn first_article<C: ConnectionTrait>(t: &Turnin<'_, C>, shown: &[Uuid]) -> ServiceResult<Option<entity::faq_article::Model>> {
+async fn first_article<C: ConnectionTrait>(
+    t: &Turnin<'_, C>,
+    shown: &[Uuid],
+) -> ServiceResult<Option<entity::faq_article::Model>> {
     match shown.first() {
         Some(id) => chat::faq_article(t.db, t.user, *id).await,
         None => Ok(None),
     }
 }
 
-async fn ticket_status<C: ConnectionTrait>(t: &Turnin<'_, C>, number: &str) -> ServiceResult<Reply> {
+async fn ticket_status<C: ConnectionTrait>(
+    t: &Turnin<'_, C>,
+    number: &str,
+) -> ServiceResult<Reply> {
     if t.user.actor.is_none() {
         return Ok(link_first("お問い合わせ状況の確認"));
     }
     Ok(match chat::ticket_by_number(t.db, t.user, number).await? {
         Some(tk) => Reply::text(status_line(&tk, true)),
-        None => Reply::text(format!("{number} は見つかりませんでした。番号をご確認ください（ご自身のお問い合わせのみ確認できます）。")),
+        None => Reply::text(format!(
+            "{number} は見つかりませんでした。番号をご確認ください（ご自身のお問い合わせのみ確認できます）。"
+        )),
     })
 }
 
@@ -652,9 +906,15 @@ async fn my_tickets<C: ConnectionTrait>(t: &Turnin<'_, C>) -> ServiceResult<Repl
 
 fn status_line(t: &ticket::Model, long: bool) -> String {
     let status = service::tickets::workflow::label_ja(t.status);
-    let opened = t.created_at.with_timezone(&service::tz::TOKYO).format("%Y/%m/%d %H:%M");
+    let opened = t
+        .created_at
+        .with_timezone(&service::tz::TOKYO)
+        .format("%Y/%m/%d %H:%M");
     if long {
-        format!("【{}】{}\n状況: {status}\n受付: {opened}", t.number, t.title)
+        format!(
+            "【{}】{}\n状況: {status}\n受付: {opened}",
+            t.number, t.title
+        )
     } else {
         format!("{}（{status}）\n{}", t.number, t.title)
     }
@@ -665,19 +925,41 @@ fn answer_card(id: Uuid, question: String, answer: String, group: bool) -> Reply
         vec![]
     } else {
         vec![
-            Action::new("解決した", Command::Vote { faq: id, helpful: true }),
-            Action::new("解決しない", Command::Vote { faq: id, helpful: false }),
+            Action::new(
+                "解決した",
+                Command::Vote {
+                    faq: id,
+                    helpful: true,
+                },
+            ),
+            Action::new(
+                "解決しない",
+                Command::Vote {
+                    faq: id,
+                    helpful: false,
+                },
+            ),
         ]
     };
-    Reply::Answer { faq: id, question, answer, actions }
+    Reply::Answer {
+        faq: id,
+        question,
+        answer,
+        actions,
+    }
 }
 
 fn decline(group: bool) -> Reply {
     let text = "申し訳ありません。FAQからは分かりませんでした。";
     if group {
-        Reply::text(format!("{text}個別のトークでボットに話しかけると、担当者にお問い合わせできます。"))
+        Reply::text(format!(
+            "{text}個別のトークでボットに話しかけると、担当者にお問い合わせできます。"
+        ))
     } else {
-        Reply::with(format!("{text}担当者にお問い合わせしますか？"), vec![Action::new("問い合わせる", Command::OpenTicket)])
+        Reply::with(
+            format!("{text}担当者にお問い合わせしますか？"),
+            vec![Action::new("問い合わせる", Command::OpenTicket)],
+        )
     }
 }
 
@@ -686,10 +968,15 @@ fn greeting(user: &ChatUser) -> Reply {
     match &user.person {
         Some(p) => {
             text.push_str(&format!("\n\n{} さんとして連携済みです。「私の問い合わせ」でお問い合わせの状況を確認できます。", p.display_name));
-            Reply::with(text, vec![Action::new("私の問い合わせ", Command::MyTickets)])
+            Reply::with(
+                text,
+                vec![Action::new("私の問い合わせ", Command::MyTickets)],
+            )
         }
         None => {
-            text.push_str("\n\n担当者へのお問い合わせや状況の確認には、最初にアカウント連携が必要です。");
+            text.push_str(
+                "\n\n担当者へのお問い合わせや状況の確認には、最初にアカウント連携が必要です。",
+            );
             Reply::with(text, vec![Action::new("アカウント連携", Command::Link)])
         }
     }
@@ -697,7 +984,9 @@ fn greeting(user: &ChatUser) -> Reply {
 
 fn link_first(what: &str) -> Reply {
     Reply::with(
-        format!("{what}には、アカウント連携が必要です。職場のメールアドレスに確認コードをお送りして、ご本人であることを確認します。"),
+        format!(
+            "{what}には、アカウント連携が必要です。職場のメールアドレスに確認コードをお送りして、ご本人であることを確認します。"
+        ),
         vec![Action::new("アカウント連携", Command::Link)],
     )
 }
@@ -710,7 +999,9 @@ fn ask_email() -> Reply {
 }
 
 fn personal_only() -> Reply {
-    Reply::text("グループではFAQのご案内のみです。お問い合わせや状況の確認は、ボットとの個別のトークでどうぞ。")
+    Reply::text(
+        "グループではFAQのご案内のみです。お問い合わせや状況の確認は、ボットとの個別のトークでどうぞ。",
+    )
 }
 
 /// NFKC-like folding for commands: full-width ASCII to half-width, trimmed.
@@ -729,11 +1020,16 @@ fn looks_like_email(s: &str) -> bool {
     let s = s.trim();
     !s.contains(char::is_whitespace)
         && s.len() <= 254
-        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && s.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
 }
 
 fn is_code(s: &str) -> bool {
-    let digits: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let digits: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())
 }
 
@@ -750,13 +1046,25 @@ fn is_link(s: &str) -> bool {
 }
 
 fn is_my_tickets(s: &str) -> bool {
-    matches!(s, "私の問い合わせ" | "私のお問い合わせ" | "問い合わせ状況" | "お問い合わせ状況" | "問い合わせ一覧" | "状況確認")
+    matches!(
+        s,
+        "私の問い合わせ"
+            | "私のお問い合わせ"
+            | "問い合わせ状況"
+            | "お問い合わせ状況"
+            | "問い合わせ一覧"
+            | "状況確認"
+    )
 }
 
 fn is_reset(s: &str) -> bool {
     let s = s.to_uppercase();
-    let about = ["パスワード", "PW", "ﾊﾟｽﾜｰﾄﾞ", "PASSWORD"].iter().any(|w| s.contains(w));
-    let act = ["リセット", "再設定", "初期化", "RESET"].iter().any(|w| s.contains(w));
+    let about = ["パスワード", "PW", "ﾊﾟｽﾜｰﾄﾞ", "PASSWORD"]
+        .iter()
+        .any(|w| s.contains(w));
+    let act = ["リセット", "再設定", "初期化", "RESET"]
+        .iter()
+        .any(|w| s.contains(w));
     about && act && s.chars().count() <= 40
 }
 
@@ -768,13 +1076,23 @@ fn reset_target(s: &str) -> Result<Option<String>, ()> {
         return Ok(None);
     }
     match s.split_whitespace().last() {
-        Some(last) if !is_reset(last) && last.chars().any(|c| c.is_ascii_alphanumeric()) => Ok(Some(last.to_owned())),
+        Some(last) if !is_reset(last) && last.chars().any(|c| c.is_ascii_alphanumeric()) => {
+            Ok(Some(last.to_owned()))
+        }
         _ => Err(()),
     }
 }
 
 fn is_ticket_request(s: &str) -> bool {
-    matches!(s, "問い合わせる" | "問い合わせたい" | "担当者" | "オペレーター" | "担当者と話したい" | "チケット作成")
+    matches!(
+        s,
+        "問い合わせる"
+            | "問い合わせたい"
+            | "担当者"
+            | "オペレーター"
+            | "担当者と話したい"
+            | "チケット作成"
+    )
 }
 
 /// A ticket number in the text (`HD-2026-000123`, also in full-width or lower case).
@@ -784,7 +1102,8 @@ fn ticket_number(s: &str) -> Option<String> {
     up.char_indices().map(|(i, _)| i).find_map(|i| {
         let rest = &up[i..];
         let (prefix, tail) = rest.split_once('-')?;
-        if prefix.is_empty() || prefix.len() > 8 || !prefix.bytes().all(|c| c.is_ascii_uppercase()) {
+        if prefix.is_empty() || prefix.len() > 8 || !prefix.bytes().all(|c| c.is_ascii_uppercase())
+        {
             return None;
         }
         if i > 0 && b[i - 1].is_ascii_alphanumeric() {
@@ -809,8 +1128,14 @@ mod tests {
         let id = Uuid::now_v7();
         for c in [
             Command::Show(id),
-            Command::Vote { faq: id, helpful: true },
-            Command::Vote { faq: id, helpful: false },
+            Command::Vote {
+                faq: id,
+                helpful: true,
+            },
+            Command::Vote {
+                faq: id,
+                helpful: false,
+            },
             Command::OpenTicket,
             Command::Link,
             Command::MyTickets,
@@ -819,17 +1144,38 @@ mod tests {
             assert_eq!(Command::decode(&c.encode()), Some(c));
             assert!(c.encode().len() <= 48);
         }
-        for bad in ["", "show:", "show:nope", "vote:x:1", &format!("vote:{id}:2"), "ticket:1", "mine:x", "rm -rf"] {
+        for bad in [
+            "",
+            "show:",
+            "show:nope",
+            "vote:x:1",
+            &format!("vote:{id}:2"),
+            "ticket:1",
+            "mine:x",
+            "rm -rf",
+        ] {
             assert_eq!(Command::decode(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn ticket_numbers_are_found_in_what_people_type() {
-        assert_eq!(ticket_number("HD-2026-000123 の状況は？").as_deref(), Some("HD-2026-000123"));
-        assert_eq!(ticket_number(&fold("ｈｄ－２０２６－０００１２３の状況")).as_deref(), Some("HD-2026-000123"));
-        assert_eq!(ticket_number(&fold("ＨＤ-２０２６-０００１２３の状況")).as_deref(), Some("HD-2026-000123"));
-        assert_eq!(ticket_number("状況 hd-2026-000042 教えて").as_deref(), Some("HD-2026-000042"));
+        assert_eq!(
+            ticket_number("HD-2026-000123 の状況は？").as_deref(),
+            Some("HD-2026-000123")
+        );
+        assert_eq!(
+            ticket_number(&fold("ｈｄ－２０２６－０００１２３の状況")).as_deref(),
+            Some("HD-2026-000123")
+        );
+        assert_eq!(
+            ticket_number(&fold("ＨＤ-２０２６-０００１２３の状況")).as_deref(),
+            Some("HD-2026-000123")
+        );
+        assert_eq!(
+            ticket_number("状況 hd-2026-000042 教えて").as_deref(),
+            Some("HD-2026-000042")
+        );
         assert_eq!(ticket_number("1HD-2026-000123"), None);
         assert_eq!(ticket_number("HD-2026-0001234"), None);
         assert_eq!(ticket_number("プリンタが動かない"), None);
@@ -837,18 +1183,37 @@ mod tests {
 
     #[test]
     fn codes_and_addresses_are_recognised() {
-        assert!(is_code("123456") && is_code(&fold("１２３ ４５６")) && !is_code("12345") && !is_code("1234567"));
+        assert!(
+            is_code("123456")
+                && is_code(&fold("１２３ ４５６"))
+                && !is_code("12345")
+                && !is_code("1234567")
+        );
         assert!(looks_like_email("taro@city.sakura.example.jp"));
-        assert!(!looks_like_email("taro at city") && !looks_like_email("@x.jp") && !looks_like_email("a@b"));
+        assert!(
+            !looks_like_email("taro at city")
+                && !looks_like_email("@x.jp")
+                && !looks_like_email("a@b")
+        );
     }
 
     #[test]
     fn reset_requests_and_their_targets_are_recognised() {
-        assert!(is_reset("パスワードリセット") && is_reset(&fold("ＰＷリセットしたい")) && is_reset("パスワードを再設定したい"));
+        assert!(
+            is_reset("パスワードリセット")
+                && is_reset(&fold("ＰＷリセットしたい"))
+                && is_reset("パスワードを再設定したい")
+        );
         assert!(!is_reset("パスワードを忘れました") && !is_reset("リセットボタンが押せない"));
         assert_eq!(reset_target("パスワードリセット"), Ok(None));
-        assert_eq!(reset_target(&fold("生徒のパスワードリセット　s2026001")), Ok(Some("s2026001".to_owned())));
-        assert_eq!(reset_target("生徒のパスワードリセット pupil@edu.example.jp"), Ok(Some("pupil@edu.example.jp".to_owned())));
+        assert_eq!(
+            reset_target(&fold("生徒のパスワードリセット　s2026001")),
+            Ok(Some("s2026001".to_owned()))
+        );
+        assert_eq!(
+            reset_target("生徒のパスワードリセット pupil@edu.example.jp"),
+            Ok(Some("pupil@edu.example.jp".to_owned()))
+        );
         assert_eq!(reset_target("生徒のパスワードリセット"), Err(()));
     }
 

@@ -39,7 +39,10 @@ impl Intake {
             return Ok(());
         }
         let (done, rx) = oneshot::channel();
-        self.tx.send(Batch { jobs, done }).await.map_err(|_| "intake stopped".to_owned())?;
+        self.tx
+            .send(Batch { jobs, done })
+            .await
+            .map_err(|_| "intake stopped".to_owned())?;
         rx.await.map_err(|_| "intake stopped".to_owned())?
     }
 }
@@ -64,7 +67,9 @@ async fn commit(db: &DatabaseConnection, group: &[Batch]) -> Result<(), sea_orm:
     let now = service::tickets::now();
     for b in group {
         for j in &b.jobs {
-            jobs::enqueue(&txn, j.clone(), now).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+            jobs::enqueue(&txn, j.clone(), now)
+                .await
+                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
         }
     }
     txn.commit().await

@@ -73,19 +73,26 @@ pub enum WebhookError {
 
 /// Checks `x-line-signature` (base64 of HMAC-SHA256 over the raw body with the channel
 /// secret) in constant time.
-pub fn verify_signature(secret: &Secret, body: &[u8], signature: Option<&str>) -> Result<(), WebhookError> {
+pub fn verify_signature(
+    secret: &Secret,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<(), WebhookError> {
     let sig = signature.ok_or(WebhookError::NoSignature)?;
     let expected = base64::engine::general_purpose::STANDARD
         .decode(sig.trim())
         .map_err(|_| WebhookError::BadSignature)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).map_err(|_| WebhookError::BadSignature)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .map_err(|_| WebhookError::BadSignature)?;
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| WebhookError::BadSignature)
+    mac.verify_slice(&expected)
+        .map_err(|_| WebhookError::BadSignature)
 }
 
 /// Signs a body as LINE does (the test suite's and the bench's webhooks).
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable_hmac());
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -105,11 +112,15 @@ struct Body {
 /// Unknown event types, and events for another channel in standby mode, are logged and
 /// dropped here. Call only after [`verify_signature`].
 pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookError> {
-    let b: Body = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let b: Body =
+        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let mut out = Vec::with_capacity(b.events.len());
     for ev in b.events {
         let kind = ev.get("type").and_then(Value::as_str).unwrap_or_default();
-        if !matches!(kind, "message" | "follow" | "unfollow" | "postback" | "accountLink") {
+        if !matches!(
+            kind,
+            "message" | "follow" | "unfollow" | "postback" | "accountLink"
+        ) {
             tracing::info!(event_type = kind, "LINE event type not handled; ignored");
             continue;
         }
@@ -121,7 +132,13 @@ pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookErro
             Some(id) if !id.is_empty() && id.len() <= 64 => id.to_owned(),
             _ => {
                 let digest = Sha256::digest(ev.to_string().as_bytes());
-                format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                format!(
+                    "sha256:{}",
+                    digest
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                )
             }
         };
         out.push(NewJob {
@@ -211,7 +228,10 @@ impl Event {
             "postback" => {
                 let data = &self.postback.as_ref()?.data;
                 match Command::decode(data) {
-                    Some(command) => Some(Input::Command { command, label: None }),
+                    Some(command) => Some(Input::Command {
+                        command,
+                        label: None,
+                    }),
                     None => {
                         tracing::info!("LINE postback with unknown data; ignored");
                         None
@@ -220,7 +240,9 @@ impl Event {
             }
             "accountLink" => {
                 let link = self.link.as_ref()?;
-                Some(Input::AccountLinked { nonce: link.nonce.clone().filter(|_| link.result == "ok") })
+                Some(Input::AccountLinked {
+                    nonce: link.nonce.clone().filter(|_| link.result == "ok"),
+                })
             }
             "follow" => Some(Input::Follow),
             "unfollow" => Some(Input::Unfollow),
@@ -234,7 +256,10 @@ impl Event {
 pub fn render(replies: &[Reply]) -> Vec<Value> {
     let mut out: Vec<Value> = replies.iter().map(render_one).collect();
     if out.len() > MESSAGES_MAX {
-        let rest: Vec<String> = replies[MESSAGES_MAX - 1..].iter().map(Reply::plain).collect();
+        let rest: Vec<String> = replies[MESSAGES_MAX - 1..]
+            .iter()
+            .map(Reply::plain)
+            .collect();
         out.truncate(MESSAGES_MAX - 1);
         out.push(text_message(&rest.join("\n\n"), &[]));
     }
@@ -244,7 +269,12 @@ pub fn render(replies: &[Reply]) -> Vec<Value> {
 fn render_one(r: &Reply) -> Value {
     match r {
         Reply::Text { text, actions } => text_message(text, actions),
-        Reply::Answer { question, answer, actions, .. } => {
+        Reply::Answer {
+            question,
+            answer,
+            actions,
+            ..
+        } => {
             let body: String = clip_chars(answer, 2_000);
             let mut bubble = json!({
                 "type": "bubble",
@@ -269,8 +299,14 @@ fn render_one(r: &Reply) -> Value {
             }
             json!({ "type": "flex", "altText": clip_chars(&format!("FAQ: {question}"), ALT_TEXT_MAX), "contents": bubble })
         }
-        Reply::Choices { intro, options, actions } => {
-            let mut rows = vec![json!({ "type": "text", "text": clip_chars(intro, 200), "wrap": true, "size": "sm" })];
+        Reply::Choices {
+            intro,
+            options,
+            actions,
+        } => {
+            let mut rows = vec![
+                json!({ "type": "text", "text": clip_chars(intro, 200), "wrap": true, "size": "sm" }),
+            ];
             for (i, (id, q)) in options.iter().enumerate() {
                 let a = Action::new(&format!("{}. {q}", i + 1), Command::Show(*id));
                 rows.push(json!({
@@ -305,7 +341,9 @@ fn postback(a: &Action) -> Value {
     let label = clip_chars(&a.label, LABEL_MAX);
     match &a.url {
         Some(uri) => json!({ "type": "uri", "label": label, "uri": uri }),
-        None => json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label }),
+        None => {
+            json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label })
+        }
     }
 }
 
@@ -363,16 +401,29 @@ impl LineApi {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .build()?;
-        Ok(Self { http, base: cfg.api_base.trim_end_matches('/').to_owned(), token: cfg.channel_access_token.clone() })
+        Ok(Self {
+            http,
+            base: cfg.api_base.trim_end_matches('/').to_owned(),
+            token: cfg.channel_access_token.clone(),
+        })
     }
 
     /// `POST /v2/bot/user/{userId}/linkToken`: a token for LINE's account link (valid 10
     /// minutes, once).
     pub async fn link_token(&self, user_id: &str) -> anyhow::Result<String> {
         let url = format!("{}/v2/bot/user/{user_id}/linkToken", self.base);
-        let res = self.http.post(url).bearer_auth(self.token.expose()).send().await?.error_for_status()?;
+        let res = self
+            .http
+            .post(url)
+            .bearer_auth(self.token.expose())
+            .send()
+            .await?
+            .error_for_status()?;
         let v: Value = res.json().await?;
-        v["linkToken"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no linkToken in LINE's answer"))
+        v["linkToken"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no linkToken in LINE's answer"))
     }
 
     /// `POST /v2/bot/message/reply`.
@@ -385,14 +436,21 @@ impl LineApi {
     /// accepted, which means the messages went out.
     pub async fn push(&self, to: &str, messages: &[Value], retry_key: Uuid) -> Outcome {
         let body = json!({ "to": to, "messages": messages });
-        match self.post("/v2/bot/message/push", &body, Some(retry_key)).await {
+        match self
+            .post("/v2/bot/message/push", &body, Some(retry_key))
+            .await
+        {
             Outcome::Permanent(e) if e.starts_with("409") => Outcome::Sent,
             other => other,
         }
     }
 
     async fn post(&self, path: &str, body: &Value, retry_key: Option<Uuid>) -> Outcome {
-        let mut req = self.http.post(format!("{}{path}", self.base)).bearer_auth(self.token.expose()).json(body);
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose())
+            .json(body);
         if let Some(k) = retry_key {
             req = req.header("X-Line-Retry-Key", k.to_string());
         }
@@ -429,10 +487,26 @@ mod tests {
         let body = br#"{"destination":"U1","events":[]}"#;
         let sig = sign(&secret, body);
         assert_eq!(verify_signature(&secret, body, Some(&sig)), Ok(()));
-        assert_eq!(verify_signature(&secret, b"{\"destination\":\"U1\",\"events\":[] }", Some(&sig)), Err(WebhookError::BadSignature));
-        assert_eq!(verify_signature(&Secret::new("other"), body, Some(&sig)), Err(WebhookError::BadSignature));
-        assert_eq!(verify_signature(&secret, body, Some("not base64!")), Err(WebhookError::BadSignature));
-        assert_eq!(verify_signature(&secret, body, None), Err(WebhookError::NoSignature));
+        assert_eq!(
+            verify_signature(
+                &secret,
+                b"{\"destination\":\"U1\",\"events\":[] }",
+                Some(&sig)
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_signature(&Secret::new("other"), body, Some(&sig)),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_signature(&secret, body, Some("not base64!")),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_signature(&secret, body, None),
+            Err(WebhookError::NoSignature)
+        );
     }
 
     #[test]
@@ -449,8 +523,14 @@ mod tests {
         assert_eq!(jobs[0].dedupe_key, format!("{t}:01H1"));
         assert!(jobs[1].dedupe_key.starts_with(&format!("{t}:sha256:")));
         assert!(jobs_for(t, br#"{"events": []}"#).unwrap().is_empty());
-        assert!(matches!(jobs_for(t, b"{not json"), Err(WebhookError::Malformed(_))));
-        assert!(matches!(jobs_for(t, br#"{"events": {}}"#), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            jobs_for(t, b"{not json"),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(
+            jobs_for(t, br#"{"events": {}}"#),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -464,7 +544,12 @@ mod tests {
 
     #[test]
     fn more_than_five_replies_are_folded_into_the_fifth() {
-        let replies: Vec<Reply> = (0..7).map(|i| Reply::Text { text: format!("m{i}"), actions: vec![] }).collect();
+        let replies: Vec<Reply> = (0..7)
+            .map(|i| Reply::Text {
+                text: format!("m{i}"),
+                actions: vec![],
+            })
+            .collect();
         let out = render(&replies);
         assert_eq!(out.len(), MESSAGES_MAX);
         assert_eq!(out[4]["text"], "m4\n\nm5\n\nm6");

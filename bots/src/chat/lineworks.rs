@@ -52,13 +52,26 @@ fn default_auth() -> String {
 /// The callback's event as a job (deduplicated on a digest of the body: LINE WORKS sends no
 /// event id, and `issuedTime` makes two real events differ), or `None` for types not acted on.
 pub fn job_for(tenant_id: Uuid, body: &[u8]) -> Result<Option<NewJob>, WebhookError> {
-    let ev: Value = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    let kind = ev.get("type").and_then(Value::as_str).ok_or_else(|| WebhookError::Malformed("no type".to_owned()))?;
-    if !matches!(kind, "message" | "postback" | "join" | "joined" | "leave" | "left") {
-        tracing::info!(event_type = kind, "LINE WORKS event type not handled; ignored");
+    let ev: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let kind = ev
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WebhookError::Malformed("no type".to_owned()))?;
+    if !matches!(
+        kind,
+        "message" | "postback" | "join" | "joined" | "leave" | "left"
+    ) {
+        tracing::info!(
+            event_type = kind,
+            "LINE WORKS event type not handled; ignored"
+        );
         return Ok(None);
     }
-    let digest: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(Some(NewJob {
         tenant_id: Some(tenant_id),
         kind: EVENT_JOB,
@@ -72,12 +85,20 @@ pub fn job_for(tenant_id: Uuid, body: &[u8]) -> Result<Option<NewJob>, WebhookEr
 pub fn input(ev: &Value) -> Option<Input> {
     match ev["type"].as_str()? {
         "message" => Some(match ev["content"]["type"].as_str() {
-            Some("text") => Input::Text(ev["content"]["text"].as_str().unwrap_or_default().to_owned()),
+            Some("text") => Input::Text(
+                ev["content"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
             _ => Input::Unsupported,
         }),
         "postback" => {
             let data = ev["data"].as_str()?;
-            Command::decode(data).map(|command| Input::Command { command, label: None })
+            Command::decode(data).map(|command| Input::Command {
+                command,
+                label: None,
+            })
         }
         "join" | "joined" => Some(Input::Follow),
         "leave" | "left" => Some(Input::Unfollow),
@@ -97,7 +118,9 @@ fn action(a: &Action) -> Value {
     let label: String = a.label.chars().take(LABEL_MAX).collect();
     match &a.url {
         Some(uri) => json!({ "type": "uri", "label": label, "uri": uri }),
-        None => json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label }),
+        None => {
+            json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label })
+        }
     }
 }
 
@@ -164,7 +187,9 @@ impl LineWorksApi {
         Ok(Self {
             key: EncodingKey::from_rsa_pem(&pem)?,
             cfg: cfg.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
             token: Mutex::new(None),
         })
     }
@@ -177,7 +202,12 @@ impl LineWorksApi {
             return Ok(t.clone());
         }
         let now = chrono::Utc::now().timestamp();
-        let claims = Assertion { iss: &self.cfg.client_id, sub: &self.cfg.service_account, iat: now, exp: now + 3600 };
+        let claims = Assertion {
+            iss: &self.cfg.client_id,
+            sub: &self.cfg.service_account,
+            iat: now,
+            exp: now + 3600,
+        };
         let assertion = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
             .map_err(|e| Outcome::Permanent(format!("cannot sign the service-account JWT: {e}")))?;
         let form = [
@@ -197,13 +227,28 @@ impl LineWorksApi {
         let status = res.status();
         if !status.is_success() {
             let e = format!("token endpoint answered {status}");
-            return Err(if status.is_server_error() || status.as_u16() == 429 { Outcome::Retry(e) } else { Outcome::Permanent(e) });
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                Outcome::Retry(e)
+            } else {
+                Outcome::Permanent(e)
+            });
         }
-        let v: Value = res.json().await.map_err(|e| Outcome::Retry(format!("token response: {e}")))?;
-        let token = v["access_token"].as_str().ok_or_else(|| Outcome::Permanent("no access_token".to_owned()))?;
-        let ttl = v["expires_in"].as_u64().or_else(|| v["expires_in"].as_str().and_then(|s| s.parse().ok())).unwrap_or(3600);
+        let v: Value = res
+            .json()
+            .await
+            .map_err(|e| Outcome::Retry(format!("token response: {e}")))?;
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| Outcome::Permanent("no access_token".to_owned()))?;
+        let ttl = v["expires_in"]
+            .as_u64()
+            .or_else(|| v["expires_in"].as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(3600);
         let t = Secret::new(token);
-        *cached = Some((t.clone(), Instant::now() + Duration::from_secs(ttl.saturating_sub(300).max(30))));
+        *cached = Some((
+            t.clone(),
+            Instant::now() + Duration::from_secs(ttl.saturating_sub(300).max(30)),
+        ));
         Ok(t)
     }
 
@@ -214,8 +259,19 @@ impl LineWorksApi {
             Err(o) => return o,
         };
         let kind = if room { "channels" } else { "users" };
-        let url = format!("{}/bots/{}/{kind}/{to}/messages", self.cfg.api_base.trim_end_matches('/'), self.cfg.bot_id);
-        let res = match self.http.post(url).bearer_auth(token.expose()).json(content).send().await {
+        let url = format!(
+            "{}/bots/{}/{kind}/{to}/messages",
+            self.cfg.api_base.trim_end_matches('/'),
+            self.cfg.bot_id
+        );
+        let res = match self
+            .http
+            .post(url)
+            .bearer_auth(token.expose())
+            .json(content)
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Outcome::Retry(format!("LINE WORKS unreachable: {e}")),
         };
@@ -226,9 +282,19 @@ impl LineWorksApi {
         if status.as_u16() == 401 {
             *self.token.lock().await = None;
         }
-        let body: String = res.text().await.unwrap_or_default().chars().take(200).collect();
+        let body: String = res
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
         let e = format!("{} {body}", status.as_u16());
-        if status.as_u16() == 429 || status.as_u16() == 401 || status.is_server_error() { Outcome::Retry(e) } else { Outcome::Permanent(e) }
+        if status.as_u16() == 429 || status.as_u16() == 401 || status.is_server_error() {
+            Outcome::Retry(e)
+        } else {
+            Outcome::Permanent(e)
+        }
     }
 }
 
@@ -246,9 +312,18 @@ mod tests {
         assert_eq!(target(&j.payload["event"]), Some(("u1", false)));
         assert!(job_for(t, br#"{"type":"beacon"}"#).unwrap().is_none());
         assert!(job_for(t, b"[]").is_err() && job_for(t, b"{oops").is_err());
-        let room: Value = serde_json::from_str(r#"{"type":"postback","data":"mine","source":{"userId":"u1","channelId":"c9"}}"#).unwrap();
+        let room: Value = serde_json::from_str(
+            r#"{"type":"postback","data":"mine","source":{"userId":"u1","channelId":"c9"}}"#,
+        )
+        .unwrap();
         assert_eq!(target(&room), Some(("c9", true)));
-        assert_eq!(input(&room), Some(Input::Command { command: Command::MyTickets, label: None }));
+        assert_eq!(
+            input(&room),
+            Some(Input::Command {
+                command: Command::MyTickets,
+                label: None
+            })
+        );
     }
 
     #[test]
@@ -258,11 +333,20 @@ mod tests {
             faq: id,
             question: "Q".into(),
             answer: "A".repeat(3000),
-            actions: vec![Action::new("解決した", Command::Vote { faq: id, helpful: true })],
+            actions: vec![Action::new(
+                "解決した",
+                Command::Vote {
+                    faq: id,
+                    helpful: true,
+                },
+            )],
         }]);
         let c = &out[0]["content"];
         assert_eq!(c["type"], "text");
         assert_eq!(c["text"].as_str().unwrap().chars().count(), TEXT_MAX);
-        assert_eq!(c["quickReply"]["items"][0]["action"]["data"], format!("vote:{id}:1"));
+        assert_eq!(
+            c["quickReply"]["items"][0]["action"]["data"],
+            format!("vote:{id}:1")
+        );
     }
 }

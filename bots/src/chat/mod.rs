@@ -85,7 +85,10 @@ impl Worker {
         teams: Option<&teams::TeamsConfig>,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
-        let line = line.iter().map(|c| Ok((c.tenant.clone(), LineApi::new(c)?))).collect::<anyhow::Result<_>>()?;
+        let line = line
+            .iter()
+            .map(|c| Ok((c.tenant.clone(), LineApi::new(c)?)))
+            .collect::<anyhow::Result<_>>()?;
         let teams = teams.map(teams::Connector::new).transpose()?;
         Ok(Self {
             db,
@@ -103,13 +106,18 @@ impl Worker {
     /// Answers these LINE WORKS bots too.
     pub fn with_line_works(mut self, bots: &[lineworks::LineWorksConfig]) -> anyhow::Result<Self> {
         for b in bots {
-            self.line_works.insert(b.tenant.clone(), lineworks::LineWorksApi::new(b)?);
+            self.line_works
+                .insert(b.tenant.clone(), lineworks::LineWorksApi::new(b)?);
         }
         Ok(self)
     }
 
     /// Offers password resets for these tenants (by slug), with links under `public_url`.
-    pub fn with_resets(mut self, resets: HashMap<String, service::reset::ResetPolicy>, public_url: String) -> Self {
+    pub fn with_resets(
+        mut self,
+        resets: HashMap<String, service::reset::ResetPolicy>,
+        public_url: String,
+    ) -> Self {
         self.resets = resets;
         self.public_url = public_url;
         self
@@ -117,27 +125,39 @@ impl Worker {
 
     /// A tenant's slug, which names its channels in the config (remembered: slugs do not change).
     async fn slug(&self, tenant_id: Uuid) -> Result<String, SendError> {
-        if let Some(s) = self.slugs.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant_id) {
+        if let Some(s) = self
+            .slugs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&tenant_id)
+        {
             return Ok(s.clone());
         }
         let tenant = service::directory::tenant(&self.db.read, tenant_id)
             .await
             .map_err(|e| SendError::Retry(e.to_string()))?
             .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
-        self.slugs.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant_id, tenant.slug.clone());
+        self.slugs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(tenant_id, tenant.slug.clone());
         Ok(tenant.slug)
     }
 
     /// The LINE client of a tenant.
     async fn line_api(&self, tenant_id: Uuid) -> Result<&LineApi, SendError> {
         let slug = self.slug(tenant_id).await?;
-        self.line.get(&slug).ok_or_else(|| SendError::Retry(format!("no LINE channel configured for tenant {slug}")))
+        self.line.get(&slug).ok_or_else(|| {
+            SendError::Retry(format!("no LINE channel configured for tenant {slug}"))
+        })
     }
 
     /// The LINE WORKS client of a tenant.
     async fn line_works_api(&self, tenant_id: Uuid) -> Result<&lineworks::LineWorksApi, SendError> {
         let slug = self.slug(tenant_id).await?;
-        self.line_works.get(&slug).ok_or_else(|| SendError::Retry(format!("no LINE WORKS bot configured for tenant {slug}")))
+        self.line_works.get(&slug).ok_or_else(|| {
+            SendError::Retry(format!("no LINE WORKS bot configured for tenant {slug}"))
+        })
     }
 
     /// Works until `stop`, waking on new events or every `every`.
@@ -146,7 +166,9 @@ impl Worker {
             match self.run_once().await {
                 Ok(r) if r.busy() => continue,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "chat worker round failed; will retry"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "chat worker round failed; will retry")
+                }
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -181,10 +203,11 @@ impl Worker {
         }
         // A turn mostly waits (the database, the platform's API), so many lanes run at once;
         // the CPU-heavy search runs on the blocking pool.
-        let results: Vec<Round> = futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
-            .buffer_unordered(LANES)
-            .collect()
-            .await;
+        let results: Vec<Round> =
+            futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
+                .buffer_unordered(LANES)
+                .collect()
+                .await;
         for r in results {
             round.add(r);
         }
@@ -223,10 +246,13 @@ impl Worker {
                 Err(e) => {
                     let msg = format!("{e:#}");
                     tracing::warn!(job = %j.id, kind = %j.kind, error = %msg, "chat event failed");
-                    match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await {
+                    match jobs::fail(&self.db.write, &j, &msg, false, service::tickets::now()).await
+                    {
                         Ok(jobs::Retry::At(_)) => round.retried += 1,
                         Ok(jobs::Retry::GaveUp) => round.failed += 1,
-                        Err(e) => tracing::warn!(job = %j.id, error = %e, "recording a failed chat event failed"),
+                        Err(e) => {
+                            tracing::warn!(job = %j.id, error = %e, "recording a failed chat event failed")
+                        }
                     }
                     Ok(())
                 }
@@ -239,7 +265,12 @@ impl Worker {
     }
 
     /// Records what became of a send.
-    async fn settle(&self, j: &job::Model, r: Result<(), SendError>, round: &mut Round) -> anyhow::Result<()> {
+    async fn settle(
+        &self,
+        j: &job::Model,
+        r: Result<(), SendError>,
+        round: &mut Round,
+    ) -> anyhow::Result<()> {
         let now = service::tickets::now();
         match r {
             Ok(()) => {
@@ -249,7 +280,8 @@ impl Worker {
             }
             Err(SendError::RetryAfter(e, secs)) => {
                 tracing::warn!(job = %j.id, kind = %j.kind, error = %e, retry_after = secs, "chat message throttled; will retry");
-                let at = now + chrono::Duration::seconds(i64::try_from(secs.min(3600)).unwrap_or(60));
+                let at =
+                    now + chrono::Duration::seconds(i64::try_from(secs.min(3600)).unwrap_or(60));
                 match jobs::fail_not_before(&self.db.write, j, &e, at, now).await? {
                     jobs::Retry::At(_) => round.retried += 1,
                     jobs::Retry::GaveUp => round.failed += 1,
@@ -284,19 +316,39 @@ impl Worker {
             tracing::info!(job = %j.id, "LINE event without a source; ignored");
             return self.complete(j.id).await;
         };
-        let (Some(conv_ref), Some(tenant)) =
-            (source.conversation_ref(), service::directory::tenant(&self.db.read, tenant_id).await?)
-        else {
+        let (Some(conv_ref), Some(tenant)) = (
+            source.conversation_ref(),
+            service::directory::tenant(&self.db.read, tenant_id).await?,
+        ) else {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
         let account = match source.user_id.as_deref() {
-            Some(uid) => Some(chat::account(&self.db, tenant_id, Platform::Line, uid, None, now).await?),
+            Some(uid) => {
+                Some(chat::account(&self.db, tenant_id, Platform::Line, uid, None, now).await?)
+            }
             None => None,
         };
-        let kind = if source.is_group() { ChatKind::Group } else { ChatKind::Personal };
-        let personal_account = account.as_ref().filter(|_| kind == ChatKind::Personal).map(|a| a.id);
-        let conv = chat::conversation(&self.db, tenant_id, Platform::Line, conv_ref, kind, personal_account, None, now).await?;
+        let kind = if source.is_group() {
+            ChatKind::Group
+        } else {
+            ChatKind::Personal
+        };
+        let personal_account = account
+            .as_ref()
+            .filter(|_| kind == ChatKind::Personal)
+            .map(|a| a.id);
+        let conv = chat::conversation(
+            &self.db,
+            tenant_id,
+            Platform::Line,
+            conv_ref,
+            kind,
+            personal_account,
+            None,
+            now,
+        )
+        .await?;
         let Some(account) = account else {
             // A group message from someone who has not added the bot carries no userId: FAQ
             // answers need no account, but we keep none to vote with either.
@@ -324,10 +376,14 @@ impl Worker {
                         tenant.slug
                     ));
                 }
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "LINE link token unavailable; linking by code only"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "LINE link token unavailable; linking by code only")
+                }
             }
         }
-        let (txn, replies) = self.turn(&tenant, &conv, &user, input, link_url, now).await?;
+        let (txn, replies) = self
+            .turn(&tenant, &conv, &user, input, link_url, now)
+            .await?;
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
         let send = (!replies.is_empty()).then(|| {
             json!({
@@ -362,7 +418,10 @@ impl Worker {
             link_url,
         };
         let plan = dialog::plan(&turnin, input).await?;
-        let setup = dialog::Setup { reset: self.resets.get(&tenant.slug), public_url: &self.public_url };
+        let setup = dialog::Setup {
+            reset: self.resets.get(&tenant.slug),
+            public_url: &self.public_url,
+        };
         let txn = self.db.write.begin().await?;
         let replies = dialog::apply(&txn, &setup, tenant, conv, user, plan, now).await?;
         Ok((txn, replies))
@@ -379,19 +438,25 @@ impl Worker {
             teams::SEND_JOB => self.teams_send(j).await,
             lineworks::SEND_JOB => self.lineworks_send(j).await,
             chat::NOTICE_JOB => self.notice(j).await,
-            other => Err(SendError::Permanent(format!("unknown chat job kind {other}"))),
+            other => Err(SendError::Permanent(format!(
+                "unknown chat job kind {other}"
+            ))),
         }
     }
 
     async fn line_send(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
         let api = self.line_api(tenant_id).await?;
-        let messages: Vec<Value> = serde_json::from_value(p["messages"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let messages: Vec<Value> = serde_json::from_value(p["messages"].clone())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
         let to = p["to"].as_str().unwrap_or_default();
         let retry_key: Uuid = serde_json::from_value(p["retryKey"].clone()).unwrap_or(j.id);
         let received: Option<DateTime<Utc>> = serde_json::from_value(p["receivedAt"].clone()).ok();
-        let fresh = received.is_some_and(|r| service::tickets::now() - r < chrono::Duration::seconds(line::REPLY_TOKEN_SECONDS));
+        let fresh = received.is_some_and(|r| {
+            service::tickets::now() - r < chrono::Duration::seconds(line::REPLY_TOKEN_SECONDS)
+        });
         // The reply token is spent by the first attempt whatever happens next; a retry pushes.
         if j.attempts <= 1
             && fresh
@@ -400,7 +465,9 @@ impl Worker {
             match api.reply(token, &messages).await {
                 line::Outcome::Sent => return Ok(()),
                 line::Outcome::InvalidReplyToken => {}
-                line::Outcome::Retry(e) => tracing::info!(error = %e, "LINE reply failed; pushing instead"),
+                line::Outcome::Retry(e) => {
+                    tracing::info!(error = %e, "LINE reply failed; pushing instead")
+                }
                 line::Outcome::Permanent(e) => return Err(SendError::Permanent(e)),
             }
         }
@@ -409,19 +476,29 @@ impl Worker {
 
     async fn notice(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let conv_id: Uuid = serde_json::from_value(p["conversationId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let conv_id: Uuid = serde_json::from_value(p["conversationId"].clone())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
         let text = p["text"].as_str().unwrap_or_default();
-        let Some(conv) = chat::conversation_by_id(&self.db.read, conv_id).await.map_err(|e| SendError::Retry(e.to_string()))? else {
+        let Some(conv) = chat::conversation_by_id(&self.db.read, conv_id)
+            .await
+            .map_err(|e| SendError::Retry(e.to_string()))?
+        else {
             return Err(SendError::Permanent("the conversation is gone".to_owned()));
         };
         let reply = [dialog::Reply::Text {
             text: text.to_owned(),
-            actions: vec![dialog::Action::new("私の問い合わせ", dialog::Command::MyTickets)],
+            actions: vec![dialog::Action::new(
+                "私の問い合わせ",
+                dialog::Command::MyTickets,
+            )],
         }];
         match Platform::parse(&conv.platform) {
             Some(Platform::Line) => {
                 let api = self.line_api(conv.tenant_id).await?;
-                outcome(api.push(&conv.conversation_ref, &line::render(&reply), j.id).await)
+                outcome(
+                    api.push(&conv.conversation_ref, &line::render(&reply), j.id)
+                        .await,
+                )
             }
             Some(Platform::LineWorks) => {
                 let api = self.line_works_api(conv.tenant_id).await?;
@@ -432,11 +509,27 @@ impl Worker {
                 Ok(())
             }
             Some(Platform::Teams) => {
-                let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
-                let service_url = conv.service_url.as_deref().ok_or_else(|| SendError::Permanent("no serviceUrl for the conversation".to_owned()))?;
-                teams_outcome(connector.send(service_url, &conv.conversation_ref, None, &teams::render(&reply)).await)
+                let connector = self
+                    .teams
+                    .as_ref()
+                    .ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
+                let service_url = conv.service_url.as_deref().ok_or_else(|| {
+                    SendError::Permanent("no serviceUrl for the conversation".to_owned())
+                })?;
+                teams_outcome(
+                    connector
+                        .send(
+                            service_url,
+                            &conv.conversation_ref,
+                            None,
+                            &teams::render(&reply),
+                        )
+                        .await,
+                )
             }
-            other => Err(SendError::Permanent(format!("no sender for {other:?} conversations"))),
+            other => Err(SendError::Permanent(format!(
+                "no sender for {other:?} conversations"
+            ))),
         }
     }
 
@@ -454,10 +547,25 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        let account = chat::account(&self.db, tenant_id, Platform::LineWorks, uid, None, now).await?;
-        let kind = if room { ChatKind::Group } else { ChatKind::Personal };
+        let account =
+            chat::account(&self.db, tenant_id, Platform::LineWorks, uid, None, now).await?;
+        let kind = if room {
+            ChatKind::Group
+        } else {
+            ChatKind::Personal
+        };
         let personal = (!room).then_some(account.id);
-        let conv = chat::conversation(&self.db, tenant_id, Platform::LineWorks, to, kind, personal, None, now).await?;
+        let conv = chat::conversation(
+            &self.db,
+            tenant_id,
+            Platform::LineWorks,
+            to,
+            kind,
+            personal,
+            None,
+            now,
+        )
+        .await?;
         let user = chat::user(&self.db.read, account).await?;
         let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
         let send = (!replies.is_empty())
@@ -467,7 +575,8 @@ impl Worker {
 
     async fn lineworks_send(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
         let api = self.line_works_api(tenant_id).await?;
         let to = p["to"].as_str().unwrap_or_default();
         let room = p["room"].as_bool().unwrap_or(false);
@@ -485,9 +594,11 @@ impl Worker {
         let Some(tenant) = service::directory::tenant(&self.db.read, tenant_id).await? else {
             return self.complete(j.id).await;
         };
-        let (Some(conv_ref), Some(service_url), Some(from)) =
-            (a["conversation"]["id"].as_str(), a["serviceUrl"].as_str(), a["from"]["id"].as_str())
-        else {
+        let (Some(conv_ref), Some(service_url), Some(from)) = (
+            a["conversation"]["id"].as_str(),
+            a["serviceUrl"].as_str(),
+            a["from"]["id"].as_str(),
+        ) else {
             tracing::info!(job = %j.id, "Teams activity without conversation, serviceUrl or sender; ignored");
             return self.complete(j.id).await;
         };
@@ -495,11 +606,18 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        let personal = a["conversation"]["conversationType"].as_str().is_none_or(|t| t == "personal");
-        let kind = if personal { ChatKind::Personal } else { ChatKind::Group };
+        let personal = a["conversation"]["conversationType"]
+            .as_str()
+            .is_none_or(|t| t == "personal");
+        let kind = if personal {
+            ChatKind::Personal
+        } else {
+            ChatKind::Group
+        };
         let external = a["from"]["aadObjectId"].as_str().unwrap_or(from);
         let name = a["from"]["name"].as_str();
-        let mut account = chat::account(&self.db, tenant_id, Platform::Teams, external, name, now).await?;
+        let mut account =
+            chat::account(&self.db, tenant_id, Platform::Teams, external, name, now).await?;
         let conv = chat::conversation(
             &self.db,
             tenant_id,
@@ -520,16 +638,25 @@ impl Worker {
         {
             match connector.member(service_url, conv_ref, from).await {
                 Ok(m) => {
-                    let mail = m["email"].as_str().or(m["userPrincipalName"].as_str()).unwrap_or_default().to_lowercase();
-                    let same_object = m["aadObjectId"].as_str() == a["from"]["aadObjectId"].as_str();
+                    let mail = m["email"]
+                        .as_str()
+                        .or(m["userPrincipalName"].as_str())
+                        .unwrap_or_default()
+                        .to_lowercase();
+                    let same_object =
+                        m["aadObjectId"].as_str() == a["from"]["aadObjectId"].as_str();
                     if same_object
-                        && let Some(p) = service::directory::person_by_email(&self.db.read, tenant_id, &mail).await?
+                        && let Some(p) =
+                            service::directory::person_by_email(&self.db.read, tenant_id, &mail)
+                                .await?
                         && p.active
                     {
                         account = chat::link(&self.db.write, &account, &p, "aad", now).await?;
                     }
                 }
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "Teams member lookup failed; the account stays unlinked"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "Teams member lookup failed; the account stays unlinked")
+                }
             }
         }
         let user = chat::user(&self.db.read, account).await?;
@@ -546,12 +673,23 @@ impl Worker {
     }
 
     async fn teams_send(&self, j: &job::Model) -> Result<(), SendError> {
-        let connector = self.teams.as_ref().ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
+        let connector = self
+            .teams
+            .as_ref()
+            .ok_or_else(|| SendError::Retry("no Teams bot configured".to_owned()))?;
         let p = &j.payload;
-        let (Some(service_url), Some(conv)) = (p["serviceUrl"].as_str(), p["conversationId"].as_str()) else {
-            return Err(SendError::Permanent("send job without serviceUrl or conversation".to_owned()));
+        let (Some(service_url), Some(conv)) =
+            (p["serviceUrl"].as_str(), p["conversationId"].as_str())
+        else {
+            return Err(SendError::Permanent(
+                "send job without serviceUrl or conversation".to_owned(),
+            ));
         };
-        teams_outcome(connector.send(service_url, conv, p["replyToId"].as_str(), &p["activity"]).await)
+        teams_outcome(
+            connector
+                .send(service_url, conv, p["replyToId"].as_str(), &p["activity"])
+                .await,
+        )
     }
 }
 
@@ -569,8 +707,15 @@ async fn finish_turn(
     if let Some(payload) = send {
         // Claimed as it is written: the lane sends it at once, and if this process dies first
         // the lease runs out and the next round sends it.
-        let job = NewJob { tenant_id: event.tenant_id, kind: send_kind, dedupe_key: event.id.to_string(), payload, max_attempts: 20 };
-        claimed = jobs::enqueue_claimed(&txn, job, chrono::Duration::seconds(LEASE_SECONDS), now).await?;
+        let job = NewJob {
+            tenant_id: event.tenant_id,
+            kind: send_kind,
+            dedupe_key: event.id.to_string(),
+            payload,
+            max_attempts: 20,
+        };
+        claimed =
+            jobs::enqueue_claimed(&txn, job, chrono::Duration::seconds(LEASE_SECONDS), now).await?;
     }
     jobs::complete(&txn, event.id, now).await?;
     txn.commit().await?;
@@ -581,14 +726,28 @@ async fn finish_turn(
 fn conversation_key(j: &job::Model) -> String {
     let p = &j.payload;
     if j.kind == teams::ACTIVITY_JOB {
-        return format!("teams:{}", p["activity"]["conversation"]["id"].as_str().unwrap_or_default());
+        return format!(
+            "teams:{}",
+            p["activity"]["conversation"]["id"]
+                .as_str()
+                .unwrap_or_default()
+        );
     }
     if j.kind == lineworks::EVENT_JOB {
-        let to = lineworks::target(&p["event"]).map(|(t, _)| t).unwrap_or_default();
-        return format!("lineworks:{}:{to}", p["tenantId"].as_str().unwrap_or_default());
+        let to = lineworks::target(&p["event"])
+            .map(|(t, _)| t)
+            .unwrap_or_default();
+        return format!(
+            "lineworks:{}:{to}",
+            p["tenantId"].as_str().unwrap_or_default()
+        );
     }
     let s = &p["event"]["source"];
-    let id = s["groupId"].as_str().or(s["roomId"].as_str()).or(s["userId"].as_str()).unwrap_or_default();
+    let id = s["groupId"]
+        .as_str()
+        .or(s["roomId"].as_str())
+        .or(s["userId"].as_str())
+        .unwrap_or_default();
     format!("line:{}:{id}", p["tenantId"].as_str().unwrap_or_default())
 }
 
@@ -603,7 +762,10 @@ fn lineworks_outcome(o: lineworks::Outcome) -> Result<(), SendError> {
 fn teams_outcome(o: teams::Outcome) -> Result<(), SendError> {
     match o {
         teams::Outcome::Sent => Ok(()),
-        teams::Outcome::Retry { error, after: Some(secs) } => Err(SendError::RetryAfter(error, secs)),
+        teams::Outcome::Retry {
+            error,
+            after: Some(secs),
+        } => Err(SendError::RetryAfter(error, secs)),
         teams::Outcome::Retry { error, after: None } => Err(SendError::Retry(error)),
         teams::Outcome::Permanent(e) => Err(SendError::Permanent(e)),
     }
@@ -620,7 +782,9 @@ enum SendError {
 fn outcome(o: line::Outcome) -> Result<(), SendError> {
     match o {
         line::Outcome::Sent => Ok(()),
-        line::Outcome::InvalidReplyToken => Err(SendError::Permanent("invalid reply token on push".to_owned())),
+        line::Outcome::InvalidReplyToken => Err(SendError::Permanent(
+            "invalid reply token on push".to_owned(),
+        )),
         line::Outcome::Retry(e) => Err(SendError::Retry(e)),
         line::Outcome::Permanent(e) => Err(SendError::Permanent(e)),
     }

@@ -124,7 +124,9 @@ struct Claims {
 impl BotAuth {
     pub fn new(cfg: &TeamsConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
             metadata_url: cfg.openid_metadata.clone(),
             issuer: cfg.issuer.clone(),
             app_id: cfg.app_id.clone(),
@@ -134,17 +136,27 @@ impl BotAuth {
     }
 
     /// Verifies the `Authorization` header of an activity.
-    pub async fn verify(&self, authorization: Option<&str>, activity: &Value) -> Result<(), AuthError> {
+    pub async fn verify(
+        &self,
+        authorization: Option<&str>,
+        activity: &Value,
+    ) -> Result<(), AuthError> {
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::NoToken)?;
-        let header = decode_header(token).map_err(|e| AuthError::Refused(format!("malformed: {e}")))?;
+        let header =
+            decode_header(token).map_err(|e| AuthError::Refused(format!("malformed: {e}")))?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::Refused(format!("algorithm {:?}", header.alg)));
         }
-        let kid = header.kid.ok_or_else(|| AuthError::Refused("no kid".to_owned()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::Refused("no kid".to_owned()))?;
         let channel = activity["channelId"].as_str().unwrap_or_default();
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
@@ -155,7 +167,9 @@ impl BotAuth {
         let claims = self
             .with_key(&kid, |k| {
                 if !k.endorsements.iter().any(|e| e == channel) {
-                    return Err(AuthError::Refused(format!("key {kid} is not endorsed for channel {channel:?}")));
+                    return Err(AuthError::Refused(format!(
+                        "key {kid} is not endorsed for channel {channel:?}"
+                    )));
                 }
                 decode::<Claims>(token, &k.key, &validation)
                     .map(|d| d.claims)
@@ -164,13 +178,21 @@ impl BotAuth {
             .await?;
         let service_url = activity["serviceUrl"].as_str().unwrap_or_default();
         let claimed = claims.serviceurl.unwrap_or_default();
-        if claimed.trim_end_matches('/') != service_url.trim_end_matches('/') || service_url.is_empty() {
-            return Err(AuthError::Refused("serviceurl claim does not match the activity".to_owned()));
+        if claimed.trim_end_matches('/') != service_url.trim_end_matches('/')
+            || service_url.is_empty()
+        {
+            return Err(AuthError::Refused(
+                "serviceurl claim does not match the activity".to_owned(),
+            ));
         }
         Ok(())
     }
 
-    async fn with_key<T>(&self, kid: &str, f: impl Fn(&Key) -> Result<T, AuthError>) -> Result<T, AuthError> {
+    async fn with_key<T>(
+        &self,
+        kid: &str,
+        f: impl Fn(&Key) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
         {
             let keys = self.keys.read().await;
             if let Some(set) = keys.as_ref().filter(|s| s.fetched.elapsed() < KEYS_TTL)
@@ -182,7 +204,12 @@ impl BotAuth {
         // Unknown kid or stale keys: fetch again, but not more than once a minute.
         {
             let mut last = self.refetch.lock().await;
-            let fresh = self.keys.read().await.as_ref().is_some_and(|s| s.fetched.elapsed() < KEYS_TTL);
+            let fresh = self
+                .keys
+                .read()
+                .await
+                .as_ref()
+                .is_some_and(|s| s.fetched.elapsed() < KEYS_TTL);
             if fresh && last.is_some_and(|t| t.elapsed() < KEYS_REFETCH) {
                 return Err(AuthError::Refused(format!("unknown key {kid}")));
             }
@@ -199,30 +226,52 @@ impl BotAuth {
 
     async fn fetch(&self) -> Result<KeySet, AuthError> {
         let get = |url: String| async move {
-            let r = self.http.get(&url).send().await.map_err(|e| AuthError::Keys(format!("{url}: {e}")))?;
+            let r = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| AuthError::Keys(format!("{url}: {e}")))?;
             if !r.status().is_success() {
                 return Err(AuthError::Keys(format!("{url}: {}", r.status())));
             }
-            r.json::<Value>().await.map_err(|e| AuthError::Keys(format!("{url}: {e}")))
+            r.json::<Value>()
+                .await
+                .map_err(|e| AuthError::Keys(format!("{url}: {e}")))
         };
         let meta = get(self.metadata_url.clone()).await?;
-        let jwks_uri = meta["jwks_uri"].as_str().ok_or_else(|| AuthError::Keys("metadata without jwks_uri".to_owned()))?;
+        let jwks_uri = meta["jwks_uri"]
+            .as_str()
+            .ok_or_else(|| AuthError::Keys("metadata without jwks_uri".to_owned()))?;
         let jwks = get(jwks_uri.to_owned()).await?;
         let mut keys = HashMap::new();
         for k in jwks["keys"].as_array().into_iter().flatten() {
-            let (Some(kid), Some(n), Some(e)) = (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str()) else { continue };
+            let (Some(kid), Some(n), Some(e)) =
+                (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str())
+            else {
+                continue;
+            };
             if k["kty"].as_str() != Some("RSA") {
                 continue;
             }
-            let Ok(key) = DecodingKey::from_rsa_components(n, e) else { continue };
+            let Ok(key) = DecodingKey::from_rsa_components(n, e) else {
+                continue;
+            };
             let endorsements = k["endorsements"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             keys.insert(kid.to_owned(), Key { key, endorsements });
         }
         tracing::info!(keys = keys.len(), "Bot Framework signing keys fetched");
-        Ok(KeySet { keys, fetched: Instant::now() })
+        Ok(KeySet {
+            keys,
+            fetched: Instant::now(),
+        })
     }
 }
 
@@ -230,10 +279,15 @@ impl BotAuth {
 pub fn job_for(tenant_id: Uuid, activity: &Value) -> Option<NewJob> {
     let kind = activity["type"].as_str().unwrap_or_default();
     if !matches!(kind, "message" | "conversationUpdate") {
-        tracing::info!(activity_type = kind, "Teams activity type not handled; ignored");
+        tracing::info!(
+            activity_type = kind,
+            "Teams activity type not handled; ignored"
+        );
         return None;
     }
-    let id = activity["id"].as_str().filter(|s| !s.is_empty() && s.len() <= 200)?;
+    let id = activity["id"]
+        .as_str()
+        .filter(|s| !s.is_empty() && s.len() <= 200)?;
     let conv = activity["conversation"]["id"].as_str().unwrap_or_default();
     Some(NewJob {
         tenant_id: Some(tenant_id),
@@ -261,7 +315,10 @@ pub fn input(activity: &Value) -> Option<Input> {
         "conversationUpdate" => {
             let bot = activity["recipient"]["id"].as_str()?;
             let added = activity["membersAdded"].as_array()?;
-            added.iter().any(|m| m["id"].as_str() == Some(bot)).then_some(Input::Follow)
+            added
+                .iter()
+                .any(|m| m["id"].as_str() == Some(bot))
+                .then_some(Input::Follow)
         }
         _ => None,
     }
@@ -281,7 +338,10 @@ pub fn strip_mentions(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replace("<br>", "\n").replace("&nbsp;", " ").trim().to_owned()
+    out.replace("<br>", "\n")
+        .replace("&nbsp;", " ")
+        .trim()
+        .to_owned()
 }
 
 /// Renders a turn's replies as one Bot Framework message activity: plain replies as its text,
@@ -303,7 +363,16 @@ pub fn render(replies: &[Reply]) -> Value {
         activity["textFormat"] = json!("plain");
     }
     if !attachments.is_empty() {
-        activity["summary"] = json!(replies.iter().map(Reply::plain).collect::<Vec<_>>().join(" ").chars().take(200).collect::<String>());
+        activity["summary"] = json!(
+            replies
+                .iter()
+                .map(Reply::plain)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(200)
+                .collect::<String>()
+        );
         activity["attachmentLayout"] = json!("list");
         activity["attachments"] = json!(attachments);
     }
@@ -313,7 +382,9 @@ pub fn render(replies: &[Reply]) -> Value {
 fn submit(a: &Action) -> Value {
     match &a.url {
         Some(url) => json!({ "type": "Action.OpenUrl", "title": a.label, "url": url }),
-        None => json!({ "type": "Action.Submit", "title": a.label, "data": { "cmd": a.command.encode(), "label": a.label } }),
+        None => {
+            json!({ "type": "Action.Submit", "title": a.label, "data": { "cmd": a.command.encode(), "label": a.label } })
+        }
     }
 }
 
@@ -337,13 +408,20 @@ fn card(body: Vec<Value>, actions: Vec<Value>, fallback: &str) -> Value {
 
 fn render_one(r: &Reply) -> Value {
     match r {
-        Reply::Text { text, actions } if actions.is_empty() => json!({ "type": "message", "text": text, "textFormat": "plain" }),
+        Reply::Text { text, actions } if actions.is_empty() => {
+            json!({ "type": "message", "text": text, "textFormat": "plain" })
+        }
         Reply::Text { text, actions } => card(
             vec![json!({ "type": "TextBlock", "text": text, "wrap": true })],
             actions.iter().map(submit).collect(),
             text,
         ),
-        Reply::Answer { question, answer, actions, .. } => card(
+        Reply::Answer {
+            question,
+            answer,
+            actions,
+            ..
+        } => card(
             vec![
                 json!({ "type": "TextBlock", "text": "FAQ", "size": "Small", "isSubtle": true }),
                 json!({ "type": "TextBlock", "text": question, "weight": "Bolder", "wrap": true }),
@@ -352,14 +430,24 @@ fn render_one(r: &Reply) -> Value {
             actions.iter().map(submit).collect(),
             &r.plain(),
         ),
-        Reply::Choices { intro, options, actions } => {
+        Reply::Choices {
+            intro,
+            options,
+            actions,
+        } => {
             let mut acts: Vec<Value> = options
                 .iter()
                 .enumerate()
-                .map(|(i, (id, q))| submit(&Action::new(&format!("{}. {q}", i + 1), Command::Show(*id))))
+                .map(|(i, (id, q))| {
+                    submit(&Action::new(&format!("{}. {q}", i + 1), Command::Show(*id)))
+                })
                 .collect();
             acts.extend(actions.iter().map(submit));
-            card(vec![json!({ "type": "TextBlock", "text": intro, "wrap": true })], acts, &r.plain())
+            card(
+                vec![json!({ "type": "TextBlock", "text": intro, "wrap": true })],
+                acts,
+                &r.plain(),
+            )
         }
     }
 }
@@ -369,7 +457,10 @@ fn render_one(r: &Reply) -> Value {
 pub enum Outcome {
     Sent,
     /// 429 (with the `Retry-After` seconds when given), 5xx, or a network error.
-    Retry { error: String, after: Option<u64> },
+    Retry {
+        error: String,
+        after: Option<u64>,
+    },
     Permanent(String),
 }
 
@@ -387,7 +478,9 @@ pub struct Connector {
 impl Connector {
     pub fn new(cfg: &TeamsConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()?,
             token_endpoint: cfg.token_endpoint.clone(),
             app_id: cfg.app_id.clone(),
             password: cfg.app_password.clone(),
@@ -415,26 +508,47 @@ impl Connector {
             .form(&form)
             .send()
             .await
-            .map_err(|e| Outcome::Retry { error: format!("token endpoint unreachable: {e}"), after: None })?;
+            .map_err(|e| Outcome::Retry {
+                error: format!("token endpoint unreachable: {e}"),
+                after: None,
+            })?;
         let status = res.status();
         if !status.is_success() {
             let e = format!("token endpoint answered {status}");
             return Err(if status.is_server_error() || status.as_u16() == 429 {
-                Outcome::Retry { error: e, after: None }
+                Outcome::Retry {
+                    error: e,
+                    after: None,
+                }
             } else {
                 Outcome::Permanent(e)
             });
         }
-        let v: Value = res.json().await.map_err(|e| Outcome::Retry { error: format!("token response: {e}"), after: None })?;
-        let token = v["access_token"].as_str().ok_or_else(|| Outcome::Permanent("token response without access_token".to_owned()))?;
-        let ttl = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(300).max(30);
+        let v: Value = res.json().await.map_err(|e| Outcome::Retry {
+            error: format!("token response: {e}"),
+            after: None,
+        })?;
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| Outcome::Permanent("token response without access_token".to_owned()))?;
+        let ttl = v["expires_in"]
+            .as_u64()
+            .unwrap_or(3600)
+            .saturating_sub(300)
+            .max(30);
         let t = Secret::new(token);
         *cached = Some((t.clone(), Instant::now() + Duration::from_secs(ttl)));
         Ok(t)
     }
 
     /// Sends an activity to a conversation, as a reply to `reply_to` when given.
-    pub async fn send(&self, service_url: &str, conversation: &str, reply_to: Option<&str>, activity: &Value) -> Outcome {
+    pub async fn send(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        reply_to: Option<&str>,
+        activity: &Value,
+    ) -> Outcome {
         let token = match self.token().await {
             Ok(t) => t,
             Err(o) => return o,
@@ -442,12 +556,27 @@ impl Connector {
         let base = service_url.trim_end_matches('/');
         let conv = encode_segment(conversation);
         let url = match reply_to {
-            Some(id) => format!("{base}/v3/conversations/{conv}/activities/{}", encode_segment(id)),
+            Some(id) => format!(
+                "{base}/v3/conversations/{conv}/activities/{}",
+                encode_segment(id)
+            ),
             None => format!("{base}/v3/conversations/{conv}/activities"),
         };
-        let res = match self.http.post(&url).bearer_auth(token.expose()).json(activity).send().await {
+        let res = match self
+            .http
+            .post(&url)
+            .bearer_auth(token.expose())
+            .json(activity)
+            .send()
+            .await
+        {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { error: format!("connector unreachable: {e}"), after: None },
+            Err(e) => {
+                return Outcome::Retry {
+                    error: format!("connector unreachable: {e}"),
+                    after: None,
+                };
+            }
         };
         let status = res.status();
         if status.is_success() {
@@ -457,8 +586,18 @@ impl Connector {
             // A token the connector no longer takes: fetch a new one next time.
             *self.token.lock().await = None;
         }
-        let after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-        let body: String = res.text().await.unwrap_or_default().chars().take(200).collect();
+        let after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body: String = res
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
         let error = format!("{} {body}", status.as_u16());
         if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 401 {
             Outcome::Retry { error, after }
@@ -469,7 +608,12 @@ impl Connector {
 
     /// The member's profile (`email`, `userPrincipalName`, `aadObjectId`), to link the
     /// account to a person.
-    pub async fn member(&self, service_url: &str, conversation: &str, user_id: &str) -> anyhow::Result<Value> {
+    pub async fn member(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        user_id: &str,
+    ) -> anyhow::Result<Value> {
         let token = self.token().await.map_err(|o| anyhow::anyhow!("{o:?}"))?;
         let url = format!(
             "{}/v3/conversations/{}/members/{}",
@@ -477,7 +621,13 @@ impl Connector {
             encode_segment(conversation),
             encode_segment(user_id)
         );
-        let res = self.http.get(url).bearer_auth(token.expose()).send().await?.error_for_status()?;
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose())
+            .send()
+            .await?
+            .error_for_status()?;
         Ok(res.json().await?)
     }
 }
@@ -497,10 +647,18 @@ fn encode_segment(s: &str) -> String {
 /// Checks a Teams outgoing webhook's `Authorization: HMAC <base64>` (HMAC-SHA256 over the raw
 /// body with the base64-decoded security token), in constant time.
 pub fn verify_outgoing(secret: &Secret, body: &[u8], authorization: Option<&str>) -> bool {
-    let Some(sig) = authorization.and_then(|h| h.strip_prefix("HMAC ")) else { return false };
-    let Ok(key) = base64::engine::general_purpose::STANDARD.decode(secret.expose().trim()) else { return false };
-    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(sig.trim()) else { return false };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else { return false };
+    let Some(sig) = authorization.and_then(|h| h.strip_prefix("HMAC ")) else {
+        return false;
+    };
+    let Ok(key) = base64::engine::general_purpose::STANDARD.decode(secret.expose().trim()) else {
+        return false;
+    };
+    let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(sig.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return false;
+    };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
 }
@@ -511,8 +669,14 @@ mod tests {
 
     #[test]
     fn mentions_are_stripped_from_channel_messages() {
-        assert_eq!(strip_mentions("<at>窓口ボット</at> プリンタが使えない"), "プリンタが使えない");
-        assert_eq!(strip_mentions("VPNにつながらない<br>至急"), "VPNにつながらない\n至急");
+        assert_eq!(
+            strip_mentions("<at>窓口ボット</at> プリンタが使えない"),
+            "プリンタが使えない"
+        );
+        assert_eq!(
+            strip_mentions("VPNにつながらない<br>至急"),
+            "VPNにつながらない\n至急"
+        );
         assert_eq!(strip_mentions("<at>unterminated"), "");
     }
 
@@ -525,7 +689,11 @@ mod tests {
         mac.update(body);
         let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
         assert!(verify_outgoing(&secret, body, Some(&format!("HMAC {sig}"))));
-        assert!(!verify_outgoing(&secret, b"{}", Some(&format!("HMAC {sig}"))));
+        assert!(!verify_outgoing(
+            &secret,
+            b"{}",
+            Some(&format!("HMAC {sig}"))
+        ));
         assert!(!verify_outgoing(&secret, body, Some(&sig)));
         assert!(!verify_outgoing(&secret, body, None));
     }
@@ -534,20 +702,52 @@ mod tests {
     fn submits_carry_the_command_and_text_replies_without_buttons_are_plain() {
         let id = Uuid::now_v7();
         let a = render(&[
-            Reply::Text { text: "こんにちは".into(), actions: vec![] },
-            Reply::Answer { faq: id, question: "Q".into(), answer: "A".into(), actions: vec![Action::new("解決した", Command::Vote { faq: id, helpful: true })] },
+            Reply::Text {
+                text: "こんにちは".into(),
+                actions: vec![],
+            },
+            Reply::Answer {
+                faq: id,
+                question: "Q".into(),
+                answer: "A".into(),
+                actions: vec![Action::new(
+                    "解決した",
+                    Command::Vote {
+                        faq: id,
+                        helpful: true,
+                    },
+                )],
+            },
         ]);
         assert_eq!(a["type"], "message");
         assert_eq!(a["text"], "こんにちは");
         let card = &a["attachments"][0];
-        assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
-        assert_eq!(card["content"]["actions"][0]["data"]["cmd"], format!("vote:{id}:1"));
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(
+            card["content"]["actions"][0]["data"]["cmd"],
+            format!("vote:{id}:1")
+        );
         let activity = json!({ "type": "message", "value": card["content"]["actions"][0]["data"] });
-        assert_eq!(input(&activity), Some(Input::Command { command: Command::Vote { faq: id, helpful: true }, label: Some("解決した".into()) }));
+        assert_eq!(
+            input(&activity),
+            Some(Input::Command {
+                command: Command::Vote {
+                    faq: id,
+                    helpful: true
+                },
+                label: Some("解決した".into())
+            })
+        );
     }
 
     #[test]
     fn path_segments_are_escaped() {
-        assert_eq!(encode_segment("a:b@thread.tacv2;messageid=1"), "a:b@thread.tacv2%3Bmessageid%3D1");
+        assert_eq!(
+            encode_segment("a:b@thread.tacv2;messageid=1"),
+            "a:b@thread.tacv2%3Bmessageid%3D1"
+        );
     }
 }

@@ -34,12 +34,17 @@ pub fn encoding_for(label: &str) -> Option<&'static Encoding> {
 }
 
 fn has_iso2022_escape(b: &[u8]) -> bool {
-    b.windows(3).any(|w| matches!(w, [0x1b, b'$', b'B' | b'@'] | [0x1b, b'(', b'J' | b'I']))
+    b.windows(3)
+        .any(|w| matches!(w, [0x1b, b'$', b'B' | b'@'] | [0x1b, b'(', b'J' | b'I']))
         || b.windows(4).any(|w| w == [0x1b, b'$', b'(', b'D'])
 }
 
 fn display_name(enc: &'static Encoding) -> &'static str {
-    if enc == SHIFT_JIS { "Shift_JIS" } else { enc.name() }
+    if enc == SHIFT_JIS {
+        "Shift_JIS"
+    } else {
+        enc.name()
+    }
 }
 
 fn clean(enc: &'static Encoding, b: &[u8]) -> Option<String> {
@@ -74,8 +79,15 @@ pub fn decode(bytes: &[u8], declared: Option<&str>) -> Decoded {
     };
     if has_iso2022_escape(bytes) {
         let (text, _, _) = ISO_2022_JP.decode(bytes);
-        let n = if declared_enc == Some(ISO_2022_JP) { None } else { note("ISO-2022-JP") };
-        return Decoded { text: text.into_owned(), note: n };
+        let n = if declared_enc == Some(ISO_2022_JP) {
+            None
+        } else {
+            note("ISO-2022-JP")
+        };
+        return Decoded {
+            text: text.into_owned(),
+            note: n,
+        };
     }
     if bytes.is_ascii() {
         return Decoded {
@@ -96,13 +108,20 @@ pub fn decode(bytes: &[u8], declared: Option<&str>) -> Decoded {
         if let Some(text) = clean(enc, bytes) {
             let is_declared = trusted == Some(enc);
             let score = japanese_score(&text);
-            if best.as_ref().is_none_or(|(s, d, _, _)| (score, is_declared) > (*s, *d)) {
+            if best
+                .as_ref()
+                .is_none_or(|(s, d, _, _)| (score, is_declared) > (*s, *d))
+            {
                 best = Some((score, is_declared, enc, text));
             }
         }
     }
     if let Some((_, is_declared, enc, text)) = best {
-        let n = if is_declared { None } else { note(display_name(enc)) };
+        let n = if is_declared {
+            None
+        } else {
+            note(display_name(enc))
+        };
         return Decoded { text, note: n };
     }
     // Nothing decodes cleanly: the declared Japanese charset, else the one with the fewest
@@ -111,16 +130,22 @@ pub fn decode(bytes: &[u8], declared: Option<&str>) -> Decoded {
         Some(e) if [SHIFT_JIS, EUC_JP, UTF_8].contains(&e) => (e, e.name()),
         _ => {
             let count = |e: &'static Encoding| e.decode(bytes).0.matches('\u{fffd}').count();
-            [(SHIFT_JIS, "Shift_JIS"), (EUC_JP, "EUC-JP"), (UTF_8, "UTF-8")]
-                .into_iter()
-                .min_by_key(|(e, _)| count(e))
-                .unwrap_or((SHIFT_JIS, "Shift_JIS"))
+            [
+                (SHIFT_JIS, "Shift_JIS"),
+                (EUC_JP, "EUC-JP"),
+                (UTF_8, "UTF-8"),
+            ]
+            .into_iter()
+            .min_by_key(|(e, _)| count(e))
+            .unwrap_or((SHIFT_JIS, "Shift_JIS"))
         }
     };
     let (text, _, _) = enc.decode(bytes);
     Decoded {
         text: text.into_owned(),
-        note: Some(format!("文字化けを含むため{name}として読める部分だけ読み取りました")),
+        note: Some(format!(
+            "文字化けを含むため{name}として読める部分だけ読み取りました"
+        )),
     }
 }
 
@@ -159,8 +184,16 @@ mod tests {
         assert_eq!(decode(&s, None).text, text);
         assert_eq!(decode(&s, Some("iso-8859-1")).text, text);
         assert_eq!(decode(&e, None).text, text);
-        assert_eq!(decode(&e, Some("shift_jis")).text, text, "a wrong Japanese label");
-        assert_eq!(decode(text.as_bytes(), Some("shift_jis")).text, text, "UTF-8 labelled Shift_JIS");
+        assert_eq!(
+            decode(&e, Some("shift_jis")).text,
+            text,
+            "a wrong Japanese label"
+        );
+        assert_eq!(
+            decode(text.as_bytes(), Some("shift_jis")).text,
+            text,
+            "UTF-8 labelled Shift_JIS"
+        );
         assert_eq!(decode(text.as_bytes(), Some("us-ascii")).text, text);
     }
 

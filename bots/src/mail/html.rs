@@ -48,7 +48,11 @@ pub fn to_text(html: &str) -> String {
                 }
                 "br" => out.push('\n'),
                 "pre" => {
-                    pre = if closing { pre.saturating_sub(1) } else { pre + 1 };
+                    pre = if closing {
+                        pre.saturating_sub(1)
+                    } else {
+                        pre + 1
+                    };
                     newline(&mut out);
                 }
                 "li" if !closing => {
@@ -71,7 +75,9 @@ pub fn to_text(html: &str) -> String {
 }
 
 fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    hay.as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn newline(out: &mut String) {
@@ -153,7 +159,11 @@ fn tidy(s: &str) -> String {
     for line in s.lines() {
         let line = line.trim_end();
         // The space a collapsed line break left; indentation (two or more) is kept.
-        let line = if line.starts_with("  ") { line } else { line.strip_prefix(' ').unwrap_or(line) };
+        let line = if line.starts_with("  ") {
+            line
+        } else {
+            line.strip_prefix(' ').unwrap_or(line)
+        };
         if line.is_empty() {
             blank += 1;
             if blank > 1 || out.is_empty() {

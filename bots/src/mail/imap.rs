@@ -154,7 +154,11 @@ impl ImapPoller {
     }
 
     /// Takes everything new in the mailbox, batch by batch.
-    pub async fn sync(&self, s: &mut ImapSession, db: &DatabaseConnection) -> anyhow::Result<ImapReport> {
+    pub async fn sync(
+        &self,
+        s: &mut ImapSession,
+        db: &DatabaseConnection,
+    ) -> anyhow::Result<ImapReport> {
         let caps = s.capabilities().await.context("CAPABILITY")?;
         let can_move = caps.has_str("MOVE");
         let can_uid_expunge = caps.has_str("UIDPLUS");
@@ -169,9 +173,13 @@ impl ImapPoller {
             idle_supported: caps.has_str("IDLE"),
             ..Default::default()
         };
-        let stored = mail_source::Entity::find_by_id(self.cfg.name.clone()).one(db).await?;
+        let stored = mail_source::Entity::find_by_id(self.cfg.name.clone())
+            .one(db)
+            .await?;
         let mut last = match &stored {
-            Some(p) if p.uid_validity == i64::from(validity) => u32::try_from(p.last_uid).unwrap_or(0),
+            Some(p) if p.uid_validity == i64::from(validity) => {
+                u32::try_from(p.last_uid).unwrap_or(0)
+            }
             Some(p) => {
                 tracing::warn!(source = %self.cfg.name, old = p.uid_validity, new = validity, "UIDVALIDITY changed; reading the mailbox again");
                 report.uid_validity_changed = true;
@@ -207,16 +215,23 @@ impl ImapPoller {
                     .context("UID FETCH")?;
                 for f in fetches {
                     if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                        mails.push((uid, RawMail {
-                            bytes: body.to_vec(),
-                            source_ref: Some(format!("{}:{validity}:{uid}", self.cfg.name)),
-                        }));
+                        mails.push((
+                            uid,
+                            RawMail {
+                                bytes: body.to_vec(),
+                                source_ref: Some(format!("{}:{validity}:{uid}", self.cfg.name)),
+                            },
+                        ));
                     }
                 }
             }
             mails.sort_by_key(|(u, _)| *u);
             let taken: Vec<u32> = mails.iter().map(|(u, _)| *u).collect();
-            let missing: Vec<u32> = uids.iter().copied().filter(|u| !taken.contains(u)).collect();
+            let missing: Vec<u32> = uids
+                .iter()
+                .copied()
+                .filter(|u| !taken.contains(u))
+                .collect();
             if !missing.is_empty() {
                 // Expunged between SEARCH and FETCH (another client moved or deleted them).
                 tracing::warn!(source = %self.cfg.name, uids = %uid_set(&missing), "IMAP returned no body for these messages; skipped");
@@ -281,7 +296,11 @@ impl ImapPoller {
         }
     }
 
-    async fn session_loop(&self, db: &DatabaseConnection, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    async fn session_loop(
+        &self,
+        db: &DatabaseConnection,
+        stop: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
         let mut s = self.connect().await?;
         loop {
             let r = self.sync(&mut s, db).await?;
@@ -321,7 +340,11 @@ async fn greeting<T>(client: &mut Client<T>) -> anyhow::Result<()>
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    match client.read_response().await.context("reading the greeting")? {
+    match client
+        .read_response()
+        .await
+        .context("reading the greeting")?
+    {
         Some(_) => Ok(()),
         None => bail!("the server closed the connection before greeting"),
     }
@@ -338,7 +361,13 @@ async fn add_flag(s: &mut ImapSession, uids: &str, flag: &str) -> anyhow::Result
     Ok(())
 }
 
-async fn save_position(db: &DatabaseConnection, name: &str, validity: u32, last: u32, idle: bool) -> anyhow::Result<()> {
+async fn save_position(
+    db: &DatabaseConnection,
+    name: &str,
+    validity: u32,
+    last: u32,
+    idle: bool,
+) -> anyhow::Result<()> {
     let row = mail_source::ActiveModel {
         name: Set(name.to_owned()),
         uid_validity: Set(i64::from(validity)),
@@ -419,7 +448,11 @@ pub fn uid_set(uids: &[u32]) -> String {
             i += 1;
             end = uids[i];
         }
-        out.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
         i += 1;
     }
     out.join(",")
@@ -432,7 +465,10 @@ mod tests {
     #[test]
     fn mailbox_names_are_modified_utf7() {
         // RFC 3501's own example: ~peter/mail/台北/日本語
-        assert_eq!(mailbox_name("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
+        assert_eq!(
+            mailbox_name("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
         assert_eq!(mailbox_name("INBOX"), "INBOX");
         assert_eq!(mailbox_name("A&B"), "A&-B");
         assert_eq!(mailbox_name("処理済み"), "&UeZ0Bm4IMH8-");

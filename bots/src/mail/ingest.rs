@@ -33,7 +33,9 @@ pub async fn ingest(
     tenant: Option<Uuid>,
     mails: &[RawMail],
 ) -> Result<IngestReport, IngestError> {
-    let addresses = Addresses::load(db).await.map_err(|e| IngestError::Store(e.into()))?;
+    let addresses = Addresses::load(db)
+        .await
+        .map_err(|e| IngestError::Store(e.into()))?;
     let envelopes: Vec<_> = mails
         .iter()
         .map(|m| {
@@ -42,7 +44,10 @@ pub async fn ingest(
             })
         })
         .collect();
-    let items: Vec<_> = envelopes.into_iter().zip(mails.iter().map(|m| m.bytes.as_slice())).collect();
+    let items: Vec<_> = envelopes
+        .into_iter()
+        .zip(mails.iter().map(|m| m.bytes.as_slice()))
+        .collect();
     let stored = mail::store_batch(db, &items, service::tickets::now())
         .await
         .map_err(|e| IngestError::Store(e.into()))?;
@@ -50,13 +55,25 @@ pub async fn ingest(
         .iter()
         .filter_map(|s| match s {
             Stored::New(id) => Some(*id),
-            Stored::Duplicate { id, status: entity::MailStatus::Received } => Some(*id),
+            Stored::Duplicate {
+                id,
+                status: entity::MailStatus::Received,
+            } => Some(*id),
             Stored::Duplicate { .. } => None,
         })
         .collect();
-    let processed = mail::process_ids(db, &addresses, &super::parse, &waiting, ProcessOptions::default())
-        .await
-        .map_err(|e| IngestError::Process { stored: stored.clone(), error: e.into() })?;
+    let processed = mail::process_ids(
+        db,
+        &addresses,
+        &super::parse,
+        &waiting,
+        ProcessOptions::default(),
+    )
+    .await
+    .map_err(|e| IngestError::Process {
+        stored: stored.clone(),
+        error: e.into(),
+    })?;
     Ok(IngestReport { stored, processed })
 }
 
@@ -68,7 +85,10 @@ pub enum IngestError {
     Store(anyhow::Error),
     /// Stored, not processed: it waits for the next processing run.
     #[error("stored, but processing failed (it will be retried): {error:#}")]
-    Process { stored: Vec<Stored>, error: anyhow::Error },
+    Process {
+        stored: Vec<Stored>,
+        error: anyhow::Error,
+    },
 }
 
 /// Processes stored mail that waits (after a crash, or when processing failed before).
@@ -79,7 +99,14 @@ pub async fn process_pending(db: &DatabaseConnection, limit: u64) -> anyhow::Res
 /// Retries quarantined messages (an agent's decision: no sender rate cap).
 pub async fn retry(db: &DatabaseConnection, ids: &[Uuid]) -> anyhow::Result<ProcessReport> {
     let addresses = Addresses::load(db).await?;
-    Ok(mail::process_ids(db, &addresses, &super::parse, ids, ProcessOptions { retry: true }).await?)
+    Ok(mail::process_ids(
+        db,
+        &addresses,
+        &super::parse,
+        ids,
+        ProcessOptions { retry: true },
+    )
+    .await?)
 }
 
 /// A maildir folder (`new/`, `cur/`, `tmp/`) that a delivery agent fills.
@@ -100,7 +127,10 @@ impl Maildir {
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect();
         files.sort();
         files.truncate(limit);
@@ -123,7 +153,10 @@ impl Maildir {
         for f in &files {
             let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
-            mails.push(RawMail { bytes, source_ref: name });
+            mails.push(RawMail {
+                bytes,
+                source_ref: name,
+            });
         }
         let report = match ingest(db, "maildir", tenant, &mails).await {
             Ok(r) => r.processed,
@@ -142,7 +175,10 @@ impl Maildir {
 }
 
 fn move_to_cur(root: &Path, file: &Path) -> anyhow::Result<()> {
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let base = name.split(":2,").next().unwrap_or(&name).to_owned();
     let target = root.join("cur").join(format!("{base}:2,S"));
     std::fs::create_dir_all(root.join("cur"))?;

@@ -12,5 +12,5 @@ pub mod quote;
 pub mod send;
 
 pub use ingest::*;
-pub use send::{Security, Sender, SmtpConfig};
 pub use parse::{envelope, parse};
+pub use send::{Security, Sender, SmtpConfig};

@@ -25,7 +25,11 @@ pub enum Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -34,7 +38,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -61,12 +69,15 @@ pub fn tls_config(ca_file: Option<&PathBuf>) -> anyhow::Result<Arc<rustls::Clien
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut extra = Vec::new();
     if let Some(f) = ca_file {
-        for c in CertificateDer::pem_file_iter(f).with_context(|| format!("reading {}", f.display()))? {
+        for c in
+            CertificateDer::pem_file_iter(f).with_context(|| format!("reading {}", f.display()))?
+        {
             extra.push(c.with_context(|| format!("a certificate in {}", f.display()))?);
         }
     }
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-        .context("TLS verifier")?;
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+            .context("TLS verifier")?;
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -89,7 +100,10 @@ impl Conn {
     /// TLS over an open connection, checking the certificate against `host`.
     pub async fn tls(tls: &TlsConnector, host: &str, tcp: TcpStream) -> anyhow::Result<Conn> {
         let name = ServerName::try_from(host.to_owned()).context("server name")?;
-        let s = tls.connect(name, tcp).await.with_context(|| format!("TLS with {host}"))?;
+        let s = tls
+            .connect(name, tcp)
+            .await
+            .with_context(|| format!("TLS with {host}"))?;
         Ok(Conn::Tls(Box::new(s)))
     }
 }

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
-use mail_parser::{Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 use service::mail::{Automatic, Bounce, Envelope, InboundAttachment, InboundMail, MailAddress};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -58,7 +60,9 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, String> {
         from,
         to: addresses(&msg, "To"),
         cc: addresses(&msg, "Cc"),
-        sent_at: msg.date().and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)),
+        sent_at: msg
+            .date()
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)),
         subject,
         reply_text,
         text,
@@ -92,7 +96,9 @@ pub fn envelope(
 ) -> Envelope {
     let msg = parse_message(raw).ok();
     let message_id = msg.as_ref().and_then(|m| m.message_id()).map(clean_id);
-    let from = msg.as_ref().and_then(|m| addresses(m, "From").into_iter().next());
+    let from = msg
+        .as_ref()
+        .and_then(|m| addresses(m, "From").into_iter().next());
     let subject = msg.as_ref().and_then(|m| header_text(m, "Subject"));
     let sent_at = msg
         .as_ref()
@@ -101,14 +107,22 @@ pub fn envelope(
     let recipients = msg.as_ref().map(recipients).unwrap_or_default();
     let mut h = Sha256::new();
     for field in ["Message-ID", "From", "Date", "Subject"] {
-        let v = msg.as_ref().and_then(|m| raw_header(m, field)).unwrap_or_default();
+        let v = msg
+            .as_ref()
+            .and_then(|m| raw_header(m, field))
+            .unwrap_or_default();
         h.update(unfold(v).trim_ascii());
         h.update([0]);
     }
     // Line endings differ between the pipe (LF) and IMAP (CRLF); trace headers added on the
     // way differ too. Neither is part of the key.
     let body = body_start(raw).map_or(&raw[raw.len()..], |i| &raw[i..]);
-    h.update(body.iter().copied().filter(|b| *b != b'\r').collect::<Vec<u8>>());
+    h.update(
+        body.iter()
+            .copied()
+            .filter(|b| *b != b'\r')
+            .collect::<Vec<u8>>(),
+    );
     if msg.is_none() {
         h.update(raw);
     }
@@ -137,10 +151,27 @@ fn body_start(raw: &[u8]) -> Option<usize> {
 /// Everyone the message was delivered to, the envelope's own headers first.
 fn recipients(msg: &Message) -> Vec<String> {
     let mut out = Vec::new();
-    for h in ["Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"] {
-        for hd in msg.headers().iter().filter(|x| x.name().eq_ignore_ascii_case(h)) {
-            let v = String::from_utf8_lossy(&msg.raw_message()[hd.offset_start as usize..hd.offset_end as usize]).into_owned();
-            let v = v.trim().trim_start_matches('<').trim_end_matches('>').trim().to_lowercase();
+    for h in [
+        "Delivered-To",
+        "X-Original-To",
+        "Envelope-To",
+        "X-Envelope-To",
+    ] {
+        for hd in msg
+            .headers()
+            .iter()
+            .filter(|x| x.name().eq_ignore_ascii_case(h))
+        {
+            let v = String::from_utf8_lossy(
+                &msg.raw_message()[hd.offset_start as usize..hd.offset_end as usize],
+            )
+            .into_owned();
+            let v = v
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .trim()
+                .to_lowercase();
             if v.contains('@') {
                 out.push(v);
             }
@@ -153,7 +184,10 @@ fn recipients(msg: &Message) -> Vec<String> {
 }
 
 fn clean_id(id: &str) -> String {
-    id.trim().trim_start_matches('<').trim_end_matches('>').to_owned()
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
 }
 
 fn ids(v: &HeaderValue) -> Vec<String> {
@@ -167,9 +201,19 @@ fn ids(v: &HeaderValue) -> Vec<String> {
 }
 
 /// The first header of that name, with the raw bytes of its value (folded as sent).
-fn header<'a, 'x>(msg: &'a Message<'x>, name: &str) -> Option<(&'a mail_parser::Header<'x>, &'a [u8])> {
-    let h = msg.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
-    Some((h, msg.raw_message().get(h.offset_start as usize..h.offset_end as usize)?))
+fn header<'a, 'x>(
+    msg: &'a Message<'x>,
+    name: &str,
+) -> Option<(&'a mail_parser::Header<'x>, &'a [u8])> {
+    let h = msg
+        .headers()
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))?;
+    Some((
+        h,
+        msg.raw_message()
+            .get(h.offset_start as usize..h.offset_end as usize)?,
+    ))
 }
 
 /// The raw bytes of the first header of that name.
@@ -228,11 +272,21 @@ fn addresses(msg: &Message, name: &str) -> Vec<MailAddress> {
         return vec![];
     };
     let repaired = needs_detection(raw).then(|| charset::decode(&unfold(raw), None).text);
-    let parsed: Vec<_> = h.value().as_address().map(|l| l.iter().collect()).unwrap_or_default();
-    if !parsed.iter().any(|a| a.address().is_some_and(|x| x.contains('@'))) {
+    let parsed: Vec<_> = h
+        .value()
+        .as_address()
+        .map(|l| l.iter().collect())
+        .unwrap_or_default();
+    if !parsed
+        .iter()
+        .any(|a| a.address().is_some_and(|x| x.contains('@')))
+    {
         // A broken header (the address inside an encoded word, say): find addresses in
         // the decoded text instead.
-        let text = repaired.clone().or_else(|| header_text(msg, name)).unwrap_or_default();
+        let text = repaired
+            .clone()
+            .or_else(|| header_text(msg, name))
+            .unwrap_or_default();
         return addresses_in_text(&text);
     }
     parsed
@@ -257,7 +311,10 @@ fn addresses_in_text(text: &str) -> Vec<MailAddress> {
     for piece in text.split([',', ';']) {
         let piece = piece.trim();
         let (name, addr) = match (piece.rfind('<'), piece.rfind('>')) {
-            (Some(a), Some(b)) if a < b => (Some(piece[..a].trim().trim_matches('"').trim()), &piece[a + 1..b]),
+            (Some(a), Some(b)) if a < b => (
+                Some(piece[..a].trim().trim_matches('"').trim()),
+                &piece[a + 1..b],
+            ),
             _ => (None, piece),
         };
         let addr = addr.trim();
@@ -297,7 +354,9 @@ fn part_bytes(msg: &Message, part: &MessagePart) -> (Vec<u8>, Option<String>) {
         .unwrap_or_default();
     // The header, not `part.encoding`: mail-parser gives up on broken base64 and calls
     // the part unencoded.
-    let cte = part.content_transfer_encoding().map(|c| c.trim().to_ascii_lowercase());
+    let cte = part
+        .content_transfer_encoding()
+        .map(|c| c.trim().to_ascii_lowercase());
     let encoding = match cte.as_deref() {
         Some("base64") => Encoding::Base64,
         Some("quoted-printable") => Encoding::QuotedPrintable,
@@ -317,7 +376,10 @@ fn part_bytes(msg: &Message, part: &MessagePart) -> (Vec<u8>, Option<String>) {
         Some(d) => (d, None),
         None => (
             part.contents().to_vec(),
-            Some("壊れたBase64/Quoted-Printableを含むパートがあり、読める範囲で読み取りました".to_owned()),
+            Some(
+                "壊れたBase64/Quoted-Printableを含むパートがあり、読める範囲で読み取りました"
+                    .to_owned(),
+            ),
         ),
     }
 }
@@ -337,7 +399,10 @@ fn lenient_base64(raw: &[u8]) -> Option<Vec<u8>> {
         .collect();
     let mut out = Vec::with_capacity(vals.len() * 3 / 4);
     for g in vals.chunks(4) {
-        let n = g.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (u32::from(*v) << (18 - 6 * i)));
+        let n = g
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, v)| acc | (u32::from(*v) << (18 - 6 * i)));
         let bytes = n.to_be_bytes();
         let take = match g.len() {
             4 => 3,
@@ -376,10 +441,15 @@ fn attachment_name(msg: &Message, part: &MessagePart) -> String {
     }
     for h in &part.headers {
         let name = h.name();
-        if !(name.eq_ignore_ascii_case("Content-Disposition") || name.eq_ignore_ascii_case("Content-Type")) {
+        if !(name.eq_ignore_ascii_case("Content-Disposition")
+            || name.eq_ignore_ascii_case("Content-Type"))
+        {
             continue;
         }
-        let raw = msg.raw_message().get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
+        let raw = msg
+            .raw_message()
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .unwrap_or_default();
         let text = charset::decode(&unfold(raw), None).text;
         for key in ["filename=", "name="] {
             if let Some(i) = text.to_ascii_lowercase().find(key) {
@@ -420,17 +490,32 @@ fn automatic(msg: &Message, subject: &str) -> Option<Automatic> {
             return Some(Automatic::Bulk(h.to_owned()));
         }
     }
-    for h in ["X-Autoreply", "X-Autorespond", "X-Auto-Reply", "X-Autogenerated"] {
+    for h in [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Auto-Reply",
+        "X-Autogenerated",
+    ] {
         if raw_header(msg, h).is_some() {
             return Some(Automatic::AutoReply(h.to_owned()));
         }
     }
     let lower = subject.to_lowercase();
     const AUTO_SUBJECTS: &[&str] = &[
-        "自動応答", "自動返信", "不在", "out of office", "automatic reply", "auto:", "autoreply",
-        "auto reply", "自動転送",
+        "自動応答",
+        "自動返信",
+        "不在",
+        "out of office",
+        "automatic reply",
+        "auto:",
+        "autoreply",
+        "auto reply",
+        "自動転送",
     ];
-    if AUTO_SUBJECTS.iter().any(|p| lower.trim_start().starts_with(p)) {
+    if AUTO_SUBJECTS
+        .iter()
+        .any(|p| lower.trim_start().starts_with(p))
+    {
         return Some(Automatic::AutoReply(format!("件名: {subject}")));
     }
     None
@@ -442,8 +527,12 @@ fn bounce(msg: &Message, subject: &str, from: Option<&MailAddress>) -> Option<Bo
     let root = msg.root_part();
     let is_report = root.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && ct.attribute("report-type").is_none_or(|r| r.eq_ignore_ascii_case("delivery-status"))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_none_or(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let from_daemon = from.is_some_and(|a| {
         let local = a.address.split('@').next().unwrap_or("");
@@ -461,7 +550,9 @@ fn bounce(msg: &Message, subject: &str, from: Option<&MailAddress>) -> Option<Bo
                 carries_original = true;
                 b.original_message_ids.extend(m.message_id().map(clean_id));
             }
-            (_, "text/rfc822-headers") | (_, "message/delivery-status") | (_, "message/global-delivery-status") => {
+            (_, "text/rfc822-headers")
+            | (_, "message/delivery-status")
+            | (_, "message/global-delivery-status") => {
                 let (bytes, _) = part_bytes(msg, part);
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 for line in header_lines(&text) {
@@ -475,7 +566,8 @@ fn bounce(msg: &Message, subject: &str, from: Option<&MailAddress>) -> Option<Bo
                             b.original_message_ids.push(clean_id(&v));
                         }
                         "final-recipient" | "original-recipient" if b.recipient.is_none() => {
-                            b.recipient = Some(v.rsplit(';').next().unwrap_or(&v).trim().to_lowercase());
+                            b.recipient =
+                                Some(v.rsplit(';').next().unwrap_or(&v).trim().to_lowercase());
                         }
                         "status" | "diagnostic-code" => {
                             if !b.diagnostic.is_empty() {
@@ -494,7 +586,11 @@ fn bounce(msg: &Message, subject: &str, from: Option<&MailAddress>) -> Option<Bo
         return None;
     }
     if b.diagnostic.is_empty() {
-        b.diagnostic = if subject.is_empty() { "配信エラー".to_owned() } else { subject.to_owned() };
+        b.diagnostic = if subject.is_empty() {
+            "配信エラー".to_owned()
+        } else {
+            subject.to_owned()
+        };
     }
     b.original_message_ids.dedup();
     Some(b)
@@ -505,11 +601,12 @@ fn header_lines(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
         if line.starts_with([' ', '\t'])
-            && let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-                continue;
-            }
+            && let Some(last) = out.last_mut()
+        {
+            last.push(' ');
+            last.push_str(line.trim());
+            continue;
+        }
         out.push(line.trim_end().to_owned());
     }
     out

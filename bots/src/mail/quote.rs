@@ -16,8 +16,12 @@ fn is_attribution(line: &str, next: Option<&str>) -> bool {
         return true;
     }
     // `On Fri, Nov 20, 2026 at 10:00 AM 山田 <x@y> wrote:` / `… さんは書きました:`
-    if (lower.ends_with("wrote:") || l.ends_with("書きました:") || l.ends_with("書きました：")
-        || l.ends_with("のメッセージ:") || l.ends_with("wrote：") || l.ends_with(">:"))
+    if (lower.ends_with("wrote:")
+        || l.ends_with("書きました:")
+        || l.ends_with("書きました：")
+        || l.ends_with("のメッセージ:")
+        || l.ends_with("wrote：")
+        || l.ends_with(">:"))
         && next.is_none_or(|n| n.trim().is_empty() || n.trim_start().starts_with('>'))
     {
         return true;
@@ -36,7 +40,24 @@ fn is_attribution(line: &str, next: Option<&str>) -> bool {
 fn is_rule(line: &str) -> bool {
     let t = line.trim();
     t.chars().count() >= 10
-        && t.chars().all(|c| matches!(c, '-' | '=' | '_' | '*' | '━' | '─' | '＝' | '－' | '～' | '〜' | '■' | '□' | '+' | '#'))
+        && t.chars().all(|c| {
+            matches!(
+                c,
+                '-' | '='
+                    | '_'
+                    | '*'
+                    | '━'
+                    | '─'
+                    | '＝'
+                    | '－'
+                    | '～'
+                    | '〜'
+                    | '■'
+                    | '□'
+                    | '+'
+                    | '#'
+            )
+        })
 }
 
 /// A short block with contact details: what follows a rule in a signature.
@@ -46,7 +67,9 @@ fn looks_like_signature(lines: &[&str]) -> bool {
         && filled.len() <= 10
         && filled.iter().any(|l| {
             let l = l.to_uppercase();
-            ["@", "TEL", "内線", "電話", "FAX", "課", "係", "部", "学校"].iter().any(|k| l.contains(k))
+            ["@", "TEL", "内線", "電話", "FAX", "課", "係", "部", "学校"]
+                .iter()
+                .any(|k| l.contains(k))
         })
 }
 
@@ -65,14 +88,18 @@ pub fn reply_part(text: &str) -> String {
     while j > 0 && (lines[j - 1].trim_start().starts_with('>') || lines[j - 1].trim().is_empty()) {
         j -= 1;
     }
-    if lines[j..end].iter().any(|l| l.trim_start().starts_with('>')) {
+    if lines[j..end]
+        .iter()
+        .any(|l| l.trim_start().starts_with('>'))
+    {
         end = j;
     }
     // The signature: `-- ` anywhere, or a rule line near the end (signatures in Japanese
     // mail are framed with rules and are rarely longer than a dozen lines).
     if let Some(i) = (0..end).find(|i| lines[*i] == "-- " || lines[*i] == "--") {
         end = i;
-    } else if let Some(i) = (0..end).find(|i| is_rule(lines[*i]) && looks_like_signature(&lines[*i + 1..end]))
+    } else if let Some(i) =
+        (0..end).find(|i| is_rule(lines[*i]) && looks_like_signature(&lines[*i + 1..end]))
         && lines[..i].iter().any(|l| !l.trim().is_empty())
     {
         end = i;
@@ -94,9 +121,11 @@ mod tests {
     fn gmail_and_thunderbird_quotes_and_signatures_are_trimmed() {
         let body = "ありがとうございます。\n\n2026年11月20日(金) 10:00 ヘルプデスク <hd@city.example.jp>:\n> 再起動を\n> お試しください。\n";
         assert_eq!(reply_part(body), "ありがとうございます。");
-        let tb = "直りました。\n\nOn 2026/11/20 10:00, ヘルプデスク wrote:\n> 再起動を\n\n-- \n山田";
+        let tb =
+            "直りました。\n\nOn 2026/11/20 10:00, ヘルプデスク wrote:\n> 再起動を\n\n-- \n山田";
         assert_eq!(reply_part(tb), "直りました。");
-        let sig = "印刷できません。\n\n━━━━━━━━━━━━━━━━\n総務課 山田太郎\n内線 1234\n━━━━━━━━━━━━━━━━";
+        let sig =
+            "印刷できません。\n\n━━━━━━━━━━━━━━━━\n総務課 山田太郎\n内線 1234\n━━━━━━━━━━━━━━━━";
         assert_eq!(reply_part(sig), "印刷できません。");
     }
 
@@ -104,8 +133,15 @@ mod tests {
     fn interleaved_answers_and_plain_text_are_kept() {
         let body = "> 機種は？\nFMV-A123 です。\n> 場所は？\n3階です。";
         assert_eq!(reply_part(body), body);
-        assert_eq!(reply_part("a\\b\n\\\\fs01\\share\\new"), "a\\b\n\\\\fs01\\share\\new");
+        assert_eq!(
+            reply_part("a\\b\n\\\\fs01\\share\\new"),
+            "a\\b\n\\\\fs01\\share\\new"
+        );
         let table = "手順:\n----------\n1. 再起動\n2. 確認";
-        assert_eq!(reply_part(table), table, "a rule inside the text is not a signature");
+        assert_eq!(
+            reply_part(table),
+            table,
+            "a rule inside the text is not a signature"
+        );
     }
 }

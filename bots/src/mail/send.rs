@@ -103,7 +103,8 @@ impl Sender {
             Security::StartTls => {
                 let mut p = TlsParameters::builder(cfg.host.clone());
                 if let Some(f) = &cfg.ca_file {
-                    let pem = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                    let pem =
+                        std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
                     p = p.add_root_certificate(Certificate::from_pem(&pem).context("ca_file")?);
                 }
                 starttls = Some(p.build_rustls().context("TLS parameters")?);
@@ -114,33 +115,56 @@ impl Sender {
             .username
             .as_ref()
             .map(|u| Credentials::new(u.clone(), cfg.password.expose().to_owned()));
-        Ok(Self { cfg: cfg.clone(), tls, starttls, credentials, hello: ClientId::default() })
+        Ok(Self {
+            cfg: cfg.clone(),
+            tls,
+            starttls,
+            credentials,
+            hello: ClientId::default(),
+        })
     }
 
     /// Opens a connection: TCP without Nagle, TLS as configured, EHLO, AUTH.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
         let c = &self.cfg;
         let timeout = std::time::Duration::from_secs(c.timeout_secs.max(1));
-        let tcp = Conn::tcp(&c.host, c.port, timeout).await.map_err(SmtpError::Connect)?;
+        let tcp = Conn::tcp(&c.host, c.port, timeout)
+            .await
+            .map_err(SmtpError::Connect)?;
         let conn = match &self.tls {
-            Some(tls) => Conn::tls(tls, &c.host, tcp).await.map_err(SmtpError::Connect)?,
+            Some(tls) => Conn::tls(tls, &c.host, tcp)
+                .await
+                .map_err(SmtpError::Connect)?,
             None => Conn::Plain(tcp),
         };
-        let mut smtp = AsyncSmtpConnection::connect_with_transport(Box::new(conn), &self.hello).await?;
+        let mut smtp =
+            AsyncSmtpConnection::connect_with_transport(Box::new(conn), &self.hello).await?;
         if let Some(p) = &self.starttls {
             smtp.starttls(p.clone(), &self.hello).await?;
         }
         if let Some(creds) = &self.credentials {
-            smtp.auth(&[Mechanism::Plain, Mechanism::Login], creds).await?;
+            smtp.auth(&[Mechanism::Plain, Mechanism::Login], creds)
+                .await?;
         }
         Ok(smtp)
     }
 
     /// Sends what is due at `now`. Errors are the database's; SMTP errors are recorded on
     /// the mail and its job.
-    pub async fn send_due(&self, db: &DatabaseConnection, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
+    pub async fn send_due(
+        &self,
+        db: &DatabaseConnection,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<SendReport> {
         let mut report = SendReport::default();
-        let claimed = jobs::claim(db, SEND_JOB, Duration::seconds(LEASE_SECS), self.cfg.batch.max(1), now).await?;
+        let claimed = jobs::claim(
+            db,
+            SEND_JOB,
+            Duration::seconds(LEASE_SECS),
+            self.cfg.batch.max(1),
+            now,
+        )
+        .await?;
         let mut conn: Option<AsyncSmtpConnection> = None;
         for job in claimed {
             let id = job
@@ -192,7 +216,11 @@ impl Sender {
 
     /// Hands one message to the server on the round's connection (opened on first use, and
     /// again after a broken one). `Err((reason, permanent))`.
-    async fn deliver(&self, conn: &mut Option<AsyncSmtpConnection>, msg: &Message) -> Result<(), (String, bool)> {
+    async fn deliver(
+        &self,
+        conn: &mut Option<AsyncSmtpConnection>,
+        msg: &Message,
+    ) -> Result<(), (String, bool)> {
         if conn.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
             *conn = None;
         }
@@ -210,7 +238,10 @@ impl Sender {
                 let permanent = e.is_permanent();
                 // After a refused recipient the server expects a new transaction: RSET. A
                 // temporary failure, or a failed RSET, starts over on a new connection.
-                let reusable = permanent && c.command(lettre::transport::smtp::commands::Rset).await.is_ok();
+                let reusable = permanent
+                    && c.command(lettre::transport::smtp::commands::Rset)
+                        .await
+                        .is_ok();
                 if !reusable {
                     *conn = None;
                 }
@@ -256,9 +287,15 @@ pub fn render(out: &Outgoing) -> anyhow::Result<Message> {
                 format!("{} <{from_addr}>", out.from_name),
                 format!("{} <{from_addr}>", encoded_words(&out.from_name)),
             ))
-            .raw_header(pre_encoded("Subject", m.subject.clone(), encoded_words(&m.subject)));
+            .raw_header(pre_encoded(
+                "Subject",
+                m.subject.clone(),
+                encoded_words(&m.subject),
+            ));
     } else {
-        b = b.from(Mailbox::new(Some(out.from_name.clone()), from_addr.clone())).subject(m.subject.clone());
+        b = b
+            .from(Mailbox::new(Some(out.from_name.clone()), from_addr.clone()))
+            .subject(m.subject.clone());
     }
     let mut rcpts = vec![to_addr.clone()];
     b = b.to(Mailbox::new(None, to_addr));
@@ -273,7 +310,11 @@ pub fn render(out: &Outgoing) -> anyhow::Result<Message> {
     if let Some(r) = &m.in_reply_to {
         b = b.in_reply_to(format!("<{r}>"));
     }
-    let refs: Vec<String> = m.references.split_whitespace().map(|r| format!("<{r}>")).collect();
+    let refs: Vec<String> = m
+        .references
+        .split_whitespace()
+        .map(|r| format!("<{r}>"))
+        .collect();
     if !refs.is_empty() {
         b = b.references(refs.join(" "));
     }
@@ -366,13 +407,22 @@ mod tests {
         let words = encoded_words(subject);
         for line in words.split("\r\n ") {
             assert!(line.len() <= 75, "{line}");
-            let b64 = line.trim_start_matches("=?ISO-2022-JP?B?").trim_end_matches("?=");
-            let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            let b64 = line
+                .trim_start_matches("=?ISO-2022-JP?B?")
+                .trim_end_matches("?=");
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap();
             let last_escape = raw.iter().rposition(|b| *b == 0x1b);
-            assert!(last_escape.is_none_or(|i| raw[i..].starts_with(b"\x1b(B")), "ends in ASCII: {raw:?}");
+            assert!(
+                last_escape.is_none_or(|i| raw[i..].starts_with(b"\x1b(B")),
+                "ends in ASCII: {raw:?}"
+            );
         }
         let header = format!("Subject: {words}\r\n\r\n");
-        let parsed = mail_parser::MessageParser::default().parse(header.as_bytes()).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(header.as_bytes())
+            .unwrap();
         assert_eq!(parsed.subject(), Some(subject));
         assert_eq!(encoded_words("plain ascii"), "plain ascii");
     }

@@ -5,18 +5,24 @@
 //! and retired only through the operations that mean them (loans, repairs, retirement), so the
 //! history always says why.
 
-use super::{Check, clean, escape_like, is_unique_violation, normalize_ip, normalize_mac, nothing, require_desk};
+use super::{
+    Check, clean, escape_like, is_unique_violation, normalize_ip, normalize_mac, nothing,
+    require_desk,
+};
 use crate::auth::{Actor, Role};
+use crate::directory;
 use crate::error::{ServiceError, ServiceResult};
 use crate::page::{Cursor, Direction, Page, SortKey};
 use crate::tickets::{self, now};
-use crate::directory;
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{AssetKind, AssetStatus, RepairStatus, asset, asset_event, asset_ticket, license_assignment, repair};
+use entity::{
+    AssetKind, AssetStatus, RepairStatus, asset, asset_event, asset_ticket, license_assignment,
+    repair,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, DatabaseConnection, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -99,8 +105,13 @@ pub fn normalize(input: AssetInput) -> Result<AssetInput, Vec<crate::UserError>>
     }
     let text = |v: Option<String>| clean(v);
     let (maker, model, serial) = (text(input.maker), text(input.model), text(input.serial));
-    let (computer_name, location, purpose, lessor, notes) =
-        (text(input.computer_name), text(input.location), text(input.purpose), text(input.lessor), text(input.notes));
+    let (computer_name, location, purpose, lessor, notes) = (
+        text(input.computer_name),
+        text(input.location),
+        text(input.purpose),
+        text(input.lessor),
+        text(input.notes),
+    );
     for (f, v, max) in [
         ("maker", &maker, NAME_MAX),
         ("model", &model, NAME_MAX),
@@ -118,7 +129,11 @@ pub fn normalize(input: AssetInput) -> Result<AssetInput, Vec<crate::UserError>>
         Some(m) => match normalize_mac(&m) {
             Some(n) => Some(n),
             None => {
-                c.push("macAddress", "INVALID_MAC", format!("MACアドレスの形式が正しくありません: {m}"));
+                c.push(
+                    "macAddress",
+                    "INVALID_MAC",
+                    format!("MACアドレスの形式が正しくありません: {m}"),
+                );
                 None
             }
         },
@@ -128,7 +143,11 @@ pub fn normalize(input: AssetInput) -> Result<AssetInput, Vec<crate::UserError>>
         Some(i) => match normalize_ip(&i) {
             Some(n) => Some(n),
             None => {
-                c.push("ipAddress", "INVALID_IP", format!("IPアドレスの形式が正しくありません: {i}"));
+                c.push(
+                    "ipAddress",
+                    "INVALID_IP",
+                    format!("IPアドレスの形式が正しくありません: {i}"),
+                );
                 None
             }
         },
@@ -136,7 +155,11 @@ pub fn normalize(input: AssetInput) -> Result<AssetInput, Vec<crate::UserError>>
     if let (Some(s), Some(e)) = (input.lease_start, input.lease_end)
         && e < s
     {
-        c.push("leaseEnd", "INVALID_RANGE", "リース終了日はリース開始日以降にしてください");
+        c.push(
+            "leaseEnd",
+            "INVALID_RANGE",
+            "リース終了日はリース開始日以降にしてください",
+        );
     }
     if c.0.is_empty() {
         Ok(AssetInput {
@@ -182,7 +205,10 @@ pub(crate) fn scope_condition(actor: &Actor) -> Condition {
                     .from(repair::Entity)
                     .and_where(repair::Column::VendorId.eq(v))
                     .and_where(repair::Column::TenantId.eq(actor.tenant_id))
-                    .and_where(repair::Column::Status.is_in([RepairStatus::Open, RepairStatus::Dispatched]))
+                    .and_where(
+                        repair::Column::Status
+                            .is_in([RepairStatus::Open, RepairStatus::Dispatched]),
+                    )
                     .to_owned(),
             ),
         );
@@ -195,12 +221,24 @@ pub(crate) fn scope_condition(actor: &Actor) -> Condition {
 }
 
 /// Loads one asset in scope.
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<asset::Model> {
-    asset::Entity::find_by_id(id).filter(scope_condition(actor)).one(db).await?.ok_or(ServiceError::NotFound)
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<asset::Model> {
+    asset::Entity::find_by_id(id)
+        .filter(scope_condition(actor))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Loads one asset in scope by its tag.
-pub async fn get_by_tag(db: &impl ConnectionTrait, actor: &Actor, tag: &str) -> ServiceResult<asset::Model> {
+pub async fn get_by_tag(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    tag: &str,
+) -> ServiceResult<asset::Model> {
     asset::Entity::find()
         .filter(asset::Column::AssetTag.eq(tag.trim()))
         .filter(scope_condition(actor))
@@ -210,7 +248,11 @@ pub async fn get_by_tag(db: &impl ConnectionTrait, actor: &Actor, tag: &str) -> 
 }
 
 /// Loads several assets in scope (for DataLoaders); missing or foreign ids are absent.
-pub async fn get_many(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<asset::Model>> {
+pub async fn get_many(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<asset::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -281,7 +323,12 @@ fn prefix_like(text: &str) -> LikeExpr {
 /// printed in capitals); words with Japanese in them also match inside the name and model
 /// (a scan, but such words are never codes).
 fn text_condition(text: &str) -> Condition {
-    let folded: String = text.chars().map(super::fold_width).collect::<String>().trim().to_owned();
+    let folded: String = text
+        .chars()
+        .map(super::fold_width)
+        .collect::<String>()
+        .trim()
+        .to_owned();
     if let Some(mac) = normalize_mac(&folded) {
         return Condition::any().add(asset::Column::MacAddress.eq(mac));
     }
@@ -292,7 +339,12 @@ fn text_condition(text: &str) -> Condition {
     }
     for term in &terms {
         let upper = format!("{term}\u{10FFFF}");
-        for col in [asset::Column::AssetTag, asset::Column::Serial, asset::Column::ComputerName, asset::Column::IpAddress] {
+        for col in [
+            asset::Column::AssetTag,
+            asset::Column::Serial,
+            asset::Column::ComputerName,
+            asset::Column::IpAddress,
+        ] {
             // The range uses the index; LIKE keeps it exact under any collation.
             any = any.add(
                 Condition::all()
@@ -309,7 +361,11 @@ fn text_condition(text: &str) -> Condition {
     any
 }
 
-async fn filter_condition(db: &impl ConnectionTrait, actor: &Actor, f: &AssetFilter) -> ServiceResult<Condition> {
+async fn filter_condition(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    f: &AssetFilter,
+) -> ServiceResult<Condition> {
     let mut c = scope_condition(actor);
     if !f.kinds.is_empty() {
         c = c.add(asset::Column::Kind.is_in(f.kinds.iter().copied()));
@@ -333,7 +389,12 @@ async fn filter_condition(db: &impl ConnectionTrait, actor: &Actor, f: &AssetFil
     if let Some(d) = f.lease_ends_by {
         c = c.add(asset::Column::LeaseEnd.lte(d));
     }
-    if let Some(t) = f.text_contains.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(t) = f
+        .text_contains
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         c = c.add(text_condition(t));
     }
     Ok(c)
@@ -355,17 +416,34 @@ pub async fn list(
         let ok = matches!(
             (field, &cursor.key),
             (AssetOrderField::AssetTag, SortKey::Text(_))
-                | (AssetOrderField::UpdatedAt | AssetOrderField::CreatedAt, SortKey::Time(_))
+                | (
+                    AssetOrderField::UpdatedAt | AssetOrderField::CreatedAt,
+                    SortKey::Time(_)
+                )
         );
         if !ok {
-            return Err(ServiceError::invalid("after", "INVALID_CURSOR", "カーソルが並び順と一致しません"));
+            return Err(ServiceError::invalid(
+                "after",
+                "INVALID_CURSOR",
+                "カーソルが並び順と一致しません",
+            ));
         }
         let v = cursor.key.to_value();
         let (past_key, past_id) = match direction {
-            Direction::Asc => (Expr::col(col).gt(v.clone()), Expr::col(asset::Column::Id).gt(cursor.id)),
-            Direction::Desc => (Expr::col(col).lt(v.clone()), Expr::col(asset::Column::Id).lt(cursor.id)),
+            Direction::Asc => (
+                Expr::col(col).gt(v.clone()),
+                Expr::col(asset::Column::Id).gt(cursor.id),
+            ),
+            Direction::Desc => (
+                Expr::col(col).lt(v.clone()),
+                Expr::col(asset::Column::Id).lt(cursor.id),
+            ),
         };
-        cond = cond.add(Condition::any().add(past_key).add(Condition::all().add(Expr::col(col).eq(v)).add(past_id)));
+        cond = cond.add(
+            Condition::any()
+                .add(past_key)
+                .add(Condition::all().add(Expr::col(col).eq(v)).add(past_id)),
+        );
     }
     let ord = match direction {
         Direction::Asc => Order::Asc,
@@ -382,7 +460,11 @@ pub async fn list(
 }
 
 /// Counts the assets a filter matches in scope.
-pub async fn count(db: &impl ConnectionTrait, actor: &Actor, filter: &AssetFilter) -> ServiceResult<u64> {
+pub async fn count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &AssetFilter,
+) -> ServiceResult<u64> {
     let cond = filter_condition(db, actor, filter).await?;
     Ok(asset::Entity::find().filter(cond).count(db).await?)
 }
@@ -409,11 +491,21 @@ async fn check_references(
         if Some(parent) == self_id {
             c.push("parentId", "INVALID_VALUE", "自分自身には接続できません");
         } else {
-            match asset::Entity::find_by_id(parent).filter(asset::Column::TenantId.eq(actor.tenant_id)).one(db).await? {
-                None => c.push("parentId", "UNKNOWN_REFERENCE", "接続先の機器が見つかりません"),
-                Some(p) if p.parent_id.is_some() => {
-                    c.push("parentId", "INVALID_VALUE", "周辺機器にさらに周辺機器は接続できません")
-                }
+            match asset::Entity::find_by_id(parent)
+                .filter(asset::Column::TenantId.eq(actor.tenant_id))
+                .one(db)
+                .await?
+            {
+                None => c.push(
+                    "parentId",
+                    "UNKNOWN_REFERENCE",
+                    "接続先の機器が見つかりません",
+                ),
+                Some(p) if p.parent_id.is_some() => c.push(
+                    "parentId",
+                    "INVALID_VALUE",
+                    "周辺機器にさらに周辺機器は接続できません",
+                ),
                 Some(_) => {}
             }
         }
@@ -429,16 +521,29 @@ fn duplicate(e: sea_orm::DbErr, mac: bool) -> ServiceError {
     if is_unique_violation(&e) {
         let msg = e.to_string();
         if mac && msg.contains("mac") {
-            ServiceError::invalid("macAddress", "DUPLICATE", "このMACアドレスは別の機器に登録されています")
+            ServiceError::invalid(
+                "macAddress",
+                "DUPLICATE",
+                "このMACアドレスは別の機器に登録されています",
+            )
         } else {
-            ServiceError::invalid("assetTag", "DUPLICATE", "この資産番号は既に登録されています")
+            ServiceError::invalid(
+                "assetTag",
+                "DUPLICATE",
+                "この資産番号は既に登録されています",
+            )
         }
     } else {
         e.into()
     }
 }
 
-pub(crate) fn to_active(tenant_id: Uuid, id: Uuid, i: &AssetInput, at: DateTime<Utc>) -> asset::ActiveModel {
+pub(crate) fn to_active(
+    tenant_id: Uuid,
+    id: Uuid,
+    i: &AssetInput,
+    at: DateTime<Utc>,
+) -> asset::ActiveModel {
     asset::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),
@@ -495,11 +600,19 @@ pub(crate) async fn record(
 }
 
 /// Registers an asset (desk only).
-pub async fn create(db: &DatabaseConnection, actor: &Actor, input: AssetInput) -> ServiceResult<asset::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: AssetInput,
+) -> ServiceResult<asset::Model> {
     require_desk(actor)?;
     let input = normalize(input).map_err(ServiceError::Invalid)?;
     if !status_settable(input.status) {
-        return Err(ServiceError::invalid("status", "STATUS_BY_OPERATION", "貸出中・修理中・廃棄済は各操作で設定されます"));
+        return Err(ServiceError::invalid(
+            "status",
+            "STATUS_BY_OPERATION",
+            "貸出中・修理中・廃棄済は各操作で設定されます",
+        ));
     }
     let txn = db.begin().await?;
     check_references(&txn, actor, &input, None).await?;
@@ -508,7 +621,16 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, input: AssetInput) -
         .insert(&txn)
         .await
         .map_err(|e| duplicate(e, input.mac_address.is_some()))?;
-    record(&txn, &a, Some(actor.person_id), "registered", json!({ "assetTag": a.asset_tag }), None, at).await?;
+    record(
+        &txn,
+        &a,
+        Some(actor.person_id),
+        "registered",
+        json!({ "assetTag": a.asset_tag }),
+        None,
+        at,
+    )
+    .await?;
     if let Some(p) = a.parent_id {
         attach_event(&txn, actor, p, &a, true, at).await?;
     }
@@ -525,9 +647,21 @@ async fn attach_event(
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
     if let Some(parent) = asset::Entity::find_by_id(parent_id).one(db).await? {
-        let kind = if attached { "peripheral_attached" } else { "peripheral_detached" };
-        record(db, &parent, Some(actor.person_id), kind, json!({ "assetId": child.id, "assetTag": child.asset_tag }), None, at)
-            .await?;
+        let kind = if attached {
+            "peripheral_attached"
+        } else {
+            "peripheral_detached"
+        };
+        record(
+            db,
+            &parent,
+            Some(actor.person_id),
+            kind,
+            json!({ "assetId": child.id, "assetTag": child.asset_tag }),
+            None,
+            at,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -546,21 +680,37 @@ fn diff(old: &asset::Model, new: &AssetInput) -> (Map<String, Value>, bool, bool
     put("maker", json!(old.maker), json!(new.maker));
     put("model", json!(old.model), json!(new.model));
     put("serial", json!(old.serial), json!(new.serial));
-    put("computerName", json!(old.computer_name), json!(new.computer_name));
+    put(
+        "computerName",
+        json!(old.computer_name),
+        json!(new.computer_name),
+    );
     put("ipAddress", json!(old.ip_address), json!(new.ip_address));
     put("macAddress", json!(old.mac_address), json!(new.mac_address));
     put("orgUnitId", json!(old.org_unit_id), json!(new.org_unit_id));
     put("location", json!(old.location), json!(new.location));
     put("userId", json!(old.user_id), json!(new.user_id));
     put("purpose", json!(old.purpose), json!(new.purpose));
-    put("status", json!(old.status), json!(new.status.unwrap_or(old.status)));
+    put(
+        "status",
+        json!(old.status),
+        json!(new.status.unwrap_or(old.status)),
+    );
     put("parentId", json!(old.parent_id), json!(new.parent_id));
     put("loanable", json!(old.loanable), json!(new.loanable));
     put("lessor", json!(old.lessor), json!(new.lessor));
     put("leaseStart", json!(old.lease_start), json!(new.lease_start));
     put("leaseEnd", json!(old.lease_end), json!(new.lease_end));
-    put("purchasedOn", json!(old.purchased_on), json!(new.purchased_on));
-    put("warrantyUntil", json!(old.warranty_until), json!(new.warranty_until));
+    put(
+        "purchasedOn",
+        json!(old.purchased_on),
+        json!(new.purchased_on),
+    );
+    put(
+        "warrantyUntil",
+        json!(old.warranty_until),
+        json!(new.warranty_until),
+    );
     put("notes", json!(old.notes), json!(new.notes));
     let moved = changed.contains_key("orgUnitId") || changed.contains_key("location");
     let assigned = changed.contains_key("userId");
@@ -595,23 +745,62 @@ pub(crate) async fn apply(
     if res.rows_affected == 0 {
         return Err(ServiceError::Conflict("asset changed meanwhile"));
     }
-    let a = asset::Entity::find_by_id(old.id).one(db).await?.ok_or(ServiceError::NotFound)?;
+    let a = asset::Entity::find_by_id(old.id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let pick = |keys: &[&str]| -> Value {
-        Value::Object(changed.iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Value::Object(
+            changed
+                .iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     };
     if moved {
-        record(db, &a, Some(actor.person_id), "moved", pick(&["orgUnitId", "location", "computerName"]), ticket_id, at).await?;
+        record(
+            db,
+            &a,
+            Some(actor.person_id),
+            "moved",
+            pick(&["orgUnitId", "location", "computerName"]),
+            ticket_id,
+            at,
+        )
+        .await?;
     }
     if assigned {
-        record(db, &a, Some(actor.person_id), "assigned", pick(&["userId"]), ticket_id, at).await?;
+        record(
+            db,
+            &a,
+            Some(actor.person_id),
+            "assigned",
+            pick(&["userId"]),
+            ticket_id,
+            at,
+        )
+        .await?;
     }
     let rest: Map<String, Value> = changed
         .iter()
-        .filter(|(k, _)| !(matches!(k.as_str(), "orgUnitId" | "location" | "userId") || (moved && k.as_str() == "computerName")))
+        .filter(|(k, _)| {
+            !(matches!(k.as_str(), "orgUnitId" | "location" | "userId")
+                || (moved && k.as_str() == "computerName"))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !rest.is_empty() {
-        record(db, &a, Some(actor.person_id), "updated", Value::Object(rest), ticket_id, at).await?;
+        record(
+            db,
+            &a,
+            Some(actor.person_id),
+            "updated",
+            Value::Object(rest),
+            ticket_id,
+            at,
+        )
+        .await?;
     }
     if old.parent_id != a.parent_id {
         if let Some(p) = old.parent_id {
@@ -642,13 +831,27 @@ pub async fn update(
         return Err(ServiceError::Conflict("asset changed meanwhile"));
     }
     if input.status != Some(old.status) && !status_settable(input.status) {
-        return Err(ServiceError::invalid("status", "STATUS_BY_OPERATION", "貸出中・修理中・廃棄済は各操作で設定されます"));
+        return Err(ServiceError::invalid(
+            "status",
+            "STATUS_BY_OPERATION",
+            "貸出中・修理中・廃棄済は各操作で設定されます",
+        ));
     }
     if old.status == AssetStatus::Retired {
-        return Err(ServiceError::invalid("assetId", "RETIRED", "廃棄済の機器は変更できません"));
+        return Err(ServiceError::invalid(
+            "assetId",
+            "RETIRED",
+            "廃棄済の機器は変更できません",
+        ));
     }
-    if input.status != Some(old.status) && matches!(old.status, AssetStatus::OnLoan | AssetStatus::InRepair) {
-        return Err(ServiceError::invalid("status", "STATUS_BY_OPERATION", "貸出中・修理中の機器は返却・修理完了で状態が戻ります"));
+    if input.status != Some(old.status)
+        && matches!(old.status, AssetStatus::OnLoan | AssetStatus::InRepair)
+    {
+        return Err(ServiceError::invalid(
+            "status",
+            "STATUS_BY_OPERATION",
+            "貸出中・修理中の機器は返却・修理完了で状態が戻ります",
+        ));
     }
     check_references(&txn, actor, &input, Some(id)).await?;
     let a = apply(&txn, actor, &old, &input, None, now()).await?;
@@ -689,8 +892,20 @@ pub(crate) async fn set_status(
     if let Value::Object(m) = &mut payload {
         m.insert("status".into(), json!({ "from": a.status, "to": status }));
     }
-    record(db, a, Some(actor.person_id), ev.kind, payload, ev.ticket_id, at).await?;
-    asset::Entity::find_by_id(a.id).one(db).await?.ok_or(ServiceError::NotFound)
+    record(
+        db,
+        a,
+        Some(actor.person_id),
+        ev.kind,
+        payload,
+        ev.ticket_id,
+        at,
+    )
+    .await?;
+    asset::Entity::find_by_id(a.id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// Records an inspection (点検) of an asset (desk only).
@@ -708,8 +923,16 @@ pub async fn inspect(
     c.done()?;
     let txn = db.begin().await?;
     let a = get(&txn, actor, id).await?;
-    let ev = record(&txn, &a, Some(actor.person_id), "inspected", json!({ "result": result.trim(), "note": clean(note) }), None, now())
-        .await?;
+    let ev = record(
+        &txn,
+        &a,
+        Some(actor.person_id),
+        "inspected",
+        json!({ "result": result.trim(), "note": clean(note) }),
+        None,
+        now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(ev)
 }
@@ -739,23 +962,48 @@ pub struct Retirement {
 
 /// Retires an asset (廃棄) with its data-erasure evidence (desk only): evidence files are stored
 /// content-addressed, its license seats released, its peripherals detached.
-pub async fn retire(db: &DatabaseConnection, actor: &Actor, id: Uuid, r: Retirement) -> ServiceResult<asset::Model> {
+pub async fn retire(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    r: Retirement,
+) -> ServiceResult<asset::Model> {
     require_desk(actor)?;
     let mut c = Check::default();
     c.text("reason", &r.reason, NAME_MAX, true);
     c.opt_text("erasureMethod", r.erasure_method.as_deref(), NAME_MAX);
-    c.opt_text("certificateNumber", r.certificate_number.as_deref(), CODE_MAX);
+    c.opt_text(
+        "certificateNumber",
+        r.certificate_number.as_deref(),
+        CODE_MAX,
+    );
     for (i, e) in r.evidence.iter().enumerate() {
         if e.data.len() > EVIDENCE_MAX {
-            c.push(&format!("evidence.{i}"), "TOO_LARGE", "証跡ファイルは20MB以内にしてください");
+            c.push(
+                &format!("evidence.{i}"),
+                "TOO_LARGE",
+                "証跡ファイルは20MB以内にしてください",
+            );
         }
     }
     c.done()?;
     let txn = db.begin().await?;
     let a = get(&txn, actor, id).await?;
     match a.status {
-        AssetStatus::Retired => return Err(ServiceError::invalid("assetId", "RETIRED", "既に廃棄済です")),
-        AssetStatus::OnLoan => return Err(ServiceError::invalid("assetId", "ON_LOAN", "貸出中の機器は返却後に廃棄してください")),
+        AssetStatus::Retired => {
+            return Err(ServiceError::invalid(
+                "assetId",
+                "RETIRED",
+                "既に廃棄済です",
+            ));
+        }
+        AssetStatus::OnLoan => {
+            return Err(ServiceError::invalid(
+                "assetId",
+                "ON_LOAN",
+                "貸出中の機器は返却後に廃棄してください",
+            ));
+        }
         _ => {}
     }
     let at = now();
@@ -772,7 +1020,10 @@ pub async fn retire(db: &DatabaseConnection, actor: &Actor, id: Uuid, r: Retirem
         .exec(&txn)
         .await?
         .rows_affected;
-    let children = asset::Entity::find().filter(asset::Column::ParentId.eq(a.id)).all(&txn).await?;
+    let children = asset::Entity::find()
+        .filter(asset::Column::ParentId.eq(a.id))
+        .all(&txn)
+        .await?;
     for ch in &children {
         let mut input = AssetInput::from(ch);
         input.parent_id = None;
@@ -787,7 +1038,19 @@ pub async fn retire(db: &DatabaseConnection, actor: &Actor, id: Uuid, r: Retirem
         "licensesReleased": released,
         "peripheralsDetached": children.len(),
     });
-    let a = set_status(&txn, actor, &a, AssetStatus::Retired, StatusEvent { kind: "retired", payload, ticket_id: None }, at).await?;
+    let a = set_status(
+        &txn,
+        actor,
+        &a,
+        AssetStatus::Retired,
+        StatusEvent {
+            kind: "retired",
+            payload,
+            ticket_id: None,
+        },
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(a)
 }
@@ -805,7 +1068,11 @@ pub async fn events(
     if let Some(c) = after {
         q = q.filter(asset_event::Column::Id.gt(c));
     }
-    let rows = q.order_by_asc(asset_event::Column::Id).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_asc(asset_event::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -823,12 +1090,19 @@ pub async fn evidence_file(
         .await?
         .ok_or(ServiceError::NotFound)?;
     get(db, actor, ev.asset_id).await?;
-    let file = ev.payload["evidence"].get(index).ok_or(ServiceError::NotFound)?;
+    let file = ev.payload["evidence"]
+        .get(index)
+        .ok_or(ServiceError::NotFound)?;
     let sha = file["sha256"].as_str().ok_or(ServiceError::NotFound)?;
-    let data = crate::mail::blob_data(db, sha).await?.ok_or(ServiceError::NotFound)?;
+    let data = crate::mail::blob_data(db, sha)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     Ok((
         file["filename"].as_str().unwrap_or("evidence").to_owned(),
-        file["contentType"].as_str().unwrap_or("application/octet-stream").to_owned(),
+        file["contentType"]
+            .as_str()
+            .unwrap_or("application/octet-stream")
+            .to_owned(),
         data,
     ))
 }
@@ -856,7 +1130,10 @@ pub(crate) async fn link_in(
     t: &entity::ticket::Model,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let exists = asset_ticket::Entity::find_by_id((a.id, t.id)).one(db).await?.is_some();
+    let exists = asset_ticket::Entity::find_by_id((a.id, t.id))
+        .one(db)
+        .await?
+        .is_some();
     if exists {
         return Ok(());
     }
@@ -869,7 +1146,16 @@ pub(crate) async fn link_in(
     })
     .exec_without_returning(db)
     .await?;
-    record(db, a, Some(actor.person_id), "ticket_linked", json!({ "ticketNumber": t.number }), Some(t.id), at).await?;
+    record(
+        db,
+        a,
+        Some(actor.person_id),
+        "ticket_linked",
+        json!({ "ticketNumber": t.number }),
+        Some(t.id),
+        at,
+    )
+    .await?;
     tickets::record_event(
         db,
         t,
@@ -884,23 +1170,47 @@ pub(crate) async fn link_in(
 }
 
 /// Unlinks a ticket from an asset (desk only).
-pub async fn unlink_ticket(db: &DatabaseConnection, actor: &Actor, asset_id: Uuid, ticket_id: Uuid) -> ServiceResult<asset::Model> {
+pub async fn unlink_ticket(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    asset_id: Uuid,
+    ticket_id: Uuid,
+) -> ServiceResult<asset::Model> {
     require_desk(actor)?;
     let txn = db.begin().await?;
     let a = get(&txn, actor, asset_id).await?;
     let t = tickets::get(&txn, actor, ticket_id).await?;
-    let gone = asset_ticket::Entity::delete_by_id((a.id, t.id)).exec(&txn).await?.rows_affected;
+    let gone = asset_ticket::Entity::delete_by_id((a.id, t.id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
     if gone > 0 {
-        record(&txn, &a, Some(actor.person_id), "ticket_unlinked", json!({ "ticketNumber": t.number }), Some(t.id), now()).await?;
+        record(
+            &txn,
+            &a,
+            Some(actor.person_id),
+            "ticket_unlinked",
+            json!({ "ticketNumber": t.number }),
+            Some(t.id),
+            now(),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(a)
 }
 
 /// The tickets linked to an asset that the actor may see, newest link first.
-pub async fn tickets_of(db: &impl ConnectionTrait, actor: &Actor, asset_id: Uuid) -> ServiceResult<Vec<entity::ticket::Model>> {
+pub async fn tickets_of(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    asset_id: Uuid,
+) -> ServiceResult<Vec<entity::ticket::Model>> {
     let a = get(db, actor, asset_id).await?;
-    Ok(tickets_of_many(db, actor, &[a.id]).await?.remove(&a.id).unwrap_or_default())
+    Ok(tickets_of_many(db, actor, &[a.id])
+        .await?
+        .remove(&a.id)
+        .unwrap_or_default())
 }
 
 /// [`tickets_of`] for several assets in three queries (for DataLoaders); assets outside the
@@ -910,8 +1220,13 @@ pub async fn tickets_of_many(
     actor: &Actor,
     asset_ids: &[Uuid],
 ) -> ServiceResult<HashMap<Uuid, Vec<entity::ticket::Model>>> {
-    let visible: Vec<Uuid> = get_many(db, actor, asset_ids).await?.into_iter().map(|a| a.id).collect();
-    let mut out: HashMap<Uuid, Vec<entity::ticket::Model>> = visible.iter().map(|id| (*id, Vec::new())).collect();
+    let visible: Vec<Uuid> = get_many(db, actor, asset_ids)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let mut out: HashMap<Uuid, Vec<entity::ticket::Model>> =
+        visible.iter().map(|id| (*id, Vec::new())).collect();
     if visible.is_empty() {
         return Ok(out);
     }
@@ -921,9 +1236,17 @@ pub async fn tickets_of_many(
         .order_by_desc(asset_ticket::Column::CreatedAt)
         .all(db)
         .await?;
-    let ticket_ids: Vec<Uuid> = links.iter().map(|l| l.ticket_id).collect::<std::collections::HashSet<_>>().into_iter().collect();
-    let found: HashMap<Uuid, entity::ticket::Model> =
-        tickets::get_many(db, actor, &ticket_ids).await?.into_iter().map(|t| (t.id, t)).collect();
+    let ticket_ids: Vec<Uuid> = links
+        .iter()
+        .map(|l| l.ticket_id)
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    let found: HashMap<Uuid, entity::ticket::Model> = tickets::get_many(db, actor, &ticket_ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
     for l in links {
         if let (Some(t), Some(list)) = (found.get(&l.ticket_id), out.get_mut(&l.asset_id)) {
             list.push(t.clone());
@@ -938,7 +1261,8 @@ pub async fn peripherals_of(
     actor: &Actor,
     parent_ids: &[Uuid],
 ) -> ServiceResult<HashMap<Uuid, Vec<asset::Model>>> {
-    let mut out: HashMap<Uuid, Vec<asset::Model>> = parent_ids.iter().map(|id| (*id, Vec::new())).collect();
+    let mut out: HashMap<Uuid, Vec<asset::Model>> =
+        parent_ids.iter().map(|id| (*id, Vec::new())).collect();
     if parent_ids.is_empty() {
         return Ok(out);
     }
@@ -957,7 +1281,11 @@ pub async fn peripherals_of(
 }
 
 /// The assets linked to a ticket that the actor may see.
-pub async fn of_ticket(db: &impl ConnectionTrait, actor: &Actor, ticket_id: Uuid) -> ServiceResult<Vec<asset::Model>> {
+pub async fn of_ticket(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ticket_id: Uuid,
+) -> ServiceResult<Vec<asset::Model>> {
     let t = tickets::get(db, actor, ticket_id).await?;
     let ids: Vec<Uuid> = asset_ticket::Entity::find()
         .select_only()

@@ -12,8 +12,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{asset, license, license_assignment};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, DatabaseConnection, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -86,7 +86,11 @@ pub fn normalize(i: LicenseInput) -> Result<LicenseInput, Vec<crate::UserError>>
     if let (Some(s), Some(e)) = (out.starts_on, out.expires_on)
         && e < s
     {
-        c.push("expiresOn", "INVALID_RANGE", "有効期限は開始日以降にしてください");
+        c.push(
+            "expiresOn",
+            "INVALID_RANGE",
+            "有効期限は開始日以降にしてください",
+        );
     }
     if c.0.is_empty() { Ok(out) } else { Err(c.0) }
 }
@@ -123,7 +127,11 @@ fn duplicate(e: sea_orm::DbErr) -> ServiceError {
 }
 
 /// Loads one license (desk only).
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<license::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<license::Model> {
     require_desk(actor)?;
     license::Entity::find_by_id(id)
         .filter(license::Column::TenantId.eq(actor.tenant_id))
@@ -133,14 +141,26 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceR
 }
 
 /// Registers a license (desk only).
-pub async fn create(db: &impl ConnectionTrait, actor: &Actor, i: LicenseInput) -> ServiceResult<license::Model> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    i: LicenseInput,
+) -> ServiceResult<license::Model> {
     require_desk(actor)?;
     let i = normalize(i).map_err(ServiceError::Invalid)?;
-    row(actor.tenant_id, Uuid::now_v7(), &i, now()).insert(db).await.map_err(duplicate)
+    row(actor.tenant_id, Uuid::now_v7(), &i, now())
+        .insert(db)
+        .await
+        .map_err(duplicate)
 }
 
 /// Changes a license (desk only). A new expiry date re-arms its alerts.
-pub async fn update(db: &impl ConnectionTrait, actor: &Actor, id: Uuid, i: LicenseInput) -> ServiceResult<license::Model> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    i: LicenseInput,
+) -> ServiceResult<license::Model> {
     let old = get(db, actor, id).await?;
     let i = normalize(i).map_err(ServiceError::Invalid)?;
     let mut r = row(actor.tenant_id, id, &i, now());
@@ -171,8 +191,16 @@ pub async fn list(
 ) -> ServiceResult<Page<license::Model>> {
     require_desk(actor)?;
     let mut c = Condition::all().add(license::Column::TenantId.eq(actor.tenant_id));
-    if let Some(p) = f.product_contains.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        c = c.add(Expr::col(license::Column::Product).like(LikeExpr::new(format!("%{}%", super::escape_like(p))).escape('\\')));
+    if let Some(p) = f
+        .product_contains
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        c = c.add(
+            Expr::col(license::Column::Product)
+                .like(LikeExpr::new(format!("%{}%", super::escape_like(p))).escape('\\')),
+        );
     }
     if let Some(m) = f.main_contract {
         c = c.add(license::Column::MainContract.eq(m));
@@ -183,7 +211,12 @@ pub async fn list(
     if let Some(a) = after_code {
         c = c.add(license::Column::Code.gt(a));
     }
-    let rows = license::Entity::find().filter(c).order_by_asc(license::Column::Code).limit(first + 1).all(db).await?;
+    let rows = license::Entity::find()
+        .filter(c)
+        .order_by_asc(license::Column::Code)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -207,7 +240,11 @@ impl Compliance {
 }
 
 /// Active assignment counts of several licenses, in one query.
-pub async fn assigned_counts(db: &impl ConnectionTrait, tenant_id: Uuid, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, i64>> {
+pub async fn assigned_counts(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, i64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -238,7 +275,11 @@ pub async fn assign(
 ) -> ServiceResult<license_assignment::Model> {
     require_desk(actor)?;
     if asset_id.is_some() == person_id.is_some() {
-        return Err(ServiceError::invalid("assetId", "ONE_HOLDER", "機器か利用者のどちらか一方を指定してください"));
+        return Err(ServiceError::invalid(
+            "assetId",
+            "ONE_HOLDER",
+            "機器か利用者のどちらか一方を指定してください",
+        ));
     }
     let txn = db.begin().await?;
     let l = license::Entity::find_by_id(license_id)
@@ -252,22 +293,39 @@ pub async fn assign(
             .filter(asset::Column::TenantId.eq(actor.tenant_id))
             .one(&txn)
             .await?
-            .ok_or_else(|| ServiceError::invalid("assetId", "UNKNOWN_REFERENCE", "機器が見つかりません"))?;
+            .ok_or_else(|| {
+                ServiceError::invalid("assetId", "UNKNOWN_REFERENCE", "機器が見つかりません")
+            })?;
         if a.status == entity::AssetStatus::Retired {
-            return Err(ServiceError::invalid("assetId", "RETIRED", "廃棄済の機器には割り当てられません"));
+            return Err(ServiceError::invalid(
+                "assetId",
+                "RETIRED",
+                "廃棄済の機器には割り当てられません",
+            ));
         }
     }
     if let Some(p) = person_id
         && directory::person(&txn, actor.tenant_id, p).await?.is_none()
     {
-        return Err(ServiceError::invalid("personId", "UNKNOWN_REFERENCE", "利用者が見つかりません"));
+        return Err(ServiceError::invalid(
+            "personId",
+            "UNKNOWN_REFERENCE",
+            "利用者が見つかりません",
+        ));
     }
-    let used = assigned_counts(&txn, actor.tenant_id, &[l.id]).await?.get(&l.id).copied().unwrap_or(0);
+    let used = assigned_counts(&txn, actor.tenant_id, &[l.id])
+        .await?
+        .get(&l.id)
+        .copied()
+        .unwrap_or(0);
     if used >= i64::from(l.seats) && !allow_over {
         return Err(ServiceError::invalid(
             "licenseId",
             "NO_FREE_SEAT",
-            format!("空きライセンスがありません（保有 {} / 割当 {used}）", l.seats),
+            format!(
+                "空きライセンスがありません（保有 {} / 割当 {used}）",
+                l.seats
+            ),
         ));
     }
     let r = license_assignment::ActiveModel {
@@ -294,7 +352,11 @@ pub async fn assign(
 }
 
 /// Takes a seat back (desk only).
-pub async fn release(db: &impl ConnectionTrait, actor: &Actor, assignment_id: Uuid) -> ServiceResult<license_assignment::Model> {
+pub async fn release(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    assignment_id: Uuid,
+) -> ServiceResult<license_assignment::Model> {
     require_desk(actor)?;
     let a = license_assignment::Entity::find_by_id(assignment_id)
         .filter(license_assignment::Column::TenantId.eq(actor.tenant_id))
@@ -302,7 +364,11 @@ pub async fn release(db: &impl ConnectionTrait, actor: &Actor, assignment_id: Uu
         .await?
         .ok_or(ServiceError::NotFound)?;
     if a.released_at.is_some() {
-        return Err(ServiceError::invalid("assignmentId", "ALREADY_RELEASED", "既に解除されています"));
+        return Err(ServiceError::invalid(
+            "assignmentId",
+            "ALREADY_RELEASED",
+            "既に解除されています",
+        ));
     }
     let mut row = a.into_active_model();
     row.released_at = Set(Some(now()));
@@ -334,17 +400,28 @@ pub async fn assignments(
     if let Some(p) = person_id {
         q = q.filter(license_assignment::Column::PersonId.eq(p));
     }
-    Ok(q.order_by_asc(license_assignment::Column::Id).limit(1000).all(db).await?)
+    Ok(q.order_by_asc(license_assignment::Column::Id)
+        .limit(1000)
+        .all(db)
+        .await?)
 }
 
 /// Sends the expiry alerts that are due: once when a license is 60 days from expiry and once
 /// at 30 days, by mail to the tenant's supervisors and admins. Returns `(license, days)` sent.
-pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> ServiceResult<Vec<(license::Model, u32)>> {
+pub async fn alert_expiring(
+    db: &DatabaseConnection,
+    at: DateTime<Utc>,
+) -> ServiceResult<Vec<(license::Model, u32)>> {
     let today = at.with_timezone(&tz::TOKYO).date_naive();
     let txn = db.begin().await?;
     let mut sent = Vec::new();
-    for (days, col) in [(30u32, license::Column::Alerted30At), (60, license::Column::Alerted60At)] {
-        let horizon = today.checked_add_days(Days::new(u64::from(days))).unwrap_or(today);
+    for (days, col) in [
+        (30u32, license::Column::Alerted30At),
+        (60, license::Column::Alerted60At),
+    ] {
+        let horizon = today
+            .checked_add_days(Days::new(u64::from(days)))
+            .unwrap_or(today);
         let due = license::Entity::find()
             .filter(license::Column::ExpiresOn.lte(horizon))
             .filter(license::Column::ExpiresOn.gte(today))
@@ -359,15 +436,25 @@ pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> Servi
             if days == 30 {
                 upd = upd.col_expr(license::Column::Alerted60At, Expr::val(at));
             }
-            let claimed = upd.filter(license::Column::Id.eq(l.id)).filter(col.is_null()).exec(&txn).await?.rows_affected;
-            if claimed == 0 || sent.iter().any(|(s, _): &(license::Model, u32)| s.id == l.id) {
+            let claimed = upd
+                .filter(license::Column::Id.eq(l.id))
+                .filter(col.is_null())
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if claimed == 0
+                || sent
+                    .iter()
+                    .any(|(s, _): &(license::Model, u32)| s.id == l.id)
+            {
                 continue;
             }
             sent.push((l, days));
         }
     }
     // Each tenant's recipients are read once, however many of its licenses fall due.
-    let mut recipients: HashMap<Uuid, Option<(entity::tenant::Model, Vec<entity::person::Model>)>> = HashMap::new();
+    let mut recipients: HashMap<Uuid, Option<(entity::tenant::Model, Vec<entity::person::Model>)>> =
+        HashMap::new();
     for (l, days) in &sent {
         if let std::collections::hash_map::Entry::Vacant(slot) = recipients.entry(l.tenant_id) {
             let found = match directory::tenant(&txn, l.tenant_id).await? {
@@ -385,7 +472,10 @@ pub async fn alert_expiring(db: &DatabaseConnection, at: DateTime<Utc>) -> Servi
 }
 
 /// The tenant's active supervisors and admins with a mail address.
-async fn alert_recipients(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<entity::person::Model>> {
+async fn alert_recipients(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> ServiceResult<Vec<entity::person::Model>> {
     Ok(entity::person::Entity::find()
         .filter(entity::person::Column::TenantId.eq(tenant_id))
         .filter(entity::person::Column::Active.eq(true))
@@ -406,9 +496,19 @@ async fn mail_alert(
     l: &license::Model,
     days: u32,
 ) -> ServiceResult<()> {
-    let expires = l.expires_on.map(|d| format!("{}（{}）", super::sheets::wareki(d), d.format("%Y-%m-%d"))).unwrap_or_default();
-    let contract = l.contract_name.as_deref().or(l.contract_number.as_deref()).unwrap_or("（契約未登録）");
-    let subject = format!("【ライセンス期限】{} の有効期限まで{days}日以内です", l.product);
+    let expires = l
+        .expires_on
+        .map(|d| format!("{}（{}）", super::sheets::wareki(d), d.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    let contract = l
+        .contract_name
+        .as_deref()
+        .or(l.contract_number.as_deref())
+        .unwrap_or("（契約未登録）");
+    let subject = format!(
+        "【ライセンス期限】{} の有効期限まで{days}日以内です",
+        l.product
+    );
     for p in people {
         let body = format!(
             "{} 様\n\nライセンス管理台帳のお知らせです。次のライセンスの有効期限が近づいています。\n\n管理番号: {}\n製品: {} {}\n保有数: {}\n契約: {contract}\n有効期限: {expires}\n\n更新の要否をご確認ください。\n\n――\n{} ヘルプデスク\n",
@@ -419,7 +519,16 @@ async fn mail_alert(
             l.seats,
             tenant.name
         );
-        crate::mail::outbound::queue_personal(db, tenant, p.email.trim(), "license_expiry", subject.clone(), body, now()).await?;
+        crate::mail::outbound::queue_personal(
+            db,
+            tenant,
+            p.email.trim(),
+            "license_expiry",
+            subject.clone(),
+            body,
+            now(),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -8,20 +8,24 @@
 
 pub mod assets;
 pub mod licenses;
-pub mod sheets;
 pub mod loans;
 pub mod repairs;
+pub mod sheets;
 pub mod stock;
 
 use crate::auth::{Actor, Role};
 use crate::error::{ServiceError, ServiceResult, UserError};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use uuid::Uuid;
 
 /// Refuses anyone but the desk.
 pub(crate) fn require_desk(actor: &Actor) -> ServiceResult<()> {
-    if actor.is_desk() { Ok(()) } else { Err(ServiceError::Forbidden("ledgers are kept by the desk")) }
+    if actor.is_desk() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("ledgers are kept by the desk"))
+    }
 }
 
 /// Refuses anyone but a supervisor or admin (approvals, purchasing).
@@ -46,7 +50,10 @@ pub(crate) async fn next_number(
         .values_panic([tenant_id.into(), series.into(), year.into(), 1i64.into()])
         .on_conflict(
             OnConflict::columns(["tenant_id", "series", "year"])
-                .value("last_value", Expr::col(("ledger_counters", "last_value")).add(1))
+                .value(
+                    "last_value",
+                    Expr::col(("ledger_counters", "last_value")).add(1),
+                )
                 .to_owned(),
         )
         .returning_col("last_value")
@@ -78,7 +85,10 @@ pub fn normalize_mac(input: &str) -> Option<String> {
 /// Normalises an IPv4 or IPv6 address (full-width digits folded); `None` when it is not one.
 pub fn normalize_ip(input: &str) -> Option<String> {
     let s: String = input.chars().map(fold_width).collect();
-    s.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    s.trim()
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 /// Folds a full-width ASCII character (`０`, `Ａ`, `：`) to its half-width form.
@@ -121,7 +131,11 @@ impl Check {
         if required && value.trim().is_empty() {
             self.push(field, "REQUIRED", "入力してください");
         } else if n > max {
-            self.push(field, "TOO_LONG", format!("{max}文字以内で入力してください（現在{n}文字）"));
+            self.push(
+                field,
+                "TOO_LONG",
+                format!("{max}文字以内で入力してください（現在{n}文字）"),
+            );
         }
     }
 
@@ -144,13 +158,20 @@ impl Check {
     }
 
     pub fn done(self) -> ServiceResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ServiceError::Invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Invalid(self.0))
+        }
     }
 }
 
 /// Whether a database error is a unique-constraint violation (SQLite or PostgreSQL).
 pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 /// Shorthand for "match nothing" in a scope condition.
@@ -164,17 +185,35 @@ mod tests {
 
     #[test]
     fn mac_addresses_are_normalised_from_every_way_people_write_them() {
-        for input in ["00:1a:2b:3c:4d:5e", "00-1A-2B-3C-4D-5E", "001a.2b3c.4d5e", "001A2B3C4D5E", "００：１Ａ：２Ｂ：３Ｃ：４Ｄ：５Ｅ"] {
-            assert_eq!(normalize_mac(input).as_deref(), Some("00:1A:2B:3C:4D:5E"), "{input}");
+        for input in [
+            "00:1a:2b:3c:4d:5e",
+            "00-1A-2B-3C-4D-5E",
+            "001a.2b3c.4d5e",
+            "001A2B3C4D5E",
+            "００：１Ａ：２Ｂ：３Ｃ：４Ｄ：５Ｅ",
+        ] {
+            assert_eq!(
+                normalize_mac(input).as_deref(),
+                Some("00:1A:2B:3C:4D:5E"),
+                "{input}"
+            );
         }
-        for bad in ["00:1a:2b:3c:4d", "00:1a:2b:3c:4d:5g", "", "00:1a:2b:3c:4d:5e:6f"] {
+        for bad in [
+            "00:1a:2b:3c:4d",
+            "00:1a:2b:3c:4d:5g",
+            "",
+            "00:1a:2b:3c:4d:5e:6f",
+        ] {
             assert_eq!(normalize_mac(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn ip_addresses_are_checked_and_full_width_digits_folded() {
-        assert_eq!(normalize_ip("１９２．１６８．１．１０").as_deref(), Some("192.168.1.10"));
+        assert_eq!(
+            normalize_ip("１９２．１６８．１．１０").as_deref(),
+            Some("192.168.1.10")
+        );
         assert_eq!(normalize_ip(" 10.0.0.1 ").as_deref(), Some("10.0.0.1"));
         assert_eq!(normalize_ip("fe80::1").as_deref(), Some("fe80::1"));
         assert_eq!(normalize_ip("192.168.1.300"), None);

@@ -11,8 +11,8 @@ use crate::tickets::{self, now};
 use chrono::NaiveDate;
 use entity::{AssetStatus, RepairStatus, asset, repair};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Set, DatabaseConnection, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -50,9 +50,23 @@ impl DamageReport {
     }
 
     fn check(&self, c: &mut Check) {
-        c.text("damageReport.submittedBy", &self.submitted_by, assets::NAME_MAX, true);
-        c.text("damageReport.circumstances", &self.circumstances, assets::NOTE_MAX, true);
-        c.opt_text("damageReport.hearing", self.hearing.as_deref(), assets::NOTE_MAX);
+        c.text(
+            "damageReport.submittedBy",
+            &self.submitted_by,
+            assets::NAME_MAX,
+            true,
+        );
+        c.text(
+            "damageReport.circumstances",
+            &self.circumstances,
+            assets::NOTE_MAX,
+            true,
+        );
+        c.opt_text(
+            "damageReport.hearing",
+            self.hearing.as_deref(),
+            assets::NOTE_MAX,
+        );
     }
 }
 
@@ -68,7 +82,11 @@ pub struct NewRepair {
 }
 
 /// Loads one repair (desk only).
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<repair::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<repair::Model> {
     require_desk(actor)?;
     repair::Entity::find_by_id(id)
         .filter(repair::Column::TenantId.eq(actor.tenant_id))
@@ -97,7 +115,11 @@ pub async fn list(
     if let Some(a) = after {
         q = q.filter(repair::Column::Id.lt(a));
     }
-    let rows = q.order_by_desc(repair::Column::Id).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_desc(repair::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -116,7 +138,9 @@ async fn swap_in(
     input.org_unit_id = broken.org_unit_id;
     input.location = broken.location.clone();
     input.status = Some(AssetStatus::InUse);
-    let moved = apply(db, actor, spare, &input, ticket_id, at).await?.unwrap_or_else(|| spare.clone());
+    let moved = apply(db, actor, spare, &input, ticket_id, at)
+        .await?
+        .unwrap_or_else(|| spare.clone());
     assets::record(
         db,
         &moved,
@@ -142,7 +166,11 @@ async fn swap_in(
 
 /// Sends a broken device to repair (desk only): links its ticket, optionally swaps a spare in and
 /// records the damage report.
-pub async fn open(db: &DatabaseConnection, actor: &Actor, new: NewRepair) -> ServiceResult<repair::Model> {
+pub async fn open(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewRepair,
+) -> ServiceResult<repair::Model> {
     require_desk(actor)?;
     let mut c = Check::default();
     c.opt_text("fault", new.fault.as_deref(), assets::NOTE_MAX);
@@ -152,8 +180,15 @@ pub async fn open(db: &DatabaseConnection, actor: &Actor, new: NewRepair) -> Ser
     c.done()?;
     let txn = db.begin().await?;
     let a = assets::get(&txn, actor, new.asset_id).await?;
-    if matches!(a.status, AssetStatus::InRepair | AssetStatus::Retired | AssetStatus::OnLoan) {
-        return Err(ServiceError::invalid("assetId", "NOT_AVAILABLE", "修理中・廃棄済・貸出中の機器は修理に出せません"));
+    if matches!(
+        a.status,
+        AssetStatus::InRepair | AssetStatus::Retired | AssetStatus::OnLoan
+    ) {
+        return Err(ServiceError::invalid(
+            "assetId",
+            "NOT_AVAILABLE",
+            "修理中・廃棄済・貸出中の機器は修理に出せません",
+        ));
     }
     let ticket = match new.ticket_id {
         Some(t) => Some(tickets::get(&txn, actor, t).await?),
@@ -163,7 +198,11 @@ pub async fn open(db: &DatabaseConnection, actor: &Actor, new: NewRepair) -> Ser
         Some(s) => {
             let s = assets::get(&txn, actor, s).await?;
             if s.status != AssetStatus::Spare || s.id == a.id {
-                return Err(ServiceError::invalid("spareAssetId", "NOT_A_SPARE", "代替機には予備の機器を指定してください"));
+                return Err(ServiceError::invalid(
+                    "spareAssetId",
+                    "NOT_A_SPARE",
+                    "代替機には予備の機器を指定してください",
+                ));
             }
             Some(s)
         }
@@ -195,21 +234,37 @@ pub async fn open(db: &DatabaseConnection, actor: &Actor, new: NewRepair) -> Ser
     if let Some(t) = &ticket {
         assets::link_in(&txn, actor, &a, t, at).await?;
     }
-    let a = asset::Entity::find_by_id(a.id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let a = asset::Entity::find_by_id(a.id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let a = set_status(
         &txn,
         actor,
         &a,
         AssetStatus::InRepair,
-        StatusEvent { kind: "sent_to_repair", payload: json!({ "repairId": r.id, "fault": r.fault }), ticket_id },
+        StatusEvent {
+            kind: "sent_to_repair",
+            payload: json!({ "repairId": r.id, "fault": r.fault }),
+            ticket_id,
+        },
         at,
     )
-        .await?;
+    .await?;
     if let Some(s) = &spare {
         swap_in(&txn, actor, &a, s, r.id, ticket_id).await?;
     }
     if r.damage_report.is_some() {
-        assets::record(&txn, &a, Some(actor.person_id), "damage_report_received", json!({ "repairId": r.id }), ticket_id, at).await?;
+        assets::record(
+            &txn,
+            &a,
+            Some(actor.person_id),
+            "damage_report_received",
+            json!({ "repairId": r.id }),
+            ticket_id,
+            at,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(r)
@@ -232,7 +287,16 @@ pub async fn record_damage_report(
     row.updated_at = Set(now());
     let r = row.update(&txn).await?;
     let a = assets::get(&txn, actor, r.asset_id).await?;
-    assets::record(&txn, &a, Some(actor.person_id), "damage_report_received", json!({ "repairId": r.id }), r.ticket_id, now()).await?;
+    assets::record(
+        &txn,
+        &a,
+        Some(actor.person_id),
+        "damage_report_received",
+        json!({ "repairId": r.id }),
+        r.ticket_id,
+        now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(r)
 }
@@ -248,11 +312,17 @@ pub async fn dispatch(
     let txn = db.begin().await?;
     let r = get(&txn, actor, id).await?;
     if r.status != RepairStatus::Open {
-        return Err(ServiceError::invalid("repairId", "INVALID_TRANSITION", "受付中の修理だけ修理依頼できます"));
+        return Err(ServiceError::invalid(
+            "repairId",
+            "INVALID_TRANSITION",
+            "受付中の修理だけ修理依頼できます",
+        ));
     }
     let v = crate::directory::vendor(&txn, actor.tenant_id, vendor_id)
         .await?
-        .ok_or_else(|| ServiceError::invalid("vendorId", "UNKNOWN_REFERENCE", "修理業者が見つかりません"))?;
+        .ok_or_else(|| {
+            ServiceError::invalid("vendorId", "UNKNOWN_REFERENCE", "修理業者が見つかりません")
+        })?;
     let at = now();
     let mut row = r.clone().into_active_model();
     row.status = Set(RepairStatus::Dispatched);
@@ -277,11 +347,20 @@ pub async fn dispatch(
 }
 
 /// Records the device back from the vendor (desk only); it waits as a spare to be re-kitted.
-pub async fn receive_back(db: &DatabaseConnection, actor: &Actor, id: Uuid, note: Option<String>) -> ServiceResult<repair::Model> {
+pub async fn receive_back(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    note: Option<String>,
+) -> ServiceResult<repair::Model> {
     let txn = db.begin().await?;
     let r = get(&txn, actor, id).await?;
     if !matches!(r.status, RepairStatus::Dispatched | RepairStatus::Open) {
-        return Err(ServiceError::invalid("repairId", "INVALID_TRANSITION", "修理中のものだけ返却を記録できます"));
+        return Err(ServiceError::invalid(
+            "repairId",
+            "INVALID_TRANSITION",
+            "修理中のものだけ返却を記録できます",
+        ));
     }
     let at = now();
     let mut row = r.clone().into_active_model();
@@ -295,10 +374,14 @@ pub async fn receive_back(db: &DatabaseConnection, actor: &Actor, id: Uuid, note
         actor,
         &a,
         AssetStatus::Spare,
-        StatusEvent { kind: "returned_from_repair", payload: json!({ "repairId": r.id, "note": clean(note) }), ticket_id: r.ticket_id },
+        StatusEvent {
+            kind: "returned_from_repair",
+            payload: json!({ "repairId": r.id, "note": clean(note) }),
+            ticket_id: r.ticket_id,
+        },
         at,
     )
-        .await?;
+    .await?;
     txn.commit().await?;
     Ok(r)
 }
@@ -315,12 +398,25 @@ pub async fn close(
     let txn = db.begin().await?;
     let r = get(&txn, actor, id).await?;
     if r.status != RepairStatus::Returned {
-        return Err(ServiceError::invalid("repairId", "INVALID_TRANSITION", "修理完了（返却済）のものだけ完了にできます"));
+        return Err(ServiceError::invalid(
+            "repairId",
+            "INVALID_TRANSITION",
+            "修理完了（返却済）のものだけ完了にできます",
+        ));
     }
     let at = now();
     let mut a = assets::get(&txn, actor, r.asset_id).await?;
     if rekitted {
-        assets::record(&txn, &a, Some(actor.person_id), "rekitted", json!({ "repairId": r.id }), r.ticket_id, at).await?;
+        assets::record(
+            &txn,
+            &a,
+            Some(actor.person_id),
+            "rekitted",
+            json!({ "repairId": r.id }),
+            r.ticket_id,
+            at,
+        )
+        .await?;
     }
     if swap_back && let Some(spare_id) = r.spare_asset_id {
         let spare = assets::get(&txn, actor, spare_id).await?;
@@ -329,13 +425,25 @@ pub async fn close(
         back.org_unit_id = spare.org_unit_id;
         back.location = spare.location.clone();
         back.status = Some(AssetStatus::InUse);
-        a = apply(&txn, actor, &a, &back, r.ticket_id, at).await?.unwrap_or(a);
+        a = apply(&txn, actor, &a, &back, r.ticket_id, at)
+            .await?
+            .unwrap_or(a);
         let mut pool = AssetInput::from(&spare);
         pool.user_id = None;
         pool.status = Some(AssetStatus::Spare);
-        let spare = apply(&txn, actor, &spare, &pool, r.ticket_id, at).await?.unwrap_or(spare);
-        assets::record(&txn, &spare, Some(actor.person_id), "spare_returned", json!({ "repairId": r.id, "replaced": a.asset_tag }), r.ticket_id, at)
-            .await?;
+        let spare = apply(&txn, actor, &spare, &pool, r.ticket_id, at)
+            .await?
+            .unwrap_or(spare);
+        assets::record(
+            &txn,
+            &spare,
+            Some(actor.person_id),
+            "spare_returned",
+            json!({ "repairId": r.id, "replaced": a.asset_tag }),
+            r.ticket_id,
+            at,
+        )
+        .await?;
     }
     let mut row = r.clone().into_active_model();
     row.status = Set(RepairStatus::Closed);

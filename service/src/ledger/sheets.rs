@@ -16,9 +16,13 @@ use crate::auth::Actor;
 use crate::error::{ServiceError, ServiceResult};
 use crate::tickets::now;
 use chrono::{Datelike, NaiveDate};
-use entity::{AssetKind, AssetStatus, ConsumableCategory, MovementKind, asset, asset_event, consumable_item, license, org_unit, person};
+use entity::{
+    AssetKind, AssetStatus, ConsumableCategory, MovementKind, asset, asset_event, consumable_item,
+    license, org_unit, person,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -77,7 +81,9 @@ impl std::str::FromStr for Ledger {
             "licenses" | "ライセンス管理台帳" => Ok(Ledger::Licenses),
             "consumables" | "消耗品台帳" => Ok(Ledger::Consumables),
             "radius" => Ok(Ledger::RadiusMacs),
-            other => Err(format!("unknown ledger `{other}` (assets, licenses, consumables, radius)")),
+            other => Err(format!(
+                "unknown ledger `{other}` (assets, licenses, consumables, radius)"
+            )),
         }
     }
 }
@@ -92,11 +98,21 @@ struct Column {
 }
 
 const fn col(key: &'static str, ja: &'static str, aliases: &'static [&'static str]) -> Column {
-    Column { key, ja, aliases, required: false }
+    Column {
+        key,
+        ja,
+        aliases,
+        required: false,
+    }
 }
 
 const fn req(key: &'static str, ja: &'static str, aliases: &'static [&'static str]) -> Column {
-    Column { key, ja, aliases, required: true }
+    Column {
+        key,
+        ja,
+        aliases,
+        required: true,
+    }
 }
 
 const ASSET_COLUMNS: &[Column] = &[
@@ -222,13 +238,27 @@ pub fn decode(bytes: &[u8]) -> ServiceResult<(String, &'static str)> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return std::str::from_utf8(rest)
             .map(|s| (s.to_owned(), "UTF-8 (BOM)"))
-            .map_err(|_| ServiceError::invalid("file", "UNDECODABLE", "UTF-8 (BOM付き) として読めない箇所があります"));
+            .map_err(|_| {
+                ServiceError::invalid(
+                    "file",
+                    "UNDECODABLE",
+                    "UTF-8 (BOM付き) として読めない箇所があります",
+                )
+            });
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+        let enc = if bytes[0] == 0xFF {
+            encoding_rs::UTF_16LE
+        } else {
+            encoding_rs::UTF_16BE
+        };
         let (s, bad) = enc.decode_without_bom_handling(&bytes[2..]);
         if bad {
-            return Err(ServiceError::invalid("file", "UNDECODABLE", "UTF-16 として読めない箇所があります"));
+            return Err(ServiceError::invalid(
+                "file",
+                "UNDECODABLE",
+                "UTF-16 として読めない箇所があります",
+            ));
         }
         return Ok((s.into_owned(), "UTF-16"));
     }
@@ -274,7 +304,11 @@ pub fn encode_sjis(text: &str) -> (Vec<u8>, usize) {
 }
 
 fn header_key(h: &str) -> String {
-    h.chars().map(fold_width).filter(|c| !c.is_whitespace() && *c != '＊' && *c != '*').collect::<String>().to_lowercase()
+    h.chars()
+        .map(fold_width)
+        .filter(|c| !c.is_whitespace() && *c != '＊' && *c != '*')
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// Maps the file's headers to the ledger's columns.
@@ -297,7 +331,9 @@ impl Headers {
                 continue;
             }
             let found = ledger.columns().iter().find(|c| {
-                header_key(c.ja) == k || header_key(c.key) == k || c.aliases.iter().any(|a| header_key(a) == k)
+                header_key(c.ja) == k
+                    || header_key(c.key) == k
+                    || c.aliases.iter().any(|a| header_key(a) == k)
             });
             match found {
                 Some(c) if !index.contains_key(c.key) => {
@@ -307,15 +343,27 @@ impl Headers {
                 _ => ignored.push(h.trim().to_owned()),
             }
         }
-        let missing: Vec<&str> = ledger.columns().iter().filter(|c| c.required && !index.contains_key(c.key)).map(|c| c.ja).collect();
+        let missing: Vec<&str> = ledger
+            .columns()
+            .iter()
+            .filter(|c| c.required && !index.contains_key(c.key))
+            .map(|c| c.ja)
+            .collect();
         if !missing.is_empty() {
             return Err(ServiceError::invalid(
                 "file",
                 "MISSING_COLUMN",
-                format!("必須の列がありません: {}（1行目に見出しが必要です）", missing.join("、")),
+                format!(
+                    "必須の列がありません: {}（1行目に見出しが必要です）",
+                    missing.join("、")
+                ),
             ));
         }
-        Ok(Self { index, names, ignored })
+        Ok(Self {
+            index,
+            names,
+            ignored,
+        })
     }
 }
 
@@ -343,13 +391,24 @@ impl<'a> Row<'a> {
             .names
             .get(key)
             .cloned()
-            .or_else(|| self.ledger.columns().iter().find(|c| c.key == key).map(|c| c.ja.to_owned()))
+            .or_else(|| {
+                self.ledger
+                    .columns()
+                    .iter()
+                    .find(|c| c.key == key)
+                    .map(|c| c.ja.to_owned())
+            })
             .unwrap_or_default()
     }
 
     fn error(&mut self, key: &str, code: &'static str, message: impl Into<String>) {
         let column = self.column_name(key);
-        self.errors.push(RowError { line: self.line, column, code, message: message.into() });
+        self.errors.push(RowError {
+            line: self.line,
+            column,
+            code,
+            message: message.into(),
+        });
     }
 
     fn date(&mut self, key: &str) -> Option<NaiveDate> {
@@ -379,7 +438,11 @@ impl<'a> Row<'a> {
         match parse_bool(v) {
             Some(b) => b,
             None => {
-                self.error(key, "INVALID_VALUE", format!("○／×、はい／いいえ で入力してください: {v}"));
+                self.error(
+                    key,
+                    "INVALID_VALUE",
+                    format!("○／×、はい／いいえ で入力してください: {v}"),
+                );
                 false
             }
         }
@@ -390,26 +453,43 @@ impl<'a> Row<'a> {
         for e in errs {
             let key = e.field.last().cloned().unwrap_or_default();
             let column = self.column_name(&key);
-            self.errors.push(RowError { line: self.line, column, code: e.code, message: e.message });
+            self.errors.push(RowError {
+                line: self.line,
+                column,
+                code: e.code,
+                message: e.message,
+            });
         }
     }
 }
 
 /// Parses a date as Japanese forms and Excel write it; `None` when it is not one.
 pub fn parse_date(input: &str) -> Option<NaiveDate> {
-    let s: String = input.chars().map(fold_width).filter(|c| !c.is_whitespace()).collect();
+    let s: String = input
+        .chars()
+        .map(fold_width)
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if s.chars().all(|c| c.is_ascii_digit()) && (5..=5).contains(&s.len()) {
         // An Excel serial date that lost its format (46113 = 2026-04-01).
         let n: i64 = s.parse().ok()?;
-        return NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(chrono::Duration::days(n));
+        return NaiveDate::from_ymd_opt(1899, 12, 30)?
+            .checked_add_signed(chrono::Duration::days(n));
     }
     let (era_base, rest) = wareki_era(&s);
-    let nums: Vec<&str> = rest.split(|c: char| !c.is_ascii_digit() && c != '元').filter(|p| !p.is_empty()).collect();
+    let nums: Vec<&str> = rest
+        .split(|c: char| !c.is_ascii_digit() && c != '元')
+        .filter(|p| !p.is_empty())
+        .collect();
     if nums.len() < 3 {
         return None;
     }
     let year_part = nums[0];
-    let y: i32 = if year_part == "元" { 1 } else { year_part.parse().ok()? };
+    let y: i32 = if year_part == "元" {
+        1
+    } else {
+        year_part.parse().ok()?
+    };
     let m: u32 = nums[1].parse().ok()?;
     let d: u32 = nums[2].parse().ok()?;
     let year = match era_base {
@@ -422,7 +502,11 @@ pub fn parse_date(input: &str) -> Option<NaiveDate> {
 
 /// Splits a leading era name or letter (令和/R, 平成/H, 昭和/S) off a date.
 fn wareki_era(s: &str) -> (Option<i32>, &str) {
-    for (names, base) in [(&["令和", "R", "r"][..], 2019), (&["平成", "H", "h"][..], 1989), (&["昭和", "S", "s"][..], 1926)] {
+    for (names, base) in [
+        (&["令和", "R", "r"][..], 2019),
+        (&["平成", "H", "h"][..], 1989),
+        (&["昭和", "S", "s"][..], 1926),
+    ] {
         for n in names {
             if let Some(rest) = s.strip_prefix(n) {
                 return (Some(base), rest);
@@ -442,7 +526,11 @@ pub fn wareki(d: NaiveDate) -> String {
         ("昭和", 1926)
     };
     let n = d.year() - base + 1;
-    let y = if n == 1 { "元".to_owned() } else { n.to_string() };
+    let y = if n == 1 {
+        "元".to_owned()
+    } else {
+        n.to_string()
+    };
     format!("{era}{y}年{}月{}日", d.month(), d.day())
 }
 
@@ -456,10 +544,18 @@ fn parse_int(input: &str) -> Option<i64> {
 }
 
 fn parse_bool(input: &str) -> Option<bool> {
-    let s: String = input.chars().map(fold_width).collect::<String>().trim().to_lowercase();
+    let s: String = input
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .trim()
+        .to_lowercase();
     match s.as_str() {
-        "○" | "〇" | "◯" | "●" | "✓" | "はい" | "有" | "あり" | "可" | "1" | "true" | "yes" | "y" => Some(true),
-        "×" | "✕" | "-" | "－" | "いいえ" | "無" | "なし" | "不可" | "0" | "false" | "no" | "n" => Some(false),
+        "○" | "〇" | "◯" | "●" | "✓" | "はい" | "有" | "あり" | "可" | "1" | "true" | "yes"
+        | "y" => Some(true),
+        "×" | "✕" | "-" | "－" | "いいえ" | "無" | "なし" | "不可" | "0" | "false" | "no" | "n" => {
+            Some(false)
+        }
         _ => None,
     }
 }
@@ -471,13 +567,17 @@ fn flag_out(b: bool) -> String {
 /// Reads a kind from its code, its label, or the words ledgers use.
 fn parse_kind(v: &str) -> Option<AssetKind> {
     let k = header_key(v);
-    if let Some(kind) = AssetKind::ALL.into_iter().find(|x| x.as_str() == k || header_key(x.label_ja()) == k) {
+    if let Some(kind) = AssetKind::ALL
+        .into_iter()
+        .find(|x| x.as_str() == k || header_key(x.label_ja()) == k)
+    {
         return Some(kind);
     }
     let has = |words: &[&str]| words.iter().any(|w| k.contains(&header_key(w)));
     Some(if has(&["2in1", "2-in-1", "ツーインワン"]) {
         AssetKind::TwoInOne
-    } else if has(&["wi-fi", "wifi", "ルータ", "ルーター"]) && has(&["モバイル", "mobile"]) {
+    } else if has(&["wi-fi", "wifi", "ルータ", "ルーター"]) && has(&["モバイル", "mobile"])
+    {
         AssetKind::MobileRouter
     } else if has(&["テレワーク"]) {
         AssetKind::TeleworkPc
@@ -491,11 +591,26 @@ fn parse_kind(v: &str) -> Option<AssetKind> {
         AssetKind::Printer
     } else if has(&["プロジェクタ"]) {
         AssetKind::Projector
-    } else if has(&["スイッチ", "ルータ", "ルーター", "ネットワーク", "hub", "ハブ", "アクセスポイント"]) {
+    } else if has(&[
+        "スイッチ",
+        "ルータ",
+        "ルーター",
+        "ネットワーク",
+        "hub",
+        "ハブ",
+        "アクセスポイント",
+    ]) {
         AssetKind::NetworkDevice
     } else if has(&["ups", "無停電"]) {
         AssetKind::Ups
-    } else if has(&["マウス", "アダプタ", "モニタ", "ディスプレイ", "カードリーダ", "周辺"]) {
+    } else if has(&[
+        "マウス",
+        "アダプタ",
+        "モニタ",
+        "ディスプレイ",
+        "カードリーダ",
+        "周辺",
+    ]) {
         AssetKind::Peripheral
     } else if has(&["セット", "キット", "kit"]) {
         AssetKind::LoanKit
@@ -508,56 +623,80 @@ fn parse_kind(v: &str) -> Option<AssetKind> {
 
 fn parse_status(v: &str) -> Option<AssetStatus> {
     let k = header_key(v);
-    AssetStatus::ALL.into_iter().find(|x| x.as_str() == k || header_key(x.label_ja()) == k).or(match k.as_str() {
-        "稼働中" | "使用" | "利用中" => Some(AssetStatus::InUse),
-        "予備機" | "在庫" | "保管" => Some(AssetStatus::Spare),
-        "貸出" => Some(AssetStatus::OnLoan),
-        "修理" | "故障" => Some(AssetStatus::InRepair),
-        "廃棄" | "廃止" => Some(AssetStatus::Retired),
-        _ => None,
-    })
+    AssetStatus::ALL
+        .into_iter()
+        .find(|x| x.as_str() == k || header_key(x.label_ja()) == k)
+        .or(match k.as_str() {
+            "稼働中" | "使用" | "利用中" => Some(AssetStatus::InUse),
+            "予備機" | "在庫" | "保管" => Some(AssetStatus::Spare),
+            "貸出" => Some(AssetStatus::OnLoan),
+            "修理" | "故障" => Some(AssetStatus::InRepair),
+            "廃棄" | "廃止" => Some(AssetStatus::Retired),
+            _ => None,
+        })
 }
 
 fn parse_category(v: &str) -> Option<ConsumableCategory> {
     let k = header_key(v);
-    ConsumableCategory::ALL.into_iter().find(|x| x.as_str() == k || header_key(x.label_ja()) == k).or_else(|| {
-        let has = |w: &str| k.contains(&header_key(w));
-        if has("トナー") {
-            Some(ConsumableCategory::Toner)
-        } else if has("インク") && !has("印刷室") {
-            Some(ConsumableCategory::Ink)
-        } else if has("マスター") || has("印刷室") {
-            Some(ConsumableCategory::PrintRoom)
-        } else if has("マウス") {
-            Some(ConsumableCategory::Mouse)
-        } else if has("ヘッドセット") {
-            Some(ConsumableCategory::Headset)
-        } else if has("モニタ") {
-            Some(ConsumableCategory::Monitor)
-        } else if has("usb") {
-            Some(ConsumableCategory::Usb)
-        } else if has("lan") || has("ケーブル") {
-            Some(ConsumableCategory::LanCable)
-        } else if has("hub") || has("ハブ") {
-            Some(ConsumableCategory::Hub)
-        } else {
-            None
-        }
-    })
+    ConsumableCategory::ALL
+        .into_iter()
+        .find(|x| x.as_str() == k || header_key(x.label_ja()) == k)
+        .or_else(|| {
+            let has = |w: &str| k.contains(&header_key(w));
+            if has("トナー") {
+                Some(ConsumableCategory::Toner)
+            } else if has("インク") && !has("印刷室") {
+                Some(ConsumableCategory::Ink)
+            } else if has("マスター") || has("印刷室") {
+                Some(ConsumableCategory::PrintRoom)
+            } else if has("マウス") {
+                Some(ConsumableCategory::Mouse)
+            } else if has("ヘッドセット") {
+                Some(ConsumableCategory::Headset)
+            } else if has("モニタ") {
+                Some(ConsumableCategory::Monitor)
+            } else if has("usb") {
+                Some(ConsumableCategory::Usb)
+            } else if has("lan") || has("ケーブル") {
+                Some(ConsumableCategory::LanCable)
+            } else if has("hub") || has("ハブ") {
+                Some(ConsumableCategory::Hub)
+            } else {
+                None
+            }
+        })
 }
 
-fn read_records(text: &str) -> ServiceResult<(::csv::StringRecord, Vec<(u64, ::csv::StringRecord)>)> {
-    let mut rdr = ::csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
+fn read_records(
+    text: &str,
+) -> ServiceResult<(::csv::StringRecord, Vec<(u64, ::csv::StringRecord)>)> {
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let header = rdr
         .headers()
-        .map_err(|e| ServiceError::invalid("file", "INVALID_CSV", format!("見出し行を読めません: {e}")))?
+        .map_err(|e| {
+            ServiceError::invalid("file", "INVALID_CSV", format!("見出し行を読めません: {e}"))
+        })?
         .clone();
-    let newlines: Vec<u64> = text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u64).collect();
+    let newlines: Vec<u64> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i as u64)
+        .collect();
     let mut rows = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| {
-            let line = e.position().map_or(0, |p| newlines.partition_point(|n| *n <= p.byte()) as u64 + 1);
-            ServiceError::invalid("file", "INVALID_CSV", format!("{line}行目をCSVとして読めません（引用符の閉じ忘れなど）"))
+            let line = e.position().map_or(0, |p| {
+                newlines.partition_point(|n| *n <= p.byte()) as u64 + 1
+            });
+            ServiceError::invalid(
+                "file",
+                "INVALID_CSV",
+                format!("{line}行目をCSVとして読めません（引用符の閉じ忘れなど）"),
+            )
         })?;
         if r.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -583,7 +722,11 @@ pub async fn import(
 ) -> ServiceResult<ImportReport> {
     require_desk(actor)?;
     if bytes.len() > MAX_FILE {
-        return Err(ServiceError::invalid("file", "TOO_LARGE", "ファイルは64MB以内にしてください"));
+        return Err(ServiceError::invalid(
+            "file",
+            "TOO_LARGE",
+            "ファイルは64MB以内にしてください",
+        ));
     }
     let (text, encoding) = decode(bytes)?;
     let (header, records) = read_records(&text)?;
@@ -595,11 +738,21 @@ pub async fn import(
         ..ImportReport::default()
     };
     match ledger {
-        Ledger::Assets => import_assets(db, actor, &headers, &records, opts, &mut report, progress).await?,
-        Ledger::Licenses => import_licenses(db, actor, &headers, &records, opts, &mut report, progress).await?,
-        Ledger::Consumables => import_items(db, actor, &headers, &records, opts, &mut report, progress).await?,
+        Ledger::Assets => {
+            import_assets(db, actor, &headers, &records, opts, &mut report, progress).await?
+        }
+        Ledger::Licenses => {
+            import_licenses(db, actor, &headers, &records, opts, &mut report, progress).await?
+        }
+        Ledger::Consumables => {
+            import_items(db, actor, &headers, &records, opts, &mut report, progress).await?
+        }
         Ledger::RadiusMacs => {
-            return Err(ServiceError::invalid("ledger", "EXPORT_ONLY", "RADIUS登録用一覧は出力専用です（構成管理台帳を取り込んでください）"));
+            return Err(ServiceError::invalid(
+                "ledger",
+                "EXPORT_ONLY",
+                "RADIUS登録用一覧は出力専用です（構成管理台帳を取り込んでください）",
+            ));
         }
     }
     Ok(report)
@@ -630,13 +783,26 @@ struct Directory {
 
 impl Directory {
     async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Self> {
-        let mut d = Self { units: HashMap::new(), people: HashMap::new(), unit_codes: HashMap::new(), emails: HashMap::new() };
-        for u in org_unit::Entity::find().filter(org_unit::Column::TenantId.eq(tenant_id)).all(db).await? {
+        let mut d = Self {
+            units: HashMap::new(),
+            people: HashMap::new(),
+            unit_codes: HashMap::new(),
+            emails: HashMap::new(),
+        };
+        for u in org_unit::Entity::find()
+            .filter(org_unit::Column::TenantId.eq(tenant_id))
+            .all(db)
+            .await?
+        {
             d.units.insert(header_key(&u.name), u.id);
             d.units.insert(header_key(&u.code), u.id);
             d.unit_codes.insert(u.id, u.code);
         }
-        for p in person::Entity::find().filter(person::Column::TenantId.eq(tenant_id)).all(db).await? {
+        for p in person::Entity::find()
+            .filter(person::Column::TenantId.eq(tenant_id))
+            .all(db)
+            .await?
+        {
             d.people.insert(p.email.trim().to_lowercase(), p.id);
             if let Some(n) = &p.employee_number {
                 d.people.insert(header_key(n), p.id);
@@ -669,8 +835,10 @@ async fn import_assets(
         .into_iter()
         .map(|a| (a.asset_tag.clone(), a))
         .collect();
-    let mut mac_owner: HashMap<String, String> =
-        existing.values().filter_map(|a| a.mac_address.clone().map(|m| (m, a.asset_tag.clone()))).collect();
+    let mut mac_owner: HashMap<String, String> = existing
+        .values()
+        .filter_map(|a| a.mac_address.clone().map(|m| (m, a.asset_tag.clone())))
+        .collect();
     // Tags in the file, with the id a new row will get (so peripherals can name a terminal
     // that is in the same file).
     let mut file_ids: HashMap<String, Uuid> = HashMap::new();
@@ -687,7 +855,13 @@ async fn import_assets(
     let mut changed: Vec<(asset::Model, AssetInput)> = Vec::new();
     let mut parents: HashMap<Uuid, Option<Uuid>> = HashMap::new();
     for (n, (line, record)) in records.iter().enumerate() {
-        let mut row = Row { line: *line, record, headers, ledger: Ledger::Assets, errors: Vec::new() };
+        let mut row = Row {
+            line: *line,
+            record,
+            headers,
+            ledger: Ledger::Assets,
+            errors: Vec::new(),
+        };
         let kind = row.get("kind").map(|v| (v, parse_kind(v)));
         let kind = match kind {
             Some((_, Some(k))) => Some(k),
@@ -702,32 +876,60 @@ async fn import_assets(
             Some(v) => match parse_status(v) {
                 Some(s) => Some(s),
                 None => {
-                    row.error("status", "INVALID_VALUE", format!("状態が分かりません: {v}（使用中・予備・貸出中・修理中・廃棄済）"));
+                    row.error(
+                        "status",
+                        "INVALID_VALUE",
+                        format!("状態が分かりません: {v}（使用中・予備・貸出中・修理中・廃棄済）"),
+                    );
                     None
                 }
             },
         };
-        let org_unit_id = row.get("orgUnit").and_then(|v| match dir.units.get(&header_key(v)) {
-            Some(id) => Some(*id),
-            None => {
-                row.error("orgUnit", "UNKNOWN_REFERENCE", format!("所属が見つかりません: {v}"));
-                None
-            }
-        });
-        let user_id = row.get("user").and_then(|v| {
-            match dir.people.get(&v.to_lowercase()).or_else(|| dir.people.get(&header_key(v))) {
+        let org_unit_id = row
+            .get("orgUnit")
+            .and_then(|v| match dir.units.get(&header_key(v)) {
                 Some(id) => Some(*id),
                 None => {
-                    row.error("user", "UNKNOWN_REFERENCE", format!("利用者が見つかりません（メールアドレスか職員番号）: {v}"));
+                    row.error(
+                        "orgUnit",
+                        "UNKNOWN_REFERENCE",
+                        format!("所属が見つかりません: {v}"),
+                    );
+                    None
+                }
+            });
+        let user_id = row.get("user").and_then(|v| {
+            match dir
+                .people
+                .get(&v.to_lowercase())
+                .or_else(|| dir.people.get(&header_key(v)))
+            {
+                Some(id) => Some(*id),
+                None => {
+                    row.error(
+                        "user",
+                        "UNKNOWN_REFERENCE",
+                        format!("利用者が見つかりません（メールアドレスか職員番号）: {v}"),
+                    );
                     None
                 }
             }
         });
-        let parent_id = row.get("parentTag").and_then(|v| match file_ids.get(v).copied().or_else(|| existing.get(v).map(|a| a.id)) {
-            Some(id) => Some(id),
-            None => {
-                row.error("parentTag", "UNKNOWN_REFERENCE", format!("接続先の資産番号が見つかりません: {v}"));
-                None
+        let parent_id = row.get("parentTag").and_then(|v| {
+            match file_ids
+                .get(v)
+                .copied()
+                .or_else(|| existing.get(v).map(|a| a.id))
+            {
+                Some(id) => Some(id),
+                None => {
+                    row.error(
+                        "parentTag",
+                        "UNKNOWN_REFERENCE",
+                        format!("接続先の資産番号が見つかりません: {v}"),
+                    );
+                    None
+                }
             }
         });
         let input = AssetInput {
@@ -759,20 +961,35 @@ async fn import_assets(
             Ok(i) => Some(i),
             Err(errs) => {
                 // A kind that did not parse was reported already.
-                row.user_errors(errs.into_iter().filter(|e| !(e.field.last().is_some_and(|f| f == "kind") && row.get("kind").is_some())).collect());
+                row.user_errors(
+                    errs.into_iter()
+                        .filter(|e| {
+                            !(e.field.last().is_some_and(|f| f == "kind")
+                                && row.get("kind").is_some())
+                        })
+                        .collect(),
+                );
                 None
             }
         };
         if let Some(input) = input.filter(|_| !had_errors && row.errors.is_empty()) {
             let tag = input.asset_tag.clone();
             if let Some(first) = seen.get(&tag) {
-                row.error("assetTag", "DUPLICATE", format!("資産番号がファイル内で重複しています（{first}行目と同じ）"));
+                row.error(
+                    "assetTag",
+                    "DUPLICATE",
+                    format!("資産番号がファイル内で重複しています（{first}行目と同じ）"),
+                );
             }
             if let Some(mac) = &input.mac_address
                 && let Some(owner) = mac_owner.get(mac)
                 && *owner != tag
             {
-                row.error("macAddress", "DUPLICATE", format!("MACアドレスが資産番号 {owner} と重複しています"));
+                row.error(
+                    "macAddress",
+                    "DUPLICATE",
+                    format!("MACアドレスが資産番号 {owner} と重複しています"),
+                );
             }
             let mac = input.mac_address.clone();
             let id = file_ids.get(&tag).copied().unwrap_or_else(Uuid::now_v7);
@@ -783,8 +1000,11 @@ async fn import_assets(
                 Some(old) if row.errors.is_empty() => {
                     let mut input = input;
                     input.status = Some(input.status.unwrap_or(old.status));
-                    let settable = |s: AssetStatus| matches!(s, AssetStatus::InUse | AssetStatus::Spare);
-                    if input.status != Some(old.status) && !(settable(old.status) && input.status.is_some_and(settable)) {
+                    let settable =
+                        |s: AssetStatus| matches!(s, AssetStatus::InUse | AssetStatus::Spare);
+                    if input.status != Some(old.status)
+                        && !(settable(old.status) && input.status.is_some_and(settable))
+                    {
                         row.error("status", "STATUS_BY_OPERATION", "貸出中・修理中・廃棄済への変更や解除は、貸出・修理・廃棄の操作で行ってください");
                     } else if AssetInput::from(old) == input {
                         report.unchanged += 1;
@@ -816,27 +1036,71 @@ async fn import_assets(
     // a row whose terminal's row was refused is refused too (and says so).
     let line_of: HashMap<Uuid, u64> = records
         .iter()
-        .filter_map(|(l, r)| headers.index.get("assetTag").and_then(|i| r.get(*i)).and_then(|t| file_ids.get(t.trim())).map(|id| (*id, *l)))
+        .filter_map(|(l, r)| {
+            headers
+                .index
+                .get("assetTag")
+                .and_then(|i| r.get(*i))
+                .and_then(|t| file_ids.get(t.trim()))
+                .map(|id| (*id, *l))
+        })
         .collect();
-    let existing_parent: HashMap<Uuid, Option<Uuid>> = existing.values().map(|a| (a.id, a.parent_id)).collect();
-    let parent_of = |id: Uuid| parents.get(&id).copied().flatten().or_else(|| existing_parent.get(&id).copied().flatten());
-    let parent_column = headers.names.get("parentTag").cloned().unwrap_or_else(|| "接続先資産番号".into());
-    let refuse = |report: &mut ImportReport, id: Uuid, code: &'static str, message: &str| {
-        report.errors.push(RowError { line: line_of.get(&id).copied().unwrap_or(0), column: parent_column.clone(), code, message: message.into() });
+    let existing_parent: HashMap<Uuid, Option<Uuid>> =
+        existing.values().map(|a| (a.id, a.parent_id)).collect();
+    let parent_of = |id: Uuid| {
+        parents
+            .get(&id)
+            .copied()
+            .flatten()
+            .or_else(|| existing_parent.get(&id).copied().flatten())
     };
-    let rows_with_parent = || new_rows.iter().map(|(id, i, _)| (*id, i.parent_id)).chain(changed.iter().map(|(o, i)| (o.id, i.parent_id)));
-    let nested: HashSet<Uuid> = rows_with_parent().filter_map(|(id, p)| p.and_then(&parent_of).map(|_| id)).collect();
+    let parent_column = headers
+        .names
+        .get("parentTag")
+        .cloned()
+        .unwrap_or_else(|| "接続先資産番号".into());
+    let refuse = |report: &mut ImportReport, id: Uuid, code: &'static str, message: &str| {
+        report.errors.push(RowError {
+            line: line_of.get(&id).copied().unwrap_or(0),
+            column: parent_column.clone(),
+            code,
+            message: message.into(),
+        });
+    };
+    let rows_with_parent = || {
+        new_rows
+            .iter()
+            .map(|(id, i, _)| (*id, i.parent_id))
+            .chain(changed.iter().map(|(o, i)| (o.id, i.parent_id)))
+    };
+    let nested: HashSet<Uuid> = rows_with_parent()
+        .filter_map(|(id, p)| p.and_then(&parent_of).map(|_| id))
+        .collect();
     for id in &nested {
-        refuse(report, *id, "INVALID_VALUE", "周辺機器にさらに周辺機器は接続できません");
+        refuse(
+            report,
+            *id,
+            "INVALID_VALUE",
+            "周辺機器にさらに周辺機器は接続できません",
+        );
     }
-    let writable: HashSet<Uuid> =
-        new_rows.iter().map(|(id, _, _)| *id).filter(|id| !nested.contains(id)).chain(existing.values().map(|a| a.id)).collect();
+    let writable: HashSet<Uuid> = new_rows
+        .iter()
+        .map(|(id, _, _)| *id)
+        .filter(|id| !nested.contains(id))
+        .chain(existing.values().map(|a| a.id))
+        .collect();
     let orphans: HashSet<Uuid> = rows_with_parent()
         .filter(|(id, p)| !nested.contains(id) && p.is_some_and(|p| !writable.contains(&p)))
         .map(|(id, _)| id)
         .collect();
     for id in &orphans {
-        refuse(report, *id, "PARENT_REFUSED", "接続先の機器の行にエラーがあるため、この行も取り込みません");
+        refuse(
+            report,
+            *id,
+            "PARENT_REFUSED",
+            "接続先の機器の行にエラーがあるため、この行も取り込みません",
+        );
     }
     new_rows.retain(|(id, _, _)| !nested.contains(id) && !orphans.contains(id));
     changed.retain(|(o, _)| !nested.contains(&o.id) && !orphans.contains(&o.id));
@@ -858,7 +1122,9 @@ async fn import_assets(
             r.status = Set(i.status.unwrap_or(AssetStatus::InUse));
             r
         });
-        asset::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        asset::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
         let events = chunk.iter().map(|(id, i, _)| asset_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(actor.tenant_id),
@@ -869,7 +1135,9 @@ async fn import_assets(
             ticket_id: Set(None),
             created_at: Set(at),
         });
-        asset_event::Entity::insert_many(events).exec_without_returning(&txn).await?;
+        asset_event::Entity::insert_many(events)
+            .exec_without_returning(&txn)
+            .await?;
         done += chunk.len() as u64;
         progress(total + done, total * 2);
     }
@@ -911,7 +1179,13 @@ async fn import_licenses(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut plan: Vec<(Option<license::Model>, LicenseInput)> = Vec::new();
     for (line, record) in records {
-        let mut row = Row { line: *line, record, headers, ledger: Ledger::Licenses, errors: Vec::new() };
+        let mut row = Row {
+            line: *line,
+            record,
+            headers,
+            ledger: Ledger::Licenses,
+            errors: Vec::new(),
+        };
         let seats = row.int("seats").unwrap_or(-1);
         let seats = i32::try_from(seats).unwrap_or(-1);
         let input = LicenseInput {
@@ -932,7 +1206,11 @@ async fn import_licenses(
         match licenses::normalize(input) {
             Ok(i) if parsed => {
                 if let Some(first) = seen.get(&i.code) {
-                    row.error("code", "DUPLICATE", format!("管理番号がファイル内で重複しています（{first}行目と同じ）"));
+                    row.error(
+                        "code",
+                        "DUPLICATE",
+                        format!("管理番号がファイル内で重複しています（{first}行目と同じ）"),
+                    );
                 } else {
                     seen.insert(i.code.clone(), *line);
                     match existing.get(&i.code) {
@@ -944,8 +1222,15 @@ async fn import_licenses(
             }
             Ok(_) => {}
             Err(errs) => {
-                let dup_seats = row.errors.iter().any(|e| e.column == row.column_name("seats"));
-                row.user_errors(errs.into_iter().filter(|e| !(dup_seats && e.field.last().is_some_and(|f| f == "seats"))).collect());
+                let dup_seats = row
+                    .errors
+                    .iter()
+                    .any(|e| e.column == row.column_name("seats"));
+                row.user_errors(
+                    errs.into_iter()
+                        .filter(|e| !(dup_seats && e.field.last().is_some_and(|f| f == "seats")))
+                        .collect(),
+                );
             }
         }
         report.errors.append(&mut row.errors);
@@ -974,7 +1259,11 @@ async fn import_licenses(
 
 /// An item row to write: the item as it is (if it exists), as the file has it, and the initial
 /// stock (location, quantity) of a new item.
-type ItemPlan = (Option<consumable_item::Model>, ItemInput, Option<(String, i32)>);
+type ItemPlan = (
+    Option<consumable_item::Model>,
+    ItemInput,
+    Option<(String, i32)>,
+);
 
 async fn import_items(
     db: &DatabaseConnection,
@@ -997,10 +1286,20 @@ async fn import_items(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut plan: Vec<ItemPlan> = Vec::new();
     for (line, record) in records {
-        let mut row = Row { line: *line, record, headers, ledger: Ledger::Consumables, errors: Vec::new() };
+        let mut row = Row {
+            line: *line,
+            record,
+            headers,
+            ledger: Ledger::Consumables,
+            errors: Vec::new(),
+        };
         let category = match row.get("category") {
             Some(v) => parse_category(v).or_else(|| {
-                row.error("category", "INVALID_VALUE", format!("区分が分かりません: {v}"));
+                row.error(
+                    "category",
+                    "INVALID_VALUE",
+                    format!("区分が分かりません: {v}"),
+                );
                 None
             }),
             None => None,
@@ -1010,13 +1309,26 @@ async fn import_items(
         let reorder_quantity = row.int("reorderQuantity");
         let unit_price = row.int("unitPrice").unwrap_or(0);
         let stock_qty = row.int("stock");
-        let active = if row.get("active").is_some() { row.flag("active") } else { true };
+        let active = if row.get("active").is_some() {
+            row.flag("active")
+        } else {
+            true
+        };
         let models_v: Vec<String> = row
             .get("models")
-            .map(|v| v.split(['／', '/', ';', '；', '、', ',', '，', '\n']).map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect())
+            .map(|v| {
+                v.split(['／', '/', ';', '；', '、', ',', '，', '\n'])
+                    .map(|m| m.trim().to_owned())
+                    .filter(|m| !m.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         let (Some(rp), Some(rq)) = (to_i32(reorder_point), to_i32(reorder_quantity)) else {
-            row.error("reorderPoint", "OUT_OF_RANGE", "発注点・発注数が大きすぎます");
+            row.error(
+                "reorderPoint",
+                "OUT_OF_RANGE",
+                "発注点・発注数が大きすぎます",
+            );
             report.errors.append(&mut row.errors);
             continue;
         };
@@ -1036,7 +1348,11 @@ async fn import_items(
         let initial = match (stock_qty, row.text("location")) {
             (Some(q), Some(loc)) if q > 0 => i32::try_from(q).ok().map(|q| (loc, q)),
             (Some(q), None) if q > 0 => {
-                row.error("location", "REQUIRED", "在庫数を取り込むには在庫場所を入力してください");
+                row.error(
+                    "location",
+                    "REQUIRED",
+                    "在庫数を取り込むには在庫場所を入力してください",
+                );
                 None
             }
             (Some(q), _) if q < 0 => {
@@ -1049,7 +1365,11 @@ async fn import_items(
         match stock::normalize_item(input) {
             Ok(i) if parsed => {
                 if let Some(first) = seen.get(&i.code) {
-                    row.error("code", "DUPLICATE", format!("品目コードがファイル内で重複しています（{first}行目と同じ）"));
+                    row.error(
+                        "code",
+                        "DUPLICATE",
+                        format!("品目コードがファイル内で重複しています（{first}行目と同じ）"),
+                    );
                 } else {
                     seen.insert(i.code.clone(), *line);
                     match existing.get(&i.code) {
@@ -1102,7 +1422,10 @@ async fn import_items(
                     location,
                     kind: MovementKind::Receive,
                     quantity,
-                    refs: MovementRefs { note: Some("初期在庫（台帳取込）".into()), ..MovementRefs::default() },
+                    refs: MovementRefs {
+                        note: Some("初期在庫（台帳取込）".into()),
+                        ..MovementRefs::default()
+                    },
                 },
                 at,
             )
@@ -1154,7 +1477,11 @@ pub struct Table {
 }
 
 /// Reads a whole ledger of the actor's tenant into a table (desk only).
-pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> ServiceResult<Table> {
+pub async fn table(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ledger: Ledger,
+) -> ServiceResult<Table> {
     require_desk(actor)?;
     let names = Directory::load(db, actor.tenant_id).await?;
     let mut rows = Vec::new();
@@ -1166,7 +1493,8 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                 .order_by_asc(asset::Column::AssetTag)
                 .all(db)
                 .await?;
-            let tags: HashMap<Uuid, String> = all.iter().map(|a| (a.id, a.asset_tag.clone())).collect();
+            let tags: HashMap<Uuid, String> =
+                all.iter().map(|a| (a.id, a.asset_tag.clone())).collect();
             for a in all {
                 rows.push(vec![
                     Cell::Text(a.asset_tag),
@@ -1178,9 +1506,17 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                     Cell::text(a.computer_name.as_deref()),
                     Cell::text(a.ip_address.as_deref()),
                     Cell::text(a.mac_address.as_deref()),
-                    Cell::text(a.org_unit_id.and_then(|o| names.unit_codes.get(&o)).map(String::as_str)),
+                    Cell::text(
+                        a.org_unit_id
+                            .and_then(|o| names.unit_codes.get(&o))
+                            .map(String::as_str),
+                    ),
                     Cell::text(a.location.as_deref()),
-                    Cell::text(a.user_id.and_then(|p| names.emails.get(&p)).map(String::as_str)),
+                    Cell::text(
+                        a.user_id
+                            .and_then(|p| names.emails.get(&p))
+                            .map(String::as_str),
+                    ),
                     Cell::text(a.purpose.as_deref()),
                     Cell::Text(a.status.label_ja().to_owned()),
                     Cell::text(a.parent_id.and_then(|p| tags.get(&p)).map(String::as_str)),
@@ -1224,7 +1560,11 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
             let all = asset::Entity::find()
                 .filter(asset::Column::TenantId.eq(actor.tenant_id))
                 .filter(asset::Column::MacAddress.is_not_null())
-                .filter(asset::Column::Status.is_in([AssetStatus::InUse, AssetStatus::Spare, AssetStatus::OnLoan]))
+                .filter(asset::Column::Status.is_in([
+                    AssetStatus::InUse,
+                    AssetStatus::Spare,
+                    AssetStatus::OnLoan,
+                ]))
                 .order_by_asc(asset::Column::MacAddress)
                 .all(db)
                 .await?;
@@ -1236,7 +1576,11 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
                     Cell::Text(mac),
                     Cell::text(a.computer_name.as_deref()),
                     Cell::Text(a.asset_tag),
-                    Cell::text(a.org_unit_id.and_then(|o| names.unit_codes.get(&o)).map(String::as_str)),
+                    Cell::text(
+                        a.org_unit_id
+                            .and_then(|o| names.unit_codes.get(&o))
+                            .map(String::as_str),
+                    ),
                     Cell::Text(a.status.label_ja().to_owned()),
                 ]);
             }
@@ -1252,7 +1596,11 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
             let levels = stock::levels_of(db, actor, &ids).await?;
             for i in all {
                 let lv = levels.get(&i.id).cloned().unwrap_or_default();
-                let places: Vec<String> = lv.iter().filter(|l| l.quantity > 0).map(|l| l.location.clone()).collect();
+                let places: Vec<String> = lv
+                    .iter()
+                    .filter(|l| l.quantity > 0)
+                    .map(|l| l.location.clone())
+                    .collect();
                 rows.push(vec![
                     Cell::Text(i.code),
                     Cell::Text(i.name),
@@ -1271,7 +1619,11 @@ pub async fn table(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger) -> 
             }
         }
     }
-    Ok(Table { ledger, headers, rows })
+    Ok(Table {
+        ledger,
+        headers,
+        rows,
+    })
 }
 
 /// The encoding of an exported CSV.
@@ -1288,7 +1640,9 @@ impl Table {
     /// Renders CSV as Excel writes it (CRLF). Returns the bytes and how many characters
     /// Shift_JIS could not hold (written as 〓).
     pub fn to_csv(&self, enc: CsvEncoding) -> (Vec<u8>, usize) {
-        let mut w = ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(Vec::new());
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(Vec::new());
         let _ = w.write_record(&self.headers);
         for r in &self.rows {
             let _ = w.write_record(r.iter().map(Cell::to_csv));
@@ -1316,16 +1670,21 @@ impl Table {
         ws.set_name(self.ledger.label_ja()).map_err(err)?;
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count() * 2).collect();
         for (c, h) in self.headers.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(err)?;
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(err)?;
         }
         for (r, row) in self.rows.iter().enumerate() {
-            let r = u32::try_from(r + 1).map_err(|_| ServiceError::Config("too many rows for xlsx".into()))?;
+            let r = u32::try_from(r + 1)
+                .map_err(|_| ServiceError::Config("too many rows for xlsx".into()))?;
             for (c, cell) in row.iter().enumerate() {
                 let col = c as u16;
                 match cell {
                     Cell::Text(s) => {
                         ws.write_string(r, col, s).map_err(err)?;
-                        let w = s.chars().map(|ch| if ch.is_ascii() { 1 } else { 2 }).sum::<usize>();
+                        let w = s
+                            .chars()
+                            .map(|ch| if ch.is_ascii() { 1 } else { 2 })
+                            .sum::<usize>();
                         if let Some(x) = widths.get_mut(c) {
                             *x = (*x).max(w);
                         }
@@ -1334,7 +1693,8 @@ impl Table {
                         ws.write_number(r, col, *n as f64).map_err(err)?;
                     }
                     Cell::Date(d) => {
-                        ws.write_datetime_with_format(r, col, d, &date).map_err(err)?;
+                        ws.write_datetime_with_format(r, col, d, &date)
+                            .map_err(err)?;
                         if let Some(x) = widths.get_mut(c) {
                             *x = (*x).max(10);
                         }
@@ -1344,10 +1704,17 @@ impl Table {
             }
         }
         for (c, w) in widths.iter().enumerate() {
-            ws.set_column_width(c as u16, (*w).clamp(6, 60) as f64 + 1.0).map_err(err)?;
+            ws.set_column_width(c as u16, (*w).clamp(6, 60) as f64 + 1.0)
+                .map_err(err)?;
         }
         let last_col = self.headers.len().saturating_sub(1) as u16;
-        ws.autofilter(0, 0, u32::try_from(self.rows.len()).unwrap_or(u32::MAX), last_col).map_err(err)?;
+        ws.autofilter(
+            0,
+            0,
+            u32::try_from(self.rows.len()).unwrap_or(u32::MAX),
+            last_col,
+        )
+        .map_err(err)?;
         ws.set_freeze_panes(1, 0).map_err(err)?;
         wb.save_to_buffer().map_err(err)
     }
@@ -1381,7 +1748,11 @@ impl ExportFormat {
 
     /// File extension.
     pub fn extension(self) -> &'static str {
-        if self == ExportFormat::Xlsx { "xlsx" } else { "csv" }
+        if self == ExportFormat::Xlsx {
+            "xlsx"
+        } else {
+            "csv"
+        }
     }
 
     /// MIME type of the file.
@@ -1389,7 +1760,9 @@ impl ExportFormat {
         match self {
             ExportFormat::Csv(CsvEncoding::ShiftJis) => "text/csv; charset=Shift_JIS",
             ExportFormat::Csv(CsvEncoding::Utf8Bom) => "text/csv; charset=UTF-8",
-            ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
         }
     }
 }
@@ -1405,7 +1778,12 @@ pub struct ExportFile {
 }
 
 /// Builds an export of a ledger for the actor (desk only).
-pub async fn export(db: &impl ConnectionTrait, actor: &Actor, ledger: Ledger, format: ExportFormat) -> ServiceResult<ExportFile> {
+pub async fn export(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ledger: Ledger,
+    format: ExportFormat,
+) -> ServiceResult<ExportFile> {
     let t = table(db, actor, ledger).await?;
     let (bytes, lost) = match format {
         ExportFormat::Csv(enc) => t.to_csv(enc),
@@ -1470,9 +1848,15 @@ pub async fn export_by_token(db: &impl ConnectionTrait, token: &str) -> ServiceR
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let actor = Actor { person_id: p.id, tenant_id: p.tenant_id, roles: crate::directory::roles_of(&p), vendor_id: p.vendor_id };
+    let actor = Actor {
+        person_id: p.id,
+        tenant_id: p.tenant_id,
+        roles: crate::directory::roles_of(&p),
+        vendor_id: p.vendor_id,
+    };
     let ledger: Ledger = row.ledger.parse().map_err(ServiceError::Config)?;
-    let format = ExportFormat::parse(&row.format).ok_or_else(|| ServiceError::Config(format!("export format {}", row.format)))?;
+    let format = ExportFormat::parse(&row.format)
+        .ok_or_else(|| ServiceError::Config(format!("export format {}", row.format)))?;
     export(db, &actor, ledger, format).await
 }
 
@@ -1501,9 +1885,18 @@ mod tests {
         ] {
             assert_eq!(parse_date(input), want, "{input}");
         }
-        assert_eq!(wareki(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()), "令和8年4月1日");
-        assert_eq!(wareki(NaiveDate::from_ymd_opt(2019, 5, 1).unwrap()), "令和元年5月1日");
-        assert_eq!(wareki(NaiveDate::from_ymd_opt(2019, 4, 30).unwrap()), "平成31年4月30日");
+        assert_eq!(
+            wareki(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
+            "令和8年4月1日"
+        );
+        assert_eq!(
+            wareki(NaiveDate::from_ymd_opt(2019, 5, 1).unwrap()),
+            "令和元年5月1日"
+        );
+        assert_eq!(
+            wareki(NaiveDate::from_ymd_opt(2019, 4, 30).unwrap()),
+            "平成31年4月30日"
+        );
     }
 
     #[test]
@@ -1517,12 +1910,18 @@ mod tests {
         // The wave dash U+301C is written as CP932's ～ and read back as Windows reads it.
         assert_eq!(back, "髙橋 ①番 ～ ㈱ ～ ∥ －");
         let (_, lost) = encode_sjis("𠮷野家 😀");
-        assert_eq!(lost, 2, "characters outside CP932 are counted, not silently dropped");
+        assert_eq!(
+            lost, 2,
+            "characters outside CP932 are counted, not silently dropped"
+        );
     }
 
     #[test]
     fn utf8_with_and_without_bom_and_utf16_are_detected() {
-        assert_eq!(decode("資産番号\n".as_bytes()).unwrap(), ("資産番号\n".to_owned(), "UTF-8"));
+        assert_eq!(
+            decode("資産番号\n".as_bytes()).unwrap(),
+            ("資産番号\n".to_owned(), "UTF-8")
+        );
         let mut bom = vec![0xEF, 0xBB, 0xBF];
         bom.extend_from_slice("資産番号\n".as_bytes());
         assert_eq!(decode(&bom).unwrap().1, "UTF-8 (BOM)");
@@ -1531,17 +1930,35 @@ mod tests {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
         assert_eq!(decode(&utf16).unwrap().0, "資産");
-        assert!(decode(&[0x82, 0xA0, 0xFF, 0xFF]).is_err(), "neither UTF-8 nor Shift_JIS");
+        assert!(
+            decode(&[0x82, 0xA0, 0xFF, 0xFF]).is_err(),
+            "neither UTF-8 nor Shift_JIS"
+        );
     }
 
     #[test]
     fn kinds_statuses_and_flags_are_read_as_ledgers_write_them() {
-        assert_eq!(parse_kind("ノートブックパソコン"), Some(AssetKind::Notebook));
+        assert_eq!(
+            parse_kind("ノートブックパソコン"),
+            Some(AssetKind::Notebook)
+        );
         assert_eq!(parse_kind("2in1パソコン"), Some(AssetKind::TwoInOne));
-        assert_eq!(parse_kind("テレワーク専用パソコン"), Some(AssetKind::TeleworkPc));
-        assert_eq!(parse_kind("インクジェットプリンタ複合機"), Some(AssetKind::Printer));
-        assert_eq!(parse_kind("テレワーク用 閉域モバイルWi-Fi"), Some(AssetKind::MobileRouter));
-        assert_eq!(parse_kind("モバイルWi-Fiルータ"), Some(AssetKind::MobileRouter));
+        assert_eq!(
+            parse_kind("テレワーク専用パソコン"),
+            Some(AssetKind::TeleworkPc)
+        );
+        assert_eq!(
+            parse_kind("インクジェットプリンタ複合機"),
+            Some(AssetKind::Printer)
+        );
+        assert_eq!(
+            parse_kind("テレワーク用 閉域モバイルWi-Fi"),
+            Some(AssetKind::MobileRouter)
+        );
+        assert_eq!(
+            parse_kind("モバイルWi-Fiルータ"),
+            Some(AssetKind::MobileRouter)
+        );
         assert_eq!(parse_kind("notebook"), Some(AssetKind::Notebook));
         assert_eq!(parse_kind("冷蔵庫"), None);
         assert_eq!(parse_status("予備機"), Some(AssetStatus::Spare));

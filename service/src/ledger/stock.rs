@@ -15,13 +15,15 @@ use crate::tickets::now;
 use crate::{directory, tz};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{
-    ConsumableCategory, InvoiceMatch, MovementKind, PurchaseOrderStatus, SupplyRequestStatus, consumable_item,
-    consumable_model, delivery, invoice, purchase_order, stock_level, stock_movement, supply_request,
+    ConsumableCategory, InvoiceMatch, MovementKind, PurchaseOrderStatus, SupplyRequestStatus,
+    consumable_item, consumable_model, delivery, invoice, purchase_order, stock_level,
+    stock_movement, supply_request,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, DatabaseConnection, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,7 +54,11 @@ pub struct ItemInput {
 
 impl ItemInput {
     /// An item of `category` with a code and name, the rest defaulted.
-    pub fn new(code: impl Into<String>, name: impl Into<String>, category: ConsumableCategory) -> Self {
+    pub fn new(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        category: ConsumableCategory,
+    ) -> Self {
         Self {
             code: code.into(),
             name: name.into(),
@@ -74,7 +80,11 @@ pub fn normalize_item(i: ItemInput) -> Result<ItemInput, Vec<crate::UserError>> 
     let mut c = Check::default();
     let code = i.code.trim().to_owned();
     let name = i.name.trim().to_owned();
-    let unit = if i.unit.trim().is_empty() { "個".to_owned() } else { i.unit.trim().to_owned() };
+    let unit = if i.unit.trim().is_empty() {
+        "個".to_owned()
+    } else {
+        i.unit.trim().to_owned()
+    };
     c.text("code", &code, super::assets::CODE_MAX, true);
     c.text("name", &name, super::assets::NAME_MAX, true);
     c.text("unit", &unit, 16, true);
@@ -85,14 +95,27 @@ pub fn normalize_item(i: ItemInput) -> Result<ItemInput, Vec<crate::UserError>> 
     c.opt_text("supplier", supplier.as_deref(), super::assets::NAME_MAX);
     let notes = clean(i.notes);
     c.opt_text("notes", notes.as_deref(), super::assets::NOTE_MAX);
-    let mut models: Vec<String> = i.models.iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+    let mut models: Vec<String> = i
+        .models
+        .iter()
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .collect();
     models.sort();
     models.dedup();
     for m in &models {
         c.text("models", m, super::assets::NAME_MAX, true);
     }
     if c.0.is_empty() {
-        Ok(ItemInput { code, name, unit, supplier, notes, models, ..i })
+        Ok(ItemInput {
+            code,
+            name,
+            unit,
+            supplier,
+            notes,
+            models,
+            ..i
+        })
     } else {
         Err(c.0)
     }
@@ -123,19 +146,29 @@ pub(crate) async fn save_item(
         created_at: Set(existing.map_or(at, |e| e.created_at)),
         updated_at: Set(at),
     };
-    let item = if existing.is_some() { row.update(db).await } else { row.insert(db).await }.map_err(|e| {
+    let item = if existing.is_some() {
+        row.update(db).await
+    } else {
+        row.insert(db).await
+    }
+    .map_err(|e| {
         if super::is_unique_violation(&e) {
             ServiceError::invalid("code", "DUPLICATE", "この品目コードは既に登録されています")
         } else {
             e.into()
         }
     })?;
-    consumable_model::Entity::delete_many().filter(consumable_model::Column::ItemId.eq(id)).exec(db).await?;
+    consumable_model::Entity::delete_many()
+        .filter(consumable_model::Column::ItemId.eq(id))
+        .exec(db)
+        .await?;
     if !i.models.is_empty() {
-        consumable_model::Entity::insert_many(i.models.iter().map(|m| consumable_model::ActiveModel {
-            item_id: Set(id),
-            model: Set(m.clone()),
-            tenant_id: Set(tenant_id),
+        consumable_model::Entity::insert_many(i.models.iter().map(|m| {
+            consumable_model::ActiveModel {
+                item_id: Set(id),
+                model: Set(m.clone()),
+                tenant_id: Set(tenant_id),
+            }
         }))
         .exec_without_returning(db)
         .await?;
@@ -144,7 +177,11 @@ pub(crate) async fn save_item(
 }
 
 /// Registers a consumable (desk only).
-pub async fn create_item(db: &DatabaseConnection, actor: &Actor, i: ItemInput) -> ServiceResult<consumable_item::Model> {
+pub async fn create_item(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    i: ItemInput,
+) -> ServiceResult<consumable_item::Model> {
     require_desk(actor)?;
     let i = normalize_item(i).map_err(ServiceError::Invalid)?;
     let txn = db.begin().await?;
@@ -154,7 +191,12 @@ pub async fn create_item(db: &DatabaseConnection, actor: &Actor, i: ItemInput) -
 }
 
 /// Changes a consumable (desk only).
-pub async fn update_item(db: &DatabaseConnection, actor: &Actor, id: Uuid, i: ItemInput) -> ServiceResult<consumable_item::Model> {
+pub async fn update_item(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    i: ItemInput,
+) -> ServiceResult<consumable_item::Model> {
     require_desk(actor)?;
     let i = normalize_item(i).map_err(ServiceError::Invalid)?;
     let txn = db.begin().await?;
@@ -165,7 +207,11 @@ pub async fn update_item(db: &DatabaseConnection, actor: &Actor, id: Uuid, i: It
 }
 
 /// Loads one consumable of the tenant (everyone of the tenant may see the catalogue).
-pub async fn item(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<consumable_item::Model> {
+pub async fn item(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<consumable_item::Model> {
     consumable_item::Entity::find_by_id(id)
         .filter(consumable_item::Column::TenantId.eq(actor.tenant_id))
         .one(db)
@@ -174,7 +220,11 @@ pub async fn item(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Service
 }
 
 /// Loads several consumables of the tenant.
-pub async fn items_by_ids(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<Vec<consumable_item::Model>> {
+pub async fn items_by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<Vec<consumable_item::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -209,7 +259,12 @@ pub async fn items(
     if let Some(a) = f.active {
         c = c.add(consumable_item::Column::Active.eq(a));
     }
-    if let Some(m) = f.fits_model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+    if let Some(m) = f
+        .fits_model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         c = c.add(
             consumable_item::Column::Id.in_subquery(
                 Query::select()
@@ -234,7 +289,11 @@ pub async fn items(
 }
 
 /// The printer models each item fits, for several items.
-pub async fn models_of(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
+pub async fn models_of(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
     let rows = consumable_model::Entity::find()
         .filter(consumable_model::Column::TenantId.eq(actor.tenant_id))
         .filter(consumable_model::Column::ItemId.is_in(ids.to_vec()))
@@ -249,7 +308,11 @@ pub async fn models_of(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -
 }
 
 /// Stock per location of several items.
-pub async fn levels_of(db: &impl ConnectionTrait, actor: &Actor, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Vec<stock_level::Model>>> {
+pub async fn levels_of(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<stock_level::Model>>> {
     let rows = stock_level::Entity::find()
         .filter(stock_level::Column::TenantId.eq(actor.tenant_id))
         .filter(stock_level::Column::ItemId.is_in(ids.to_vec()))
@@ -315,10 +378,19 @@ async fn change_level(
                 stock_level::Column::Quantity,
                 stock_level::Column::UpdatedAt,
             ])
-            .values_panic([item_id.into(), location.into(), tenant_id.into(), delta.into(), at.into()])
+            .values_panic([
+                item_id.into(),
+                location.into(),
+                tenant_id.into(),
+                delta.into(),
+                at.into(),
+            ])
             .on_conflict(
                 OnConflict::columns([stock_level::Column::ItemId, stock_level::Column::Location])
-                    .value(stock_level::Column::Quantity, Expr::col((stock_level::Entity, stock_level::Column::Quantity)).add(delta))
+                    .value(
+                        stock_level::Column::Quantity,
+                        Expr::col((stock_level::Entity, stock_level::Column::Quantity)).add(delta),
+                    )
                     .value(stock_level::Column::UpdatedAt, Expr::val(at))
                     .to_owned(),
             )
@@ -332,7 +404,10 @@ async fn change_level(
     }
     let stmt = Query::update()
         .table(stock_level::Entity)
-        .value(stock_level::Column::Quantity, Expr::col(stock_level::Column::Quantity).add(delta))
+        .value(
+            stock_level::Column::Quantity,
+            Expr::col(stock_level::Column::Quantity).add(delta),
+        )
         .value(stock_level::Column::UpdatedAt, Expr::val(at))
         .and_where(stock_level::Column::ItemId.eq(item_id))
         .and_where(stock_level::Column::Location.eq(location))
@@ -342,8 +417,15 @@ async fn change_level(
     match db.query_one(&stmt).await? {
         Some(row) => Ok(row.try_get("", "quantity")?),
         None => {
-            let have = stock_level::Entity::find_by_id((item_id, location.to_owned())).one(db).await?.map_or(0, |l| l.quantity);
-            Err(insufficient(location, have, i32::try_from(-delta).unwrap_or(i32::MAX)))
+            let have = stock_level::Entity::find_by_id((item_id, location.to_owned()))
+                .one(db)
+                .await?
+                .map_or(0, |l| l.quantity);
+            Err(insufficient(
+                location,
+                have,
+                i32::try_from(-delta).unwrap_or(i32::MAX),
+            ))
         }
     }
 }
@@ -362,7 +444,11 @@ pub(crate) async fn move_in(
     match m.kind {
         MovementKind::Adjust => {
             if m.quantity == 0 {
-                c.push("quantity", "OUT_OF_RANGE", "調整数は0以外で指定してください");
+                c.push(
+                    "quantity",
+                    "OUT_OF_RANGE",
+                    "調整数は0以外で指定してください",
+                );
             }
             if clean(m.refs.note.clone()).is_none() {
                 c.push("note", "REQUIRED", "棚卸調整には理由を入力してください");
@@ -371,7 +457,11 @@ pub(crate) async fn move_in(
         _ => c.positive("quantity", i64::from(m.quantity)),
     }
     if m.quantity.abs() > QUANTITY_MAX {
-        c.push("quantity", "OUT_OF_RANGE", format!("数量は{QUANTITY_MAX}以下にしてください"));
+        c.push(
+            "quantity",
+            "OUT_OF_RANGE",
+            format!("数量は{QUANTITY_MAX}以下にしてください"),
+        );
     }
     c.opt_text("note", m.refs.note.as_deref(), super::assets::NOTE_MAX);
     c.done()?;
@@ -382,7 +472,10 @@ pub(crate) async fn move_in(
         MovementKind::CollectUsed => 0,
     };
     let balance = if delta == 0 {
-        stock_level::Entity::find_by_id((m.item_id, location.clone())).one(db).await?.map_or(0, |l| l.quantity)
+        stock_level::Entity::find_by_id((m.item_id, location.clone()))
+            .one(db)
+            .await?
+            .map_or(0, |l| l.quantity)
     } else {
         change_level(db, tenant_id, m.item_id, &location, i64::from(delta), at).await?
     };
@@ -409,7 +502,11 @@ pub(crate) async fn move_in(
 }
 
 /// Records a movement (desk only): receive, issue, adjust, return, used-toner collection.
-pub async fn record_movement(db: &DatabaseConnection, actor: &Actor, m: NewMovement) -> ServiceResult<stock_movement::Model> {
+pub async fn record_movement(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    m: NewMovement,
+) -> ServiceResult<stock_movement::Model> {
     require_desk(actor)?;
     let txn = db.begin().await?;
     item(&txn, actor, m.item_id).await?;
@@ -433,7 +530,11 @@ pub async fn movements(
     if let Some(a) = after {
         q = q.filter(stock_movement::Column::Id.lt(a));
     }
-    let rows = q.order_by_desc(stock_movement::Column::Id).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_desc(stock_movement::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -451,8 +552,16 @@ fn request_scope(actor: &Actor) -> Condition {
 }
 
 /// Loads one request in scope.
-pub async fn request(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<supply_request::Model> {
-    supply_request::Entity::find_by_id(id).filter(request_scope(actor)).one(db).await?.ok_or(ServiceError::NotFound)
+pub async fn request(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<supply_request::Model> {
+    supply_request::Entity::find_by_id(id)
+        .filter(request_scope(actor))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 /// A department's request as filed.
@@ -467,7 +576,11 @@ pub struct NewRequest {
 }
 
 /// Files a 払い出し申請. Requesters for themselves and their org unit; the desk for anyone.
-pub async fn file_request(db: &DatabaseConnection, actor: &Actor, r: NewRequest) -> ServiceResult<supply_request::Model> {
+pub async fn file_request(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    r: NewRequest,
+) -> ServiceResult<supply_request::Model> {
     if !actor.is_desk() && !actor.has(Role::Requester) {
         return Err(ServiceError::Forbidden("only staff request consumables"));
     }
@@ -481,22 +594,42 @@ pub async fn file_request(db: &DatabaseConnection, actor: &Actor, r: NewRequest)
     let mut c = Check::default();
     c.positive("quantity", i64::from(r.quantity));
     if r.quantity > QUANTITY_MAX {
-        c.push("quantity", "OUT_OF_RANGE", format!("数量は{QUANTITY_MAX}以下にしてください"));
+        c.push(
+            "quantity",
+            "OUT_OF_RANGE",
+            format!("数量は{QUANTITY_MAX}以下にしてください"),
+        );
     }
     c.opt_text("note", r.note.as_deref(), super::assets::NOTE_MAX);
     c.done()?;
     let txn = db.begin().await?;
-    let it = item(&txn, actor, r.item_id).await.map_err(|_| ServiceError::invalid("itemId", "UNKNOWN_REFERENCE", "品目が見つかりません"))?;
+    let it = item(&txn, actor, r.item_id).await.map_err(|_| {
+        ServiceError::invalid("itemId", "UNKNOWN_REFERENCE", "品目が見つかりません")
+    })?;
     if !it.active {
-        return Err(ServiceError::invalid("itemId", "INACTIVE", "この品目は現在払い出していません"));
+        return Err(ServiceError::invalid(
+            "itemId",
+            "INACTIVE",
+            "この品目は現在払い出していません",
+        ));
     }
     let person = directory::person(&txn, actor.tenant_id, requester)
         .await?
-        .ok_or_else(|| ServiceError::invalid("requestedBy", "UNKNOWN_REFERENCE", "申請者が見つかりません"))?;
+        .ok_or_else(|| {
+            ServiceError::invalid("requestedBy", "UNKNOWN_REFERENCE", "申請者が見つかりません")
+        })?;
     if let Some(p) = r.printer_asset_id
-        && entity::asset::Entity::find_by_id(p).filter(entity::asset::Column::TenantId.eq(actor.tenant_id)).one(&txn).await?.is_none()
+        && entity::asset::Entity::find_by_id(p)
+            .filter(entity::asset::Column::TenantId.eq(actor.tenant_id))
+            .one(&txn)
+            .await?
+            .is_none()
     {
-        return Err(ServiceError::invalid("printerAssetId", "UNKNOWN_REFERENCE", "プリンタが見つかりません"));
+        return Err(ServiceError::invalid(
+            "printerAssetId",
+            "UNKNOWN_REFERENCE",
+            "プリンタが見つかりません",
+        ));
     }
     let at = now();
     let year = fiscal_year(at);
@@ -531,7 +664,11 @@ pub async fn file_request(db: &DatabaseConnection, actor: &Actor, r: NewRequest)
 /// The fiscal year (年度, April to March) an instant falls in, in Japan.
 pub fn fiscal_year(at: DateTime<Utc>) -> i32 {
     let d = at.with_timezone(&tz::TOKYO).date_naive();
-    if d.month() >= 4 { d.year() } else { d.year() - 1 }
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
 }
 
 async fn transition(
@@ -544,7 +681,10 @@ async fn transition(
         return Err(ServiceError::invalid(
             "requestId",
             "INVALID_TRANSITION",
-            format!("この申請は「{}」のため、この操作はできません", r.status.label_ja()),
+            format!(
+                "この申請は「{}」のため、この操作はできません",
+                r.status.label_ja()
+            ),
         ));
     }
     let mut row = r.into_active_model();
@@ -566,7 +706,11 @@ pub async fn decide(
     let r = request(&txn, actor, id).await?;
     let at = now();
     let r = transition(&txn, r, &[SupplyRequestStatus::Requested], |row| {
-        row.status = Set(if approve { SupplyRequestStatus::Approved } else { SupplyRequestStatus::Rejected });
+        row.status = Set(if approve {
+            SupplyRequestStatus::Approved
+        } else {
+            SupplyRequestStatus::Rejected
+        });
         row.decided_by = Set(Some(actor.person_id));
         row.decided_at = Set(Some(at));
         row.decision_note = Set(clean(note));
@@ -578,7 +722,12 @@ pub async fn decide(
 
 /// Issues an approved request from a location (desk only): stock goes down in the same
 /// transaction, or nothing happens when there is not enough.
-pub async fn issue_request(db: &DatabaseConnection, actor: &Actor, id: Uuid, location: &str) -> ServiceResult<supply_request::Model> {
+pub async fn issue_request(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    location: &str,
+) -> ServiceResult<supply_request::Model> {
     require_desk(actor)?;
     let txn = db.begin().await?;
     let r = request(&txn, actor, id).await?;
@@ -586,7 +735,10 @@ pub async fn issue_request(db: &DatabaseConnection, actor: &Actor, id: Uuid, loc
         return Err(ServiceError::invalid(
             "requestId",
             "INVALID_TRANSITION",
-            format!("承認済の申請だけ払い出せます（現在: {}）", r.status.label_ja()),
+            format!(
+                "承認済の申請だけ払い出せます（現在: {}）",
+                r.status.label_ja()
+            ),
         ));
     }
     let at = now();
@@ -614,8 +766,14 @@ pub async fn issue_request(db: &DatabaseConnection, actor: &Actor, id: Uuid, loc
     // The status guard in the UPDATE makes a second, concurrent issue of the same request fail
     // (and roll back its stock movement) instead of issuing twice.
     let res = supply_request::Entity::update_many()
-        .col_expr(supply_request::Column::Status, Expr::val(SupplyRequestStatus::Issued.as_str()))
-        .col_expr(supply_request::Column::IssuedLocation, Expr::val(mv.location.clone()))
+        .col_expr(
+            supply_request::Column::Status,
+            Expr::val(SupplyRequestStatus::Issued.as_str()),
+        )
+        .col_expr(
+            supply_request::Column::IssuedLocation,
+            Expr::val(mv.location.clone()),
+        )
         .col_expr(supply_request::Column::IssuedAt, Expr::val(at))
         .col_expr(supply_request::Column::UpdatedAt, Expr::val(at))
         .filter(supply_request::Column::Id.eq(r.id))
@@ -654,12 +812,24 @@ pub async fn record_receipt(
 }
 
 /// Withdraws a request not yet issued: the requester their own, the desk any.
-pub async fn cancel_request(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> ServiceResult<supply_request::Model> {
+pub async fn cancel_request(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<supply_request::Model> {
     let txn = db.begin().await?;
     let r = request(&txn, actor, id).await?;
-    let r = transition(&txn, r, &[SupplyRequestStatus::Requested, SupplyRequestStatus::Approved], |row| {
-        row.status = Set(SupplyRequestStatus::Cancelled);
-    })
+    let r = transition(
+        &txn,
+        r,
+        &[
+            SupplyRequestStatus::Requested,
+            SupplyRequestStatus::Approved,
+        ],
+        |row| {
+            row.status = Set(SupplyRequestStatus::Cancelled);
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(r)
@@ -680,7 +850,11 @@ pub async fn requests(
     if let Some(a) = after {
         q = q.filter(supply_request::Column::Id.lt(a));
     }
-    let rows = q.order_by_desc(supply_request::Column::Id).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_desc(supply_request::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -720,16 +894,28 @@ fn check_lines(c: &mut Check, field: &str, lines: &[(Uuid, i32, i64)]) {
     }
     for (n, (_, q, p)) in lines.iter().enumerate() {
         if *q <= 0 || *q > QUANTITY_MAX {
-            c.push(&format!("{field}.{n}.quantity"), "OUT_OF_RANGE", format!("数量は1〜{QUANTITY_MAX}で指定してください"));
+            c.push(
+                &format!("{field}.{n}.quantity"),
+                "OUT_OF_RANGE",
+                format!("数量は1〜{QUANTITY_MAX}で指定してください"),
+            );
         }
         if *p < 0 {
-            c.push(&format!("{field}.{n}.unitPrice"), "OUT_OF_RANGE", "単価は0以上で指定してください");
+            c.push(
+                &format!("{field}.{n}.unitPrice"),
+                "OUT_OF_RANGE",
+                "単価は0以上で指定してください",
+            );
         }
     }
 }
 
 /// Loads one order (desk only).
-pub async fn order(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<purchase_order::Model> {
+pub async fn order(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<purchase_order::Model> {
     require_desk(actor)?;
     purchase_order::Entity::find_by_id(id)
         .filter(purchase_order::Column::TenantId.eq(actor.tenant_id))
@@ -750,13 +936,27 @@ pub async fn place_order(
     require_desk(actor)?;
     let mut c = Check::default();
     c.text("supplier", supplier, super::assets::NAME_MAX, true);
-    check_lines(&mut c, "lines", &lines.iter().map(|l| (l.item_id, l.quantity, l.unit_price)).collect::<Vec<_>>());
+    check_lines(
+        &mut c,
+        "lines",
+        &lines
+            .iter()
+            .map(|l| (l.item_id, l.quantity, l.unit_price))
+            .collect::<Vec<_>>(),
+    );
     c.done()?;
     let txn = db.begin().await?;
     let ids: Vec<Uuid> = lines.iter().map(|l| l.item_id).collect();
     let known = items_by_ids(&txn, actor, &ids).await?;
-    if let Some(n) = lines.iter().position(|l| !known.iter().any(|k| k.id == l.item_id)) {
-        return Err(ServiceError::invalid(&format!("lines.{n}.itemId"), "UNKNOWN_REFERENCE", "品目が見つかりません"));
+    if let Some(n) = lines
+        .iter()
+        .position(|l| !known.iter().any(|k| k.id == l.item_id))
+    {
+        return Err(ServiceError::invalid(
+            &format!("lines.{n}.itemId"),
+            "UNKNOWN_REFERENCE",
+            "品目が見つかりません",
+        ));
     }
     let at = now();
     let number = super::next_number(&txn, actor.tenant_id, "PO", fiscal_year(at)).await?;
@@ -781,16 +981,26 @@ pub async fn place_order(
 
 /// Quantities delivered so far per item of an order.
 async fn delivered(db: &impl ConnectionTrait, po_id: Uuid) -> ServiceResult<BTreeMap<Uuid, i64>> {
-    Ok(delivered_by_order(db, &[po_id]).await?.remove(&po_id).unwrap_or_default())
+    Ok(delivered_by_order(db, &[po_id])
+        .await?
+        .remove(&po_id)
+        .unwrap_or_default())
 }
 
 /// [`delivered`] for several orders in one query.
-async fn delivered_by_order(db: &impl ConnectionTrait, po_ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, BTreeMap<Uuid, i64>>> {
+async fn delivered_by_order(
+    db: &impl ConnectionTrait,
+    po_ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, BTreeMap<Uuid, i64>>> {
     let mut out: HashMap<Uuid, BTreeMap<Uuid, i64>> = HashMap::new();
     if po_ids.is_empty() {
         return Ok(out);
     }
-    for d in delivery::Entity::find().filter(delivery::Column::PurchaseOrderId.is_in(po_ids.to_vec())).all(db).await? {
+    for d in delivery::Entity::find()
+        .filter(delivery::Column::PurchaseOrderId.is_in(po_ids.to_vec()))
+        .all(db)
+        .await?
+    {
         let got = out.entry(d.purchase_order_id).or_default();
         for l in delivery_lines(&d.lines) {
             *got.entry(l.item_id).or_insert(0) += i64::from(l.quantity);
@@ -824,7 +1034,14 @@ pub async fn record_delivery(
     let mut c = Check::default();
     c.text("slipNumber", slip_number, super::assets::CODE_MAX, true);
     c.text("location", location, super::assets::NAME_MAX, true);
-    check_lines(&mut c, "lines", &lines.iter().map(|l| (l.item_id, l.quantity, 0)).collect::<Vec<_>>());
+    check_lines(
+        &mut c,
+        "lines",
+        &lines
+            .iter()
+            .map(|l| (l.item_id, l.quantity, 0))
+            .collect::<Vec<_>>(),
+    );
     c.done()?;
     let txn = db.begin().await?;
     let po = purchase_order::Entity::find_by_id(po_id)
@@ -843,7 +1060,11 @@ pub async fn record_delivery(
     }
     let ord = ordered(&po);
     if let Some(n) = lines.iter().position(|l| !ord.contains_key(&l.item_id)) {
-        return Err(ServiceError::invalid(&format!("lines.{n}.itemId"), "NOT_ORDERED", "発注にない品目です"));
+        return Err(ServiceError::invalid(
+            &format!("lines.{n}.itemId"),
+            "NOT_ORDERED",
+            "発注にない品目です",
+        ));
     }
     let at = now();
     let d = delivery::ActiveModel {
@@ -880,9 +1101,15 @@ pub async fn record_delivery(
         .await?;
     }
     let got = delivered(&txn, po.id).await?;
-    let complete = ord.iter().all(|(item, (q, _))| got.get(item).copied().unwrap_or(0) >= *q);
+    let complete = ord
+        .iter()
+        .all(|(item, (q, _))| got.get(item).copied().unwrap_or(0) >= *q);
     let mut row = po.into_active_model();
-    row.status = Set(if complete { PurchaseOrderStatus::Delivered } else { PurchaseOrderStatus::PartiallyDelivered });
+    row.status = Set(if complete {
+        PurchaseOrderStatus::Delivered
+    } else {
+        PurchaseOrderStatus::PartiallyDelivered
+    });
     row.updated_at = Set(at);
     row.update(&txn).await?;
     txn.commit().await?;
@@ -916,22 +1143,42 @@ pub fn match_invoice(
     let mut out = Vec::new();
     for (item, (qty, prices)) in &invoiced {
         let Some((_, price)) = ordered.get(item) else {
-            out.push(Discrepancy { item_id: *item, field: "not_ordered".into(), expected: 0, actual: *qty });
+            out.push(Discrepancy {
+                item_id: *item,
+                field: "not_ordered".into(),
+                expected: 0,
+                actual: *qty,
+            });
             continue;
         };
         let got = delivered.get(item).copied().unwrap_or(0);
         if *qty != got {
-            out.push(Discrepancy { item_id: *item, field: "quantity".into(), expected: got, actual: *qty });
+            out.push(Discrepancy {
+                item_id: *item,
+                field: "quantity".into(),
+                expected: got,
+                actual: *qty,
+            });
         }
         for p in prices {
             if p != price {
-                out.push(Discrepancy { item_id: *item, field: "unit_price".into(), expected: *price, actual: *p });
+                out.push(Discrepancy {
+                    item_id: *item,
+                    field: "unit_price".into(),
+                    expected: *price,
+                    actual: *p,
+                });
             }
         }
     }
     for (item, got) in delivered {
         if *got > 0 && !invoiced.contains_key(item) {
-            out.push(Discrepancy { item_id: *item, field: "not_invoiced".into(), expected: *got, actual: 0 });
+            out.push(Discrepancy {
+                item_id: *item,
+                field: "not_invoiced".into(),
+                expected: *got,
+                actual: 0,
+            });
         }
     }
     out
@@ -950,8 +1197,20 @@ pub async fn record_invoice(
 ) -> ServiceResult<invoice::Model> {
     require_desk(actor)?;
     let mut c = Check::default();
-    c.text("invoiceNumber", invoice_number, super::assets::CODE_MAX, true);
-    check_lines(&mut c, "lines", &lines.iter().map(|l| (l.item_id, l.quantity, l.unit_price)).collect::<Vec<_>>());
+    c.text(
+        "invoiceNumber",
+        invoice_number,
+        super::assets::CODE_MAX,
+        true,
+    );
+    check_lines(
+        &mut c,
+        "lines",
+        &lines
+            .iter()
+            .map(|l| (l.item_id, l.quantity, l.unit_price))
+            .collect::<Vec<_>>(),
+    );
     c.done()?;
     let txn = db.begin().await?;
     let po = order(&txn, actor, po_id).await?;
@@ -965,7 +1224,10 @@ pub async fn record_invoice(
     }
     let got = delivered(&txn, po.id).await?;
     let diffs = match_invoice(&ordered(&po), &got, &lines);
-    let total: i64 = lines.iter().map(|l| i64::from(l.quantity) * l.unit_price).sum();
+    let total: i64 = lines
+        .iter()
+        .map(|l| i64::from(l.quantity) * l.unit_price)
+        .sum();
     let at = now();
     let inv = invoice::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -975,7 +1237,11 @@ pub async fn record_invoice(
         invoiced_on: Set(invoiced_on),
         lines: Set(json!(lines)),
         total: Set(total),
-        match_status: Set(if diffs.is_empty() { InvoiceMatch::Matched } else { InvoiceMatch::Discrepancy }),
+        match_status: Set(if diffs.is_empty() {
+            InvoiceMatch::Matched
+        } else {
+            InvoiceMatch::Discrepancy
+        }),
         discrepancies: Set(json!(diffs)),
         recorded_by: Set(Some(actor.person_id)),
         created_at: Set(at),
@@ -1001,14 +1267,19 @@ pub async fn orders(
     after: Option<Uuid>,
 ) -> ServiceResult<Page<purchase_order::Model>> {
     require_desk(actor)?;
-    let mut q = purchase_order::Entity::find().filter(purchase_order::Column::TenantId.eq(actor.tenant_id));
+    let mut q =
+        purchase_order::Entity::find().filter(purchase_order::Column::TenantId.eq(actor.tenant_id));
     if !statuses.is_empty() {
         q = q.filter(purchase_order::Column::Status.is_in(statuses.iter().copied()));
     }
     if let Some(a) = after {
         q = q.filter(purchase_order::Column::Id.lt(a));
     }
-    let rows = q.order_by_desc(purchase_order::Column::Id).limit(first + 1).all(db).await?;
+    let rows = q
+        .order_by_desc(purchase_order::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
     Ok(Page::from_overfetch(rows, first))
 }
 
@@ -1043,7 +1314,10 @@ pub struct ReorderSuggestion {
 }
 
 /// The items to reorder (desk only), lowest stock relative to its point first.
-pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<ReorderSuggestion>> {
+pub async fn reorder_suggestions(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> ServiceResult<Vec<ReorderSuggestion>> {
     require_desk(actor)?;
     let items = consumable_item::Entity::find()
         .filter(consumable_item::Column::TenantId.eq(actor.tenant_id))
@@ -1053,7 +1327,12 @@ pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> Se
     let on_hand: HashMap<Uuid, i64> = stock_level::Entity::find()
         .select_only()
         .column(stock_level::Column::ItemId)
-        .column_as(Expr::col(stock_level::Column::Quantity).sum().cast_as("BIGINT"), "q")
+        .column_as(
+            Expr::col(stock_level::Column::Quantity)
+                .sum()
+                .cast_as("BIGINT"),
+            "q",
+        )
         .filter(stock_level::Column::TenantId.eq(actor.tenant_id))
         .group_by(stock_level::Column::ItemId)
         .into_tuple::<(Uuid, Option<i64>)>()
@@ -1065,7 +1344,10 @@ pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> Se
     let mut on_order: HashMap<Uuid, i64> = HashMap::new();
     let open = purchase_order::Entity::find()
         .filter(purchase_order::Column::TenantId.eq(actor.tenant_id))
-        .filter(purchase_order::Column::Status.is_in([PurchaseOrderStatus::Ordered, PurchaseOrderStatus::PartiallyDelivered]))
+        .filter(purchase_order::Column::Status.is_in([
+            PurchaseOrderStatus::Ordered,
+            PurchaseOrderStatus::PartiallyDelivered,
+        ]))
         .all(db)
         .await?;
     let open_ids: Vec<Uuid> = open.iter().map(|po| po.id).collect();
@@ -1084,12 +1366,23 @@ pub async fn reorder_suggestions(db: &impl ConnectionTrait, actor: &Actor) -> Se
             let coming = on_order.get(&item.id).copied().unwrap_or(0);
             let point = i64::from(item.reorder_point);
             (point > 0 && have + coming <= point).then(|| {
-                let suggested = Ord::max(i64::from(item.reorder_quantity), point + 1 - have - coming);
-                ReorderSuggestion { item, on_hand: have, on_order: coming, suggested }
+                let suggested =
+                    Ord::max(i64::from(item.reorder_quantity), point + 1 - have - coming);
+                ReorderSuggestion {
+                    item,
+                    on_hand: have,
+                    on_order: coming,
+                    suggested,
+                }
             })
         })
         .collect();
-    out.sort_by_key(|s| (s.on_hand + s.on_order - i64::from(s.item.reorder_point), s.item.code.clone()));
+    out.sort_by_key(|s| {
+        (
+            s.on_hand + s.on_order - i64::from(s.item.reorder_point),
+            s.item.code.clone(),
+        )
+    });
     Ok(out)
 }
 
@@ -1102,30 +1395,85 @@ mod tests {
         let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let ordered: BTreeMap<Uuid, (i64, i64)> = [(a, (10, 4800)), (b, (5, 12000))].into();
         let delivered: BTreeMap<Uuid, i64> = [(a, 10), (b, 4)].into();
-        let ok = [PriceLine { item_id: a, quantity: 10, unit_price: 4800 }, PriceLine { item_id: b, quantity: 4, unit_price: 12000 }];
+        let ok = [
+            PriceLine {
+                item_id: a,
+                quantity: 10,
+                unit_price: 4800,
+            },
+            PriceLine {
+                item_id: b,
+                quantity: 4,
+                unit_price: 12000,
+            },
+        ];
         assert!(match_invoice(&ordered, &delivered, &ok).is_empty());
         let bad = [
-            PriceLine { item_id: a, quantity: 10, unit_price: 5000 },
-            PriceLine { item_id: b, quantity: 5, unit_price: 12000 },
-            PriceLine { item_id: c, quantity: 1, unit_price: 100 },
+            PriceLine {
+                item_id: a,
+                quantity: 10,
+                unit_price: 5000,
+            },
+            PriceLine {
+                item_id: b,
+                quantity: 5,
+                unit_price: 12000,
+            },
+            PriceLine {
+                item_id: c,
+                quantity: 1,
+                unit_price: 100,
+            },
         ];
         let d = match_invoice(&ordered, &delivered, &bad);
-        assert!(d.contains(&Discrepancy { item_id: a, field: "unit_price".into(), expected: 4800, actual: 5000 }));
-        assert!(d.contains(&Discrepancy { item_id: b, field: "quantity".into(), expected: 4, actual: 5 }));
-        assert!(d.contains(&Discrepancy { item_id: c, field: "not_ordered".into(), expected: 0, actual: 1 }));
+        assert!(d.contains(&Discrepancy {
+            item_id: a,
+            field: "unit_price".into(),
+            expected: 4800,
+            actual: 5000
+        }));
+        assert!(d.contains(&Discrepancy {
+            item_id: b,
+            field: "quantity".into(),
+            expected: 4,
+            actual: 5
+        }));
+        assert!(d.contains(&Discrepancy {
+            item_id: c,
+            field: "not_ordered".into(),
+            expected: 0,
+            actual: 1
+        }));
         assert_eq!(d.len(), 3);
-        let missing = [PriceLine { item_id: a, quantity: 10, unit_price: 4800 }];
+        let missing = [PriceLine {
+            item_id: a,
+            quantity: 10,
+            unit_price: 4800,
+        }];
         assert_eq!(
             match_invoice(&ordered, &delivered, &missing),
-            vec![Discrepancy { item_id: b, field: "not_invoiced".into(), expected: 4, actual: 0 }]
+            vec![Discrepancy {
+                item_id: b,
+                field: "not_invoiced".into(),
+                expected: 4,
+                actual: 0
+            }]
         );
     }
 
     #[test]
     fn the_fiscal_year_starts_in_april_in_japan() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert_eq!(fiscal_year(at("2027-03-31T14:59:59Z")), 2026, "23:59 on 31 March in Tokyo");
-        assert_eq!(fiscal_year(at("2027-03-31T15:00:00Z")), 2027, "00:00 on 1 April in Tokyo");
+        assert_eq!(
+            fiscal_year(at("2027-03-31T14:59:59Z")),
+            2026,
+            "23:59 on 31 March in Tokyo"
+        );
+        assert_eq!(
+            fiscal_year(at("2027-03-31T15:00:00Z")),
+            2027,
+            "00:00 on 1 April in Tokyo"
+        );
         assert_eq!(fiscal_year(at("2026-11-30T00:00:00Z")), 2026);
     }
 }

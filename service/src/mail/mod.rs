@@ -32,7 +32,10 @@ impl MailAddress {
     pub fn new(address: &str, name: Option<&str>) -> Self {
         Self {
             address: address.trim().to_lowercase(),
-            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+            name: name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
         }
     }
 
@@ -103,7 +106,9 @@ impl Automatic {
     /// The reason in Japanese, for agents.
     pub fn detail(&self) -> String {
         match self {
-            Automatic::AutoSubmitted(v) => format!("自動送信メールのため対象外（Auto-Submitted: {v}）"),
+            Automatic::AutoSubmitted(v) => {
+                format!("自動送信メールのため対象外（Auto-Submitted: {v}）")
+            }
             Automatic::Bulk(v) => format!("一斉配信・メーリングリストのため対象外（{v}）"),
             Automatic::AutoReply(v) => format!("自動応答（不在通知など）のため対象外（{v}）"),
         }
@@ -197,14 +202,20 @@ pub async fn save_settings(
     use sea_orm::sea_query::OnConflict;
     let row = tenant_mail_settings::ActiveModel {
         tenant_id: sea_orm::Set(tenant_id),
-        unknown_sender: sea_orm::Set(match s.unknown_sender {
-            UnknownSender::Contact => "contact",
-            UnknownSender::Triage => "triage",
-        }
-        .to_owned()),
+        unknown_sender: sea_orm::Set(
+            match s.unknown_sender {
+                UnknownSender::Contact => "contact",
+                UnknownSender::Triage => "triage",
+            }
+            .to_owned(),
+        ),
         outgoing_charset: sea_orm::Set(s.outgoing_charset.clone()),
-        sender_rate_per_hour: sea_orm::Set(i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX)),
-        max_attachment_bytes: sea_orm::Set(i64::try_from(s.max_attachment_bytes).unwrap_or(i64::MAX)),
+        sender_rate_per_hour: sea_orm::Set(
+            i32::try_from(s.sender_rate_per_hour).unwrap_or(i32::MAX),
+        ),
+        max_attachment_bytes: sea_orm::Set(
+            i64::try_from(s.max_attachment_bytes).unwrap_or(i64::MAX),
+        ),
         own_addresses: sea_orm::Set(s.own_addresses.join(",")),
         acknowledge: sea_orm::Set(s.acknowledge),
         updated_at: sea_orm::Set(crate::tickets::now()),
@@ -229,9 +240,14 @@ pub async fn save_settings(
 }
 
 /// The actor's tenant's mail settings (desk roles).
-pub async fn settings_for(db: &impl ConnectionTrait, actor: &crate::Actor) -> ServiceResult<MailSettings> {
+pub async fn settings_for(
+    db: &impl ConnectionTrait,
+    actor: &crate::Actor,
+) -> ServiceResult<MailSettings> {
     if !actor.is_desk() {
-        return Err(crate::ServiceError::Forbidden("mail settings are for the desk"));
+        return Err(crate::ServiceError::Forbidden(
+            "mail settings are for the desk",
+        ));
     }
     settings(db, actor.tenant_id).await
 }
@@ -247,25 +263,45 @@ pub async fn update_settings(
 ) -> ServiceResult<MailSettings> {
     use crate::error::UserError;
     if !actor.has(crate::Role::Admin) {
-        return Err(crate::ServiceError::Forbidden("only an admin changes mail settings"));
+        return Err(crate::ServiceError::Forbidden(
+            "only an admin changes mail settings",
+        ));
     }
     let mut errors = Vec::new();
     if !matches!(s.outgoing_charset.as_str(), "utf-8" | "iso-2022-jp") {
-        errors.push(UserError::new("outgoingCharset", "INVALID", "utf-8 か iso-2022-jp を指定してください"));
+        errors.push(UserError::new(
+            "outgoingCharset",
+            "INVALID",
+            "utf-8 か iso-2022-jp を指定してください",
+        ));
     }
     if s.sender_rate_per_hour > 10_000 {
-        errors.push(UserError::new("senderRatePerHour", "OUT_OF_RANGE", "0〜10000 の範囲で指定してください（0 は制限なし）"));
+        errors.push(UserError::new(
+            "senderRatePerHour",
+            "OUT_OF_RANGE",
+            "0〜10000 の範囲で指定してください（0 は制限なし）",
+        ));
     }
     if s.max_attachment_bytes > MAX_ATTACHMENT_LIMIT {
-        errors.push(UserError::new("maxAttachmentBytes", "OUT_OF_RANGE", "100 MB 以下で指定してください"));
+        errors.push(UserError::new(
+            "maxAttachmentBytes",
+            "OUT_OF_RANGE",
+            "100 MB 以下で指定してください",
+        ));
     }
     let mut own = Vec::new();
     for a in &s.own_addresses {
         let a = a.trim().to_lowercase();
         let valid = a.len() <= 254
-            && a.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !a.contains(char::is_whitespace));
+            && a.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !a.contains(char::is_whitespace)
+            });
         if !valid {
-            errors.push(UserError::new("ownAddresses", "INVALID_ADDRESS", format!("メールアドレスとして正しくありません: {a}")));
+            errors.push(UserError::new(
+                "ownAddresses",
+                "INVALID_ADDRESS",
+                format!("メールアドレスとして正しくありません: {a}"),
+            ));
         } else if !own.contains(&a) {
             own.push(a);
         }
@@ -273,7 +309,10 @@ pub async fn update_settings(
     if !errors.is_empty() {
         return Err(crate::ServiceError::Invalid(errors));
     }
-    let s = MailSettings { own_addresses: own, ..s };
+    let s = MailSettings {
+        own_addresses: own,
+        ..s
+    };
     save_settings(db, actor.tenant_id, &s).await?;
     Ok(s)
 }
@@ -317,11 +356,20 @@ mod tests {
     #[test]
     fn executables_and_macros_are_flagged_by_name_or_content() {
         assert_eq!(attachment_flag("請求書.exe", b""), Some("executable"));
-        assert_eq!(attachment_flag("invoice.pdf", b"MZ\x90\0"), Some("executable"));
+        assert_eq!(
+            attachment_flag("invoice.pdf", b"MZ\x90\0"),
+            Some("executable")
+        );
         assert_eq!(attachment_flag("集計.XLSM", b""), Some("macro"));
         let docx_with_macros = b"PK\x03\x04....word/vbaProject.bin....";
-        assert_eq!(attachment_flag("報告書.docx", docx_with_macros), Some("macro"));
-        assert_eq!(attachment_flag("報告書.docx", b"PK\x03\x04....word/document.xml"), None);
+        assert_eq!(
+            attachment_flag("報告書.docx", docx_with_macros),
+            Some("macro")
+        );
+        assert_eq!(
+            attachment_flag("報告書.docx", b"PK\x03\x04....word/document.xml"),
+            None
+        );
         assert_eq!(attachment_flag("写真.jpg", b"\xff\xd8\xff"), None);
         assert_eq!(attachment_flag("noextension", b"hello"), None);
     }
@@ -339,7 +387,10 @@ mod tests {
             updated_at: Utc::now(),
         });
         assert_eq!(s.unknown_sender, UnknownSender::Contact);
-        assert_eq!(s.own_addresses, ["noreply@city.example.jp", "helpdesk-out@city.example.jp"]);
+        assert_eq!(
+            s.own_addresses,
+            ["noreply@city.example.jp", "helpdesk-out@city.example.jp"]
+        );
         assert_eq!(s.sender_rate_per_hour, 5);
     }
 }

@@ -60,7 +60,11 @@ pub async fn notify(
     let Some(tenant) = tenant::Entity::find_by_id(t.tenant_id).one(db).await? else {
         return Ok(None);
     };
-    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+    if tenant
+        .helpdesk_email
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
         return Ok(None);
     }
     let watchers = ticket_watcher::Entity::find()
@@ -104,7 +108,18 @@ pub async fn notify(
         .map(|r| r.message_id.clone());
     let references: Vec<String> = thread.into_iter().map(|r| r.message_id).collect();
     let to = Recipient { to, name, cc };
-    let row = queue(db, &tenant, &settings.outgoing_charset, t, to, in_reply_to, references, notice, at).await?;
+    let row = queue(
+        db,
+        &tenant,
+        &settings.outgoing_charset,
+        t,
+        to,
+        in_reply_to,
+        references,
+        notice,
+        at,
+    )
+    .await?;
     Ok(Some(row))
 }
 
@@ -129,14 +144,31 @@ pub async fn acknowledge(
     mail_references: &[String],
     at: DateTime<Utc>,
 ) -> ServiceResult<Option<mail_outbound::Model>> {
-    if tenant.helpdesk_email.as_deref().is_none_or(|a| a.trim().is_empty()) {
+    if tenant
+        .helpdesk_email
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
         return Ok(None);
     }
     let mut references = mail_references.to_vec();
     references.extend(mail_message_id.map(str::to_owned));
     let notice = Notice::Ack;
     let in_reply_to = mail_message_id.map(str::to_owned);
-    Ok(Some(queue(db, tenant, charset, t, to, in_reply_to, references, notice, at).await?))
+    Ok(Some(
+        queue(
+            db,
+            tenant,
+            charset,
+            t,
+            to,
+            in_reply_to,
+            references,
+            notice,
+            at,
+        )
+        .await?,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -151,7 +183,11 @@ async fn queue(
     notice: Notice<'_>,
     at: DateTime<Utc>,
 ) -> ServiceResult<mail_outbound::Model> {
-    let from = tenant.helpdesk_email.as_deref().map(str::trim).unwrap_or_default();
+    let from = tenant
+        .helpdesk_email
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default();
     if let Some(id) = &in_reply_to
         && !references.contains(id)
     {
@@ -162,7 +198,9 @@ async fn queue(
     }
     let Recipient { to, name, cc } = to;
     let id = Uuid::now_v7();
-    let domain = from.rsplit_once('@').map_or("madoguchi.invalid", |(_, d)| d);
+    let domain = from
+        .rsplit_once('@')
+        .map_or("madoguchi.invalid", |(_, d)| d);
     let message_id = format!("{}.{}@{domain}", id.simple(), t.number.to_lowercase());
     let (subject, body) = compose(tenant, from, t, name.as_deref(), &notice);
     let row = mail_outbound::Model {
@@ -184,7 +222,9 @@ async fn queue(
         sent_at: None,
     };
     // Without RETURNING: this runs once per mailed-in ticket on the ingest path.
-    mail_outbound::Entity::insert(row.clone().into_active_model()).exec_without_returning(db).await?;
+    mail_outbound::Entity::insert(row.clone().into_active_model())
+        .exec_without_returning(db)
+        .await?;
     mail_thread_id::Entity::insert(mail_thread_id::ActiveModel {
         tenant_id: Set(t.tenant_id),
         message_id: Set(message_id),
@@ -224,11 +264,18 @@ pub async fn queue_personal(
     body: String,
     at: DateTime<Utc>,
 ) -> ServiceResult<Option<Uuid>> {
-    let Some(from) = tenant.helpdesk_email.as_deref().map(str::trim).filter(|a| !a.is_empty()) else {
+    let Some(from) = tenant
+        .helpdesk_email
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    else {
         return Ok(None);
     };
     let id = Uuid::now_v7();
-    let domain = from.rsplit_once('@').map_or("madoguchi.invalid", |(_, d)| d);
+    let domain = from
+        .rsplit_once('@')
+        .map_or("madoguchi.invalid", |(_, d)| d);
     let row = mail_outbound::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant.id),
@@ -247,7 +294,9 @@ pub async fn queue_personal(
         created_at: Set(at),
         sent_at: Set(None),
     };
-    mail_outbound::Entity::insert(row).exec_without_returning(db).await?;
+    mail_outbound::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
     jobs::enqueue(
         db,
         NewJob {
@@ -352,19 +401,39 @@ pub async fn load(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<Option<O
 }
 
 /// Records that a mail was accepted by the SMTP server, with an internal event on its ticket.
-pub async fn mark_sent(db: &impl ConnectionTrait, m: &mail_outbound::Model, at: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn mark_sent(
+    db: &impl ConnectionTrait,
+    m: &mail_outbound::Model,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
     set_status(db, m, "sent", None, Some(at)).await?;
     event(db, m, "mail_sent", json!({ "outboundId": m.id, "kind": m.kind, "to": m.to_address, "messageId": m.message_id }), at).await
 }
 
 /// Records that a mail could not be sent and will not be tried again.
-pub async fn mark_failed(db: &impl ConnectionTrait, m: &mail_outbound::Model, error: &str, at: DateTime<Utc>) -> ServiceResult<()> {
+pub async fn mark_failed(
+    db: &impl ConnectionTrait,
+    m: &mail_outbound::Model,
+    error: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
     set_status(db, m, "failed", Some(error), None).await?;
-    event(db, m, "mail_failed", json!({ "outboundId": m.id, "kind": m.kind, "to": m.to_address, "error": error }), at).await
+    event(
+        db,
+        m,
+        "mail_failed",
+        json!({ "outboundId": m.id, "kind": m.kind, "to": m.to_address, "error": error }),
+        at,
+    )
+    .await
 }
 
 /// Records the last temporary error of a mail that will be retried.
-pub async fn note_error(db: &impl ConnectionTrait, m: &mail_outbound::Model, error: &str) -> ServiceResult<()> {
+pub async fn note_error(
+    db: &impl ConnectionTrait,
+    m: &mail_outbound::Model,
+    error: &str,
+) -> ServiceResult<()> {
     set_status(db, m, "queued", Some(error), None).await
 }
 
@@ -411,7 +480,10 @@ pub async fn settle_history_as_sent(db: &impl ConnectionTrait) -> ServiceResult<
     use sea_orm::sea_query::Expr;
     let n = mail_outbound::Entity::update_many()
         .col_expr(mail_outbound::Column::Status, Expr::value("sent"))
-        .col_expr(mail_outbound::Column::SentAt, Expr::col(mail_outbound::Column::CreatedAt))
+        .col_expr(
+            mail_outbound::Column::SentAt,
+            Expr::col(mail_outbound::Column::CreatedAt),
+        )
         .filter(mail_outbound::Column::Status.eq("queued"))
         .exec(db)
         .await?

@@ -9,9 +9,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Map, json};
 use std::collections::HashMap;
@@ -28,12 +27,26 @@ pub type Decode = dyn Fn(&[u8]) -> Result<InboundMail, String> + Send + Sync;
 /// What processing did with one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Created { ticket_id: Uuid, number: String },
-    Commented { ticket_id: Uuid, comment_id: Uuid },
+    Created {
+        ticket_id: Uuid,
+        number: String,
+    },
+    Commented {
+        ticket_id: Uuid,
+        comment_id: Uuid,
+    },
     /// A DSN about mail we sent; the outbound mail (when found) is marked bounced.
-    Bounced { ticket_id: Option<Uuid> },
-    Ignored { reason: &'static str, detail: String },
-    Quarantined { reason: &'static str, detail: String },
+    Bounced {
+        ticket_id: Option<Uuid>,
+    },
+    Ignored {
+        reason: &'static str,
+        detail: String,
+    },
+    Quarantined {
+        reason: &'static str,
+        detail: String,
+    },
     /// Another worker processed it first; nothing was done here.
     AlreadyDone,
 }
@@ -170,7 +183,10 @@ async fn process_rows(
     for (row, decoded) in work {
         let sp = txn.begin().await?;
         let claimed = mail_message::Entity::update_many()
-            .col_expr(mail_message::Column::Attempts, Expr::col(mail_message::Column::Attempts).add(1))
+            .col_expr(
+                mail_message::Column::Attempts,
+                Expr::col(mail_message::Column::Attempts).add(1),
+            )
             .filter(mail_message::Column::Id.eq(row.id))
             .filter(mail_message::Column::Status.is_in(claimable.iter().copied()))
             .exec(&sp)
@@ -181,7 +197,11 @@ async fn process_rows(
             report.add(row.id, Outcome::AlreadyDone);
             continue;
         }
-        let at = if opts.retry { tickets::now() } else { row.received_at };
+        let at = if opts.retry {
+            tickets::now()
+        } else {
+            row.received_at
+        };
         let outcome = match (&decoded, row.tenant_id) {
             (_, None) => Ok(Outcome::Quarantined {
                 reason: "no_tenant",
@@ -199,7 +219,9 @@ async fn process_rows(
                             .await?
                             .ok_or(ServiceError::NotFound)?;
                         let settings = super::settings(&sp, tenant_id).await?;
-                        tenants.entry(tenant_id).or_insert(TenantCtx { tenant, settings })
+                        tenants
+                            .entry(tenant_id)
+                            .or_insert(TenantCtx { tenant, settings })
                     }
                 };
                 apply(&sp, ctx, addresses, &row, mail, opts, at).await
@@ -243,10 +265,18 @@ async fn mark(
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
     let (status, action, reason, detail, ticket_id, comment_id) = match outcome {
-        Outcome::Created { ticket_id, .. } => {
-            (MailStatus::Processed, Some("created"), None, None, Some(*ticket_id), None)
-        }
-        Outcome::Commented { ticket_id, comment_id } => (
+        Outcome::Created { ticket_id, .. } => (
+            MailStatus::Processed,
+            Some("created"),
+            None,
+            None,
+            Some(*ticket_id),
+            None,
+        ),
+        Outcome::Commented {
+            ticket_id,
+            comment_id,
+        } => (
             MailStatus::Processed,
             Some("commented"),
             None,
@@ -254,15 +284,30 @@ async fn mark(
             Some(*ticket_id),
             Some(*comment_id),
         ),
-        Outcome::Bounced { ticket_id } => {
-            (MailStatus::Processed, Some("bounce"), None, None, *ticket_id, None)
-        }
-        Outcome::Ignored { reason, detail } => {
-            (MailStatus::Ignored, None, Some(*reason), Some(detail.clone()), None, None)
-        }
-        Outcome::Quarantined { reason, detail } => {
-            (MailStatus::Quarantined, None, Some(*reason), Some(detail.clone()), None, None)
-        }
+        Outcome::Bounced { ticket_id } => (
+            MailStatus::Processed,
+            Some("bounce"),
+            None,
+            None,
+            *ticket_id,
+            None,
+        ),
+        Outcome::Ignored { reason, detail } => (
+            MailStatus::Ignored,
+            None,
+            Some(*reason),
+            Some(detail.clone()),
+            None,
+            None,
+        ),
+        Outcome::Quarantined { reason, detail } => (
+            MailStatus::Quarantined,
+            None,
+            Some(*reason),
+            Some(detail.clone()),
+            None,
+            None,
+        ),
         Outcome::AlreadyDone => return Ok(()),
     };
     let mut m: mail_message::ActiveModel = row.clone().into();
@@ -306,7 +351,10 @@ async fn apply(
     if addresses.is_own(&from.address) {
         return Ok(Outcome::Ignored {
             reason: "own_address",
-            detail: format!("ヘルプデスク自身のアドレス（{}）からのメールのため対象外", from.address),
+            detail: format!(
+                "ヘルプデスク自身のアドレス（{}）からのメールのため対象外",
+                from.address
+            ),
         });
     }
     let sender = crate::directory::person_by_email(txn, tenant.id, &from.address).await?;
@@ -324,7 +372,9 @@ async fn apply(
         Some(t) if t.status != TicketStatus::Closed => {
             let author = Author {
                 person_id: sender.as_ref().map(|p| p.id),
-                is_desk: sender.as_ref().is_some_and(|p| crate::directory::roles_of(p).is_desk()),
+                is_desk: sender
+                    .as_ref()
+                    .is_some_and(|p| crate::directory::roles_of(p).is_desk()),
             };
             let mut body = mail.reply_text.trim().to_owned();
             if body.is_empty() {
@@ -360,7 +410,9 @@ async fn apply(
                     .filter(mail_message::Column::TenantId.eq(tenant.id))
                     .filter(mail_message::Column::FromAddress.eq(from.address.as_str()))
                     .filter(mail_message::Column::Action.eq("created"))
-                    .filter(mail_message::Column::ReceivedAt.gt(row.received_at - Duration::hours(1)))
+                    .filter(
+                        mail_message::Column::ReceivedAt.gt(row.received_at - Duration::hours(1)),
+                    )
                     .count(txn)
                     .await?;
                 if recent >= u64::from(ctx.settings.sender_rate_per_hour) {
@@ -375,7 +427,9 @@ async fn apply(
             }
             let requester = match (&sender, ctx.settings.unknown_sender) {
                 (Some(p), _) => Some(p.clone()),
-                (None, UnknownSender::Contact) => Some(create_contact(txn, tenant.id, from, at).await?),
+                (None, UnknownSender::Contact) => {
+                    Some(create_contact(txn, tenant.id, from, at).await?)
+                }
                 (None, UnknownSender::Triage) => None,
             };
             let mut description = mail.text.trim().to_owned();
@@ -388,9 +442,16 @@ async fn apply(
             }
             if requester.is_none() {
                 extra.insert("triage".into(), json!(true));
-                description = format!("差出人: {}（登録されていないアドレス）\n\n{description}", from.display());
+                description = format!(
+                    "差出人: {}（登録されていないアドレス）\n\n{description}",
+                    from.display()
+                );
             }
-            let mut input = NewTicket::new(TicketKind::Inquiry, ticket_title(&mail.subject, &tenant.ticket_prefix), clip(&description, BODY_MAX));
+            let mut input = NewTicket::new(
+                TicketKind::Inquiry,
+                ticket_title(&mail.subject, &tenant.ticket_prefix),
+                clip(&description, BODY_MAX),
+            );
             input.channel = Some(Channel::Email);
             input.requester_id = requester.as_ref().map(|p| p.id);
             let org_unit = requester.as_ref().and_then(|p| p.org_unit_id);
@@ -413,7 +474,9 @@ async fn apply(
             };
             // The acknowledgement goes to the requester, or for triage to the sender.
             ack_to = Some(super::outbound::Recipient {
-                to: requester.as_ref().map_or_else(|| from.address.clone(), |p| p.email.clone()),
+                to: requester
+                    .as_ref()
+                    .map_or_else(|| from.address.clone(), |p| p.email.clone()),
                 name: requester.as_ref().map(|p| p.display_name.clone()),
                 cc: vec![],
             });
@@ -426,17 +489,38 @@ async fn apply(
             continue;
         }
         let person = crate::directory::person_by_email(txn, tenant.id, &cc.address).await?;
-        if person.as_ref().is_some_and(|p| Some(p.id) == ticket.requester_id) {
+        if person
+            .as_ref()
+            .is_some_and(|p| Some(p.id) == ticket.requester_id)
+        {
             continue;
         }
-        watch(txn, &ticket, &cc.address, person.map(|p| p.id), "mail_cc", at).await?;
+        watch(
+            txn,
+            &ticket,
+            &cc.address,
+            person.map(|p| p.id),
+            "mail_cc",
+            at,
+        )
+        .await?;
     }
     attachments(txn, ctx, &ticket, comment_id, row.id, mail, at).await?;
     remember_thread(txn, tenant.id, ticket.id, mail).await?;
     if let Some(to) = ack_to.filter(|_| ctx.settings.acknowledge) {
         let charset = &ctx.settings.outgoing_charset;
         let refs = &mail.references;
-        super::outbound::acknowledge(txn, tenant, charset, &ticket, to, mail.message_id.as_deref(), refs, at).await?;
+        super::outbound::acknowledge(
+            txn,
+            tenant,
+            charset,
+            &ticket,
+            to,
+            mail.message_id.as_deref(),
+            refs,
+            at,
+        )
+        .await?;
     }
     Ok(outcome)
 }
@@ -511,10 +595,23 @@ pub fn ticket_title(subject: &str, prefix: &str) -> String {
     loop {
         let t = s.trim_start();
         let lower = t.to_lowercase();
-        let cut = ["re:", "fw:", "fwd:", "ｒｅ：", "re：", "fw：", "転送:", "転送：", "返信:", "返信：", "aw:", "tr:"]
-            .iter()
-            .find(|p| lower.starts_with(*p))
-            .map(|p| p.len());
+        let cut = [
+            "re:",
+            "fw:",
+            "fwd:",
+            "ｒｅ：",
+            "re：",
+            "fw：",
+            "転送:",
+            "転送：",
+            "返信:",
+            "返信：",
+            "aw:",
+            "tr:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map(|p| p.len());
         match cut {
             // `to_lowercase` keeps these prefixes' byte lengths.
             Some(n) => s = t[n..].to_owned(),
@@ -550,10 +647,13 @@ async fn create_contact(
     from: &super::MailAddress,
     at: DateTime<Utc>,
 ) -> ServiceResult<person::Model> {
-    let name = from
-        .name
-        .clone()
-        .unwrap_or_else(|| from.address.split('@').next().unwrap_or(&from.address).to_owned());
+    let name = from.name.clone().unwrap_or_else(|| {
+        from.address
+            .split('@')
+            .next()
+            .unwrap_or(&from.address)
+            .to_owned()
+    });
     Ok(person::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
@@ -590,9 +690,12 @@ async fn watch(
     };
     ticket_watcher::Entity::insert(row)
         .on_conflict(
-            OnConflict::columns([ticket_watcher::Column::TicketId, ticket_watcher::Column::Email])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                ticket_watcher::Column::TicketId,
+                ticket_watcher::Column::Email,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(txn)
         .await?;
@@ -683,9 +786,12 @@ async fn remember_thread(
     for chunk in rows.chunks(100) {
         mail_thread_id::Entity::insert_many(chunk.to_vec())
             .on_conflict(
-                OnConflict::columns([mail_thread_id::Column::TenantId, mail_thread_id::Column::MessageId])
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([
+                    mail_thread_id::Column::TenantId,
+                    mail_thread_id::Column::MessageId,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(txn)
             .await?;
@@ -704,14 +810,20 @@ async fn bounce(
     } else {
         mail_outbound::Entity::find()
             .filter(mail_outbound::Column::TenantId.eq(tenant_id))
-            .filter(mail_outbound::Column::MessageId.is_in(b.original_message_ids.iter().map(String::as_str)))
+            .filter(
+                mail_outbound::Column::MessageId
+                    .is_in(b.original_message_ids.iter().map(String::as_str)),
+            )
             .all(txn)
             .await?
     };
     let Some(out) = sent.into_iter().next() else {
         return Ok(Outcome::Ignored {
             reason: "bounce_unmatched",
-            detail: format!("送信したメールに該当しない配信エラー通知です（{}）", b.diagnostic),
+            detail: format!(
+                "送信したメールに該当しない配信エラー通知です（{}）",
+                b.diagnostic
+            ),
         });
     };
     let mut m: mail_outbound::ActiveModel = out.clone().into();
@@ -747,8 +859,14 @@ mod tests {
 
     #[test]
     fn subject_tags_are_found_only_in_the_tenants_exact_form() {
-        assert_eq!(subject_tag("Re: [HD-2026-000123] プリンタ", "HD").as_deref(), Some("HD-2026-000123"));
-        assert_eq!(subject_tag("[HD-2026-00012] x [HD-2026-000124]", "HD").as_deref(), Some("HD-2026-000124"));
+        assert_eq!(
+            subject_tag("Re: [HD-2026-000123] プリンタ", "HD").as_deref(),
+            Some("HD-2026-000123")
+        );
+        assert_eq!(
+            subject_tag("[HD-2026-00012] x [HD-2026-000124]", "HD").as_deref(),
+            Some("HD-2026-000124")
+        );
         assert_eq!(subject_tag("[KY-2026-000123]", "HD"), None);
         assert_eq!(subject_tag("[HD-2026-0001234]", "HD"), None);
         assert_eq!(subject_tag("HD-2026-000123", "HD"), None);
@@ -756,9 +874,15 @@ mod tests {
 
     #[test]
     fn titles_lose_reply_prefixes_and_the_tag() {
-        assert_eq!(ticket_title("Re: RE: [HD-2026-000001] 印刷できない", "HD"), "印刷できない");
+        assert_eq!(
+            ticket_title("Re: RE: [HD-2026-000001] 印刷できない", "HD"),
+            "印刷できない"
+        );
         assert_eq!(ticket_title("転送: Fw: パスワード", "HD"), "パスワード");
         assert_eq!(ticket_title("  ", "HD"), "（件名なし）");
-        assert_eq!(ticket_title(&"あ".repeat(300), "HD").chars().count(), TITLE_MAX);
+        assert_eq!(
+            ticket_title(&"あ".repeat(300), "HD").chars().count(),
+            TITLE_MAX
+        );
     }
 }

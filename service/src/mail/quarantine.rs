@@ -52,7 +52,11 @@ pub async fn list(
 }
 
 /// One inbound message of the actor's tenant.
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<mail_message::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<mail_message::Model> {
     desk_only(actor)?;
     mail_message::Entity::find_by_id(id)
         .filter(mail_message::Column::TenantId.eq(actor.tenant_id))
@@ -64,7 +68,9 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceR
 /// The message exactly as received.
 pub async fn raw(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<Vec<u8>> {
     let m = get(db, actor, id).await?;
-    super::blob_data(db, &m.raw_sha256).await?.ok_or(ServiceError::NotFound)
+    super::blob_data(db, &m.raw_sha256)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 fn must_be_quarantined(m: &mail_message::Model) -> ServiceResult<()> {
@@ -80,14 +86,22 @@ fn must_be_quarantined(m: &mail_message::Model) -> ServiceResult<()> {
 }
 
 /// Checks the actor may retry this message; the retry itself is `bots::mail::retry`.
-pub async fn retryable(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<mail_message::Model> {
+pub async fn retryable(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<mail_message::Model> {
     let m = get(db, actor, id).await?;
     must_be_quarantined(&m)?;
     Ok(m)
 }
 
 /// Discards a quarantined message: it stays stored (raw bytes too) but leaves the queue.
-pub async fn discard(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ServiceResult<mail_message::Model> {
+pub async fn discard(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+) -> ServiceResult<mail_message::Model> {
     let m = get(db, actor, id).await?;
     must_be_quarantined(&m)?;
     let mut a: mail_message::ActiveModel = m.into();

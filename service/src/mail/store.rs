@@ -140,9 +140,12 @@ async fn store_one(
     };
     let inserted = mail_message::Entity::insert(row)
         .on_conflict(
-            OnConflict::columns([mail_message::Column::TenantId, mail_message::Column::DedupeKey])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                mail_message::Column::TenantId,
+                mail_message::Column::DedupeKey,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
@@ -201,7 +204,11 @@ pub(crate) async fn put_blob(
         created_at: Set(at),
     };
     blob::Entity::insert(row)
-        .on_conflict(OnConflict::column(blob::Column::Sha256).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(blob::Column::Sha256)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     Ok(())

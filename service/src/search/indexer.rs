@@ -37,7 +37,9 @@ impl IndexWriter {
     /// Takes the index's single writer (fails if another process holds it).
     pub fn new(index: &SearchIndex, memory_mb: usize) -> ServiceResult<Self> {
         let writer = index.writer(memory_mb).map_err(search_error)?;
-        Ok(Self { inner: Arc::new(Mutex::new(writer)) })
+        Ok(Self {
+            inner: Arc::new(Mutex::new(writer)),
+        })
     }
 
     /// Runs `f` on the writer on a blocking thread.
@@ -61,9 +63,19 @@ pub(crate) fn search_error(e: search_index::SearchError) -> ServiceError {
 }
 
 /// Applies up to `batch` outbox rows. Returns how many were applied.
-pub async fn apply_pending(db: &impl ConnectionTrait, writer: &IndexWriter, batch: u64) -> ServiceResult<usize> {
-    let rows = search_outbox::Entity::find().order_by_asc(search_outbox::Column::Id).limit(batch).all(db).await?;
-    let Some(last) = rows.last().map(|r| r.id) else { return Ok(0) };
+pub async fn apply_pending(
+    db: &impl ConnectionTrait,
+    writer: &IndexWriter,
+    batch: u64,
+) -> ServiceResult<usize> {
+    let rows = search_outbox::Entity::find()
+        .order_by_asc(search_outbox::Column::Id)
+        .limit(batch)
+        .all(db)
+        .await?;
+    let Some(last) = rows.last().map(|r| r.id) else {
+        return Ok(0);
+    };
     let mut faq_ids = HashSet::new();
     let mut ticket_ids = HashSet::new();
     for r in &rows {
@@ -78,12 +90,20 @@ pub async fn apply_pending(db: &impl ConnectionTrait, writer: &IndexWriter, batc
     }
     let faq_ids: Vec<Uuid> = faq_ids.into_iter().collect();
     let ticket_ids: Vec<Uuid> = ticket_ids.into_iter().collect();
-    let faqs = faq_article::Entity::find().filter(faq_article::Column::Id.is_in(faq_ids.clone())).all(db).await?;
-    let tickets = ticket::Entity::find().filter(ticket::Column::Id.is_in(ticket_ids.clone())).all(db).await?;
+    let faqs = faq_article::Entity::find()
+        .filter(faq_article::Column::Id.is_in(faq_ids.clone()))
+        .all(db)
+        .await?;
+    let tickets = ticket::Entity::find()
+        .filter(ticket::Column::Id.is_in(ticket_ids.clone()))
+        .all(db)
+        .await?;
     let mut docs: Vec<Document> = faqs.iter().map(faq_document).collect();
     docs.extend(ticket_documents(db, tickets).await?);
-    let present: HashSet<(DocKind, Uuid)> =
-        docs.iter().filter_map(|d| Some((d.kind, d.id.parse().ok()?))).collect();
+    let present: HashSet<(DocKind, Uuid)> = docs
+        .iter()
+        .filter_map(|d| Some((d.kind, d.id.parse().ok()?)))
+        .collect();
     let gone: Vec<(DocKind, Uuid)> = faq_ids
         .iter()
         .map(|id| (DocKind::Faq, *id))
@@ -103,7 +123,10 @@ pub async fn apply_pending(db: &impl ConnectionTrait, writer: &IndexWriter, batc
         })
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    search_outbox::Entity::delete_many().filter(search_outbox::Column::Id.is_in(ids)).exec(db).await?;
+    search_outbox::Entity::delete_many()
+        .filter(search_outbox::Column::Id.is_in(ids))
+        .exec(db)
+        .await?;
     Ok(applied)
 }
 
@@ -147,27 +170,36 @@ pub async fn reindex(
         .one(db)
         .await?
         .map_or(0, |r| r.id);
-    let total = faq_article::Entity::find().count(db).await? + ticket::Entity::find().count(db).await?;
+    let total =
+        faq_article::Entity::find().count(db).await? + ticket::Entity::find().count(db).await?;
     writer.with(|w| w.delete_all()).await?;
     let mut done = 0u64;
     progress(done, total);
     let faqs = faq_article::Entity::find().all(db).await?;
     let docs: Vec<Document> = faqs.iter().map(faq_document).collect();
     done += docs.len() as u64;
-    writer.with(move |w| docs.iter().try_for_each(|d| w.upsert(d))).await?;
+    writer
+        .with(move |w| docs.iter().try_for_each(|d| w.upsert(d)))
+        .await?;
     progress(done, total);
     let mut after: Option<Uuid> = None;
     loop {
-        let mut q = ticket::Entity::find().order_by_asc(ticket::Column::Id).limit(2_000);
+        let mut q = ticket::Entity::find()
+            .order_by_asc(ticket::Column::Id)
+            .limit(2_000);
         if let Some(a) = after {
             q = q.filter(ticket::Column::Id.gt(a));
         }
         let batch = q.all(db).await?;
-        let Some(last) = batch.last().map(|t| t.id) else { break };
+        let Some(last) = batch.last().map(|t| t.id) else {
+            break;
+        };
         after = Some(last);
         let docs = ticket_documents(db, batch).await?;
         done += docs.len() as u64;
-        writer.with(move |w| docs.iter().try_for_each(|d| w.upsert(d))).await?;
+        writer
+            .with(move |w| docs.iter().try_for_each(|d| w.upsert(d)))
+            .await?;
         progress(done, total);
     }
     writer.with(move |w| w.commit(position)).await?;
@@ -195,7 +227,10 @@ pub fn faq_document(a: &faq_article::Model) -> Document {
 }
 
 /// Tickets as search documents: title; description and public comments as body.
-pub async fn ticket_documents(db: &impl ConnectionTrait, tickets: Vec<ticket::Model>) -> ServiceResult<Vec<Document>> {
+pub async fn ticket_documents(
+    db: &impl ConnectionTrait,
+    tickets: Vec<ticket::Model>,
+) -> ServiceResult<Vec<Document>> {
     if tickets.is_empty() {
         return Ok(Vec::new());
     }
@@ -238,7 +273,11 @@ pub async fn ticket_documents(db: &impl ConnectionTrait, tickets: Vec<ticket::Mo
                 status: sea_orm::ActiveEnum::to_value(&t.status),
                 number: Some(t.number),
                 requester: t.requester_id.map(|r| r.to_string()),
-                vendors: t.escalation_vendor_id.map(|v| v.to_string()).into_iter().collect(),
+                vendors: t
+                    .escalation_vendor_id
+                    .map(|v| v.to_string())
+                    .into_iter()
+                    .collect(),
                 created: t.created_at,
                 updated: t.updated_at,
             }

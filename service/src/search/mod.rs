@@ -62,16 +62,24 @@ pub struct Suggestions {
 impl Search {
     /// Opens (or creates) the index under `dir`.
     pub fn open(dir: &Path) -> ServiceResult<Self> {
-        Ok(Self::with_index(SearchIndex::open_or_create(dir).map_err(indexer::search_error)?))
+        Ok(Self::with_index(
+            SearchIndex::open_or_create(dir).map_err(indexer::search_error)?,
+        ))
     }
 
     /// An index in memory (tests).
     pub fn in_memory() -> ServiceResult<Self> {
-        Ok(Self::with_index(SearchIndex::in_memory().map_err(indexer::search_error)?))
+        Ok(Self::with_index(
+            SearchIndex::in_memory().map_err(indexer::search_error)?,
+        ))
     }
 
     fn with_index(index: SearchIndex) -> Self {
-        Self { index: Arc::new(index), synonyms: RwLock::default(), defaults: Synonyms::defaults() }
+        Self {
+            index: Arc::new(index),
+            synonyms: RwLock::default(),
+            defaults: Synonyms::defaults(),
+        }
     }
 
     /// What `actor` may find: published FAQ for their audience and their own
@@ -80,28 +88,53 @@ impl Search {
     pub async fn access(&self, db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Access> {
         let tenant = actor.tenant_id.to_string();
         if actor.is_desk() {
-            return Ok(Access { tenant, faq: FaqAccess::All, tickets: TicketAccess::All });
+            return Ok(Access {
+                tenant,
+                faq: FaqAccess::All,
+                tickets: TicketAccess::All,
+            });
         }
         let requester = actor.has(Role::Requester);
         let faq = if requester {
-            FaqAccess::Published { audiences: vec![crate::faq::audience_of(db, actor).await?.to_owned()] }
+            FaqAccess::Published {
+                audiences: vec![crate::faq::audience_of(db, actor).await?.to_owned()],
+            }
         } else {
             FaqAccess::None
         };
         let tickets = TicketAccess::Limited {
             requested_by: requester.then(|| actor.person_id.to_string()),
-            escalated_to: actor.vendor_id.filter(|_| actor.has(Role::Vendor)).map(|v| v.to_string()),
+            escalated_to: actor
+                .vendor_id
+                .filter(|_| actor.has(Role::Vendor))
+                .map(|v| v.to_string()),
         };
-        Ok(Access { tenant, faq, tickets })
+        Ok(Access {
+            tenant,
+            faq,
+            tickets,
+        })
     }
 
     /// The built-in synonyms plus the tenant's own.
-    pub async fn synonyms_for(&self, db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Arc<Synonyms>> {
-        if let Some(s) = self.synonyms.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&tenant_id) {
+    pub async fn synonyms_for(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+    ) -> ServiceResult<Arc<Synonyms>> {
+        if let Some(s) = self
+            .synonyms
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&tenant_id)
+        {
             return Ok(Arc::clone(s));
         }
         let own = tenant_synonyms(db, tenant_id).await?;
-        let merged = Arc::new(self.defaults.with(&Synonyms::from_groups(&own).unwrap_or_default()));
+        let merged = Arc::new(
+            self.defaults
+                .with(&Synonyms::from_groups(&own).unwrap_or_default()),
+        );
         self.synonyms
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -110,7 +143,12 @@ impl Search {
     }
 
     /// Full-text search in the actor's scope, with highlights and facets.
-    pub async fn search(&self, db: &impl ConnectionTrait, actor: &Actor, input: SearchInput) -> ServiceResult<SearchResults> {
+    pub async fn search(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        input: SearchInput,
+    ) -> ServiceResult<SearchResults> {
         let access = self.access(db, actor).await?;
         let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
         let index = Arc::clone(&self.index);
@@ -134,7 +172,12 @@ impl Search {
     }
 
     /// FAQ answers for a question (a new ticket's text, a chat message).
-    pub async fn suggested_answers(&self, db: &impl ConnectionTrait, actor: &Actor, text: &str) -> ServiceResult<Suggestions> {
+    pub async fn suggested_answers(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        text: &str,
+    ) -> ServiceResult<Suggestions> {
         let access = self.access(db, actor).await?;
         self.suggest_with(db, actor.tenant_id, access, text).await
     }
@@ -150,21 +193,34 @@ impl Search {
     ) -> ServiceResult<Suggestions> {
         let access = Access {
             tenant: tenant_id.to_string(),
-            faq: FaqAccess::Published { audiences: vec![audience.to_owned()] },
+            faq: FaqAccess::Published {
+                audiences: vec![audience.to_owned()],
+            },
             tickets: TicketAccess::None,
         };
         self.suggest_with(db, tenant_id, access, text).await
     }
 
-    async fn suggest_with(&self, db: &impl ConnectionTrait, tenant_id: Uuid, access: Access, text: &str) -> ServiceResult<Suggestions> {
+    async fn suggest_with(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+        access: Access,
+        text: &str,
+    ) -> ServiceResult<Suggestions> {
         let synonyms = self.synonyms_for(db, tenant_id).await?;
         let index = Arc::clone(&self.index);
         let text = text.to_owned();
-        let s = tokio::task::spawn_blocking(move || index.suggest_answers(&text, &access, &synonyms))
-            .await
-            .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-            .map_err(query_error)?;
-        Ok(Suggestions { confidence: s.confidence, hits: s.hits, coverage: s.coverage })
+        let s =
+            tokio::task::spawn_blocking(move || index.suggest_answers(&text, &access, &synonyms))
+                .await
+                .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
+                .map_err(query_error)?;
+        Ok(Suggestions {
+            confidence: s.confidence,
+            hits: s.hits,
+            coverage: s.coverage,
+        })
     }
 
     /// Past tickets like this one (desk only).
@@ -182,18 +238,28 @@ impl Search {
         let access = self.access(db, actor).await?;
         let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
         let index = Arc::clone(&self.index);
-        let text: String = format!("{}\n{}", t.title, t.description).chars().take(MAX_QUERY_CHARS).collect();
+        let text: String = format!("{}\n{}", t.title, t.description)
+            .chars()
+            .take(MAX_QUERY_CHARS)
+            .collect();
         let key = search_index::document::key(DocKind::Ticket, &t.id.to_string());
-        let hits = tokio::task::spawn_blocking(move || index.similar(&text, &key, &access, &synonyms, first.clamp(1, 20)))
-            .await
-            .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-            .map_err(query_error)?;
+        let hits = tokio::task::spawn_blocking(move || {
+            index.similar(&text, &key, &access, &synonyms, first.clamp(1, 20))
+        })
+        .await
+        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
+        .map_err(query_error)?;
         Ok(hits)
     }
 
     /// Drops hits the database no longer lets the actor see (the index lags
     /// the database by up to a second).
-    async fn recheck(&self, db: &impl ConnectionTrait, actor: &Actor, mut results: SearchResults) -> ServiceResult<SearchResults> {
+    async fn recheck(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        mut results: SearchResults,
+    ) -> ServiceResult<SearchResults> {
         let ticket_ids: Vec<Uuid> = results
             .hits
             .iter()
@@ -204,12 +270,18 @@ impl Search {
             return Ok(results);
         }
         let visible = tickets::visible_ids(db, actor, &ticket_ids).await?;
-        results.hits.retain(|h| h.kind != DocKind::Ticket || h.id.parse().is_ok_and(|id| visible.contains(&id)));
+        results.hits.retain(|h| {
+            h.kind != DocKind::Ticket || h.id.parse().is_ok_and(|id| visible.contains(&id))
+        });
         Ok(results)
     }
 
     /// The tenant's own synonym groups (admins and the desk).
-    pub async fn tenant_synonyms(&self, db: &impl ConnectionTrait, actor: &Actor) -> ServiceResult<Vec<Vec<String>>> {
+    pub async fn tenant_synonyms(
+        &self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<Vec<String>>> {
         if !actor.is_desk() {
             return Err(ServiceError::Forbidden("synonyms are for the desk"));
         }
@@ -224,17 +296,26 @@ impl Search {
         groups: Vec<Vec<String>>,
     ) -> ServiceResult<Vec<Vec<String>>> {
         if !(actor.has(Role::Admin) || actor.has(Role::Supervisor)) {
-            return Err(ServiceError::Forbidden("only admins and supervisors edit synonyms"));
+            return Err(ServiceError::Forbidden(
+                "only admins and supervisors edit synonyms",
+            ));
         }
         if groups.len() > 2_000 {
-            return Err(ServiceError::invalid("groups", "TOO_MANY", "同義語のグループは2,000件までです"));
+            return Err(ServiceError::invalid(
+                "groups",
+                "TOO_MANY",
+                "同義語のグループは2,000件までです",
+            ));
         }
         let parsed = Synonyms::from_groups(&groups)
             .map_err(|e| ServiceError::invalid("groups", "INVALID_SYNONYM", e.to_string()))?;
         let groups: Vec<Vec<String>> = parsed.groups().map(<[String]>::to_vec).collect();
-        let existing = search_synonyms::Entity::find_by_id(actor.tenant_id).one(db).await?;
+        let existing = search_synonyms::Entity::find_by_id(actor.tenant_id)
+            .one(db)
+            .await?;
         let now = tickets::now();
-        let json = serde_json::to_value(&groups).map_err(|e| ServiceError::Config(e.to_string()))?;
+        let json =
+            serde_json::to_value(&groups).map_err(|e| ServiceError::Config(e.to_string()))?;
         match existing {
             Some(row) => {
                 let version = row.version + 1;
@@ -257,7 +338,10 @@ impl Search {
                 .await?;
             }
         }
-        self.synonyms.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&actor.tenant_id);
+        self.synonyms
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&actor.tenant_id);
         Ok(groups)
     }
 
@@ -267,14 +351,23 @@ impl Search {
     }
 }
 
-async fn tenant_synonyms(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<Vec<Vec<String>>> {
-    let row = search_synonyms::Entity::find_by_id(tenant_id).one(db).await?;
-    Ok(row.and_then(|r| serde_json::from_value(r.groups).ok()).unwrap_or_default())
+async fn tenant_synonyms(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+) -> ServiceResult<Vec<Vec<String>>> {
+    let row = search_synonyms::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_value(r.groups).ok())
+        .unwrap_or_default())
 }
 
 fn query_error(e: search_index::SearchError) -> ServiceError {
     match e {
-        search_index::SearchError::QueryTooLong { .. } => ServiceError::invalid("query", "TOO_LONG", e.to_string()),
+        search_index::SearchError::QueryTooLong { .. } => {
+            ServiceError::invalid("query", "TOO_LONG", e.to_string())
+        }
         other => indexer::search_error(other),
     }
 }

@@ -103,7 +103,8 @@ pub(crate) async fn record_event(
         created_at: Set(at),
     };
     let ev = ev.insert(db).await?;
-    crate::search::outbox::enqueue(db, t.tenant_id, search_index::DocKind::Ticket, t.id, at).await?;
+    crate::search::outbox::enqueue(db, t.tenant_id, search_index::DocKind::Ticket, t.id, at)
+        .await?;
     Ok(ev)
 }
 

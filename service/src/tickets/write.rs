@@ -324,7 +324,16 @@ pub(crate) async fn create_in(
     let org_unit_id = input
         .org_unit_id
         .or_else(|| requester.as_ref().and_then(|p| p.org_unit_id));
-    let (t, ev) = insert_ticket(txn, &tenant, input, org_unit_id, Some(actor.person_id), Map::new(), at).await?;
+    let (t, ev) = insert_ticket(
+        txn,
+        &tenant,
+        input,
+        org_unit_id,
+        Some(actor.person_id),
+        Map::new(),
+        at,
+    )
+    .await?;
     Ok(TicketChange {
         ticket: t,
         events: vec![ev],
@@ -350,10 +359,31 @@ pub(crate) async fn record_done(
     let mut input = NewTicket::new(TicketKind::ServiceRequest, title, description);
     input.channel = Some(channel);
     input.requester_id = Some(requester.id);
-    let (t, _) = insert_ticket(txn, tenant, input, requester.org_unit_id, None, Map::new(), at).await?;
+    let (t, _) = insert_ticket(
+        txn,
+        tenant,
+        input,
+        requester.org_unit_id,
+        None,
+        Map::new(),
+        at,
+    )
+    .await?;
     record_event(txn, &t, None, event_kind, event_payload, false, at).await?;
-    let system = Author { person_id: None, is_desk: true };
-    let (t, _) = transition(txn, system, &t, TicketStatus::Resolved, Some("セルフサービスで完了".to_owned()), true, at).await?;
+    let system = Author {
+        person_id: None,
+        is_desk: true,
+    };
+    let (t, _) = transition(
+        txn,
+        system,
+        &t,
+        TicketStatus::Resolved,
+        Some("セルフサービスで完了".to_owned()),
+        true,
+        at,
+    )
+    .await?;
     Ok(t)
 }
 
@@ -678,7 +708,13 @@ pub async fn add_comment_at(
     if actor.is_desk() && !internal {
         let notice = crate::mail::outbound::Notice::Comment { body };
         crate::mail::outbound::notify(&txn, &change.ticket, notice, at).await?;
-        crate::chat::notify(&txn, &change.ticket, crate::chat::Notice::Comment { body }, at).await?;
+        crate::chat::notify(
+            &txn,
+            &change.ticket,
+            crate::chat::Notice::Comment { body },
+            at,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(change)
@@ -720,8 +756,7 @@ pub(crate) async fn insert_comment(
     }
     events.push(record_event(txn, &t, by.person_id, "commented", payload, internal, at).await?);
     let t = if is_requester_reply && t.status == TicketStatus::WaitingOnRequester {
-        let (t2, ev) =
-            transition(txn, by, &t, TicketStatus::InProgress, None, true, at).await?;
+        let (t2, ev) = transition(txn, by, &t, TicketStatus::InProgress, None, true, at).await?;
         events.extend(ev);
         t2
     } else {
@@ -846,7 +881,9 @@ pub async fn change_status_at(
     let resolution_note = note.clone();
     let (t, events) = transition(&txn, actor.into(), &prev, to, note, false, at).await?;
     if to == TicketStatus::Resolved && actor.is_desk() {
-        let notice = crate::mail::outbound::Notice::Resolved { note: resolution_note.as_deref() };
+        let notice = crate::mail::outbound::Notice::Resolved {
+            note: resolution_note.as_deref(),
+        };
         crate::mail::outbound::notify(&txn, &t, notice, at).await?;
         let note = resolution_note.as_deref();
         crate::chat::notify(&txn, &t, crate::chat::Notice::Resolved { note }, at).await?;
