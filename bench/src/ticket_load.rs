@@ -254,55 +254,40 @@ async fn main() -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64() * 1000.0 / n as f64
             );
         }
-        // The same page with only the 13 columns the benchmark's list shows: what a projected
-        // list query would save (recorded in RESULTS.md; not used by the server yet).
-        #[derive(sea_orm::FromQueryResult)]
-        #[allow(dead_code)]
-        struct Row {
-            id: Uuid,
-            number: String,
-            title: String,
-            status: TicketStatus,
-            priority: Priority,
-            created_at: chrono::DateTime<Utc>,
-            requester_id: Option<Uuid>,
-            assignee_id: Option<Uuid>,
-            category_id: Option<Uuid>,
-            response_due_at: Option<chrono::DateTime<Utc>>,
-            resolution_due_at: Option<chrono::DateTime<Utc>>,
-            response_breached_at: Option<chrono::DateTime<Utc>>,
-            resolution_breached_at: Option<chrono::DateTime<Utc>>,
-        }
-        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        // The same page reading only the columns the benchmark's GraphQL selection shows,
+        // as the server's `tickets` field does (`tickets::list_view`).
         use ticket::Column as C;
+        let columns = service::tickets::TicketColumns::of(&[
+            C::Number,
+            C::Title,
+            C::Status,
+            C::Priority,
+            C::CreatedAt,
+            C::RequesterId,
+            C::AssigneeId,
+            C::CategoryId,
+            C::SlaPolicyId,
+            C::ResponseDueAt,
+            C::ResolutionDueAt,
+            C::FirstRespondedAt,
+            C::SlaPausedAt,
+            C::SlaPausedSecs,
+            C::ResponseBreachedAt,
+            C::ResolutionBreachedAt,
+        ]);
         let started = Instant::now();
         let n = 3000;
         for _ in 0..n {
-            let _rows: Vec<Row> = ticket::Entity::find()
-                .select_only()
-                .columns([
-                    C::Id,
-                    C::Number,
-                    C::Title,
-                    C::Status,
-                    C::Priority,
-                    C::CreatedAt,
-                    C::RequesterId,
-                    C::AssigneeId,
-                    C::CategoryId,
-                    C::ResponseDueAt,
-                    C::ResolutionDueAt,
-                    C::ResponseBreachedAt,
-                    C::ResolutionBreachedAt,
-                ])
-                .filter(C::TenantId.eq(fx.city.id))
-                .filter(C::Status.is_in([TicketStatus::New, TicketStatus::InProgress]))
-                .order_by_desc(C::CreatedAt)
-                .order_by_desc(C::Id)
-                .limit(51)
-                .into_model::<Row>()
-                .all(&db.read)
-                .await?;
+            service::tickets::list_view(
+                &db.read,
+                &actor,
+                &filter,
+                Default::default(),
+                50,
+                None,
+                columns,
+            )
+            .await?;
         }
         println!(
             "projected list: {:.3} ms per call (sequential)",

@@ -511,7 +511,7 @@ impl Asset {
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Ticket)
+            .map(Ticket::from)
             .collect())
     }
     /// License seats held by this asset (desk only; empty otherwise).
@@ -574,7 +574,7 @@ impl AssetEvent {
         let Some(id) = self.0.ticket_id else {
             return Ok(None);
         };
-        Ok(ctx.loaders()?.ticket(id).await?.map(Ticket))
+        Ok(ctx.loaders()?.ticket(id).await?.map(Ticket::from))
     }
     /// Files stored with the event (data-erasure evidence of a retirement).
     async fn evidence(&self) -> Vec<EvidenceFile> {
@@ -879,7 +879,7 @@ impl Repair {
         let Some(id) = self.0.ticket_id else {
             return Ok(None);
         };
-        Ok(ctx.loaders()?.ticket(id).await?.map(Ticket))
+        Ok(ctx.loaders()?.ticket(id).await?.map(Ticket::from))
     }
     /// 代替機
     async fn spare(&self, ctx: &Context<'_>) -> ApiResult<Option<Asset>> {

@@ -94,7 +94,7 @@ impl MailMessage {
         let Some(id) = self.0.ticket_id else {
             return Ok(None);
         };
-        Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket))
+        Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket::from))
     }
 }
 

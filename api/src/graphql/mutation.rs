@@ -242,7 +242,7 @@ fn payload(
             Ok((
                 TicketPayload {
                     client_mutation_id,
-                    ticket: Some(Ticket(change.ticket)),
+                    ticket: Some(Ticket::from(change.ticket)),
                     user_errors: vec![],
                 },
                 change.comment.map(TicketComment),

@@ -112,7 +112,7 @@ async fn resolve_node(ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
             .tickets
             .load_one(uuid)
             .await?
-            .map(|t| Node::Ticket(Ticket(t))),
+            .map(|t| Node::Ticket(Ticket::from(t))),
         NodeType::Person => loaders
             .people
             .load_one(uuid)
@@ -226,7 +226,7 @@ impl QueryRoot {
         if number.len() > 64 {
             return Err(ApiError::NotFound.into());
         }
-        Ok(Ticket(svc(tickets::get_by_number(
+        Ok(Ticket::from(svc(tickets::get_by_number(
             &ctx.state().db.read,
             actor,
             &number,
@@ -263,13 +263,23 @@ impl QueryRoot {
             })
             .unwrap_or_default();
         let has_previous = after.is_some();
-        let page = svc(tickets::list(
+        // Read only the columns the selection shows (`nodes { … }` and `edges { node { … } }`).
+        let look = ctx.look_ahead();
+        let columns = ticket_columns(
+            look.field("nodes")
+                .selection_fields()
+                .into_iter()
+                .chain(look.field("edges").field("node").selection_fields())
+                .flat_map(|f| f.selection_set().collect::<Vec<_>>()),
+        );
+        let page = svc(tickets::list_view(
             &ctx.state().db.read,
             actor,
             &filter,
             order,
             first,
             after.as_ref(),
+            columns,
         )
         .await)?;
         let edges = page
@@ -277,10 +287,10 @@ impl QueryRoot {
             .into_iter()
             .map(|t| TicketEdge {
                 cursor: pagination::encode_cursor(&service::page::Cursor {
-                    key: order.field.key_of(&t),
-                    id: t.id,
+                    key: order.field.key_of(&t.row),
+                    id: t.row.id,
                 }),
-                node: Ticket(t),
+                node: Ticket::from(t),
             })
             .collect();
         Ok(TicketConnection {

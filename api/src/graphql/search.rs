@@ -445,7 +445,7 @@ async fn resolve_hits(
                 .map(|a| SearchResultNode::FaqArticle(FaqArticle(a))),
             search_index::DocKind::Ticket => tickets
                 .remove(&id)
-                .map(|t| SearchResultNode::Ticket(Ticket(t))),
+                .map(|t| SearchResultNode::Ticket(Ticket::from(t))),
         };
         if let Some(node) = node {
             out.push((h, node));

@@ -2,6 +2,7 @@
 
 use super::context::CtxExt;
 use super::enums::*;
+use super::errors::ApiError;
 use super::errors::{ApiResult, svc};
 use super::ids::{NodeType, encode};
 use super::pagination::{self, PageInfo};
@@ -10,7 +11,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     org_unit, person, tenant, ticket, ticket_category, ticket_comment, ticket_event, vendor,
 };
+use service::tickets::TicketColumns;
 use service::{directory, tickets};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// An object with a global ID, fetchable with `node(id:)`.
@@ -40,7 +43,115 @@ pub enum Node {
 }
 
 /// A helpdesk ticket: an inquiry, incident, service request, security incident, problem or change.
-pub struct Ticket(pub ticket::Model);
+///
+/// A ticket from a list may hold only the columns its selection shows (see
+/// [`ticket_columns`]); a field reads its columns through [`Ticket::row`], which loads the
+/// whole row (batched) when they were not read.
+pub struct Ticket {
+    row: ticket::Model,
+    loaded: TicketColumns,
+}
+
+impl From<ticket::Model> for Ticket {
+    fn from(row: ticket::Model) -> Self {
+        Self {
+            row,
+            loaded: TicketColumns::all(),
+        }
+    }
+}
+
+impl From<tickets::TicketView> for Ticket {
+    fn from(v: tickets::TicketView) -> Self {
+        Self {
+            row: v.row,
+            loaded: v.loaded,
+        }
+    }
+}
+
+/// The columns each `Ticket` field reads, by GraphQL field name; `None` for fields that read
+/// nothing beyond the id, and for names `Ticket` does not have.
+pub fn ticket_field_columns(field: &str) -> Option<TicketColumns> {
+    use ticket::Column as C;
+    const SLA: &[C] = &[
+        C::SlaPolicyId,
+        C::ResponseDueAt,
+        C::ResolutionDueAt,
+        C::FirstRespondedAt,
+        C::SlaPausedAt,
+        C::SlaPausedSecs,
+        C::ResponseBreachedAt,
+        C::ResolutionBreachedAt,
+    ];
+    const FAILURE_REPORT: &[C] = &[
+        C::Cause,
+        C::InterimMeasure,
+        C::RecoveryOutlook,
+        C::RecurrencePrevention,
+        C::FailureReportDueAt,
+        C::FailureReportSubmittedAt,
+    ];
+    const SECURITY_REGISTER: &[C] = &[
+        C::SecurityOccurredOn,
+        C::SecurityEvent,
+        C::SecurityInterimAction,
+        C::SecurityPermanentAction,
+        C::SecurityReportStage,
+    ];
+    let columns: &[C] = match field {
+        "number" => &[C::Number],
+        "title" => &[C::Title],
+        "description" => &[C::Description],
+        "kind" => &[C::Kind],
+        "channel" => &[C::Channel],
+        "status" | "statusLabel" => &[C::Status],
+        "priority" => &[C::Priority],
+        "severity" => &[C::Severity],
+        "impact" => &[C::Impact],
+        "category" => &[C::CategoryId],
+        "requester" => &[C::RequesterId],
+        "orgUnit" => &[C::OrgUnitId],
+        "assignee" => &[C::AssigneeId],
+        "escalationTarget" => &[C::EscalationVendorId],
+        "outOfScope" => &[C::OutOfScope],
+        "outOfScopeSystem" => &[C::OutOfScopeSystem],
+        "failureReport" => FAILURE_REPORT,
+        "securityRegister" => SECURITY_REGISTER,
+        "sla" => SLA,
+        "resolvedAt" => &[C::ResolvedAt],
+        "closedAt" => &[C::ClosedAt],
+        "createdAt" => &[C::CreatedAt],
+        "updatedAt" => &[C::UpdatedAt],
+        "version" => &[C::Version],
+        _ => return None,
+    };
+    Some(TicketColumns::of(columns))
+}
+
+/// The columns a selection of `Ticket` fields reads (fragments included).
+pub fn ticket_columns<'a>(
+    selection: impl IntoIterator<Item = async_graphql::SelectionField<'a>>,
+) -> TicketColumns {
+    selection
+        .into_iter()
+        .filter_map(|f| ticket_field_columns(f.name()))
+        .fold(TicketColumns::id_only(), TicketColumns::union)
+}
+
+impl Ticket {
+    /// The row with the columns `field` reads: the list's own row when it has them, else the
+    /// whole row through the ticket loader (batched across the list).
+    async fn row(&self, ctx: &Context<'_>, field: &str) -> ApiResult<Cow<'_, ticket::Model>> {
+        let needed = ticket_field_columns(field).unwrap_or(TicketColumns::id_only());
+        if self.loaded.contains(needed) {
+            return Ok(Cow::Borrowed(&self.row));
+        }
+        let full = ctx.loaders()?.ticket(self.row.id).await?;
+        full.map(Cow::Owned)
+            .ok_or_else(|| ApiError::NotFound.into())
+    }
+}
 
 /// 障害報告書: the failure report a resolved incident owes within three business days.
 #[derive(SimpleObject)]
@@ -102,91 +213,110 @@ pub struct TicketSla {
 impl Ticket {
     /// The opaque global ID.
     async fn id(&self) -> ID {
-        encode(NodeType::Ticket, self.0.id)
+        encode(NodeType::Ticket, self.row.id)
     }
     /// Readable number, unique per tenant (`HD-2026-000123`); used on the phone and in mail subjects.
-    async fn number(&self) -> &str {
-        &self.0.number
+    async fn number(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.row(ctx, "number").await?.number.clone())
     }
     /// 件名
-    async fn title(&self) -> &str {
-        &self.0.title
+    async fn title(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.row(ctx, "title").await?.title.clone())
     }
     /// 内容
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.row(ctx, "description").await?.description.clone())
     }
     /// What kind of work this is.
-    async fn kind(&self) -> TicketKind {
-        self.0.kind.into()
+    async fn kind(&self, ctx: &Context<'_>) -> ApiResult<TicketKind> {
+        Ok(self.row(ctx, "kind").await?.kind.into())
     }
     /// Where it came in.
-    async fn channel(&self) -> Channel {
-        self.0.channel.into()
+    async fn channel(&self, ctx: &Context<'_>) -> ApiResult<Channel> {
+        Ok(self.row(ctx, "channel").await?.channel.into())
     }
     /// Workflow state.
-    async fn status(&self) -> TicketStatus {
-        self.0.status.into()
+    async fn status(&self, ctx: &Context<'_>) -> ApiResult<TicketStatus> {
+        Ok(self.row(ctx, "status").await?.status.into())
     }
     /// Workflow state in Japanese, as shown to people (対応中).
-    async fn status_label(&self) -> &'static str {
-        tickets::workflow::label_ja(self.0.status)
+    async fn status_label(&self, ctx: &Context<'_>) -> ApiResult<&'static str> {
+        Ok(tickets::workflow::label_ja(
+            self.row(ctx, "statusLabel").await?.status,
+        ))
     }
     /// Priority.
-    async fn priority(&self) -> Priority {
-        self.0.priority.into()
+    async fn priority(&self, ctx: &Context<'_>) -> ApiResult<Priority> {
+        Ok(self.row(ctx, "priority").await?.priority.into())
     }
     /// 障害レベル
-    async fn severity(&self) -> Option<Severity> {
-        self.0.severity.map(Into::into)
+    async fn severity(&self, ctx: &Context<'_>) -> ApiResult<Option<Severity>> {
+        Ok(self.row(ctx, "severity").await?.severity.map(Into::into))
     }
     /// 業務影響範囲
-    async fn impact(&self) -> Option<Impact> {
-        self.0.impact.map(Into::into)
+    async fn impact(&self, ctx: &Context<'_>) -> ApiResult<Option<Impact>> {
+        Ok(self.row(ctx, "impact").await?.impact.map(Into::into))
     }
     /// 分類
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Option<TicketCategory>> {
         let loaders = ctx.loaders()?;
         Ok(loaders
-            .category(self.0.category_id)
+            .category(self.row(ctx, "category").await?.category_id)
             .await?
             .map(TicketCategory))
     }
     /// The person who asked (依頼者).
     async fn requester(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(loaders.person(self.0.requester_id).await?.map(Person))
+        Ok(loaders
+            .person(self.row(ctx, "requester").await?.requester_id)
+            .await?
+            .map(Person))
     }
     /// The requester's org unit (所属).
     async fn org_unit(&self, ctx: &Context<'_>) -> ApiResult<Option<OrgUnit>> {
         let loaders = ctx.loaders()?;
-        Ok(loaders.org_unit(self.0.org_unit_id).await?.map(OrgUnit))
+        Ok(loaders
+            .org_unit(self.row(ctx, "orgUnit").await?.org_unit_id)
+            .await?
+            .map(OrgUnit))
     }
     /// The desk person working it (担当者).
     async fn assignee(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
         let loaders = ctx.loaders()?;
-        Ok(loaders.person(self.0.assignee_id).await?.map(Person))
+        Ok(loaders
+            .person(self.row(ctx, "assignee").await?.assignee_id)
+            .await?
+            .map(Person))
     }
     /// The vendor it is (or was last) escalated to (二次対応先).
     async fn escalation_target(&self, ctx: &Context<'_>) -> ApiResult<Option<Vendor>> {
         let loaders = ctx.loaders()?;
         Ok(loaders
-            .vendor(self.0.escalation_vendor_id)
+            .vendor(
+                self.row(ctx, "escalationTarget")
+                    .await?
+                    .escalation_vendor_id,
+            )
             .await?
             .map(Vendor))
     }
     /// 切り分け: the matter belongs to another system or contract.
-    async fn out_of_scope(&self) -> bool {
-        self.0.out_of_scope
+    async fn out_of_scope(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(self.row(ctx, "outOfScope").await?.out_of_scope)
     }
     /// The other system, when out of scope.
-    async fn out_of_scope_system(&self) -> Option<&str> {
-        self.0.out_of_scope_system.as_deref()
+    async fn out_of_scope_system(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        Ok(self
+            .row(ctx, "outOfScopeSystem")
+            .await?
+            .out_of_scope_system
+            .clone())
     }
     /// 障害報告書 fields.
-    async fn failure_report(&self) -> FailureReport {
-        let t = &self.0;
-        FailureReport {
+    async fn failure_report(&self, ctx: &Context<'_>) -> ApiResult<FailureReport> {
+        let t = self.row(ctx, "failureReport").await?;
+        Ok(FailureReport {
             cause: t.cause.clone(),
             interim_measure: t.interim_measure.clone(),
             recovery_outlook: t.recovery_outlook.clone(),
@@ -195,12 +325,12 @@ impl Ticket {
             submitted_at: t.failure_report_submitted_at,
             overdue: t.failure_report_submitted_at.is_none()
                 && t.failure_report_due_at.is_some_and(|d| d < Utc::now()),
-        }
+        })
     }
     /// セキュリティインシデント台帳 fields.
-    async fn security_register(&self) -> SecurityRegister {
-        let t = &self.0;
-        SecurityRegister {
+    async fn security_register(&self, ctx: &Context<'_>) -> ApiResult<SecurityRegister> {
+        let t = self.row(ctx, "securityRegister").await?;
+        Ok(SecurityRegister {
             occurred_on: t.security_occurred_on,
             event: t.security_event.clone(),
             interim_action: t.security_interim_action.clone(),
@@ -209,12 +339,12 @@ impl Ticket {
                 .security_report_stage
                 .as_deref()
                 .and_then(SecurityReportStage::from_db),
-        }
+        })
     }
     /// The SLA clock.
-    async fn sla(&self) -> TicketSla {
-        let t = &self.0;
-        TicketSla {
+    async fn sla(&self, ctx: &Context<'_>) -> ApiResult<TicketSla> {
+        let t = self.row(ctx, "sla").await?;
+        Ok(TicketSla {
             response_due_at: t.response_due_at,
             resolution_due_at: t.resolution_due_at,
             first_responded_at: t.first_responded_at,
@@ -223,27 +353,27 @@ impl Ticket {
             response_breached_at: t.response_breached_at,
             resolution_breached_at: t.resolution_breached_at,
             breached: t.response_breached_at.is_some() || t.resolution_breached_at.is_some(),
-        }
+        })
     }
     /// When it was resolved.
-    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.resolved_at
+    async fn resolved_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self.row(ctx, "resolvedAt").await?.resolved_at)
     }
     /// When it was closed.
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
+    async fn closed_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self.row(ctx, "closedAt").await?.closed_at)
     }
     /// When it was opened.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> ApiResult<DateTime<Utc>> {
+        Ok(self.row(ctx, "createdAt").await?.created_at)
     }
     /// When it last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self, ctx: &Context<'_>) -> ApiResult<DateTime<Utc>> {
+        Ok(self.row(ctx, "updatedAt").await?.updated_at)
     }
     /// Bumped on every change; pass it as `expectedVersion` to update safely.
-    async fn version(&self) -> i32 {
-        self.0.version
+    async fn version(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        Ok(self.row(ctx, "version").await?.version)
     }
     /// Comments, oldest first. Internal comments only for the desk.
     #[graphql(complexity = "5 + first.unwrap_or(20) as usize * child_complexity")]
@@ -260,18 +390,20 @@ impl Ticket {
             None => ctx
                 .loaders()?
                 .first_comments
-                .load_one((self.0.id, first))
+                .load_one((self.row.id, first))
                 .await?
                 .unwrap_or_default(),
-            Some(after) => {
-                svc(
-                    tickets::comments(&ctx.state().db.read, actor, self.0.id, first, Some(&after))
-                        .await,
-                )?
-            }
+            Some(after) => svc(tickets::comments(
+                &ctx.state().db.read,
+                actor,
+                self.row.id,
+                first,
+                Some(&after),
+            )
+            .await)?,
         };
         Ok(TicketCommentConnection {
-            ticket_id: self.0.id,
+            ticket_id: self.row.id,
             edges: page
                 .items
                 .into_iter()
@@ -287,10 +419,12 @@ impl Ticket {
     async fn assets(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::ledger::Asset>> {
         let actor = ctx.actor()?;
         Ok(
-            svc(service::ledger::assets::of_ticket(&ctx.state().db.read, actor, self.0.id).await)?
-                .into_iter()
-                .map(super::ledger::Asset)
-                .collect(),
+            svc(
+                service::ledger::assets::of_ticket(&ctx.state().db.read, actor, self.row.id).await,
+            )?
+            .into_iter()
+            .map(super::ledger::Asset)
+            .collect(),
         )
     }
     /// History, oldest first (履歴). Events about internal comments only for the desk.
@@ -307,15 +441,17 @@ impl Ticket {
             None => ctx
                 .loaders()?
                 .first_events
-                .load_one((self.0.id, first))
+                .load_one((self.row.id, first))
                 .await?
                 .unwrap_or_default(),
-            Some(after) => {
-                svc(
-                    tickets::events(&ctx.state().db.read, actor, self.0.id, first, Some(&after))
-                        .await,
-                )?
-            }
+            Some(after) => svc(tickets::events(
+                &ctx.state().db.read,
+                actor,
+                self.row.id,
+                first,
+                Some(&after),
+            )
+            .await)?,
         };
         Ok(TicketEventConnection {
             edges: page
@@ -356,7 +492,11 @@ impl TicketComment {
     }
     /// The ticket it belongs to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        Ok(ctx.loaders()?.ticket(self.0.ticket_id).await?.map(Ticket))
+        Ok(ctx
+            .loaders()?
+            .ticket(self.0.ticket_id)
+            .await?
+            .map(Ticket::from))
     }
     /// When it was written.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -394,7 +534,11 @@ impl TicketEvent {
     }
     /// The ticket it belongs to.
     async fn ticket(&self, ctx: &Context<'_>) -> ApiResult<Option<Ticket>> {
-        Ok(ctx.loaders()?.ticket(self.0.ticket_id).await?.map(Ticket))
+        Ok(ctx
+            .loaders()?
+            .ticket(self.0.ticket_id)
+            .await?
+            .map(Ticket::from))
     }
     /// When it happened.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -5,10 +5,12 @@
 //! scope is [`ServiceError::NotFound`], never `Forbidden`, so nothing leaks that it exists.
 
 mod read;
+mod view;
 pub mod workflow;
 mod write;
 
 pub use read::*;
+pub use view::*;
 pub use write::*;
 
 use crate::auth::{Actor, Role};

@@ -65,7 +65,7 @@ impl Default for TicketOrder {
 }
 
 impl TicketOrderField {
-    fn column(self) -> ticket::Column {
+    pub(crate) fn column(self) -> ticket::Column {
         match self {
             Self::CreatedAt => ticket::Column::CreatedAt,
             Self::UpdatedAt => ticket::Column::UpdatedAt,
@@ -247,6 +247,22 @@ pub async fn list(
     first: u64,
     after: Option<&Cursor>,
 ) -> ServiceResult<Page<ticket::Model>> {
+    let rows = list_query(db, actor, filter, order, first, after)
+        .await?
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, first))
+}
+
+/// The query of [`list`]: scope, filter, keyset position, order, and one row more than a page.
+pub(super) async fn list_query(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &TicketFilter,
+    order: TicketOrder,
+    first: u64,
+    after: Option<&Cursor>,
+) -> ServiceResult<sea_orm::Select<ticket::Entity>> {
     let mut cond = filter_condition(db, actor, filter).await?;
     let col = order.field.column();
     if let Some(cursor) = after {
@@ -287,14 +303,11 @@ pub async fn list(
         Direction::Asc => Order::Asc,
         Direction::Desc => Order::Desc,
     };
-    let rows = ticket::Entity::find()
+    Ok(ticket::Entity::find()
         .filter(cond)
         .order_by(col, ord.clone())
         .order_by(ticket::Column::Id, ord)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_overfetch(rows, first))
+        .limit(first + 1))
 }
 
 /// Counts the tickets a filter matches in scope.
