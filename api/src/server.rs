@@ -69,6 +69,9 @@ impl Application {
                 "demo data loaded"
             );
         }
+        db.refresh_statistics()
+            .await
+            .context("cannot refresh the database statistics")?;
         let search = Arc::new(
             service::search::Search::open(&cfg.index_dir()).with_context(|| {
                 format!(

@@ -355,6 +355,12 @@ async fn main() -> anyhow::Result<()> {
     let specs = queries(args.queries, &mut StdRng::seed_from_u64(11));
     for count in [false, true] {
         let mut h = Histogram::<u64>::new(3)?;
+        // The same latencies by the number of words in the query (1–4).
+        let mut by_words = (0..4)
+            .map(|_| Histogram::<u64>::new(3))
+            .collect::<Result<Vec<_>, _>>()?;
+        // And by the status filter: every status, or resolved and closed.
+        let mut by_status = [Histogram::<u64>::new(3)?, Histogram::<u64>::new(3)?];
         let mut hits_total = 0usize;
         for warm in [true, false] {
             let started = Instant::now();
@@ -383,7 +389,11 @@ async fn main() -> anyhow::Result<()> {
                 let t = Instant::now();
                 let r = index.search(&req)?;
                 if !warm {
-                    h.record(t.elapsed().as_micros() as u64)?;
+                    let us = t.elapsed().as_micros() as u64;
+                    h.record(us)?;
+                    let words = q.text.split(' ').count().clamp(1, 4);
+                    by_words[words - 1].record(us)?;
+                    by_status[usize::from(q.statuses.len() == 2)].record(us)?;
                     hits_total += usize::from(!r.hits.is_empty());
                 }
             }
@@ -394,6 +404,28 @@ async fn main() -> anyhow::Result<()> {
                     "ours: search (1 thread, scope + type + status + date filters, highlights)"
                 };
                 report(label, &h, started.elapsed());
+                for (label, w) in ["every status", "resolved or closed"]
+                    .iter()
+                    .zip(&by_status)
+                {
+                    println!(
+                        "    {label}: {} queries  p50 {:.2} ms  p99 {:.2} ms",
+                        w.len(),
+                        w.value_at_quantile(0.50) as f64 / 1000.0,
+                        w.value_at_quantile(0.99) as f64 / 1000.0,
+                    );
+                }
+                for (i, w) in by_words.iter().enumerate() {
+                    println!(
+                        "    {} word{}: {} queries  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+                        i + 1,
+                        if i == 0 { "" } else { "s" },
+                        w.len(),
+                        w.value_at_quantile(0.50) as f64 / 1000.0,
+                        w.value_at_quantile(0.99) as f64 / 1000.0,
+                        w.max() as f64 / 1000.0
+                    );
+                }
             }
         }
         println!(

@@ -247,10 +247,12 @@ pub async fn list(
     first: u64,
     after: Option<&Cursor>,
 ) -> ServiceResult<Page<ticket::Model>> {
-    let rows = list_query(db, actor, filter, order, first, after)
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let mut stmt = list_query(db, actor, filter, order, first, after)
         .await?
-        .all(db)
-        .await?;
+        .build(db.get_database_backend());
+    crate::db::inline_limit(&mut stmt);
+    let rows = ticket::Model::find_by_statement(stmt).all(db).await?;
     Ok(Page::from_overfetch(rows, first))
 }
 

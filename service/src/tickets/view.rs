@@ -121,9 +121,9 @@ pub async fn list_view(
         .await?
         .select_only()
         .columns(picked.iter().copied());
-    let rows = db
-        .query_all_raw(query.build(db.get_database_backend()))
-        .await?;
+    let mut stmt = query.build(db.get_database_backend());
+    crate::db::inline_limit(&mut stmt);
+    let rows = db.query_all_raw(stmt).await?;
     let items = rows
         .iter()
         .map(|r| decode(r, &picked).map(|row| TicketView { row, loaded }))
@@ -231,4 +231,35 @@ fn decode(r: &QueryResult, picked: &[ticket::Column]) -> Result<ticket::Model, D
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TicketColumns;
+    use entity::ticket;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn every_column_has_a_bit_and_sets_combine() {
+        // One bit per column in a u64: a 65th column needs a wider set.
+        assert!(ticket::Column::iter().count() <= 64);
+        let all = TicketColumns::all();
+        assert!(ticket::Column::iter().all(|c| all.has(c)));
+        assert_eq!(all.columns().len(), ticket::Column::iter().count());
+        let some = TicketColumns::of(&[ticket::Column::Title, ticket::Column::Status]);
+        let names: Vec<String> = some.columns().iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(
+            names,
+            ["Id", "Status", "Title"],
+            "the id always, then the table's order"
+        );
+        assert!(all.contains(some) && !some.contains(all));
+        assert!(!some.has(ticket::Column::Description));
+        assert_eq!(
+            some.union(TicketColumns::id_only().with(ticket::Column::Description))
+                .columns()
+                .len(),
+            4
+        );
+    }
 }
