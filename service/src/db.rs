@@ -137,6 +137,29 @@ pub(crate) fn inline_limit(stmt: &mut sea_orm::Statement) {
     }
 }
 
+/// `Select::one` with its `LIMIT 1` written as a literal on SQLite (SeaORM binds it, which makes
+/// SQLite re-plan the statement on every run; see [`inline_limit`]). For single-row look-ups on
+/// hot paths: `Entity::find_by_id(id).first(db)`.
+pub trait First<E: sea_orm::EntityTrait> {
+    /// The first row, if any.
+    fn first<C: sea_orm::ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl std::future::Future<Output = Result<Option<E::Model>, DbErr>> + Send;
+}
+
+impl<E: sea_orm::EntityTrait> First<E> for sea_orm::Select<E> {
+    fn first<C: sea_orm::ConnectionTrait>(
+        self,
+        db: &C,
+    ) -> impl std::future::Future<Output = Result<Option<E::Model>, DbErr>> + Send {
+        use sea_orm::{FromQueryResult, QuerySelect, QueryTrait};
+        let mut stmt = self.limit(1).build(db.get_database_backend());
+        inline_limit(&mut stmt);
+        E::Model::find_by_statement(stmt).one(db)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::stable_in_list;

@@ -4,6 +4,7 @@
 //! their ticket); contact details only to the desk and to the person themself.
 
 use crate::auth::{Actor, RoleSet};
+use crate::db::First as _;
 use crate::db::stable_in_list;
 use crate::error::{ServiceError, ServiceResult};
 use entity::{org_unit, person, tenant, ticket_category, vendor};
@@ -29,7 +30,7 @@ pub fn can_see_contact(actor: &Actor, p: &person::Model) -> bool {
 
 /// Loads a tenant by id.
 pub async fn tenant(db: &impl ConnectionTrait, id: Uuid) -> ServiceResult<Option<tenant::Model>> {
-    Ok(tenant::Entity::find_by_id(id).one(db).await?)
+    Ok(tenant::Entity::find_by_id(id).first(db).await?)
 }
 
 /// Loads a tenant by slug.
@@ -37,7 +38,7 @@ pub async fn tenant_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> ServiceResult<Option<tenant::Model>> {
-    Ok(tenant::Entity::find_by_slug(slug).one(db).await?)
+    Ok(tenant::Entity::find_by_slug(slug).first(db).await?)
 }
 
 /// Loads a person of the tenant.
@@ -48,7 +49,7 @@ pub async fn person(
 ) -> ServiceResult<Option<person::Model>> {
     Ok(person::Entity::find_by_id(id)
         .filter(person::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -80,7 +81,7 @@ pub async fn person_by_email(
     Ok(person::Entity::find()
         .filter(person::Column::TenantId.eq(tenant_id))
         .filter(person::Column::Email.eq(email.trim().to_lowercase()))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -92,7 +93,7 @@ pub async fn org_unit(
 ) -> ServiceResult<Option<org_unit::Model>> {
     Ok(org_unit::Entity::find_by_id(id)
         .filter(org_unit::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -104,7 +105,7 @@ pub async fn category(
 ) -> ServiceResult<Option<ticket_category::Model>> {
     Ok(ticket_category::Entity::find_by_id(id)
         .filter(ticket_category::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -116,7 +117,7 @@ pub async fn vendor(
 ) -> ServiceResult<Option<vendor::Model>> {
     Ok(vendor::Entity::find_by_id(id)
         .filter(vendor::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .first(db)
         .await?)
 }
 

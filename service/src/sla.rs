@@ -1,6 +1,7 @@
 //! The SLA clock: which policy applies, when things are due, and marking breaches.
 
 use crate::calendar::{CalendarSpec, ClosedReason, DeskCalendar, japanese_holiday_name};
+use crate::db::First as _;
 use crate::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use entity::{
@@ -155,7 +156,7 @@ pub async fn policy_for(
         return Ok(None);
     };
     let row = desk_calendar::Entity::find_by_id(policy.calendar_id)
-        .one(db)
+        .first(db)
         .await?
         .ok_or_else(|| ServiceError::Config(format!("policy {} has no calendar", policy.id)))?;
     let business = compile(&row)?;

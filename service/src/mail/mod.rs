@@ -14,6 +14,7 @@ mod store;
 pub use process::*;
 pub use store::*;
 
+use crate::db::First as _;
 use chrono::{DateTime, Utc};
 use entity::tenant_mail_settings;
 use sea_orm::{ConnectionTrait, EntityTrait};
@@ -187,7 +188,7 @@ fn split_addresses(s: &str) -> Vec<String> {
 /// Loads a tenant's mail settings (defaults when none are stored).
 pub async fn settings(db: &impl ConnectionTrait, tenant_id: Uuid) -> ServiceResult<MailSettings> {
     Ok(tenant_mail_settings::Entity::find_by_id(tenant_id)
-        .one(db)
+        .first(db)
         .await?
         .map(MailSettings::from)
         .unwrap_or_default())

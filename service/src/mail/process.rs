@@ -2,6 +2,7 @@
 //! becomes a ticket, a comment, a bounce record, an ignored automatic mail, or a quarantined
 //! one. The stored row is claimed in the same savepoint, so a message is processed once.
 
+use crate::db::First as _;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Channel, MailStatus, PersonKind, TicketKind, TicketStatus, mail_message, mail_outbound,
@@ -536,7 +537,7 @@ async fn find_thread(
         let t = ticket::Entity::find()
             .filter(ticket::Column::TenantId.eq(tenant.id))
             .filter(ticket::Column::Number.eq(number))
-            .one(txn)
+            .first(txn)
             .await?;
         if t.is_some() {
             return Ok(t);
@@ -560,7 +561,7 @@ async fn find_thread(
     else {
         return Ok(None);
     };
-    Ok(ticket::Entity::find_by_id(hit.ticket_id).one(txn).await?)
+    Ok(ticket::Entity::find_by_id(hit.ticket_id).first(txn).await?)
 }
 
 /// `HD-2026-000123` from a subject containing `[HD-2026-000123]`.
@@ -831,7 +832,7 @@ async fn bounce(
     m.last_error = Set(Some(b.diagnostic.clone()));
     m.update(txn).await?;
     if let Some(ticket_id) = out.ticket_id
-        && let Some(t) = ticket::Entity::find_by_id(ticket_id).one(txn).await?
+        && let Some(t) = ticket::Entity::find_by_id(ticket_id).first(txn).await?
     {
         tickets::record_event(
             txn,

@@ -1,6 +1,7 @@
 //! Storing inbound mail before anything else: the raw bytes as a content-addressed blob and
 //! one `mail_messages` row per distinct message and tenant.
 
+use crate::db::First as _;
 use chrono::{DateTime, Utc};
 use entity::{MailStatus, blob, mail_message, tenant, tenant_mail_settings};
 use sea_orm::sea_query::OnConflict;
@@ -171,7 +172,7 @@ async fn find(
         Some(t) => q.filter(mail_message::Column::TenantId.eq(t)),
         None => q.filter(mail_message::Column::TenantId.is_null()),
     };
-    Ok(q.one(db).await?)
+    Ok(q.first(db).await?)
 }
 
 /// Lower-case hex SHA-256.
@@ -217,7 +218,7 @@ pub(crate) async fn put_blob(
 /// Loads a blob's bytes.
 pub async fn blob_data(db: &impl ConnectionTrait, sha256: &str) -> ServiceResult<Option<Vec<u8>>> {
     Ok(blob::Entity::find_by_id(sha256.to_owned())
-        .one(db)
+        .first(db)
         .await?
         .map(|b| b.data))
 }

@@ -2,6 +2,7 @@
 
 use super::{can_see_internal, scope_condition};
 use crate::auth::Actor;
+use crate::db::First as _;
 use crate::directory;
 use crate::error::{ServiceError, ServiceResult};
 use crate::page::{Cursor, Direction, Page, SortKey};
@@ -93,7 +94,7 @@ pub async fn get(
 ) -> ServiceResult<ticket::Model> {
     ticket::Entity::find_by_id(id)
         .filter(scope_condition(actor))
-        .one(db)
+        .first(db)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -125,7 +126,7 @@ pub async fn get_by_number(
     ticket::Entity::find()
         .filter(ticket::Column::Number.eq(number.trim().to_ascii_uppercase()))
         .filter(scope_condition(actor))
-        .one(db)
+        .first(db)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -382,7 +383,7 @@ pub async fn comment_by_id(
 ) -> ServiceResult<Option<ticket_comment::Model>> {
     let Some(c) = ticket_comment::Entity::find_by_id(id)
         .filter(ticket_comment::Column::TenantId.eq(actor.tenant_id))
-        .one(db)
+        .first(db)
         .await?
     else {
         return Ok(None);
@@ -405,7 +406,7 @@ pub async fn event_by_id(
 ) -> ServiceResult<Option<ticket_event::Model>> {
     let Some(e) = ticket_event::Entity::find_by_id(id)
         .filter(ticket_event::Column::TenantId.eq(actor.tenant_id))
-        .one(db)
+        .first(db)
         .await?
     else {
         return Ok(None);
