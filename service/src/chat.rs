@@ -12,6 +12,7 @@
 //! - A ticket opened in a chat remembers it; the desk's public comments and the resolution
 //!   are queued to that chat as a job, in the transaction of the change.
 
+use crate::db::First as _;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code,
@@ -196,7 +197,7 @@ pub async fn account(
             .filter(chat_account::Column::Platform.eq(platform.as_str()))
             .filter(chat_account::Column::ExternalId.eq(external_id))
     };
-    if let Some(a) = find().one(&db.read).await? {
+    if let Some(a) = find().first(&db.read).await? {
         return Ok(a);
     }
     chat_account::Entity::insert(chat_account::ActiveModel {
@@ -221,7 +222,7 @@ pub async fn account(
     )
     .exec_without_returning(&db.write)
     .await?;
-    find().one(&db.write).await?.ok_or(ServiceError::NotFound)
+    find().first(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
 /// The user behind an account: the linked person (if still active) acting as a requester.
@@ -234,7 +235,7 @@ pub async fn user(
             person::Entity::find_by_id(pid)
                 .filter(person::Column::TenantId.eq(account.tenant_id))
                 .filter(person::Column::Active.eq(true))
-                .one(db)
+                .first(db)
                 .await?
         }
         None => None,
@@ -277,7 +278,7 @@ pub async fn conversation(
             .filter(chat_conversation::Column::Platform.eq(platform.as_str()))
             .filter(chat_conversation::Column::ConversationRef.eq(conversation_ref))
     };
-    if let Some(c) = find().one(&db.read).await? {
+    if let Some(c) = find().first(&db.read).await? {
         if service_url.is_some() && c.service_url.as_deref() != service_url {
             let mut a = c.into_active_model();
             a.service_url = Set(service_url.map(str::to_owned));
@@ -309,7 +310,7 @@ pub async fn conversation(
     )
     .exec_without_returning(&db.write)
     .await?;
-    find().one(&db.write).await?.ok_or(ServiceError::NotFound)
+    find().first(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
 /// The dialog state of a conversation (a fresh one when the stored JSON is unreadable).
@@ -391,7 +392,7 @@ pub async fn start_link(
         .filter(person::Column::TenantId.eq(tenant.id))
         .filter(person::Column::Email.eq(email.as_str()))
         .filter(person::Column::Active.eq(true))
-        .one(txn)
+        .first(txn)
         .await?
     else {
         tracing::info!(account = %user.account.id, "linking code asked for an unregistered address");
@@ -474,7 +475,7 @@ pub async fn web_link_start(
         .filter(person::Column::TenantId.eq(tenant.id))
         .filter(person::Column::Email.eq(email.as_str()))
         .filter(person::Column::Active.eq(true))
-        .one(db)
+        .first(db)
         .await?;
     let recent = match &p {
         Some(p) => {
@@ -528,7 +529,7 @@ pub async fn web_link_confirm(
     entered: &str,
     at: DateTime<Utc>,
 ) -> ServiceResult<WebLinkConfirm> {
-    let Some(row) = link_nonce::Entity::find_by_id(id).one(db).await? else {
+    let Some(row) = link_nonce::Entity::find_by_id(id).first(db).await? else {
         return Ok(WebLinkConfirm::Expired);
     };
     if row.used_at.is_some()
@@ -576,7 +577,7 @@ pub async fn web_link_finish(
     let Some(row) = link_nonce::Entity::find()
         .filter(link_nonce::Column::NonceHash.eq(code_hash(Uuid::nil(), nonce)))
         .filter(link_nonce::Column::TenantId.eq(account.tenant_id))
-        .one(db)
+        .first(db)
         .await?
     else {
         return Ok(None);
@@ -588,7 +589,7 @@ pub async fn web_link_finish(
         Some(pid) => {
             person::Entity::find_by_id(pid)
                 .filter(person::Column::Active.eq(true))
-                .one(db)
+                .first(db)
                 .await?
         }
         None => None,
@@ -639,7 +640,7 @@ pub async fn confirm_link(
         .filter(chat_code::Column::AccountId.eq(user.account.id))
         .filter(chat_code::Column::Purpose.eq("link"))
         .filter(chat_code::Column::UsedAt.is_null())
-        .one(txn)
+        .first(txn)
         .await?
     else {
         return Ok(ConfirmLink::Expired);
@@ -663,7 +664,7 @@ pub async fn confirm_link(
     a.update(txn).await?;
     let p = person::Entity::find_by_id(person_id)
         .filter(person::Column::Active.eq(true))
-        .one(txn)
+        .first(txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
     link(txn, &user.account, &p, "mail_code", at).await?;
@@ -825,7 +826,7 @@ pub async fn faq_article(
         .filter(faq_article::Column::TenantId.eq(user.account.tenant_id))
         .filter(faq_article::Column::Status.eq(FaqStatus::Published))
         .filter(faq_article::Column::Audience.like(format!("%{}%", user.audience)))
-        .one(db)
+        .first(db)
         .await?)
 }
 
@@ -882,11 +883,11 @@ pub async fn notify(
     if !matches!(t.channel, Channel::Line | Channel::Teams) {
         return Ok(());
     }
-    let Some(l) = chat_ticket_link::Entity::find_by_id(t.id).one(db).await? else {
+    let Some(l) = chat_ticket_link::Entity::find_by_id(t.id).first(db).await? else {
         return Ok(());
     };
     let Some(c) = chat_conversation::Entity::find_by_id(l.conversation_id)
-        .one(db)
+        .first(db)
         .await?
     else {
         return Ok(());
@@ -914,7 +915,7 @@ pub async fn conversation_by_id(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> ServiceResult<Option<chat_conversation::Model>> {
-    Ok(chat_conversation::Entity::find_by_id(id).one(db).await?)
+    Ok(chat_conversation::Entity::find_by_id(id).first(db).await?)
 }
 
 /// Accounts linked to a person (for the desk, and for tests).
