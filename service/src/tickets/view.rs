@@ -49,12 +49,6 @@ impl TicketColumns {
         Self(self.0 | bit(column))
     }
 
-    /// This set plus `columns`.
-    #[must_use]
-    pub fn with_all(self, columns: &[ticket::Column]) -> Self {
-        columns.iter().copied().fold(self, Self::with)
-    }
-
     /// This set plus everything in `other`.
     #[must_use]
     pub const fn union(self, other: Self) -> Self {
