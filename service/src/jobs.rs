@@ -53,14 +53,12 @@ pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) ->
         created_at: Set(at),
         updated_at: Set(at),
     };
-    job::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    if let Some(row) = crate::deferred::job(row) {
+        job::Entity::insert(row)
+            .on_conflict(crate::deferred::job_conflict())
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod calendars;
 pub mod chat;
 pub mod db;
+mod deferred;
 pub mod demo;
 pub mod directory;
 pub mod directory_cache;

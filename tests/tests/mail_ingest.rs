@@ -920,3 +920,232 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_message_that_fails_mid_batch_is_quarantined_and_the_rest_go_on_once,
+    |backend| async move {
+        use sea_orm::ConnectionTrait as _;
+        let t = test_db(backend).await;
+        let db = &t.db.write;
+        let city = &t.fixture.city;
+        // A real database error in the middle of a batch: tickets titled BOOM cannot be
+        // inserted.
+        let trigger: &[&str] = match backend {
+            tests::Backend::Sqlite => &["CREATE TRIGGER boom BEFORE INSERT ON tickets \
+                 WHEN NEW.title LIKE '%BOOM%' BEGIN SELECT RAISE(ABORT, 'boom'); END"],
+            tests::Backend::Postgres => &[
+                "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.title LIKE '%BOOM%' THEN RAISE EXCEPTION 'boom'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER boom BEFORE INSERT ON tickets \
+                 FOR EACH ROW EXECUTE FUNCTION boom()",
+            ],
+        };
+        for sql in trigger {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        let before = tickets_count(db).await;
+        let from = "山田 太郎 <requester@city.example.jp>";
+        let batch = [
+            raw(mail(
+                from,
+                "プリンタ",
+                "b-1@city.example.jp",
+                "",
+                "印刷できません。",
+            )),
+            raw(mail(
+                from,
+                "BOOM",
+                "b-2@city.example.jp",
+                "",
+                "失敗します。",
+            )),
+            // A reply, in the same batch, to the first.
+            raw(mail(
+                from,
+                "Re: プリンタ",
+                "b-3@city.example.jp",
+                "In-Reply-To: <b-1@city.example.jp>\r\n",
+                "再起動しても同じです。",
+            )),
+            raw(mail(
+                from,
+                "VPN",
+                "b-4@city.example.jp",
+                "",
+                "つながりません。",
+            )),
+        ];
+        let r = mail::ingest(db, "pipe", None, &batch).await.unwrap();
+        let ids: Vec<Uuid> = r.stored.iter().map(|s| s.clone().id()).collect();
+        let Outcome::Created {
+            ticket_id: first, ..
+        } = outcome_of(&r.processed, ids[0]).await
+        else {
+            panic!("{:?}", r.processed.outcomes)
+        };
+        assert!(
+            matches!(
+                outcome_of(&r.processed, ids[1]).await,
+                Outcome::Quarantined {
+                    reason: "processing_error",
+                    ..
+                }
+            ),
+            "{:?}",
+            r.processed.outcomes
+        );
+        assert!(matches!(
+            outcome_of(&r.processed, ids[2]).await,
+            Outcome::Commented { ticket_id, .. } if ticket_id == first
+        ));
+        let Outcome::Created { ticket_id: vpn, .. } = outcome_of(&r.processed, ids[3]).await else {
+            panic!()
+        };
+        assert_eq!(tickets_count(db).await, before + 2);
+        assert_eq!(
+            r.processed.careful_batches, 1,
+            "the batch ran again message by message"
+        );
+        let quarantined = mail_message::Entity::find_by_id(ids[1])
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(quarantined.status, MailStatus::Quarantined);
+
+        // What the first attempt at the batch wrote went with its rollback: every append is
+        // there once.
+        for (tk, kinds) in [
+            (first, vec!["created", "commented"]),
+            (vpn, vec!["created"]),
+        ] {
+            let events: Vec<String> = ticket_event::Entity::find()
+                .filter(ticket_event::Column::TicketId.eq(tk))
+                .order_by_asc(ticket_event::Column::Id)
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
+            assert_eq!(events, kinds);
+            let acks = mail_outbound::Entity::find()
+                .filter(mail_outbound::Column::TicketId.eq(tk))
+                .count(db)
+                .await
+                .unwrap();
+            assert_eq!(acks, 1, "one acknowledgement a new ticket");
+        }
+        let sends = entity::job::Entity::find()
+            .filter(entity::job::Column::Kind.eq(service::mail::outbound::SEND_JOB))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(sends, 2);
+        let outbox = entity::search_outbox::Entity::find()
+            .filter(entity::search_outbox::Column::DocId.is_in([first, vpn]))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(outbox, 3, "one search-outbox row an event");
+
+        // Redelivered, the batch changes nothing.
+        let again = mail::ingest(db, "pipe", None, &batch).await.unwrap();
+        assert!(
+            again
+                .stored
+                .iter()
+                .all(|s| matches!(s, Stored::Duplicate { .. })),
+            "{:?}",
+            again.stored
+        );
+        assert_eq!(tickets_count(db).await, before + 2);
+    }
+);
+
+both_backends!(
+    a_clean_batch_writes_its_appends_once,
+    |backend| async move {
+        let t = test_db(backend).await;
+        let db = &t.db.write;
+        let from = "山田 太郎 <requester@city.example.jp>";
+        // Each reply comes before its original in the batch: sorted by their Date, each
+        // threads onto a ticket whose Message-IDs the batch has yet to write.
+        // (Fifteen: under the default cap of twenty new tickets an hour a sender.)
+        let batch: Vec<RawMail> = (0..15)
+            .flat_map(|i| {
+                [
+                    raw(String::from_utf8(mail(
+                        from,
+                        &format!("Re: 件名{i}"),
+                        &format!("c-{i}-r@city.example.jp"),
+                        &format!("In-Reply-To: <c-{i}@city.example.jp>\r\n"),
+                        "追記です。",
+                    ))
+                    .unwrap()
+                    .replace("10:00:00", "10:05:00")),
+                    raw(mail(
+                        from,
+                        &format!("件名{i}"),
+                        &format!("c-{i}@city.example.jp"),
+                        "",
+                        "本文",
+                    )),
+                ]
+            })
+            .collect();
+        let r = mail::ingest(db, "maildir", None, &batch).await.unwrap();
+        assert_eq!(
+            (r.processed.created, r.processed.commented),
+            (15, 15),
+            "{:?}",
+            r.processed.outcomes
+        );
+        assert_eq!(
+            r.processed.careful_batches, 0,
+            "one transaction, appends deferred"
+        );
+        let created: Vec<Uuid> = r
+            .processed
+            .outcomes
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Created { ticket_id, .. } => Some(*ticket_id),
+                _ => None,
+            })
+            .collect();
+        for tk in &created {
+            let kinds: Vec<String> = ticket_event::Entity::find()
+                .filter(ticket_event::Column::TicketId.eq(*tk))
+                .order_by_asc(ticket_event::Column::Id)
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .collect();
+            assert_eq!(kinds, ["created", "commented"]);
+        }
+        let acks = mail_outbound::Entity::find()
+            .filter(mail_outbound::Column::TicketId.is_in(created.clone()))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(acks, 15);
+        let threads = entity::mail_thread_id::Entity::find()
+            .filter(entity::mail_thread_id::Column::TicketId.is_in(created.clone()))
+            .count(db)
+            .await
+            .unwrap();
+        // Per ticket: the original, the reply, and our acknowledgement.
+        assert_eq!(threads, 45);
+        let outbox = entity::search_outbox::Entity::find()
+            .filter(entity::search_outbox::Column::DocId.is_in(created))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(outbox, 30);
+    }
+);

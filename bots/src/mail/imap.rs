@@ -398,6 +398,7 @@ fn merge(into: &mut ProcessReport, r: ProcessReport) {
     into.ignored += r.ignored;
     into.quarantined += r.quarantined;
     into.already_done += r.already_done;
+    into.careful_batches += r.careful_batches;
     into.outcomes.extend(r.outcomes);
 }
 

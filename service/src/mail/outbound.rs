@@ -222,18 +222,23 @@ async fn queue(
         sent_at: None,
     };
     // Without RETURNING: this runs once per mailed-in ticket on the ingest path.
-    mail_outbound::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(db)
-        .await?;
-    mail_thread_id::Entity::insert(mail_thread_id::ActiveModel {
+    if let Some(am) = crate::deferred::outbound(row.clone().into_active_model()) {
+        mail_outbound::Entity::insert(am)
+            .exec_without_returning(db)
+            .await?;
+    }
+    if let Some(am) = crate::deferred::thread_id(mail_thread_id::ActiveModel {
         tenant_id: Set(t.tenant_id),
         message_id: Set(message_id),
         ticket_id: Set(t.id),
         origin: Set("outbound".to_owned()),
         created_at: Set(at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    }) {
+        mail_thread_id::Entity::insert(am)
+            .on_conflict(crate::deferred::thread_id_conflict())
+            .exec_without_returning(db)
+            .await?;
+    }
     jobs::enqueue(
         db,
         NewJob {

@@ -69,6 +69,9 @@ pub struct ProcessReport {
     pub ignored: usize,
     pub quarantined: usize,
     pub already_done: usize,
+    /// Batches run again a savepoint a message, because a message failed or another worker
+    /// had taken some of their rows (normally 0).
+    pub careful_batches: usize,
     /// Per message, in the order processed.
     pub outcomes: Vec<(Uuid, Outcome)>,
 }
@@ -143,9 +146,8 @@ async fn process_rows(
     rows: Vec<mail_message::Model>,
     opts: ProcessOptions,
 ) -> ServiceResult<ProcessReport> {
-    let mut report = ProcessReport::default();
     if rows.is_empty() {
-        return Ok(report);
+        return Ok(ProcessReport::default());
     }
     let mut raws = HashMap::new();
     for chunk in rows.chunks(200) {
@@ -158,7 +160,7 @@ async fn process_rows(
             raws.insert(b.sha256, b.data);
         }
     }
-    let mut work: Vec<(mail_message::Model, Result<InboundMail, String>)> = rows
+    let mut work: Vec<Work> = rows
         .into_iter()
         .map(|r| {
             let decoded = match raws.get(&r.raw_sha256) {
@@ -174,13 +176,97 @@ async fn process_rows(
         (sent.unwrap_or(r.received_at), r.received_at)
     });
 
-    let txn = db.begin().await?;
-    let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
-    let claimable: &[MailStatus] = if opts.retry {
+    // Most batches hold no message that fails: such a batch claims every row with one
+    // statement, takes no savepoint a message, and leaves the appends (events, outbox rows,
+    // threading Message-IDs, acknowledgements, jobs) to one multi-row insert per table before
+    // it commits. A batch where anything fails, or whose rows another worker took, is rolled
+    // back and run again the careful way: a savepoint and a claim a message.
+    if let Some(report) = crate::deferred::scope(fast_batch(db, addresses, &work, opts)).await? {
+        return Ok(report);
+    }
+    let mut report = careful_batch(db, addresses, &work, opts).await?;
+    report.careful_batches = 1;
+    Ok(report)
+}
+
+type Work = (mail_message::Model, Result<InboundMail, String>);
+
+fn claimable(opts: ProcessOptions) -> &'static [MailStatus] {
+    if opts.retry {
         &[MailStatus::Received, MailStatus::Quarantined]
     } else {
         &[MailStatus::Received]
-    };
+    }
+}
+
+/// The batch in one transaction without savepoints; `None` when it must be run carefully.
+async fn fast_batch(
+    db: &DatabaseConnection,
+    addresses: &Addresses,
+    work: &[Work],
+    opts: ProcessOptions,
+) -> ServiceResult<Option<ProcessReport>> {
+    let txn = db.begin().await?;
+    let mut claimed = 0;
+    for chunk in work.chunks(500) {
+        claimed += mail_message::Entity::update_many()
+            .col_expr(
+                mail_message::Column::Attempts,
+                Expr::col(mail_message::Column::Attempts).add(1),
+            )
+            .filter(mail_message::Column::Id.is_in(chunk.iter().map(|(r, _)| r.id)))
+            .filter(mail_message::Column::Status.is_in(claimable(opts).iter().copied()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    if claimed != work.len() as u64 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let mut report = ProcessReport::default();
+    let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
+    for (row, decoded) in work {
+        let done = async {
+            let o = outcome(&txn, &mut tenants, addresses, row, decoded, opts).await?;
+            mark(&txn, row, &o, tickets::now()).await?;
+            Ok::<_, ServiceError>(o)
+        }
+        .await;
+        match done {
+            Ok(o) => report.add(row.id, o),
+            Err(ServiceError::Db(e)) if is_transient(&e) => return Err(ServiceError::Db(e)),
+            Err(e) => {
+                tracing::debug!(mail = %row.id, error = %e, "mail batch runs again message by message");
+                crate::deferred::discard();
+                txn.rollback().await?;
+                return Ok(None);
+            }
+        }
+    }
+    match crate::deferred::flush(&txn).await {
+        Ok(_) => {}
+        Err(e) if is_transient(&e) => return Err(ServiceError::Db(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "mail batch appends failed; the batch runs again message by message");
+            txn.rollback().await?;
+            return Ok(None);
+        }
+    }
+    txn.commit().await?;
+    Ok(Some(report))
+}
+
+/// The batch with a savepoint a message: one that fails is quarantined, the others go on.
+async fn careful_batch(
+    db: &DatabaseConnection,
+    addresses: &Addresses,
+    work: &[Work],
+    opts: ProcessOptions,
+) -> ServiceResult<ProcessReport> {
+    let mut report = ProcessReport::default();
+    let txn = db.begin().await?;
+    let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
     for (row, decoded) in work {
         let sp = txn.begin().await?;
         let claimed = mail_message::Entity::update_many()
@@ -189,7 +275,7 @@ async fn process_rows(
                 Expr::col(mail_message::Column::Attempts).add(1),
             )
             .filter(mail_message::Column::Id.eq(row.id))
-            .filter(mail_message::Column::Status.is_in(claimable.iter().copied()))
+            .filter(mail_message::Column::Status.is_in(claimable(opts).iter().copied()))
             .exec(&sp)
             .await?
             .rows_affected;
@@ -198,39 +284,9 @@ async fn process_rows(
             report.add(row.id, Outcome::AlreadyDone);
             continue;
         }
-        let at = if opts.retry {
-            tickets::now()
-        } else {
-            row.received_at
-        };
-        let outcome = match (&decoded, row.tenant_id) {
-            (_, None) => Ok(Outcome::Quarantined {
-                reason: "no_tenant",
-                detail: "宛先にどのテナントのヘルプデスクアドレスも含まれていません".to_owned(),
-            }),
-            (Err(e), _) => Ok(Outcome::Quarantined {
-                reason: "undecodable",
-                detail: format!("メールを読み取れませんでした: {e}"),
-            }),
-            (Ok(mail), Some(tenant_id)) => {
-                let ctx = match tenants.get(&tenant_id) {
-                    Some(c) => c,
-                    None => {
-                        let tenant = crate::directory::tenant(&sp, tenant_id)
-                            .await?
-                            .ok_or(ServiceError::NotFound)?;
-                        let settings = super::settings(&sp, tenant_id).await?;
-                        tenants
-                            .entry(tenant_id)
-                            .or_insert(TenantCtx { tenant, settings })
-                    }
-                };
-                apply(&sp, ctx, addresses, &row, mail, opts, at).await
-            }
-        };
-        match outcome {
+        match outcome(&sp, &mut tenants, addresses, row, decoded, opts).await {
             Ok(o) => {
-                mark(&sp, &row, &o, tickets::now()).await?;
+                mark(&sp, row, &o, tickets::now()).await?;
                 sp.commit().await?;
                 report.add(row.id, o);
             }
@@ -243,13 +299,52 @@ async fn process_rows(
                     reason: "processing_error",
                     detail: format!("処理中にエラーが発生しました: {e}"),
                 };
-                mark(&txn, &row, &o, tickets::now()).await?;
+                mark(&txn, row, &o, tickets::now()).await?;
                 report.add(row.id, o);
             }
         }
     }
     txn.commit().await?;
     Ok(report)
+}
+
+/// What becomes of one claimed message (written in `txn`, not yet marked).
+async fn outcome(
+    txn: &DatabaseTransaction,
+    tenants: &mut HashMap<Uuid, TenantCtx>,
+    addresses: &Addresses,
+    row: &mail_message::Model,
+    decoded: &Result<InboundMail, String>,
+    opts: ProcessOptions,
+) -> ServiceResult<Outcome> {
+    let at = if opts.retry {
+        tickets::now()
+    } else {
+        row.received_at
+    };
+    match (decoded, row.tenant_id) {
+        (_, None) => Ok(Outcome::Quarantined {
+            reason: "no_tenant",
+            detail: "宛先にどのテナントのヘルプデスクアドレスも含まれていません".to_owned(),
+        }),
+        (Err(e), _) => Ok(Outcome::Quarantined {
+            reason: "undecodable",
+            detail: format!("メールを読み取れませんでした: {e}"),
+        }),
+        (Ok(mail), Some(tenant_id)) => {
+            let ctx = match tenants.entry(tenant_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let tenant = crate::directory::tenant(txn, tenant_id)
+                        .await?
+                        .ok_or(ServiceError::NotFound)?;
+                    let settings = super::settings(txn, tenant_id).await?;
+                    v.insert(TenantCtx { tenant, settings })
+                }
+            };
+            apply(txn, ctx, addresses, row, mail, opts, at).await
+        }
+    }
 }
 
 /// Errors that say nothing about the message (the database went away): the batch is
@@ -311,16 +406,22 @@ async fn mark(
         ),
         Outcome::AlreadyDone => return Ok(()),
     };
-    let mut m: mail_message::ActiveModel = row.clone().into();
-    m.status = Set(status);
-    m.action = Set(action.map(str::to_owned));
-    m.reason = Set(reason.map(str::to_owned));
-    m.detail = Set(detail);
-    m.ticket_id = Set(ticket_id);
-    m.comment_id = Set(comment_id);
-    m.processed_at = Set(Some(at));
-    m.attempts = Set(row.attempts + 1);
-    m.update(db).await?;
+    // Without RETURNING: nothing reads the row back.
+    mail_message::Entity::update_many()
+        .set(mail_message::ActiveModel {
+            status: Set(status),
+            action: Set(action.map(str::to_owned)),
+            reason: Set(reason.map(str::to_owned)),
+            detail: Set(detail),
+            ticket_id: Set(ticket_id),
+            comment_id: Set(comment_id),
+            processed_at: Set(Some(at)),
+            attempts: Set(row.attempts + 1),
+            ..Default::default()
+        })
+        .filter(mail_message::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -550,18 +651,23 @@ async fn find_thread(
     if ids.is_empty() {
         return Ok(None);
     }
-    let found = mail_thread_id::Entity::find()
+    let mut found: Vec<(String, Uuid)> = mail_thread_id::Entity::find()
         .filter(mail_thread_id::Column::TenantId.eq(tenant.id))
         .filter(mail_thread_id::Column::MessageId.is_in(ids.iter().copied()))
         .all(txn)
-        .await?;
-    let Some(hit) = ids
+        .await?
+        .into_iter()
+        .map(|f| (f.message_id, f.ticket_id))
+        .collect();
+    // Those this batch has yet to write.
+    found.extend(crate::deferred::thread_ids(tenant.id, &ids));
+    let Some(ticket_id) = ids
         .iter()
-        .find_map(|id| found.iter().find(|f| f.message_id == *id))
+        .find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, t)| *t))
     else {
         return Ok(None);
     };
-    Ok(ticket::Entity::find_by_id(hit.ticket_id).first(txn).await?)
+    Ok(ticket::Entity::find_by_id(ticket_id).first(txn).await?)
 }
 
 /// `HD-2026-000123` from a subject containing `[HD-2026-000123]`.
@@ -784,16 +890,13 @@ async fn remember_thread(
     for id in mail.in_reply_to.iter().chain(&mail.references) {
         push(id, "reference");
     }
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter_map(crate::deferred::thread_id)
+        .collect();
     for chunk in rows.chunks(100) {
         mail_thread_id::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    mail_thread_id::Column::TenantId,
-                    mail_thread_id::Column::MessageId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
+            .on_conflict(crate::deferred::thread_id_conflict())
             .exec_without_returning(txn)
             .await?;
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::search_outbox;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, NotSet, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, NotSet, Set};
 use search_index::DocKind;
 use uuid::Uuid;
 
@@ -17,14 +17,17 @@ pub async fn enqueue(
     id: Uuid,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    search_outbox::ActiveModel {
+    let row = search_outbox::ActiveModel {
         id: NotSet,
         tenant_id: Set(tenant_id),
         doc_kind: Set(kind.as_str().to_owned()),
         doc_id: Set(id),
         created_at: Set(at),
+    };
+    if let Some(row) = crate::deferred::outbox(row) {
+        search_outbox::Entity::insert(row)
+            .exec_without_returning(db)
+            .await?;
     }
-    .insert(db)
-    .await?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::error::ServiceResult;
 use chrono::{DateTime, Utc};
 use entity::{ticket, ticket_event};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 /// The fields that decide who may see a ticket; enough to filter a live event stream
@@ -94,17 +94,21 @@ pub(crate) async fn record_event(
     internal: bool,
     at: DateTime<Utc>,
 ) -> ServiceResult<ticket_event::Model> {
-    let ev = ticket_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(t.tenant_id),
-        ticket_id: Set(t.id),
-        actor_id: Set(actor_id),
-        kind: Set(kind.to_owned()),
-        payload: Set(payload),
-        internal: Set(internal),
-        created_at: Set(at),
+    let ev = ticket_event::Model {
+        id: Uuid::now_v7(),
+        tenant_id: t.tenant_id,
+        ticket_id: t.id,
+        actor_id,
+        kind: kind.to_owned(),
+        payload,
+        internal,
+        created_at: at,
     };
-    let ev = ev.insert(db).await?;
+    if let Some(row) = crate::deferred::event(ev.clone().into_active_model()) {
+        ticket_event::Entity::insert(row)
+            .exec_without_returning(db)
+            .await?;
+    }
     crate::search::outbox::enqueue(db, t.tenant_id, search_index::DocKind::Ticket, t.id, at)
         .await?;
     Ok(ev)
