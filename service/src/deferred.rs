@@ -4,7 +4,7 @@
 //! statement is a round trip to sqlx's worker thread: a thread wake-up each way costs more than
 //! the insert itself. Inside [`scope`], rows that are only appended and that nothing in the
 //! batch reads back (ticket events, search-outbox rows, Message-IDs kept for threading, queued
-//! outbound mail, jobs) are kept in memory, and [`flush`] writes them with multi-row inserts
+//! outbound mail, jobs, ticket watchers) are kept in memory, and [`flush`] writes them with multi-row inserts
 //! before the batch commits. Outside a scope the same calls write at once, as before.
 //!
 //! The scope belongs to the task that runs the batch (a tokio task-local), so a write on any
@@ -12,10 +12,13 @@
 //! [`discard`] what it holds when it rolls back. The one deferred table a batch does read,
 //! threading Message-IDs, is looked up in memory too ([`thread_ids`]).
 
-use entity::{job, mail_outbound, mail_thread_id, search_outbox, ticket_event};
+use crate::sla::ResolvedPolicy;
+use entity::{Priority, TicketKind};
+use entity::{job, mail_outbound, mail_thread_id, search_outbox, ticket_event, ticket_watcher};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Iterable};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -33,6 +36,8 @@ struct Buffer {
     thread_ids: Vec<mail_thread_id::ActiveModel>,
     outbound: Vec<mail_outbound::ActiveModel>,
     jobs: Vec<job::ActiveModel>,
+    watchers: Vec<ticket_watcher::ActiveModel>,
+    policies: HashMap<(Uuid, TicketKind, Priority), Option<ResolvedPolicy>>,
 }
 
 impl Buffer {
@@ -42,6 +47,7 @@ impl Buffer {
             + self.thread_ids.len()
             + self.outbound.len()
             + self.jobs.len()
+            + self.watchers.len()
     }
 }
 
@@ -91,6 +97,42 @@ pub(crate) fn job(row: job::ActiveModel) -> Option<job::ActiveModel> {
     hold(row, |b| &mut b.jobs)
 }
 
+/// Watchers are inserted with `ON CONFLICT (ticket_id, email) DO NOTHING`, deferred or not.
+pub(crate) fn watcher(row: ticket_watcher::ActiveModel) -> Option<ticket_watcher::ActiveModel> {
+    hold(row, |b| &mut b.watchers)
+}
+
+/// The policy remembered in this scope, if any (`Some(None)`: remembered that none applies).
+pub(crate) fn policy(
+    tenant_id: Uuid,
+    kind: TicketKind,
+    priority: Priority,
+) -> Option<Option<ResolvedPolicy>> {
+    BUFFER
+        .try_with(|b| {
+            b.borrow()
+                .policies
+                .get(&(tenant_id, kind, priority))
+                .cloned()
+        })
+        .ok()
+        .flatten()
+}
+
+/// Remembers a policy for the rest of the scope (nothing outside one).
+pub(crate) fn remember_policy(
+    tenant_id: Uuid,
+    kind: TicketKind,
+    priority: Priority,
+    policy: &Option<ResolvedPolicy>,
+) {
+    let _ = BUFFER.try_with(|b| {
+        b.borrow_mut()
+            .policies
+            .insert((tenant_id, kind, priority), policy.clone())
+    });
+}
+
 /// The held Message-IDs of `tenant_id` among `ids`, with their tickets.
 pub(crate) fn thread_ids(tenant_id: Uuid, ids: &[&str]) -> Vec<(String, Uuid)> {
     BUFFER
@@ -123,6 +165,16 @@ pub(crate) fn job_conflict() -> OnConflict {
         .to_owned()
 }
 
+/// `ON CONFLICT DO NOTHING` for ticket watchers.
+pub(crate) fn watcher_conflict() -> OnConflict {
+    OnConflict::columns([
+        ticket_watcher::Column::TicketId,
+        ticket_watcher::Column::Email,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
 /// Writes everything held, a few statements per table, into `db` (the batch's transaction).
 /// Returns how many rows were written. Outside a scope there is nothing to write.
 pub(crate) async fn flush(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
@@ -135,11 +187,12 @@ pub(crate) async fn flush(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
     insert_all(db, b.thread_ids, Some(thread_id_conflict())).await?;
     insert_all(db, b.outbound, None).await?;
     insert_all(db, b.jobs, Some(job_conflict())).await?;
+    insert_all(db, b.watchers, Some(watcher_conflict())).await?;
     Ok(n)
 }
 
 /// Multi-row inserts, as many rows a statement as the bound-value limit allows.
-async fn insert_all<A>(
+pub(crate) async fn insert_all<A>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
     conflict: Option<OnConflict>,
@@ -187,7 +240,10 @@ mod tests {
             assert!(active());
             assert!(thread_id(thread_row(tenant, "a@x", ticket)).is_none());
             assert!(thread_id(thread_row(other, "b@x", ticket)).is_none());
-            assert_eq!(thread_ids(tenant, &["a@x", "b@x"]), [("a@x".to_owned(), ticket)]);
+            assert_eq!(
+                thread_ids(tenant, &["a@x", "b@x"]),
+                [("a@x".to_owned(), ticket)]
+            );
             assert_eq!(thread_ids(other, &["b@x"]).len(), 1);
             discard();
             assert!(thread_ids(tenant, &["a@x"]).is_empty());

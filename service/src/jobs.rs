@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::job;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -35,10 +36,8 @@ pub struct NewJob {
     pub max_attempts: i32,
 }
 
-/// Enqueues a job (in the caller's transaction); a second job with the same kind and dedupe
-/// key is ignored.
-pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) -> ServiceResult<()> {
-    let row = job::ActiveModel {
+fn queued(j: NewJob, at: DateTime<Utc>) -> job::ActiveModel {
+    job::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(j.tenant_id),
         kind: Set(j.kind.to_owned()),
@@ -52,13 +51,30 @@ pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) ->
         last_error: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
-    };
-    if let Some(row) = crate::deferred::job(row) {
+    }
+}
+
+/// Enqueues a job (in the caller's transaction); a second job with the same kind and dedupe
+/// key is ignored.
+pub async fn enqueue(db: &impl ConnectionTrait, j: NewJob, at: DateTime<Utc>) -> ServiceResult<()> {
+    if let Some(row) = crate::deferred::job(queued(j, at)) {
         job::Entity::insert(row)
             .on_conflict(crate::deferred::job_conflict())
             .exec_without_returning(db)
             .await?;
     }
+    Ok(())
+}
+
+/// Enqueues many jobs with multi-row inserts (a webhook intake's group); as with
+/// [`enqueue`], a job whose kind and dedupe key are taken is ignored.
+pub async fn enqueue_many(
+    db: &impl ConnectionTrait,
+    jobs: impl IntoIterator<Item = NewJob>,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let rows: Vec<job::ActiveModel> = jobs.into_iter().map(|j| queued(j, at)).collect();
+    crate::deferred::insert_all(db, rows, Some(crate::deferred::job_conflict())).await?;
     Ok(())
 }
 
@@ -115,7 +131,11 @@ pub async fn claim(
             .add(job::Column::LockedUntil.is_null())
             .add(job::Column::LockedUntil.lt(now))
     };
+    // One statement: the due jobs' ids, and the conditional update that takes them. A job
+    // another worker took in between no longer matches and is left out.
     let due = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
         .filter(job::Column::Kind.eq(kind))
         .filter(job::Column::Status.eq(QUEUED))
         .filter(job::Column::RunAt.lte(now))
@@ -123,30 +143,21 @@ pub async fn claim(
         .order_by_asc(job::Column::RunAt)
         .order_by_asc(job::Column::Id)
         .limit(limit)
-        .all(db)
+        .into_query();
+    let until = now + lease;
+    let mut claimed = job::Entity::update_many()
+        .col_expr(job::Column::LockedUntil, Expr::value(until))
+        .col_expr(
+            job::Column::Attempts,
+            Expr::col(job::Column::Attempts).add(1),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.in_subquery(due))
+        .filter(job::Column::Status.eq(QUEUED))
+        .filter(free())
+        .exec_with_returning(db)
         .await?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for mut j in due {
-        let until = now + lease;
-        let taken = job::Entity::update_many()
-            .col_expr(job::Column::LockedUntil, Expr::value(until))
-            .col_expr(
-                job::Column::Attempts,
-                Expr::col(job::Column::Attempts).add(1),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.eq(j.id))
-            .filter(job::Column::Status.eq(QUEUED))
-            .filter(free())
-            .exec(db)
-            .await?
-            .rows_affected;
-        if taken == 1 {
-            j.locked_until = Some(until);
-            j.attempts += 1;
-            claimed.push(j);
-        }
-    }
+    claimed.sort_by_key(|j| (j.run_at, j.id));
     Ok(claimed)
 }
 

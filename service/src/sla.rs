@@ -133,6 +133,20 @@ pub async fn policy_for(
     kind: TicketKind,
     priority: Priority,
 ) -> ServiceResult<Option<ResolvedPolicy>> {
+    if let Some(known) = crate::deferred::policy(tenant_id, kind, priority) {
+        return Ok(known);
+    }
+    let found = find_policy(db, tenant_id, kind, priority).await?;
+    crate::deferred::remember_policy(tenant_id, kind, priority, &found);
+    Ok(found)
+}
+
+async fn find_policy(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    kind: TicketKind,
+    priority: Priority,
+) -> ServiceResult<Option<ResolvedPolicy>> {
     let policies = sla_policy::Entity::find()
         .filter(sla_policy::Column::TenantId.eq(tenant_id))
         .filter(

@@ -65,12 +65,9 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Batch>, wake: Arc
 async fn commit(db: &DatabaseConnection, group: &[Batch]) -> Result<(), sea_orm::DbErr> {
     let txn = db.begin().await?;
     let now = service::tickets::now();
-    for b in group {
-        for j in &b.jobs {
-            jobs::enqueue(&txn, j.clone(), now)
-                .await
-                .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-        }
-    }
+    let all = group.iter().flat_map(|b| b.jobs.iter().cloned());
+    jobs::enqueue_many(&txn, all, now)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     txn.commit().await
 }

@@ -8,10 +8,10 @@ use entity::{
     Channel, MailStatus, PersonKind, TicketKind, TicketStatus, mail_message, mail_outbound,
     mail_thread_id, person, tenant, ticket, ticket_attachment, ticket_watcher,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Map, json};
 use std::collections::HashMap;
@@ -137,6 +137,65 @@ pub async fn process_ids(
 struct TenantCtx {
     tenant: tenant::Model,
     settings: MailSettings,
+    /// For the sender rate cap: per sender address, when the mail that opened each of their
+    /// tickets since an hour before the batch's oldest message arrived (read once a sender,
+    /// then kept up to date as the batch opens tickets).
+    opened: std::sync::Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    /// An hour before the batch's oldest message.
+    since: DateTime<Utc>,
+}
+
+impl TenantCtx {
+    /// Tickets `address` opened by mail in the hour before `at` (and after it, in this batch).
+    async fn opened_in_hour(
+        &self,
+        txn: &DatabaseTransaction,
+        address: &str,
+        at: DateTime<Utc>,
+    ) -> ServiceResult<usize> {
+        let known = self
+            .opened
+            .lock()
+            .ok()
+            .and_then(|m| m.get(address).cloned());
+        let times = match known {
+            Some(t) => t,
+            None => {
+                let t: Vec<DateTime<Utc>> = mail_message::Entity::find()
+                    .select_only()
+                    .column(mail_message::Column::ReceivedAt)
+                    .filter(mail_message::Column::TenantId.eq(self.tenant.id))
+                    .filter(mail_message::Column::FromAddress.eq(address))
+                    .filter(mail_message::Column::Action.eq("created"))
+                    .filter(mail_message::Column::ReceivedAt.gt(self.since))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                if let Ok(mut m) = self.opened.lock() {
+                    m.insert(address.to_owned(), t.clone());
+                }
+                t
+            }
+        };
+        let from = at - Duration::hours(1);
+        Ok(times.iter().filter(|t| **t > from).count())
+    }
+
+    /// `address` opened a ticket with a mail that arrived `at`.
+    fn note_opened(&self, address: &str, at: DateTime<Utc>) {
+        if let Ok(mut m) = self.opened.lock()
+            && let Some(t) = m.get_mut(address)
+        {
+            t.push(at);
+        }
+    }
+
+    /// Forgets what [`Self::opened_in_hour`] read (a savepoint rolled back).
+    fn forget_opened(&self) {
+        if let Ok(mut m) = self.opened.lock() {
+            m.clear();
+        }
+    }
 }
 
 async fn process_rows(
@@ -199,6 +258,14 @@ fn claimable(opts: ProcessOptions) -> &'static [MailStatus] {
     }
 }
 
+/// When the batch's oldest message arrived.
+fn oldest(work: &[Work]) -> DateTime<Utc> {
+    work.iter()
+        .map(|(r, _)| r.received_at)
+        .min()
+        .unwrap_or_else(tickets::now)
+}
+
 /// The batch in one transaction without savepoints; `None` when it must be run carefully.
 async fn fast_batch(
     db: &DatabaseConnection,
@@ -226,9 +293,10 @@ async fn fast_batch(
     }
     let mut report = ProcessReport::default();
     let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
+    let start = oldest(work);
     for (row, decoded) in work {
         let done = async {
-            let o = outcome(&txn, &mut tenants, addresses, row, decoded, opts).await?;
+            let o = outcome(&txn, &mut tenants, addresses, row, decoded, opts, start).await?;
             mark(&txn, row, &o, tickets::now()).await?;
             Ok::<_, ServiceError>(o)
         }
@@ -267,6 +335,7 @@ async fn careful_batch(
     let mut report = ProcessReport::default();
     let txn = db.begin().await?;
     let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
+    let start = oldest(work);
     for (row, decoded) in work {
         let sp = txn.begin().await?;
         let claimed = mail_message::Entity::update_many()
@@ -284,7 +353,7 @@ async fn careful_batch(
             report.add(row.id, Outcome::AlreadyDone);
             continue;
         }
-        match outcome(&sp, &mut tenants, addresses, row, decoded, opts).await {
+        match outcome(&sp, &mut tenants, addresses, row, decoded, opts, start).await {
             Ok(o) => {
                 mark(&sp, row, &o, tickets::now()).await?;
                 sp.commit().await?;
@@ -294,6 +363,9 @@ async fn careful_batch(
             Err(e) => {
                 // Whatever the message half-wrote goes; the quarantine keeps it for an agent.
                 sp.rollback().await?;
+                if let Some(ctx) = row.tenant_id.and_then(|t| tenants.get(&t)) {
+                    ctx.forget_opened();
+                }
                 tracing::warn!(mail = %row.id, error = %e, "mail quarantined");
                 let o = Outcome::Quarantined {
                     reason: "processing_error",
@@ -316,6 +388,7 @@ async fn outcome(
     row: &mail_message::Model,
     decoded: &Result<InboundMail, String>,
     opts: ProcessOptions,
+    batch_start: DateTime<Utc>,
 ) -> ServiceResult<Outcome> {
     let at = if opts.retry {
         tickets::now()
@@ -339,7 +412,13 @@ async fn outcome(
                         .await?
                         .ok_or(ServiceError::NotFound)?;
                     let settings = super::settings(txn, tenant_id).await?;
-                    v.insert(TenantCtx { tenant, settings })
+                    let since = batch_start - Duration::hours(1);
+                    v.insert(TenantCtx {
+                        tenant,
+                        settings,
+                        opened: Default::default(),
+                        since,
+                    })
                 }
             };
             apply(txn, ctx, addresses, row, mail, opts, at).await
@@ -508,16 +587,10 @@ async fn apply(
         }
         closed => {
             if !opts.retry && ctx.settings.sender_rate_per_hour > 0 {
-                let recent = mail_message::Entity::find()
-                    .filter(mail_message::Column::TenantId.eq(tenant.id))
-                    .filter(mail_message::Column::FromAddress.eq(from.address.as_str()))
-                    .filter(mail_message::Column::Action.eq("created"))
-                    .filter(
-                        mail_message::Column::ReceivedAt.gt(row.received_at - Duration::hours(1)),
-                    )
-                    .count(txn)
+                let recent = ctx
+                    .opened_in_hour(txn, &from.address, row.received_at)
                     .await?;
-                if recent >= u64::from(ctx.settings.sender_rate_per_hour) {
+                if recent >= ctx.settings.sender_rate_per_hour as usize {
                     return Ok(Outcome::Quarantined {
                         reason: "rate_limited",
                         detail: format!(
@@ -570,6 +643,7 @@ async fn apply(
             if requester.is_none() {
                 watch(txn, &t, &from.address, None, "mail_from", at).await?;
             }
+            ctx.note_opened(&from.address, row.received_at);
             let outcome = Outcome::Created {
                 ticket_id: t.id,
                 number: t.number.clone(),
@@ -795,17 +869,12 @@ async fn watch(
         source: Set(source.to_owned()),
         created_at: Set(at),
     };
-    ticket_watcher::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                ticket_watcher::Column::TicketId,
-                ticket_watcher::Column::Email,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
+    if let Some(row) = crate::deferred::watcher(row) {
+        ticket_watcher::Entity::insert(row)
+            .on_conflict(crate::deferred::watcher_conflict())
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -16,8 +16,9 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, Iterable, ModelTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -487,8 +488,18 @@ async fn save(
 ) -> ServiceResult<ticket::Model> {
     next.version = prev.version + 1;
     next.updated_at = std::cmp::max(at, prev.updated_at);
+    // Only the columns that changed: assigning the id (even to itself) makes SQLite check
+    // every table that refers to tickets, and every assigned column rewrites its indexes
+    // (2.2 ms an update for a comment by mail, against 0.1 ms).
+    let mut changed = ticket::ActiveModel::new();
+    for c in ticket::Column::iter() {
+        let v = next.get(c);
+        if prev.get(c) != v {
+            changed.set(c, v);
+        }
+    }
     let res = ticket::Entity::update_many()
-        .set(next.clone().into_active_model().reset_all())
+        .set(changed)
         .filter(ticket::Column::Id.eq(prev.id))
         .filter(ticket::Column::Version.eq(prev.version))
         .exec(txn)
