@@ -221,3 +221,44 @@ pub async fn phase(
         hist,
     })
 }
+
+/// What a connection's statements cost, grouped by their first 60 characters: how many ran and
+/// how long they took, the round trip to the driver's thread included (SeaORM's metric
+/// callback). For finding where a write path's time goes.
+#[derive(Default)]
+pub struct StatementProfile {
+    by_sql: std::sync::Mutex<std::collections::HashMap<String, (u64, f64)>>,
+}
+
+impl StatementProfile {
+    /// Counts every statement `db` (this handle, not its earlier clones) runs from now on.
+    pub fn attach(db: &mut sea_orm::DatabaseConnection) -> Arc<Self> {
+        let profile = Arc::new(Self::default());
+        let p = profile.clone();
+        db.set_metric_callback(move |info| {
+            let key: String = info.statement.sql.chars().take(60).collect();
+            if let Ok(mut m) = p.by_sql.lock() {
+                let e = m.entry(key).or_default();
+                e.0 += 1;
+                e.1 += info.elapsed.as_secs_f64();
+            }
+        });
+        profile
+    }
+
+    /// The `top` most frequent statements, with totals, one per line.
+    pub fn report(&self, top: usize) -> String {
+        let Ok(m) = self.by_sql.lock() else {
+            return String::new();
+        };
+        let mut rows: Vec<_> = m.iter().collect();
+        rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+        let count: u64 = rows.iter().map(|r| r.1.0).sum();
+        let secs: f64 = rows.iter().map(|r| r.1.1).sum();
+        let mut out = format!("statements: {count} in {secs:.2} s\n");
+        for (sql, (n, s)) in rows.into_iter().take(top) {
+            out.push_str(&format!("{n:>8} {:>9.1} ms  {sql}\n", s * 1e3));
+        }
+        out
+    }
+}

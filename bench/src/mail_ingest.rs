@@ -35,6 +35,9 @@ struct Args {
     /// Switch the tenant's acknowledgements off (to see what queueing them costs).
     #[arg(long)]
     no_ack: bool,
+    /// Print the statements the ingest ran, by kind, with their count and time.
+    #[arg(long)]
+    statements: bool,
 }
 
 /// ISO-2022-JP via encoding_rs (JIS X 0208 only; enough for the generated text).
@@ -177,6 +180,10 @@ async fn check_exactly_once(db: &sea_orm::DatabaseConnection, n: usize) -> anyho
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Warnings, and the mail pipeline's notices (a batch run again message by message).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MADOGUCHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,service::mail=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
     println!("machine: {}", machine());
     println!("date: {}", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
     let dir = tempfile::tempdir()?;
@@ -221,11 +228,15 @@ async fn main() -> anyhow::Result<()> {
     wait_for_index(&db.write).await?;
     tokio::spawn(app.run_until_stopped());
 
+    let mut write = db.write.clone();
+    let profile = args
+        .statements
+        .then(|| bench::StatementProfile::attach(&mut write));
     let started = Instant::now();
     let m = bots::mail::Maildir::new(&maildir);
     let mut total = 0;
     loop {
-        let (n, _) = m.ingest_once(&db.write, None, args.batch).await?;
+        let (n, _) = m.ingest_once(&write, None, args.batch).await?;
         if n == 0 {
             break;
         }
@@ -243,6 +254,9 @@ async fn main() -> anyhow::Result<()> {
         total as f64 / all
     );
     println!("{}", check_exactly_once(&db.write, args.messages).await?);
+    if let Some(p) = profile {
+        print!("{}", p.report(25));
+    }
 
     if args.send {
         send_acknowledgements(&db.write).await?;

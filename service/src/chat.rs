@@ -341,12 +341,20 @@ pub async fn save(
     if transcript.len() > TRANSCRIPT_TURNS {
         transcript.drain(..transcript.len() - TRANSCRIPT_TURNS);
     }
-    let mut a = c.clone().into_active_model();
-    a.state = Set(serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?);
-    a.transcript =
-        Set(serde_json::to_value(&transcript).map_err(|e| ServiceError::Config(e.to_string()))?);
-    a.updated_at = Set(at);
-    a.update(db).await?;
+    // Without RETURNING: every turn saves, and nothing reads the row back.
+    chat_conversation::Entity::update_many()
+        .set(chat_conversation::ActiveModel {
+            state: Set(
+                serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?
+            ),
+            transcript: Set(serde_json::to_value(&transcript)
+                .map_err(|e| ServiceError::Config(e.to_string()))?),
+            updated_at: Set(at),
+            ..Default::default()
+        })
+        .filter(chat_conversation::Column::Id.eq(c.id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

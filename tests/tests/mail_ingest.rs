@@ -1149,3 +1149,52 @@ both_backends!(
         assert_eq!(outbox, 30);
     }
 );
+
+both_backends!(
+    two_workers_on_the_same_stored_mail_process_each_message_once,
+    |backend| async move {
+        let t = test_db(backend).await;
+        let db = &t.db.write;
+        let city = &t.fixture.city;
+        let from = "山田 太郎 <requester@city.example.jp>";
+        let raws: Vec<Vec<u8>> = (0..12)
+            .map(|i| {
+                mail(
+                    from,
+                    &format!("二重{i}"),
+                    &format!("w-{i}@city.example.jp"),
+                    "",
+                    "本文",
+                )
+            })
+            .collect();
+        let items: Vec<_> = raws
+            .iter()
+            .map(|r| {
+                (
+                    mail::envelope(r, "pipe", None, |_| Some(city.id)),
+                    r.as_slice(),
+                )
+            })
+            .collect();
+        let stored = service::mail::store_batch(db, &items, tickets::now())
+            .await
+            .unwrap();
+        let ids: Vec<Uuid> = stored.iter().map(|s| s.clone().id()).collect();
+        let addresses = service::mail::Addresses::load(db).await.unwrap();
+        let before = tickets_count(db).await;
+        // Two workers (the server's own processing and a maildir run, say) on overlapping
+        // rows at once: one takes each message, the other leaves it.
+        let (a, b) = tokio::join!(
+            service::mail::process_ids(db, &addresses, &mail::parse, &ids, Default::default()),
+            service::mail::process_ids(db, &addresses, &mail::parse, &ids[4..], Default::default()),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.created + b.created, 12, "{a:?} {b:?}");
+        assert_eq!(a.already_done + b.already_done, 8, "{a:?} {b:?}");
+        assert_eq!((a.careful_batches, b.careful_batches), (0, 0));
+        assert_eq!(tickets_count(db).await, before + 12);
+        let acks = mail_outbound::Entity::find().count(db).await.unwrap();
+        assert_eq!(acks, 12);
+    }
+);

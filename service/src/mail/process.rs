@@ -69,8 +69,8 @@ pub struct ProcessReport {
     pub ignored: usize,
     pub quarantined: usize,
     pub already_done: usize,
-    /// Batches run again a savepoint a message, because a message failed or another worker
-    /// had taken some of their rows (normally 0).
+    /// Batches run again a savepoint a message because one of their messages failed
+    /// (normally 0).
     pub careful_batches: usize,
     /// Per message, in the order processed.
     pub outcomes: Vec<(Uuid, Outcome)>,
@@ -235,11 +235,11 @@ async fn process_rows(
         (sent.unwrap_or(r.received_at), r.received_at)
     });
 
-    // Most batches hold no message that fails: such a batch claims every row with one
+    // Most batches hold no message that fails: such a batch claims its rows with one
     // statement, takes no savepoint a message, and leaves the appends (events, outbox rows,
-    // threading Message-IDs, acknowledgements, jobs) to one multi-row insert per table before
-    // it commits. A batch where anything fails, or whose rows another worker took, is rolled
-    // back and run again the careful way: a savepoint and a claim a message.
+    // threading Message-IDs, acknowledgements, jobs, watchers) to one multi-row insert per
+    // table before it commits. A batch where a message fails is rolled back and run again the
+    // careful way: a savepoint and a claim a message, the failing one quarantined.
     if let Some(report) = crate::deferred::scope(fast_batch(db, addresses, &work, opts)).await? {
         return Ok(report);
     }
@@ -274,27 +274,28 @@ async fn fast_batch(
     opts: ProcessOptions,
 ) -> ServiceResult<Option<ProcessReport>> {
     let txn = db.begin().await?;
-    let mut claimed = 0;
+    // Rows another worker took first (the server's own processing, say) are left to it.
+    let mut claimed = std::collections::HashSet::with_capacity(work.len());
     for chunk in work.chunks(500) {
-        claimed += mail_message::Entity::update_many()
+        let rows = mail_message::Entity::update_many()
             .col_expr(
                 mail_message::Column::Attempts,
                 Expr::col(mail_message::Column::Attempts).add(1),
             )
             .filter(mail_message::Column::Id.is_in(chunk.iter().map(|(r, _)| r.id)))
             .filter(mail_message::Column::Status.is_in(claimable(opts).iter().copied()))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-    }
-    if claimed != work.len() as u64 {
-        txn.rollback().await?;
-        return Ok(None);
+            .exec_with_returning(&txn)
+            .await?;
+        claimed.extend(rows.into_iter().map(|r| r.id));
     }
     let mut report = ProcessReport::default();
     let mut tenants: HashMap<Uuid, TenantCtx> = HashMap::new();
     let start = oldest(work);
     for (row, decoded) in work {
+        if !claimed.contains(&row.id) {
+            report.add(row.id, Outcome::AlreadyDone);
+            continue;
+        }
         let done = async {
             let o = outcome(&txn, &mut tenants, addresses, row, decoded, opts, start).await?;
             mark(&txn, row, &o, tickets::now()).await?;
@@ -305,7 +306,7 @@ async fn fast_batch(
             Ok(o) => report.add(row.id, o),
             Err(ServiceError::Db(e)) if is_transient(&e) => return Err(ServiceError::Db(e)),
             Err(e) => {
-                tracing::debug!(mail = %row.id, error = %e, "mail batch runs again message by message");
+                tracing::info!(mail = %row.id, error = %e, "a message of the mail batch failed; the batch runs again message by message");
                 crate::deferred::discard();
                 txn.rollback().await?;
                 return Ok(None);
