@@ -52,6 +52,14 @@ fn mail(from: &str, subject: &str, id: &str, extra_headers: &str, body: &str) ->
     .into_bytes()
 }
 
+/// Every message of a redelivery was stored before.
+fn assert_all_duplicates(stored: &[Stored]) {
+    assert!(
+        stored.iter().all(|s| matches!(s, Stored::Duplicate { .. })),
+        "{stored:?}"
+    );
+}
+
 async fn tickets_count(db: &DatabaseConnection) -> u64 {
     ticket::Entity::find().count(db).await.unwrap()
 }
@@ -330,14 +338,7 @@ both_backends!(
         // line ends, another trace header): nothing new anywhere.
         let count = tickets_count(db).await;
         let again = mail::ingest(db, "maildir", None, &mails).await.unwrap();
-        assert!(
-            again
-                .stored
-                .iter()
-                .all(|s| matches!(s, Stored::Duplicate { .. })),
-            "{:?}",
-            again.stored
-        );
+        assert_all_duplicates(&again.stored);
         assert_eq!(again.processed.total(), 0);
         let mut piped = b"Received: from mx2 by mx3; Fri, 20 Nov 2026 09:01:05 +0900\n".to_vec();
         piped.extend(files[0].1.iter().copied().filter(|b| *b != b'\r'));
@@ -927,7 +928,6 @@ both_backends!(
         use sea_orm::ConnectionTrait as _;
         let t = test_db(backend).await;
         let db = &t.db.write;
-        let city = &t.fixture.city;
         // A real database error in the middle of a batch: tickets titled BOOM cannot be
         // inserted.
         let trigger: &[&str] = match backend {
@@ -978,7 +978,7 @@ both_backends!(
             )),
         ];
         let r = mail::ingest(db, "pipe", None, &batch).await.unwrap();
-        let ids: Vec<Uuid> = r.stored.iter().map(|s| s.clone().id()).collect();
+        let ids: Vec<Uuid> = r.stored.iter().map(|s| s.id()).collect();
         let Outcome::Created {
             ticket_id: first, ..
         } = outcome_of(&r.processed, ids[0]).await
@@ -1053,14 +1053,7 @@ both_backends!(
 
         // Redelivered, the batch changes nothing.
         let again = mail::ingest(db, "pipe", None, &batch).await.unwrap();
-        assert!(
-            again
-                .stored
-                .iter()
-                .all(|s| matches!(s, Stored::Duplicate { .. })),
-            "{:?}",
-            again.stored
-        );
+        assert_all_duplicates(&again.stored);
         assert_eq!(tickets_count(db).await, before + 2);
     }
 );
@@ -1180,7 +1173,7 @@ both_backends!(
         let stored = service::mail::store_batch(db, &items, tickets::now())
             .await
             .unwrap();
-        let ids: Vec<Uuid> = stored.iter().map(|s| s.clone().id()).collect();
+        let ids: Vec<Uuid> = stored.iter().map(|s| s.id()).collect();
         let addresses = service::mail::Addresses::load(db).await.unwrap();
         let before = tickets_count(db).await;
         // Two workers (the server's own processing and a maildir run, say) on overlapping
