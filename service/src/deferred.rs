@@ -40,17 +40,6 @@ struct Buffer {
     policies: HashMap<(Uuid, TicketKind, Priority), Option<ResolvedPolicy>>,
 }
 
-impl Buffer {
-    fn len(&self) -> usize {
-        self.events.len()
-            + self.outbox.len()
-            + self.thread_ids.len()
-            + self.outbound.len()
-            + self.jobs.len()
-            + self.watchers.len()
-    }
-}
-
 /// Runs `f` with appends deferred until [`flush`].
 pub(crate) async fn scope<F: Future>(f: F) -> F::Output {
     BUFFER.scope(RefCell::new(Buffer::default()), f).await
@@ -176,19 +165,18 @@ pub(crate) fn watcher_conflict() -> OnConflict {
 }
 
 /// Writes everything held, a few statements per table, into `db` (the batch's transaction).
-/// Returns how many rows were written. Outside a scope there is nothing to write.
-pub(crate) async fn flush(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
+/// Outside a scope there is nothing to write.
+pub(crate) async fn flush(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let Ok(b) = BUFFER.try_with(|b| std::mem::take(&mut *b.borrow_mut())) else {
-        return Ok(0);
+        return Ok(());
     };
-    let n = b.len();
     insert_all(db, b.events, None).await?;
     insert_all(db, b.outbox, None).await?;
     insert_all(db, b.thread_ids, Some(thread_id_conflict())).await?;
     insert_all(db, b.outbound, None).await?;
     insert_all(db, b.jobs, Some(job_conflict())).await?;
     insert_all(db, b.watchers, Some(watcher_conflict())).await?;
-    Ok(n)
+    Ok(())
 }
 
 /// Multi-row inserts, as many rows a statement as the bound-value limit allows.

@@ -60,6 +60,19 @@ fn assert_all_duplicates(stored: &[Stored]) {
     );
 }
 
+/// The kinds of a ticket's history events, oldest first.
+async fn event_kinds(db: &DatabaseConnection, ticket_id: Uuid) -> Vec<String> {
+    ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(ticket_id))
+        .order_by_asc(ticket_event::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
 async fn tickets_count(db: &DatabaseConnection) -> u64 {
     ticket::Entity::find().count(db).await.unwrap()
 }
@@ -1021,16 +1034,7 @@ both_backends!(
             (first, vec!["created", "commented"]),
             (vpn, vec!["created"]),
         ] {
-            let events: Vec<String> = ticket_event::Entity::find()
-                .filter(ticket_event::Column::TicketId.eq(tk))
-                .order_by_asc(ticket_event::Column::Id)
-                .all(db)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.kind)
-                .collect();
-            assert_eq!(events, kinds);
+            assert_eq!(event_kinds(db, tk).await, kinds);
             let acks = mail_outbound::Entity::find()
                 .filter(mail_outbound::Column::TicketId.eq(tk))
                 .count(db)
@@ -1110,16 +1114,7 @@ both_backends!(
             })
             .collect();
         for tk in &created {
-            let kinds: Vec<String> = ticket_event::Entity::find()
-                .filter(ticket_event::Column::TicketId.eq(*tk))
-                .order_by_asc(ticket_event::Column::Id)
-                .all(db)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.kind)
-                .collect();
-            assert_eq!(kinds, ["created", "commented"]);
+            assert_eq!(event_kinds(db, *tk).await, ["created", "commented"]);
         }
         let acks = mail_outbound::Entity::find()
             .filter(mail_outbound::Column::TicketId.is_in(created.clone()))

@@ -314,7 +314,7 @@ async fn fast_batch(
         }
     }
     match crate::deferred::flush(&txn).await {
-        Ok(_) => {}
+        Ok(()) => {}
         Err(e) if is_transient(&e) => return Err(ServiceError::Db(e)),
         Err(e) => {
             tracing::warn!(error = %e, "mail batch appends failed; the batch runs again message by message");
