@@ -10,9 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-mod common;
-
-use common::madoguchi;
+use crate::common::madoguchi;
 
 fn key(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{gql, madoguchi, serve, token};
+use crate::common::{gql, madoguchi, serve, token};
 use serde_json::json;
 
 #[test]
