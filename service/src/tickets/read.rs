@@ -16,6 +16,20 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// The statuses of tickets still being worked.
+pub const OPEN_STATUSES: [TicketStatus; 5] = [
+    TicketStatus::New,
+    TicketStatus::InProgress,
+    TicketStatus::WaitingOnRequester,
+    TicketStatus::WaitingOnVendor,
+    TicketStatus::Escalated,
+];
+
+/// The predicate of the partial index `ix_tickets_tenant_open_created` (migration
+/// `m20261130_000010`), character for character.
+pub const OPEN_STATUSES_SQL: &str =
+    "status IN ('new', 'in_progress', 'waiting_on_requester', 'waiting_on_vendor', 'escalated')";
+
 /// Which tickets a list shows. Empty lists mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -155,6 +169,12 @@ async fn filter_condition(
     let mut c = scope_condition(actor);
     if !f.statuses.is_empty() {
         c = c.add(ticket::Column::Status.is_in(f.statuses.iter().copied()));
+        if f.statuses.iter().all(|s| OPEN_STATUSES.contains(s)) {
+            // Says again what the statuses imply, in the partial index's own words, so that
+            // SQLite uses it (it matches a partial index's `WHERE` only by repetition). A
+            // literal: a bound list would make SQLite re-plan the statement on every binding.
+            c = c.add(Expr::cust(OPEN_STATUSES_SQL));
+        }
     }
     if !f.kinds.is_empty() {
         c = c.add(ticket::Column::Kind.is_in(f.kinds.iter().copied()));
@@ -555,4 +575,27 @@ pub async fn comment_counts(
         out.insert(id, u64::try_from(n).unwrap_or(0));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OPEN_STATUSES, OPEN_STATUSES_SQL};
+    use entity::TicketStatus;
+    use sea_orm::{ActiveEnum, Iterable};
+
+    #[test]
+    fn the_open_statuses_predicate_lists_exactly_the_open_statuses() {
+        let values: Vec<String> = OPEN_STATUSES
+            .iter()
+            .map(|s| format!("'{}'", s.to_value()))
+            .collect();
+        assert_eq!(
+            OPEN_STATUSES_SQL,
+            format!("status IN ({})", values.join(", "))
+        );
+        let closed: Vec<TicketStatus> = TicketStatus::iter()
+            .filter(|s| !OPEN_STATUSES.contains(s))
+            .collect();
+        assert_eq!(closed, [TicketStatus::Resolved, TicketStatus::Closed]);
+    }
 }

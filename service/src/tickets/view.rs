@@ -13,7 +13,7 @@ use crate::error::ServiceResult;
 use crate::page::{Cursor, Page};
 use chrono::DateTime;
 use entity::{Channel, Priority, TicketKind, TicketStatus, ticket};
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, QuerySelect, QueryTrait};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, QuerySelect, QueryTrait, Statement};
 use uuid::Uuid;
 
 /// A set of ticket columns, one bit per [`ticket::Column`]. The id is always in it.
@@ -111,18 +111,33 @@ pub async fn list_view(
         });
     }
     let picked = loaded.columns();
-    let query = super::read::list_query(db, actor, filter, order, first, after)
-        .await?
-        .select_only()
-        .columns(picked.iter().copied());
-    let mut stmt = query.build(db.get_database_backend());
-    crate::db::inline_limit(&mut stmt);
+    let stmt = list_view_statement(db, actor, filter, order, first, after, &picked).await?;
     let rows = db.query_all_raw(stmt).await?;
     let items = rows
         .iter()
         .map(|r| decode(r, &picked).map(|row| TicketView { row, loaded }))
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(Page::from_overfetch(items, first))
+}
+
+/// The statement [`list_view`] runs for `picked` columns (public so that tests can ask the
+/// database how it plans it).
+pub async fn list_view_statement(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &TicketFilter,
+    order: TicketOrder,
+    first: u64,
+    after: Option<&Cursor>,
+    picked: &[ticket::Column],
+) -> ServiceResult<Statement> {
+    let query = super::read::list_query(db, actor, filter, order, first, after)
+        .await?
+        .select_only()
+        .columns(picked.iter().copied());
+    let mut stmt = query.build(db.get_database_backend());
+    crate::db::inline_limit(&mut stmt);
+    Ok(stmt)
 }
 
 /// A row whose every field is a placeholder, to be filled by [`decode`].

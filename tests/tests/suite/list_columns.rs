@@ -4,9 +4,12 @@
 // Test and benchmark code: a panic is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{NaiveDate, Utc};
-use entity::{Impact, Priority, Severity, TicketKind, ticket};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use entity::{Impact, Priority, Severity, TicketKind, TicketStatus, ticket};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel, Set,
+    Statement,
+};
 use serde_json::{Value, json};
 use service::tickets::{self, NewTicket, TicketColumns, TicketFilter};
 use tests::{Backend, both_backends, gid, spawn_app};
@@ -203,6 +206,135 @@ both_backends!(
         .unwrap();
         let view = page.items.iter().find(|v| v.row.id == created.id).unwrap();
         assert_eq!(view.row, created);
+    }
+);
+
+both_backends!(
+    open_ticket_lists_read_the_open_tickets_index,
+    |backend: Backend| async move {
+        let app = spawn_app(backend).await;
+        let fx = app.fixture.city.clone();
+        let desk = fx.agent_actor();
+        // Tickets in every status, created one a minute apart.
+        let statuses = [
+            TicketStatus::New,
+            TicketStatus::InProgress,
+            TicketStatus::WaitingOnRequester,
+            TicketStatus::WaitingOnVendor,
+            TicketStatus::Escalated,
+            TicketStatus::Resolved,
+            TicketStatus::Closed,
+        ];
+        let start = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let mut made = Vec::new();
+        for i in 0..28i64 {
+            let n = NewTicket::new(TicketKind::Inquiry, format!("問い合わせ{i:02}"), "");
+            let t = tickets::create_at(&app.db.write, &desk, n, start + Duration::minutes(i))
+                .await
+                .unwrap()
+                .ticket;
+            let status = statuses[i as usize % statuses.len()];
+            let mut row = t.into_active_model();
+            row.status = Set(status);
+            let t = row.update(&app.db.write).await.unwrap();
+            made.push(t);
+        }
+        let columns = [
+            ticket::Column::Id,
+            ticket::Column::Number,
+            ticket::Column::Status,
+            ticket::Column::CreatedAt,
+        ];
+        for wanted in [
+            vec![TicketStatus::New, TicketStatus::InProgress],
+            tickets::OPEN_STATUSES.to_vec(),
+            vec![TicketStatus::Escalated],
+            // Not all open: the index cannot serve it, and the answer is the same kind.
+            vec![TicketStatus::New, TicketStatus::Closed],
+        ] {
+            let filter = TicketFilter {
+                statuses: wanted.clone(),
+                ..TicketFilter::default()
+            };
+            let mut expected: Vec<_> = made.iter().filter(|t| wanted.contains(&t.status)).collect();
+            expected.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+            let page = tickets::list_view(
+                &app.db.read,
+                &desk,
+                &filter,
+                Default::default(),
+                3,
+                None,
+                TicketColumns::of(&columns),
+            )
+            .await
+            .unwrap();
+            let got: Vec<_> = page.items.iter().map(|v| v.row.number.clone()).collect();
+            let want: Vec<_> = expected.iter().take(3).map(|t| t.number.clone()).collect();
+            assert_eq!(got, want, "{wanted:?}");
+            assert_eq!(page.has_next, expected.len() > 3);
+
+            if backend == Backend::Sqlite {
+                let stmt = tickets::list_view_statement(
+                    &app.db.read,
+                    &desk,
+                    &filter,
+                    Default::default(),
+                    3,
+                    None,
+                    &columns,
+                )
+                .await
+                .unwrap();
+                let plan = app
+                    .db
+                    .read
+                    .query_all_raw(Statement::from_sql_and_values(
+                        DatabaseBackend::Sqlite,
+                        format!("EXPLAIN QUERY PLAN {}", stmt.sql),
+                        stmt.values.unwrap().0,
+                    ))
+                    .await
+                    .unwrap();
+                let plan: Vec<String> = plan
+                    .iter()
+                    .map(|r| r.try_get_by_index::<String>(3).unwrap())
+                    .collect();
+                let uses = plan
+                    .iter()
+                    .any(|p| p.contains("ix_tickets_tenant_open_created"));
+                let all_open = wanted.iter().all(|s| tickets::OPEN_STATUSES.contains(s));
+                if wanted.len() == 1 {
+                    // One status: (tenant, status, created_at) serves it as well, in order.
+                    assert!(
+                        plan.iter()
+                            .all(|p| p.contains("USING INDEX") && !p.contains("TEMP")),
+                        "{wanted:?}: {plan:?}"
+                    );
+                } else {
+                    assert_eq!(uses, all_open, "{wanted:?}: {plan:?}");
+                }
+            }
+        }
+        if backend == Backend::Sqlite {
+            // The index says what the service repeats, word for word.
+            let sql = app
+                .db
+                .read
+                .query_one_raw(Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "SELECT sql FROM sqlite_master WHERE name = 'ix_tickets_tenant_open_created'",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get_by_index::<String>(0)
+                .unwrap();
+            assert!(
+                sql.ends_with(&format!("WHERE {}", tickets::OPEN_STATUSES_SQL)),
+                "{sql}"
+            );
+        }
     }
 );
 
