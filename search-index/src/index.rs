@@ -109,6 +109,19 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Documents are kept sorted by tenant, in every segment and through merges: a tenant's
+/// documents are one run of doc ids, so a query (always scoped to one tenant) stops reading a
+/// posting list where the tenant's run ends instead of walking every tenant's postings.
+fn settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        sort_by_field: Some(tantivy::IndexSortByField {
+            field: "tenant".to_owned(),
+            order: tantivy::Order::Asc,
+        }),
+        ..tantivy::IndexSettings::default()
+    }
+}
+
 /// How much a match in each field counts. Morph terms are words; bigram terms
 /// are for recall and count less.
 #[derive(Debug, Clone, Copy)]
@@ -289,26 +302,37 @@ impl SearchIndex {
     pub fn open_or_create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (schema, _) = schema();
-        let index = match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
-            Ok(index) => index,
-            Err(tantivy::TantivyError::SchemaError(e)) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "search index has an old schema; recreating it");
-                std::fs::remove_dir_all(dir)?;
-                std::fs::create_dir_all(dir)?;
-                Index::create(
-                    MmapDirectory::open(dir)?,
-                    schema,
-                    tantivy::IndexSettings::default(),
-                )?
+        let opened = Index::builder()
+            .schema(schema.clone())
+            .settings(settings())
+            .open_or_create(MmapDirectory::open(dir)?);
+        let stale = match opened {
+            Ok(index) if index.settings().sort_by_field == settings().sort_by_field => {
+                return Self::from_index(index);
             }
+            Ok(_) => "its documents are not sorted by tenant".to_owned(),
+            Err(tantivy::TantivyError::SchemaError(e)) => e,
             Err(e) => return Err(e.into()),
         };
-        Self::from_index(index)
+        tracing::warn!(dir = %dir.display(), reason = %stale, "search index has an old format; recreating it");
+        std::fs::remove_dir_all(dir)?;
+        std::fs::create_dir_all(dir)?;
+        Self::from_index(
+            Index::builder()
+                .schema(schema)
+                .settings(settings())
+                .open_or_create(MmapDirectory::open(dir)?)?,
+        )
     }
 
     /// An index in memory (tests, the FAQ evaluation).
     pub fn in_memory() -> Result<Self> {
-        Self::from_index(Index::create_in_ram(schema().0))
+        Self::from_index(
+            Index::builder()
+                .schema(schema().0)
+                .settings(settings())
+                .create_in_ram()?,
+        )
     }
 
     fn from_index(index: Index) -> Result<Self> {
