@@ -2,7 +2,6 @@
 
 use std::{collections::HashMap, ops::Bound, path::Path};
 
-use crate::fast_set::FastSetQuery;
 use chrono::{DateTime, Utc};
 use tantivy::{
     DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
@@ -574,17 +573,17 @@ impl SearchIndex {
         } else {
             out.push(filter_q(Box::new(BooleanQuery::new(visible))));
         }
-        // The caller's filters, checked on fast columns for the documents the words match
-        // (they are dense: "resolved or closed" is most of a desk's tickets).
-        let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        if !filter.kinds.is_empty() {
+            let kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+            out.push(filter_q(any(f.kind, &kinds)));
+        }
         for (field, values) in [
-            ("kind", &kinds),
-            ("category", &filter.categories),
-            ("audience", &filter.audiences),
-            ("status", &filter.statuses),
+            (f.category, &filter.categories),
+            (f.audience, &filter.audiences),
+            (f.status, &filter.statuses),
         ] {
             if !values.is_empty() {
-                out.push((Occur::Must, Box::new(FastSetQuery::new(field, values))));
+                out.push(filter_q(any(field, values)));
             }
         }
         if filter.created_from.is_some() || filter.created_to.is_some() {

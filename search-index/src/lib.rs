@@ -7,7 +7,6 @@ pub mod analysis;
 pub mod dictionary;
 pub mod document;
 pub mod faq;
-mod fast_set;
 pub mod index;
 pub mod normalize;
 mod stats;
