@@ -612,3 +612,56 @@ fn documents_are_stored_sorted_by_tenant_and_an_unsorted_index_is_recreated() {
     let index = SearchIndex::open_or_create(old.path()).unwrap();
     assert_eq!(index.committed_position().unwrap(), None);
 }
+
+#[test]
+fn filters_on_keyword_fields_hold_across_segments_and_missing_values() {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut w = index.writer(32).unwrap();
+    let with = |id: &str, status: &str, category: &str| {
+        let mut d = doc(DocKind::Ticket, id, "t", "プリンターの故障", "");
+        d.status = status.to_owned();
+        d.category = Some(category.to_owned());
+        d
+    };
+    // Two segments: the second has no "new" and no "closed" at all.
+    w.upsert(&with("n1", "new", "プリンター")).unwrap();
+    w.upsert(&with("c1", "closed", "ネットワーク")).unwrap();
+    w.commit(1).unwrap();
+    w.upsert(&with("r2", "resolved", "プリンター")).unwrap();
+    let mut faq = doc(DocKind::Faq, "f2", "t", "プリンターの故障", "");
+    faq.audience = vec!["staff".into(), "teacher".into()];
+    w.upsert(&faq).unwrap();
+    w.commit(2).unwrap();
+    let all = everything("t");
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let statuses = |s: &[&str]| Filter {
+        statuses: s.iter().map(|&x| x.to_owned()).collect(),
+        ..Filter::default()
+    };
+    assert_eq!(
+        sorted(ids(
+            &index,
+            "プリンター",
+            &all,
+            &statuses(&["closed", "resolved"])
+        )),
+        ["c1", "r2"]
+    );
+    assert_eq!(ids(&index, "プリンター", &all, &statuses(&["new"])), ["n1"]);
+    assert!(ids(&index, "プリンター", &all, &statuses(&["escalated"])).is_empty());
+    let category = Filter {
+        categories: vec!["プリンター".into()],
+        kinds: vec![DocKind::Ticket],
+        ..Filter::default()
+    };
+    assert_eq!(sorted(ids(&index, "故障", &all, &category)), ["n1", "r2"]);
+    // A multi-valued field matches on any of its values.
+    let teachers = Filter {
+        audiences: vec!["teacher".into(), "student".into()],
+        ..Filter::default()
+    };
+    assert_eq!(ids(&index, "故障", &all, &teachers), ["f2"]);
+}
