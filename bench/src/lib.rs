@@ -65,7 +65,6 @@ pub fn faq_document(
     }
 }
 
-/// The machine, as every benchmark prints it: cores, CPU model, memory, OS.
 /// CPU time this process has used so far (user + system, all threads; Linux, 10 ms ticks).
 pub fn process_cpu() -> std::time::Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -81,6 +80,7 @@ pub fn process_cpu() -> std::time::Duration {
     std::time::Duration::from_millis(ticks * 10)
 }
 
+/// The machine, as every benchmark prints it: cores, CPU model, memory, OS.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -299,8 +299,7 @@ async fn main() -> anyhow::Result<()> {
         );
         // The benchmark's GraphQL request executed in this process, response serialized as
         // the server does, without HTTP: what GraphQL adds to the service call.
-        let state = app_state.clone();
-        let schema = api::graphql::build(state.clone(), &cfg.graphql);
+        let schema = api::graphql::build(app_state.clone(), &cfg.graphql);
         let started = Instant::now();
         let cpu = bench::process_cpu();
         let mut bytes = 0usize;
@@ -310,9 +309,9 @@ async fn main() -> anyhow::Result<()> {
                     actor: Some(actor.clone()),
                 })
                 .data(api::graphql::loaders::Loaders::new(
-                    &state.db,
+                    &app_state.db,
                     &actor,
-                    &state.directory,
+                    &app_state.directory,
                 ));
             let response = schema.execute(request).await;
             anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);

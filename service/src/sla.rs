@@ -4,9 +4,7 @@ use crate::calendar::{CalendarSpec, ClosedReason, DeskCalendar, japanese_holiday
 use crate::db::First as _;
 use crate::error::{ServiceError, ServiceResult};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
-use entity::{
-    Priority, SlaClock, TicketKind, TicketStatus, desk_calendar, sla_policy, ticket, ticket_event,
-};
+use entity::{Priority, SlaClock, TicketKind, desk_calendar, sla_policy, ticket, ticket_event};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -200,15 +198,8 @@ pub async fn mark_breaches(
     batch: u64,
 ) -> ServiceResult<Vec<Breach>> {
     let txn = db.begin().await?;
-    let open = [
-        TicketStatus::New,
-        TicketStatus::InProgress,
-        TicketStatus::WaitingOnVendor,
-        TicketStatus::Escalated,
-        TicketStatus::WaitingOnRequester,
-    ];
     let due = ticket::Entity::find()
-        .filter(ticket::Column::Status.is_in(open))
+        .filter(ticket::Column::Status.is_in(crate::tickets::workflow::OPEN_STATUSES))
         .filter(ticket::Column::SlaPausedAt.is_null())
         .filter(
             Condition::any()

@@ -16,15 +16,6 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The statuses of tickets still being worked.
-pub const OPEN_STATUSES: [TicketStatus; 5] = [
-    TicketStatus::New,
-    TicketStatus::InProgress,
-    TicketStatus::WaitingOnRequester,
-    TicketStatus::WaitingOnVendor,
-    TicketStatus::Escalated,
-];
-
 /// The predicate of the partial index `ix_tickets_tenant_open_created` (migration
 /// `m20261130_000010`), character for character.
 pub const OPEN_STATUSES_SQL: &str =
@@ -169,7 +160,7 @@ async fn filter_condition(
     let mut c = scope_condition(actor);
     if !f.statuses.is_empty() {
         c = c.add(ticket::Column::Status.is_in(f.statuses.iter().copied()));
-        if f.statuses.iter().all(|s| OPEN_STATUSES.contains(s)) {
+        if f.statuses.iter().all(|s| !super::workflow::is_done(*s)) {
             // Says again what the statuses imply, in the partial index's own words, so that
             // SQLite uses it (it matches a partial index's `WHERE` only by repetition). A
             // literal: a bound list would make SQLite re-plan the statement on every binding.
@@ -579,7 +570,8 @@ pub async fn comment_counts(
 
 #[cfg(test)]
 mod tests {
-    use super::{OPEN_STATUSES, OPEN_STATUSES_SQL};
+    use super::OPEN_STATUSES_SQL;
+    use crate::tickets::workflow::OPEN_STATUSES;
     use entity::TicketStatus;
     use sea_orm::{ActiveEnum, Iterable};
 

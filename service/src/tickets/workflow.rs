@@ -41,6 +41,15 @@ pub fn is_done(status: TicketStatus) -> bool {
     matches!(status, Resolved | Closed)
 }
 
+/// The statuses of tickets still being worked: every status that is not [`is_done`].
+pub const OPEN_STATUSES: [TicketStatus; 5] = [
+    New,
+    InProgress,
+    WaitingOnRequester,
+    WaitingOnVendor,
+    Escalated,
+];
+
 /// Returns the Japanese label shown to people (状態).
 pub fn label_ja(status: TicketStatus) -> &'static str {
     match status {

@@ -247,7 +247,7 @@ both_backends!(
         ];
         for wanted in [
             vec![TicketStatus::New, TicketStatus::InProgress],
-            tickets::OPEN_STATUSES.to_vec(),
+            tickets::workflow::OPEN_STATUSES.to_vec(),
             vec![TicketStatus::Escalated],
             // Not all open: the index cannot serve it, and the answer is the same kind.
             vec![TicketStatus::New, TicketStatus::Closed],
@@ -303,7 +303,9 @@ both_backends!(
                 let uses = plan
                     .iter()
                     .any(|p| p.contains("ix_tickets_tenant_open_created"));
-                let all_open = wanted.iter().all(|s| tickets::OPEN_STATUSES.contains(s));
+                let all_open = wanted
+                    .iter()
+                    .all(|s| tickets::workflow::OPEN_STATUSES.contains(s));
                 if wanted.len() == 1 {
                     // One status: (tenant, status, created_at) serves it as well, in order.
                     assert!(
