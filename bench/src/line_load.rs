@@ -181,6 +181,9 @@ async fn main() -> anyhow::Result<()> {
     let secret = Secret::new(SECRET);
     let mut ack = Histogram::<u64>::new(3)?;
     let mut answer = Histogram::<u64>::new(3)?;
+    // Rounds after the first: every account and conversation exists already.
+    let mut later_ack = Histogram::<u64>::new(3)?;
+    let mut later_answer = Histogram::<u64>::new(3)?;
     let (mut lost, mut doubled, mut refused) = (0usize, 0usize, 0usize);
     let wall = Instant::now();
     for round in 0..args.rounds {
@@ -200,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
                 (token, body, sig)
             })
             .collect();
+        let cpu0 = bench::process_cpu();
         let barrier = Arc::new(tokio::sync::Barrier::new(args.concurrency));
         let tasks: Vec<_> = hooks
             .into_iter()
@@ -223,9 +227,11 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect();
         let mut sent = vec![];
+        let mut round_ack = Histogram::<u64>::new(3)?;
+        let mut round_answer = Histogram::<u64>::new(3)?;
         for t in tasks {
             let (token, t0, took, ok) = t.await?;
-            ack.record(took.as_micros() as u64)?;
+            round_ack.record(took.as_micros() as u64)?;
             if !ok {
                 refused += 1;
             }
@@ -243,23 +249,32 @@ async fn main() -> anyhow::Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // The whole process: load generator, server, worker and fake platform.
+        let cpu = bench::process_cpu().saturating_sub(cpu0);
         tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
         let a = arrivals.lock().unwrap();
         for (token, t0) in &sent {
             match a.get(token).map(Vec::as_slice) {
                 None | Some([]) => lost += 1,
                 Some([first, rest @ ..]) => {
-                    answer.record(first.duration_since(*t0).as_micros() as u64)?;
+                    round_answer.record(first.duration_since(*t0).as_micros() as u64)?;
                     doubled += rest.len();
                 }
             }
         }
         println!(
-            "round {}: ack {}; question→reply {}",
+            "round {}: ack {}; question→reply {}; CPU {:.2} ms a webhook",
             round + 1,
-            percentiles(&ack),
-            percentiles(&answer)
+            percentiles(&round_ack),
+            percentiles(&round_answer),
+            cpu.as_secs_f64() * 1000.0 / args.concurrency as f64
         );
+        ack.add(&round_ack)?;
+        answer.add(&round_answer)?;
+        if round > 0 {
+            later_ack.add(&round_ack)?;
+            later_answer.add(&round_answer)?;
+        }
     }
     let pushes: usize = arrivals
         .lock()
@@ -278,6 +293,14 @@ async fn main() -> anyhow::Result<()> {
         "question → reply call on the fake platform: {}",
         percentiles(&answer)
     );
+    if args.rounds > 1 {
+        println!(
+            "rounds 2–{} (accounts known): ack {}; question → reply {}",
+            args.rounds,
+            percentiles(&later_ack),
+            percentiles(&later_answer)
+        );
+    }
     anyhow::ensure!(
         refused == 0 && lost == 0 && doubled == 0,
         "webhooks refused, or replies lost or doubled"

@@ -14,6 +14,7 @@ use tantivy::{
         TextFieldIndexing, TextOptions, Value,
     },
     snippet::SnippetGenerator,
+    tokenizer::TextAnalyzer,
 };
 
 use crate::{
@@ -894,10 +895,28 @@ impl SearchIndex {
         searcher: &Searcher,
         query: &dyn Query,
     ) -> Result<[SnippetGenerator; 4]> {
+        // As `SnippetGenerator::create`, with the highlighting tokenizers (their analyses are
+        // shared across searches: the same articles come back again and again).
         let make = |field: Field, chars: usize| -> Result<SnippetGenerator> {
-            let mut g = SnippetGenerator::create(searcher, query, field)?;
-            g.set_max_num_chars(chars);
-            Ok(g)
+            let mut terms = std::collections::BTreeSet::new();
+            query.query_terms(&mut |term, _| {
+                if term.field() == field {
+                    terms.insert(term.clone());
+                }
+            });
+            let mut terms_text = std::collections::BTreeMap::new();
+            for term in terms {
+                let Some(text) = term.value().as_str().map(str::to_owned) else {
+                    continue;
+                };
+                let doc_freq = searcher.doc_freq(&term)?;
+                if doc_freq > 0 {
+                    terms_text.insert(text, 1.0 / (1.0 + doc_freq as Score));
+                }
+            }
+            let bigram = field == self.fields.title_bi || field == self.fields.body_bi;
+            let tokenizer = TextAnalyzer::from(JapaneseTokenizer::highlighting(bigram));
+            Ok(SnippetGenerator::new(terms_text, tokenizer, field, chars))
         };
         let f = &self.fields;
         Ok([

@@ -7,6 +7,7 @@
 //! with statistics over FAQ articles alone, as if they had an index of their own.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use tantivy::{
     Searcher, Term,
@@ -21,12 +22,18 @@ pub(crate) struct KindStats<'a> {
     totals: std::sync::Arc<Totals>,
 }
 
-/// Document and token counts of one kind, for one searcher generation.
+/// Document and token counts of one kind, for one searcher generation, and the document
+/// frequencies looked up so far (the same question words come back, and each look-up is an
+/// intersection of two posting lists).
 #[derive(Debug, Default)]
 pub(crate) struct Totals {
     num_docs: u64,
     tokens: HashMap<Field, u64>,
+    doc_freqs: Mutex<HashMap<Term, u64>>,
 }
+
+/// Document frequencies kept per generation; past this many the memo starts again.
+const MEMO_TERMS: usize = 100_000;
 
 impl<'a> KindStats<'a> {
     pub fn new(
@@ -77,6 +84,7 @@ impl Totals {
         Ok(Self {
             num_docs: docs.len() as u64,
             tokens,
+            doc_freqs: Mutex::default(),
         })
     }
 }
@@ -94,6 +102,15 @@ impl Bm25StatisticsProvider for KindStats<'_> {
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let memo = || {
+            self.totals
+                .doc_freqs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(n) = memo().get(term) {
+            return Ok(*n);
+        }
         let both: Vec<(Occur, Box<dyn Query>)> = vec![
             (
                 Occur::Must,
@@ -104,6 +121,12 @@ impl Bm25StatisticsProvider for KindStats<'_> {
                 Box::new(TermQuery::new(self.kind.clone(), IndexRecordOption::Basic)),
             ),
         ];
-        Ok(self.searcher.search(&BooleanQuery::new(both), &Count)? as u64)
+        let n = self.searcher.search(&BooleanQuery::new(both), &Count)? as u64;
+        let mut memo = memo();
+        if memo.len() >= MEMO_TERMS {
+            memo.clear();
+        }
+        memo.insert(term.clone(), n);
+        Ok(n)
     }
 }

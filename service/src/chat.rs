@@ -24,7 +24,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -336,25 +336,56 @@ pub async fn save(
     turns: &[Turn],
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
+    save_many(db, &[saved(c, state, turns)?], at).await
+}
+
+/// What [`save`] writes for a conversation: its id, the state and the transcript with `turns`
+/// appended (the latest [`TRANSCRIPT_TURNS`]), for [`save_many`].
+pub fn saved(
+    c: &chat_conversation::Model,
+    state: &DialogState,
+    turns: &[Turn],
+) -> ServiceResult<Saved> {
     let mut transcript = transcript_of(c);
     transcript.extend(turns.iter().cloned());
     if transcript.len() > TRANSCRIPT_TURNS {
         transcript.drain(..transcript.len() - TRANSCRIPT_TURNS);
     }
-    // Without RETURNING: every turn saves, and nothing reads the row back.
-    chat_conversation::Entity::update_many()
-        .set(chat_conversation::ActiveModel {
-            state: Set(
-                serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?
-            ),
-            transcript: Set(serde_json::to_value(&transcript)
-                .map_err(|e| ServiceError::Config(e.to_string()))?),
-            updated_at: Set(at),
-            ..Default::default()
-        })
-        .filter(chat_conversation::Column::Id.eq(c.id))
-        .exec(db)
-        .await?;
+    Ok(Saved {
+        conversation_id: c.id,
+        state: serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?,
+        transcript: serde_json::to_value(&transcript)
+            .map_err(|e| ServiceError::Config(e.to_string()))?,
+    })
+}
+
+/// A conversation's new state and transcript, as [`saved`] computes them.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub conversation_id: Uuid,
+    pub state: Value,
+    pub transcript: Value,
+}
+
+/// Writes the turns of many conversations (a group commit's), one statement each.
+pub async fn save_many(
+    db: &impl ConnectionTrait,
+    rows: &[Saved],
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    for row in rows {
+        // Without RETURNING: every turn saves, and nothing reads the row back.
+        chat_conversation::Entity::update_many()
+            .set(chat_conversation::ActiveModel {
+                state: Set(row.state.clone()),
+                transcript: Set(row.transcript.clone()),
+                updated_at: Set(at),
+                ..Default::default()
+            })
+            .filter(chat_conversation::Column::Id.eq(row.conversation_id))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

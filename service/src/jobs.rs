@@ -87,34 +87,58 @@ pub async fn enqueue_claimed(
     lease: Duration,
     at: DateTime<Utc>,
 ) -> ServiceResult<Option<job::Model>> {
-    let row = job::Model {
-        id: Uuid::now_v7(),
-        tenant_id: j.tenant_id,
-        kind: j.kind.to_owned(),
-        dedupe_key: j.dedupe_key,
-        payload: j.payload,
-        status: QUEUED.to_owned(),
-        attempts: 1,
-        max_attempts: Ord::max(j.max_attempts, 1),
-        run_at: at,
-        locked_until: Some(at + lease),
-        last_error: None,
-        created_at: at,
-        updated_at: at,
-    };
-    let inserted = job::Entity::insert(job::ActiveModel::from(row.clone()))
-        .on_conflict(
-            OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await;
-    match inserted {
-        Ok(1) => Ok(Some(row)),
-        Ok(_) | Err(sea_orm::DbErr::RecordNotInserted) => Ok(None),
-        Err(e) => Err(e.into()),
+    Ok(enqueue_claimed_many(db, vec![j], lease, at)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// [`enqueue_claimed`] for many jobs with one multi-row insert: one answer per job, in order.
+pub async fn enqueue_claimed_many(
+    db: &impl ConnectionTrait,
+    jobs: Vec<NewJob>,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> ServiceResult<Vec<Option<job::Model>>> {
+    let rows: Vec<job::Model> = jobs
+        .into_iter()
+        .map(|j| job::Model {
+            id: Uuid::now_v7(),
+            tenant_id: j.tenant_id,
+            kind: j.kind.to_owned(),
+            dedupe_key: j.dedupe_key,
+            payload: j.payload,
+            status: QUEUED.to_owned(),
+            attempts: 1,
+            max_attempts: Ord::max(j.max_attempts, 1),
+            run_at: at,
+            locked_until: Some(at + lease),
+            last_error: None,
+            created_at: at,
+            updated_at: at,
+        })
+        .collect();
+    let mut inserted = std::collections::HashSet::new();
+    // Under SQLite's and PostgreSQL's limits on bound values (13 columns a row).
+    for chunk in rows.chunks(1000) {
+        let keys = job::Entity::insert_many(chunk.iter().cloned().map(job::ActiveModel::from))
+            .on_conflict(
+                OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_with_returning_keys(db)
+            .await;
+        match keys {
+            Ok(keys) => inserted.extend(keys),
+            Err(sea_orm::DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(rows
+        .into_iter()
+        .map(|r| inserted.contains(&r.id).then_some(r))
+        .collect())
 }
 
 /// Claims up to `limit` due jobs of `kind` for `lease`: each is taken by one conditional
@@ -170,6 +194,27 @@ pub async fn complete(
     set_status(db, id, DONE, None, None, now).await
 }
 
+/// Marks claimed jobs done (a group commit's).
+pub async fn complete_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    for chunk in ids.chunks(1000) {
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(DONE))
+            .col_expr(
+                job::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Marks a claimed job done and drops its payload (a chat message that may carry a one-time
 /// link: once delivered it is not kept).
 pub async fn complete_scrubbed(
@@ -177,20 +222,31 @@ pub async fn complete_scrubbed(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    job::Entity::update_many()
-        .col_expr(
-            job::Column::Payload,
-            Expr::value(serde_json::json!({ "scrubbed": true })),
-        )
-        .col_expr(job::Column::Status, Expr::value(DONE))
-        .col_expr(
-            job::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    complete_scrubbed_many(db, &[id], now).await
+}
+
+/// [`complete_scrubbed`] for many jobs.
+pub async fn complete_scrubbed_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    for chunk in ids.chunks(1000) {
+        job::Entity::update_many()
+            .col_expr(
+                job::Column::Payload,
+                Expr::value(serde_json::json!({ "scrubbed": true })),
+            )
+            .col_expr(job::Column::Status, Expr::value(DONE))
+            .col_expr(
+                job::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -725,20 +725,61 @@ pub async fn apply(
             replies.push(reply);
         }
     }
+    let turns = transcript_turns(user_text, &replies, secret_link.as_deref(), at);
+    chat::save(txn, conversation, &state, &turns, at).await?;
+    Ok(replies)
+}
+
+/// The turns a transcript keeps: what the user said and the replies as plain text, with a
+/// reset link replaced by a mention of it.
+fn transcript_turns(
+    user_text: Option<String>,
+    replies: &[Reply],
+    secret_link: Option<&str>,
+    at: DateTime<Utc>,
+) -> Vec<Turn> {
     let mut turns = vec![];
     if let Some(text) = user_text {
         turns.push(Turn::user(text, at));
     }
     turns.extend(replies.iter().map(|r| {
         let text = r.plain();
-        let text = match &secret_link {
-            Some(link) => text.replace(link.as_str(), "（再設定用リンク）"),
+        let text = match secret_link {
+            Some(link) => text.replace(link, "（再設定用リンク）"),
             None => text,
         };
         Turn::bot(text, at)
     }));
-    chat::save(txn, conversation, &state, &turns, at).await?;
-    Ok(replies)
+    turns
+}
+
+/// A turn whose only write is its conversation's row (an FAQ answer, a ticket's status, a
+/// menu: most turns), for the worker to commit together with other conversations' turns.
+#[derive(Debug, Clone)]
+pub struct PlainTurn {
+    /// The conversation's new state and transcript.
+    pub saved: chat::Saved,
+    pub replies: Vec<Reply>,
+}
+
+impl Plan {
+    /// This plan as a [`PlainTurn`], when its effect writes nothing else; the plan back
+    /// otherwise, for [`apply`].
+    #[allow(clippy::result_large_err)]
+    pub fn into_plain(
+        self,
+        conversation: &chat_conversation::Model,
+        at: DateTime<Utc>,
+    ) -> ServiceResult<Result<PlainTurn, Plan>> {
+        if self.effect != Effect::None {
+            return Ok(Err(self));
+        }
+        let turns = transcript_turns(self.user_text, &self.replies, None, at);
+        Ok(Ok(PlainTurn {
+            saved: chat::saved(conversation, &self.state, &turns)?,
+            replies: self.replies,
+        }))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

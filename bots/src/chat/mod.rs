@@ -6,6 +6,7 @@
 //! are the same job (deduplicated on the platform's event id), a crash redoes a turn from the
 //! start, and a send keeps its retry key, so nothing is done twice.
 
+pub mod commit;
 pub mod dialog;
 pub mod intake;
 pub mod line;
@@ -52,6 +53,8 @@ pub struct Worker {
     public_url: String,
     slugs: std::sync::RwLock<HashMap<Uuid, String>>,
     wake: Arc<Notify>,
+    /// Plain turns' group commit (started on first use, inside the runtime).
+    committer: std::sync::OnceLock<commit::Committer>,
 }
 
 /// What one round did.
@@ -100,6 +103,7 @@ impl Worker {
             public_url: String::new(),
             slugs: Default::default(),
             wake,
+            committer: std::sync::OnceLock::new(),
         })
     }
 
@@ -121,6 +125,15 @@ impl Worker {
         self.resets = resets;
         self.public_url = public_url;
         self
+    }
+
+    fn committer(&self) -> &commit::Committer {
+        self.committer.get_or_init(|| {
+            commit::Committer::start(
+                self.db.write.clone(),
+                chrono::Duration::seconds(LEASE_SECONDS),
+            )
+        })
     }
 
     /// A tenant's slug, which names its channels in the config (remembered: slugs do not change).
@@ -220,6 +233,7 @@ impl Worker {
         for (j, r) in sends.iter().zip(results) {
             self.settle(j, r, &mut round).await?;
         }
+        self.committer().flush().await;
         Ok(round)
     }
 
@@ -275,7 +289,8 @@ impl Worker {
         match r {
             Ok(()) => {
                 // A delivered message may carry a one-time link: its payload is not kept.
-                jobs::complete_scrubbed(&self.db.write, j.id, now).await?;
+                // Recorded with the next group commit; the round ends with a flush.
+                self.committer().sent(j.id).await;
                 round.sent += 1;
             }
             Err(SendError::RetryAfter(e, secs)) => {
@@ -381,25 +396,37 @@ impl Worker {
                 }
             }
         }
-        let (txn, replies) = self
-            .turn(&tenant, &conv, &user, input, link_url, now)
-            .await?;
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
-        let send = (!replies.is_empty()).then(|| {
+        let reply_token = event.reply_token.clone();
+        let send = move |replies: &[dialog::Reply]| {
             json!({
                 "tenantId": tenant_id,
                 "to": conv_ref,
-                "replyToken": event.reply_token,
+                "replyToken": reply_token,
                 "receivedAt": received,
-                "messages": line::render(&replies),
+                "messages": line::render(replies),
                 "retryKey": Uuid::new_v4(),
             })
-        });
-        finish_turn(txn, j, line::SEND_JOB, send, now).await
+        };
+        self.turn(
+            &tenant,
+            &conv,
+            &user,
+            input,
+            link_url,
+            j,
+            line::SEND_JOB,
+            send,
+            now,
+        )
+        .await
     }
 
-    /// Runs the dialog for one input: planned on the read pool (the search included), applied
-    /// in a write transaction the caller ends with [`finish_turn`].
+    /// Runs the dialog for one input: planned on the read pool (the search included), then
+    /// committed with the reply's send job (built by `send` from the replies) and the event
+    /// job's completion, in a group with other conversations' turns when it writes nothing
+    /// else. Returns the send job to do now.
+    #[allow(clippy::too_many_arguments)]
     async fn turn(
         &self,
         tenant: &entity::tenant::Model,
@@ -407,8 +434,11 @@ impl Worker {
         user: &chat::ChatUser,
         input: dialog::Input,
         link_url: Option<String>,
+        event: &job::Model,
+        send_kind: &'static str,
+        send: impl FnOnce(&[dialog::Reply]) -> Value,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<(sea_orm::DatabaseTransaction, Vec<dialog::Reply>)> {
+    ) -> anyhow::Result<Option<job::Model>> {
         let turnin = dialog::Turnin {
             db: &self.db.read,
             search: &self.search,
@@ -418,13 +448,34 @@ impl Worker {
             link_url,
         };
         let plan = dialog::plan(&turnin, input).await?;
-        let setup = dialog::Setup {
-            reset: self.resets.get(&tenant.slug),
-            public_url: &self.public_url,
+        let send_job = |replies: &[dialog::Reply]| {
+            (!replies.is_empty()).then(|| NewJob {
+                tenant_id: event.tenant_id,
+                kind: send_kind,
+                dedupe_key: event.id.to_string(),
+                payload: send(replies),
+                max_attempts: 20,
+            })
         };
-        let txn = self.db.write.begin().await?;
-        let replies = dialog::apply(&txn, &setup, tenant, conv, user, plan, now).await?;
-        Ok((txn, replies))
+        match plan.into_plain(conv, now)? {
+            Ok(plain) => {
+                let writes = commit::TurnWrites {
+                    send: send_job(&plain.replies),
+                    saved: plain.saved,
+                    event: event.id,
+                };
+                self.committer().turn(writes).await
+            }
+            Err(plan) => {
+                let setup = dialog::Setup {
+                    reset: self.resets.get(&tenant.slug),
+                    public_url: &self.public_url,
+                };
+                let txn = self.db.write.begin().await?;
+                let replies = dialog::apply(&txn, &setup, tenant, conv, user, plan, now).await?;
+                finish_turn(txn, event, send_job(&replies), now).await
+            }
+        }
     }
 
     async fn complete(&self, id: Uuid) -> anyhow::Result<Option<job::Model>> {
@@ -567,10 +618,19 @@ impl Worker {
         )
         .await?;
         let user = chat::user(&self.db.read, account).await?;
-        let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
-        let send = (!replies.is_empty())
-            .then(|| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(&replies) }));
-        finish_turn(txn, j, lineworks::SEND_JOB, send, now).await
+        let send = move |replies: &[dialog::Reply]| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(replies) });
+        self.turn(
+            &tenant,
+            &conv,
+            &user,
+            input,
+            None,
+            j,
+            lineworks::SEND_JOB,
+            send,
+            now,
+        )
+        .await
     }
 
     async fn lineworks_send(&self, j: &job::Model) -> Result<(), SendError> {
@@ -660,16 +720,27 @@ impl Worker {
             }
         }
         let user = chat::user(&self.db.read, account).await?;
-        let (txn, replies) = self.turn(&tenant, &conv, &user, input, None, now).await?;
-        let send = (!replies.is_empty()).then(|| {
+        let reply_to = a["id"].clone();
+        let send = move |replies: &[dialog::Reply]| {
             json!({
                 "serviceUrl": service_url,
                 "conversationId": conv_ref,
-                "replyToId": a["id"],
-                "activity": teams::render(&replies),
+                "replyToId": reply_to,
+                "activity": teams::render(replies),
             })
-        });
-        finish_turn(txn, j, teams::SEND_JOB, send, now).await
+        };
+        self.turn(
+            &tenant,
+            &conv,
+            &user,
+            input,
+            None,
+            j,
+            teams::SEND_JOB,
+            send,
+            now,
+        )
+        .await
     }
 
     async fn teams_send(&self, j: &job::Model) -> Result<(), SendError> {
@@ -693,27 +764,19 @@ impl Worker {
     }
 }
 
-/// Ends a turn in its transaction: the reply's send job (keyed by the event job, claimed by
-/// this worker) and the event job's completion commit with the dialog's writes. Returns the
-/// send job to do now.
+/// Ends a turn with an effect in its transaction: the reply's send job (keyed by the event
+/// job, claimed by this worker) and the event job's completion commit with the dialog's
+/// writes. Returns the send job to do now.
 async fn finish_turn(
     txn: sea_orm::DatabaseTransaction,
     event: &job::Model,
-    send_kind: &'static str,
-    send: Option<Value>,
+    send: Option<NewJob>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<job::Model>> {
     let mut claimed = None;
-    if let Some(payload) = send {
+    if let Some(job) = send {
         // Claimed as it is written: the lane sends it at once, and if this process dies first
         // the lease runs out and the next round sends it.
-        let job = NewJob {
-            tenant_id: event.tenant_id,
-            kind: send_kind,
-            dedupe_key: event.id.to_string(),
-            payload,
-            max_attempts: 20,
-        };
         claimed =
             jobs::enqueue_claimed(&txn, job, chrono::Duration::seconds(LEASE_SECONDS), now).await?;
     }

@@ -9,6 +9,7 @@
 mod authorization_matrix;
 mod bad_input;
 mod calendars;
+mod chat_commit;
 mod faq_search;
 mod ledger_api;
 mod ledgers;

@@ -1,0 +1,178 @@
+//! Group commit for the turns of many conversations.
+//!
+//! Most turns write only their conversation's row (an FAQ answer, a ticket's status), the
+//! reply's send job and the event job's completion. Written one turn per transaction, 200
+//! questions at once queue at SQLite's single writer, each transaction holding it across
+//! several round trips while its task waits for a core. Here one task writes the turns that
+//! are waiting in one transaction: the conversations one statement each, the send jobs with
+//! one multi-row insert, the events' and the delivered sends' completions with one update
+//! each. A turn with any other effect (a ticket, a vote, a code) keeps its own transaction.
+//!
+//! If a group fails, its turns are written again one by one, so one bad turn fails alone.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::job;
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use service::chat::{self, Saved};
+use service::jobs::{self, NewJob};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// A turn's writes.
+pub struct TurnWrites {
+    pub saved: Saved,
+    /// The reply's send job, written already claimed by this worker.
+    pub send: Option<NewJob>,
+    /// The event job the turn completes.
+    pub event: Uuid,
+}
+
+enum Item {
+    Turn(
+        TurnWrites,
+        oneshot::Sender<Result<Option<job::Model>, String>>,
+    ),
+    /// A send job delivered: completed (and scrubbed) with the next group.
+    Sent(Uuid),
+    /// Answered once everything submitted before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle turns are submitted to (cheap to clone).
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Item>,
+}
+
+/// Largest number of items in one transaction: bounds how long a group holds SQLite's writer
+/// (the webhook intake waits behind it).
+const GROUP: usize = 64;
+
+impl Committer {
+    /// Starts the writer task; send jobs are claimed for `lease`. The task ends when the last
+    /// handle is dropped.
+    pub fn start(db: DatabaseConnection, lease: Duration) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(writer(db, rx, lease));
+        Self { tx }
+    }
+
+    /// Commits a turn; returns its send job, claimed by the caller (`None`: no reply, or a
+    /// send job for the same event exists already and is not the caller's to do).
+    pub async fn turn(&self, writes: TurnWrites) -> anyhow::Result<Option<job::Model>> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Item::Turn(writes, done))
+            .await
+            .map_err(|_| anyhow::anyhow!("the turn writer stopped"))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("the turn writer stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Records a delivered send job with the next group, without waiting for it. If the
+    /// process dies first, the job's lease runs out and it is sent again (LINE pushes it with
+    /// its retry key).
+    pub async fn sent(&self, id: Uuid) {
+        if self.tx.send(Item::Sent(id)).await.is_err() {
+            tracing::warn!(job = %id, "the turn writer stopped; the delivered message will be sent again when its lease runs out");
+        }
+    }
+
+    /// Waits until everything submitted so far is committed.
+    pub async fn flush(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Item::Flush(done)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Duration) {
+    let mut group: Vec<Item> = Vec::with_capacity(GROUP);
+    while rx.recv_many(&mut group, GROUP).await > 0 {
+        let now = service::tickets::now();
+        match write(&db, &group, lease, now).await {
+            Ok(sends) => answer(group.drain(..), sends.into_iter().map(Ok)),
+            Err(e) => {
+                tracing::warn!(error = %e, items = group.len(), "a group of chat turns failed; writing them one by one");
+                for item in group.drain(..) {
+                    let one = std::slice::from_ref(&item);
+                    let result = write(&db, one, lease, now).await;
+                    if let (Item::Sent(id), Err(e)) = (&item, &result) {
+                        tracing::warn!(job = %id, error = %e, "recording a delivered chat message failed; it will be sent again when its lease runs out");
+                    }
+                    let sends: Vec<Result<_, String>> = match result {
+                        Ok(sends) => sends.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e.to_string())],
+                    };
+                    answer(std::iter::once(item), sends.into_iter());
+                }
+            }
+        }
+    }
+}
+
+/// Gives each turn its send job (or the error), and each flush its answer.
+fn answer(
+    items: impl Iterator<Item = Item>,
+    mut sends: impl Iterator<Item = Result<Option<job::Model>, String>>,
+) {
+    for item in items {
+        match item {
+            Item::Turn(_, done) => {
+                let _ = done.send(sends.next().unwrap_or(Ok(None)));
+            }
+            Item::Flush(done) => {
+                let _ = done.send(());
+            }
+            Item::Sent(_) => {}
+        }
+    }
+}
+
+/// Writes a group in one transaction; returns the turns' send jobs, in order.
+async fn write(
+    db: &DatabaseConnection,
+    items: &[Item],
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<job::Model>>, DbErr> {
+    let mut saved = vec![];
+    let mut events = vec![];
+    let mut delivered = vec![];
+    // Which turns have a send job, and the jobs.
+    let mut with_send = vec![];
+    let mut sends = vec![];
+    for item in items {
+        match item {
+            Item::Turn(w, _) => {
+                saved.push(w.saved.clone());
+                events.push(w.event);
+                with_send.push(w.send.is_some());
+                sends.extend(w.send.clone());
+            }
+            Item::Sent(id) => delivered.push(*id),
+            Item::Flush(_) => {}
+        }
+    }
+    if saved.is_empty() && delivered.is_empty() {
+        return Ok(vec![]);
+    }
+    let err = |e: service::ServiceError| DbErr::Custom(e.to_string());
+    let txn = db.begin().await?;
+    chat::save_many(&txn, &saved, now).await.map_err(err)?;
+    let mut claimed = jobs::enqueue_claimed_many(&txn, sends, lease, now)
+        .await
+        .map_err(err)?
+        .into_iter();
+    jobs::complete_many(&txn, &events, now).await.map_err(err)?;
+    jobs::complete_scrubbed_many(&txn, &delivered, now)
+        .await
+        .map_err(err)?;
+    txn.commit().await?;
+    Ok(with_send
+        .into_iter()
+        .map(|has| if has { claimed.next().flatten() } else { None })
+        .collect())
+}

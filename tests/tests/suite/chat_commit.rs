@@ -1,0 +1,197 @@
+//! Chat turns committed in groups (`bots::chat::commit`): many conversations at once are each
+//! answered exactly once, their send jobs end done and scrubbed, a redelivery changes nothing,
+//! and one turn the database refuses fails alone.
+
+// Test code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use bots::chat::commit::{Committer, TurnWrites};
+use bots::chat::line::LineConfig;
+use entity::{chat_conversation, job};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde_json::{Value, json};
+use service::Secret;
+use service::jobs::{self, NewJob};
+use tests::Backend;
+use tests::linepeer::LinePeer;
+
+const SECRET: &str = "line-channel-secret-for-tests";
+const TOKEN: &str = "line-channel-access-token-for-tests";
+const USERS: usize = 24;
+
+async fn many_conversations_at_once(backend: Backend) {
+    let peer = LinePeer::start(TOKEN).await.unwrap();
+    let tdb = tests::test_db(backend).await;
+    let search = std::sync::Arc::new(service::search::Search::in_memory().unwrap());
+    let cfg = LineConfig {
+        tenant: "city".into(),
+        channel_secret: Secret::new(SECRET),
+        channel_access_token: Secret::new(TOKEN),
+        api_base: peer.base.clone(),
+        access_base: "https://access.line.me".into(),
+    };
+    let worker = bots::chat::Worker::new(
+        tdb.db.clone(),
+        std::sync::Arc::clone(&search),
+        std::slice::from_ref(&cfg),
+        None,
+        Default::default(),
+    )
+    .unwrap();
+    // One webhook with a question from each of USERS people.
+    let specs: Vec<Value> = (0..USERS)
+        .map(|i| {
+            json!({ "type": "text", "text": "プリンターが動かない", "userId": format!("Umany{i:04}"),
+                    "webhookEventId": format!("ev-many-{i}"), "replyToken": format!("rt-many-{i}") })
+        })
+        .collect();
+    let (body, _) = peer.webhook(SECRET, json!(specs), &[]).await.unwrap();
+    let deliver = || async {
+        let jobs = bots::chat::line::jobs_for(tdb.fixture.city.id, body.as_bytes()).unwrap();
+        assert_eq!(jobs.len(), USERS);
+        let txn = tdb.db.write.begin().await.unwrap();
+        jobs::enqueue_many(&txn, jobs, service::tickets::now())
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    };
+    deliver().await;
+    let r = worker.run_once().await.unwrap();
+    assert_eq!((r.events, r.sent, r.failed), (USERS, USERS, 0), "{r:?}");
+
+    // Each reply token used once.
+    let calls = peer.requests().await.unwrap();
+    let mut per_token: HashMap<String, usize> = HashMap::new();
+    for c in &calls {
+        if c["path"] == "/v2/bot/message/reply" {
+            *per_token
+                .entry(c["body"]["replyToken"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(per_token.len(), USERS, "{per_token:?}");
+    assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
+
+    // Events done; send jobs done with the message dropped; each transcript has the question
+    // and the answer.
+    let db = &tdb.db.write;
+    let events = job::Entity::find()
+        .filter(job::Column::Kind.eq(bots::chat::line::EVENT_JOB))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), USERS);
+    assert!(events.iter().all(|j| j.status == jobs::DONE), "{events:?}");
+    let sends = job::Entity::find()
+        .filter(job::Column::Kind.eq(bots::chat::line::SEND_JOB))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(sends.len(), USERS);
+    for s in &sends {
+        assert_eq!(s.status, jobs::DONE);
+        assert_eq!(s.payload, json!({ "scrubbed": true }));
+        assert_eq!(s.locked_until, None);
+    }
+    let convs = chat_conversation::Entity::find().all(db).await.unwrap();
+    assert_eq!(convs.len(), USERS);
+    for c in &convs {
+        let t = service::chat::transcript_of(c);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(t[0].text, "プリンターが動かない");
+        assert_eq!(t[1].from, "bot");
+    }
+
+    // The same webhook again: nothing new to do, nothing sent.
+    deliver().await;
+    let r = worker.run_once().await.unwrap();
+    assert_eq!((r.events, r.sent), (0, 0), "{r:?}");
+    assert_eq!(peer.requests().await.unwrap().len(), calls.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_conversations_at_once_sqlite() {
+    many_conversations_at_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_conversations_at_once_postgres() {
+    many_conversations_at_once(Backend::Postgres).await;
+}
+
+/// PostgreSQL refuses a NUL character in `jsonb`: the group it lands in fails, and its turns
+/// are written again one by one, so only that turn fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_the_database_refuses_fails_alone() {
+    let tdb = tests::test_db(Backend::Postgres).await;
+    let db = &tdb.db;
+    let tenant = tdb.fixture.city.id;
+    let now = service::tickets::now();
+    let lease = chrono::Duration::seconds(120);
+    let mut turns = vec![];
+    for i in 0..3 {
+        let conv = service::chat::conversation(
+            db,
+            tenant,
+            service::chat::Platform::Line,
+            &format!("Urefuse{i}"),
+            service::chat::ChatKind::Personal,
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        let event = NewJob {
+            tenant_id: Some(tenant),
+            kind: bots::chat::line::EVENT_JOB,
+            dedupe_key: format!("ev-refuse-{i}"),
+            payload: json!({}),
+            max_attempts: 5,
+        };
+        let event = jobs::enqueue_claimed(&db.write, event, lease, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let turn = [service::chat::Turn::user(format!("質問{i}"), now)];
+        let saved =
+            service::chat::saved(&conv, &service::chat::DialogState::default(), &turn).unwrap();
+        let text = if i == 1 { "NUL \u{0} here" } else { "fine" };
+        turns.push(TurnWrites {
+            saved,
+            send: Some(NewJob {
+                tenant_id: Some(tenant),
+                kind: bots::chat::line::SEND_JOB,
+                dedupe_key: event.id.to_string(),
+                payload: json!({ "messages": [{ "type": "text", "text": text }] }),
+                max_attempts: 20,
+            }),
+            event: event.id,
+        });
+    }
+    let committer = Committer::start(db.write.clone(), lease);
+    let results = futures::future::join_all(turns.into_iter().map(|t| committer.turn(t))).await;
+    assert!(results[0].as_ref().unwrap().is_some());
+    assert!(results[1].is_err(), "{:?}", results[1]);
+    assert!(results[2].as_ref().unwrap().is_some());
+    let done = job::Entity::find()
+        .filter(job::Column::Kind.eq(bots::chat::line::EVENT_JOB))
+        .filter(job::Column::Status.eq(jobs::DONE))
+        .all(&db.write)
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = done.into_iter().map(|j| j.dedupe_key).collect();
+    keys.sort();
+    assert_eq!(keys, ["ev-refuse-0", "ev-refuse-2"]);
+    let convs = chat_conversation::Entity::find()
+        .all(&db.write)
+        .await
+        .unwrap();
+    let saved: Vec<usize> = convs
+        .iter()
+        .map(|c| service::chat::transcript_of(c).len())
+        .collect();
+    assert_eq!(saved.iter().sum::<usize>(), 2, "{saved:?}");
+}
