@@ -200,19 +200,7 @@ pub async fn complete_many(
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    for chunk in ids.chunks(1000) {
-        job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value(DONE))
-            .col_expr(
-                job::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.is_in(chunk.iter().copied()))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
+    mark_done(db, ids, false, now).await
 }
 
 /// Marks a claimed job done and drops its payload (a chat message that may carry a one-time
@@ -231,19 +219,31 @@ pub async fn complete_scrubbed_many(
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
+    mark_done(db, ids, true, now).await
+}
+
+/// Marks jobs done, one statement a thousand ids; `scrub` drops their payloads.
+async fn mark_done(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    scrub: bool,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
     for chunk in ids.chunks(1000) {
-        job::Entity::update_many()
-            .col_expr(
-                job::Column::Payload,
-                Expr::value(serde_json::json!({ "scrubbed": true })),
-            )
+        let mut q = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value(DONE))
             .col_expr(
                 job::Column::LockedUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now));
+        if scrub {
+            q = q.col_expr(
+                job::Column::Payload,
+                Expr::value(serde_json::json!({ "scrubbed": true })),
+            );
+        }
+        q.filter(job::Column::Id.is_in(chunk.iter().copied()))
             .exec(db)
             .await?;
     }
