@@ -97,6 +97,26 @@ impl JapaneseTokenizer {
             shared: true,
         }
     }
+
+    fn terms(&self, analysis: &Analysis) -> Terms {
+        let terms: &[Term] = if self.bigram {
+            &analysis.bigram
+        } else {
+            &analysis.morph
+        };
+        let tokens = terms
+            .iter()
+            .enumerate()
+            .map(|(position, t)| Token {
+                offset_from: t.from,
+                offset_to: t.to,
+                position,
+                text: t.text.clone(),
+                position_length: 1,
+            })
+            .collect();
+        Terms { tokens, next: 0 }
+    }
 }
 
 pub struct Terms {
@@ -118,28 +138,6 @@ impl TokenStream for Terms {
     }
     fn token_mut(&mut self) -> &mut Token {
         &mut self.tokens[self.next.saturating_sub(1)]
-    }
-}
-
-impl JapaneseTokenizer {
-    fn terms(&self, analysis: &Analysis) -> Terms {
-        let terms: &[Term] = if self.bigram {
-            &analysis.bigram
-        } else {
-            &analysis.morph
-        };
-        let tokens = terms
-            .iter()
-            .enumerate()
-            .map(|(position, t)| Token {
-                offset_from: t.from,
-                offset_to: t.to,
-                position,
-                text: t.text.clone(),
-                position_length: 1,
-            })
-            .collect();
-        Terms { tokens, next: 0 }
     }
 }
 

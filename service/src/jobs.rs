@@ -230,13 +230,7 @@ async fn mark_done(
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     for chunk in ids.chunks(1000) {
-        let mut q = job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value(DONE))
-            .col_expr(
-                job::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(job::Column::UpdatedAt, Expr::value(now));
+        let mut q = released(DONE, now);
         if scrub {
             q = q.col_expr(
                 job::Column::Payload,
@@ -302,6 +296,17 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds(Ord::min(30_i64 << exp, 3600))
 }
 
+/// An update that gives jobs `status` and releases their lease.
+fn released(status: &str, now: DateTime<Utc>) -> sea_orm::UpdateMany<job::Entity> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+}
+
 async fn set_status(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -310,13 +315,7 @@ async fn set_status(
     run_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let mut q = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(status))
-        .col_expr(
-            job::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    let mut q = released(status, now);
     if let Some(e) = error {
         q = q.col_expr(job::Column::LastError, Expr::value(e));
     }

@@ -397,7 +397,7 @@ impl Worker {
             }
         }
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
-        let reply_token = event.reply_token.clone();
+        let reply_token = &event.reply_token;
         let send = move |replies: &[dialog::Reply]| {
             json!({
                 "tenantId": tenant_id,
@@ -720,7 +720,7 @@ impl Worker {
             }
         }
         let user = chat::user(&self.db.read, account).await?;
-        let reply_to = a["id"].clone();
+        let reply_to = &a["id"];
         let send = move |replies: &[dialog::Reply]| {
             json!({
                 "serviceUrl": service_url,
