@@ -22,7 +22,8 @@ use crate::{
     document::{Access, DocKind, Document, FaqAccess, Filter, TicketAccess, key},
     normalize::normalize,
     synonyms::Synonyms,
-    tokenizer::{BIGRAM, JapaneseTokenizer, MORPH},
+    tokenizer::{BIGRAM, JapaneseTokenizer, MORPH, SCOPED, ScopedTokenizer, scoped_term},
+    words::{Admit, WordQuery, WordsTop},
 };
 
 type Clause = (Occur, Box<dyn Query>);
@@ -66,6 +67,8 @@ pub(crate) struct Fields {
     pub keywords_bi: Field,
     pub body: Field,
     pub body_bi: Field,
+    /// Title, keywords and body as words of one tenant (see `crate::words`).
+    pub words: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -106,6 +109,7 @@ fn schema() -> (Schema, Fields) {
         keywords_bi: b.add_text_field("keywords_bi", text(BIGRAM, false)),
         body: b.add_text_field("body", text(MORPH, true)),
         body_bi: b.add_text_field("body_bi", text(BIGRAM, false)),
+        words: b.add_text_field("words", text(SCOPED, false)),
     };
     (b.build(), fields)
 }
@@ -343,6 +347,7 @@ impl SearchIndex {
         index
             .tokenizers()
             .register(BIGRAM, JapaneseTokenizer::bigram());
+        index.tokenizers().register(SCOPED, ScopedTokenizer);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -749,6 +754,22 @@ impl SearchIndex {
     /// An empty or all-symbol query has no results.
     pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
         let q = AnalyzedQuery::new(req.text, req.synonyms)?;
+        if let Some(words) = self.word_query(&q, req) {
+            // Every word, then any word, on the tenant's words; when neither finds anything,
+            // the per-field query below with its bigrams (words the analyser splits otherwise
+            // in the documents, typos).
+            let mut queries = vec![words.every_word()];
+            if words.words() > 1 {
+                queries.push(words.any_word());
+            }
+            for query in queries {
+                let results = self.run_words(&*query, &q, req, &[])?;
+                if !results.hits.is_empty() || (req.offset > 0 && self.words_match(&*query, req)?) {
+                    return Ok(results);
+                }
+            }
+            return self.search_analyzed(&q, req, &[]);
+        }
         if q.number.is_none()
             && let Some(all) = self.all_words_query(&q)
         {
@@ -770,6 +791,78 @@ impl SearchIndex {
             return self.search_analyzed(&words, req, &[]);
         }
         self.search_analyzed(&q, req, &[])
+    }
+
+    /// The words path for this request, when it applies (see `crate::words`): a search over
+    /// the tenant's tickets by someone who sees them all, without a ticket number. The FAQ
+    /// answer path, requesters and vendors (whose own tickets are few) keep the per-field query.
+    fn word_query(&self, q: &AnalyzedQuery, req: &SearchRequest<'_>) -> Option<WordQuery> {
+        if q.number.is_some() || req.access.tickets != TicketAccess::All || Self::faq_only(req) {
+            return None;
+        }
+        WordQuery::new(&self.fields, q, &req.access.tenant, self.weights.synonym)
+    }
+
+    /// A search over FAQ articles alone, scored with FAQ-only statistics.
+    fn faq_only(req: &SearchRequest<'_>) -> bool {
+        req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None
+    }
+
+    /// A page of the words path: `query` on the `words` field, scope and filters checked on
+    /// fast fields for each candidate.
+    fn run_words(
+        &self,
+        query: &dyn Query,
+        q: &AnalyzedQuery,
+        req: &SearchRequest<'_>,
+        exclude: &[String],
+    ) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let limit = req.limit.clamp(1, MAX_LIMIT);
+        let collector = WordsTop {
+            admit: Admit {
+                fields: self.fields,
+                access: req.access,
+                filter: req.filter,
+                exclude,
+            },
+            // One more than asked: whether another page follows.
+            k: req.offset.saturating_add(limit + 1),
+            count: req.count,
+        };
+        let (top, total, facets) = searcher.search(query, &collector)?;
+        let mut top: Vec<_> = top.into_iter().skip(req.offset).collect();
+        let has_more = top.len() > limit;
+        top.truncate(limit);
+        let generators = match self.text_query(q) {
+            Some(text) if req.highlight => Some(self.snippet_generators(&searcher, &*text)?),
+            _ => None,
+        };
+        let hits = top
+            .into_iter()
+            .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SearchResults {
+            hits,
+            has_more,
+            total: req.count.then_some(total),
+            facets,
+        })
+    }
+
+    /// Whether anything in scope matches `query` on the words path.
+    fn words_match(&self, query: &dyn Query, req: &SearchRequest<'_>) -> Result<bool> {
+        let probe = SearchRequest {
+            limit: 1,
+            offset: 0,
+            highlight: false,
+            count: false,
+            ..req.clone()
+        };
+        Ok(!self
+            .run_words(query, &AnalyzedQuery::default(), &probe, &[])?
+            .hits
+            .is_empty())
     }
 
     /// Whether anything in scope matches `text` (past the requested page or not).
@@ -821,8 +914,7 @@ impl SearchIndex {
         let top = TopDocs::with_limit(limit + 1)
             .and_offset(req.offset)
             .order_by_score();
-        let faq_only =
-            req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None;
+        let faq_only = Self::faq_only(req);
         let faq_stats;
         let stats: &dyn tantivy::query::Bm25StatisticsProvider = if faq_only {
             faq_stats = self.faq_stats(&searcher)?;
@@ -833,7 +925,7 @@ impl SearchIndex {
         let (mut top, total, facets) = if req.count {
             let (top, total, facets) = searcher.search_with_statistics_provider(
                 &query,
-                &(top, Count, FacetCollector::new(&self.fields)),
+                &(top, Count, FacetCollector),
                 stats,
             )?;
             (top, Some(total), facets)
@@ -1004,7 +1096,11 @@ impl SearchIndex {
             highlight: true,
             count: false,
         };
-        Ok(self.search_analyzed(&q, &req, &[exclude.to_owned()])?.hits)
+        let exclude = [exclude.to_owned()];
+        match self.word_query(&q, &req) {
+            Some(words) => Ok(self.run_words(&*words.any_word(), &q, &req, &exclude)?.hits),
+            None => Ok(self.search_analyzed(&q, &req, &exclude)?.hits),
+        }
     }
 }
 
@@ -1060,6 +1156,17 @@ impl Writer {
         }
         d.add_text(f.body, &doc.body);
         d.add_text(f.body_bi, &doc.body);
+        // The same texts as the tenant's words, title and keywords counted twice (each
+        // analysed once: see `tokenizer::analyze_cached`).
+        let title = scoped_term(&doc.tenant, &doc.title);
+        d.add_text(f.words, &title);
+        d.add_text(f.words, &title);
+        for k in &doc.keywords {
+            let k = scoped_term(&doc.tenant, k);
+            d.add_text(f.words, &k);
+            d.add_text(f.words, &k);
+        }
+        d.add_text(f.words, scoped_term(&doc.tenant, &doc.body));
         self.inner.add_document(d)?;
         Ok(())
     }
@@ -1093,30 +1200,16 @@ impl Writer {
 }
 
 /// Counts matching documents per kind, category, status and audience.
-struct FacetCollector {
-    names: [&'static str; 4],
-}
+struct FacetCollector;
 
-impl FacetCollector {
-    fn new(_fields: &Fields) -> Self {
-        Self {
-            names: ["kind", "category", "status", "audience"],
-        }
-    }
-}
-
-struct FacetSegment {
+pub(crate) struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     counts: Vec<HashMap<u64, u64>>,
 }
 
-impl Collector for FacetCollector {
-    type Fruit = Facets;
-    type Child = FacetSegment;
-
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        let columns = self
-            .names
+impl FacetSegment {
+    pub(crate) fn for_segment(segment: &SegmentReader) -> tantivy::Result<Self> {
+        let columns = FACET_COLUMNS
             .iter()
             .map(|n| segment.fast_fields().str(n))
             .collect::<tantivy::Result<Vec<_>>>()?;
@@ -1125,35 +1218,52 @@ impl Collector for FacetCollector {
             columns,
         })
     }
+}
+
+/// The fast fields counted as facets, in the order of [`Facets`]' lists.
+const FACET_COLUMNS: [&str; 4] = ["kind", "category", "status", "audience"];
+
+/// Sums facets counted per segment.
+pub(crate) fn merge_facets(fruits: Vec<Facets>) -> Facets {
+    let mut merged: [HashMap<String, u64>; 4] = Default::default();
+    for fruit in fruits {
+        for (i, list) in [
+            fruit.kinds,
+            fruit.categories,
+            fruit.statuses,
+            fruit.audiences,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for (k, n) in list {
+                *merged[i].entry(k).or_default() += n;
+            }
+        }
+    }
+    let [kinds, categories, statuses, audiences] = merged.map(sorted);
+    Facets {
+        kinds,
+        categories,
+        statuses,
+        audiences,
+    }
+}
+
+impl Collector for FacetCollector {
+    type Fruit = Facets;
+    type Child = FacetSegment;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
+        FacetSegment::for_segment(segment)
+    }
 
     fn requires_scoring(&self) -> bool {
         false
     }
 
     fn merge_fruits(&self, fruits: Vec<Facets>) -> tantivy::Result<Facets> {
-        let mut merged: [HashMap<String, u64>; 4] = Default::default();
-        for fruit in fruits {
-            for (i, list) in [
-                fruit.kinds,
-                fruit.categories,
-                fruit.statuses,
-                fruit.audiences,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                for (k, n) in list {
-                    *merged[i].entry(k).or_default() += n;
-                }
-            }
-        }
-        let [kinds, categories, statuses, audiences] = merged.map(sorted);
-        Ok(Facets {
-            kinds,
-            categories,
-            statuses,
-            audiences,
-        })
+        Ok(merge_facets(fruits))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod normalize;
 mod stats;
 pub mod synonyms;
 pub mod tokenizer;
+mod words;
 
 pub use document::{Access, DocKind, Document, FaqAccess, Filter, TicketAccess};
 pub use faq::{Confidence, Suggestion, Thresholds};

@@ -1,8 +1,8 @@
 //! The analysis of [`crate::analysis`] as tantivy tokenizers.
 //!
-//! Each text field is indexed twice (morph and bigram); the analyser runs once
-//! per text because the last analysis is kept per thread and tantivy feeds a
-//! document's fields one after the other.
+//! Each text is indexed several times (morph, bigram, and in the tenant-scoped `words` field);
+//! the analyser runs once per text because the last few analyses are kept per thread and
+//! tantivy indexes a document's fields one after the other on one thread.
 //!
 //! Highlighting analyses the texts of the hits shown, and the same few texts
 //! come back again and again (the FAQ articles a chatbot answers with): its
@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, collections::VecDeque, rc::Rc};
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
@@ -19,23 +19,43 @@ use crate::analysis::{Analysis, Term, analyze};
 
 pub const MORPH: &str = "ja_morph";
 pub const BIGRAM: &str = "ja_bigram";
+pub const SCOPED: &str = "ja_scoped";
+
+/// Texts analysed lately on this thread: a document's title, keywords and body, each indexed in
+/// several fields.
+const RECENT: usize = 8;
 
 thread_local! {
-    static LAST: RefCell<(String, Rc<Analysis>)> = RefCell::new((String::new(), Rc::new(Analysis::default())));
+    static RECENT_ANALYSES: RefCell<VecDeque<(String, Rc<Analysis>)>> = const { RefCell::new(VecDeque::new()) };
 }
 
-/// [`analyze`], remembering the last text analysed on this thread.
+/// [`analyze`], remembering the last few texts analysed on this thread.
 pub fn analyze_cached(text: &str) -> Rc<Analysis> {
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != text {
-            let analysis = Rc::new(analyze(text));
-            last.0.clear();
-            last.0.push_str(text);
-            last.1 = analysis;
+    RECENT_ANALYSES.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if let Some((_, a)) = recent.iter().find(|(t, _)| t == text) {
+            return Rc::clone(a);
         }
-        Rc::clone(&last.1)
+        let analysis = Rc::new(analyze(text));
+        if recent.len() >= RECENT {
+            recent.pop_front();
+        }
+        recent.push_back((text.to_owned(), Rc::clone(&analysis)));
+        analysis
     })
+}
+
+/// Separates the scope from the word in a `words` term.
+const SCOPE_SEPARATOR: char = '\u{1}';
+
+/// A term of the `words` field (a word, morph term, inside one tenant's documents), and the
+/// value indexed there (a text inside one tenant's documents, see [`ScopedTokenizer`]).
+pub fn scoped_term(scope: &str, word: &str) -> String {
+    let mut s = String::with_capacity(scope.len() + 1 + word.len());
+    s.push_str(scope);
+    s.push(SCOPE_SEPARATOR);
+    s.push_str(word);
+    s
 }
 
 /// Analyses kept for highlighting, and the longest text kept.
@@ -150,6 +170,40 @@ impl Tokenizer for JapaneseTokenizer {
         } else {
             self.terms(&analyze_cached(text))
         }
+    }
+}
+
+/// The morph terms of a text, each prefixed with a scope (the tenant): the value indexed and the
+/// terms are both [`scoped_term`]s. A tenant's words are then posting lists of
+/// their own, which a query reads without a tenant filter beside them: nothing else stops
+/// tantivy's block-max pruning over them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScopedTokenizer;
+
+impl Tokenizer for ScopedTokenizer {
+    type TokenStream<'a> = Terms;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms {
+        let Some((scope, text)) = text.split_once(SCOPE_SEPARATOR) else {
+            return Terms {
+                tokens: Vec::new(),
+                next: 0,
+            };
+        };
+        let analysis = analyze_cached(text);
+        let tokens = analysis
+            .morph
+            .iter()
+            .enumerate()
+            .map(|(position, t)| Token {
+                offset_from: t.from,
+                offset_to: t.to,
+                position,
+                text: scoped_term(scope, &t.text),
+                position_length: 1,
+            })
+            .collect();
+        Terms { tokens, next: 0 }
     }
 }
 

@@ -665,3 +665,202 @@ fn filters_on_keyword_fields_hold_across_segments_and_missing_values() {
     };
     assert_eq!(ids(&index, "故障", &all, &teachers), ["f2"]);
 }
+
+/// Scope and filters, on the words path (agents: every ticket) and the per-field path
+/// (requesters, vendors, FAQ-only searches), against a plain model of who sees what: random
+/// access and filters over documents of two tenants in three segments, every word required.
+#[test]
+fn scope_and_filters_match_a_plain_model_on_both_search_paths() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    let statuses = [
+        "new",
+        "in_progress",
+        "resolved",
+        "closed",
+        "published",
+        "draft",
+    ];
+    let categories = ["プリンター", "ネットワーク"];
+    let audiences = ["staff", "teacher", "student"];
+    let mut docs = Vec::new();
+    for i in 0..72usize {
+        let kind = if i % 4 == 0 {
+            DocKind::Faq
+        } else {
+            DocKind::Ticket
+        };
+        let tenant = if i % 3 == 0 { "u" } else { "t" };
+        // Every document has 端末; every other one also 故障.
+        let body = if i % 2 == 0 {
+            "端末が故障した"
+        } else {
+            "端末が遅い"
+        };
+        let mut d = doc(kind, &format!("d{i}"), tenant, "端末の相談", body);
+        d.status = if kind == DocKind::Faq {
+            statuses[4 + i % 2].to_owned()
+        } else {
+            statuses[i % 4].to_owned()
+        };
+        d.category = (i % 5 != 0).then(|| categories[i % 2].to_owned());
+        d.audience = if kind == DocKind::Faq {
+            audiences
+                .iter()
+                .take(i % 3 + 1)
+                .map(|a| (*a).to_owned())
+                .collect()
+        } else {
+            vec![]
+        };
+        d.requester = Some(["alice", "bob"][i % 2].to_owned());
+        d.vendors = if i % 7 == 0 {
+            vec!["v1".to_owned()]
+        } else {
+            vec![]
+        };
+        d.created = Utc
+            .with_ymd_and_hms(2026, 1 + (i % 12) as u32, 1, 0, 0, 0)
+            .unwrap();
+        docs.push(d);
+    }
+    let index = SearchIndex::in_memory().unwrap();
+    let mut w = index.writer(32).unwrap();
+    for (n, chunk) in docs.chunks(24).enumerate() {
+        for d in chunk {
+            w.upsert(d).unwrap();
+        }
+        w.commit(n as i64 + 1).unwrap();
+    }
+
+    let some = |values: &'static [&'static str]| {
+        proptest::sample::subsequence(values.to_vec(), 0..=values.len())
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect::<Vec<_>>())
+    };
+    let kinds = proptest::sample::subsequence(vec![DocKind::Faq, DocKind::Ticket], 0..=2);
+    let faq = prop_oneof![
+        Just(FaqAccess::None),
+        Just(FaqAccess::All),
+        some(&["staff", "teacher", "student"])
+            .prop_map(|audiences| FaqAccess::Published { audiences }),
+    ];
+    let tickets = prop_oneof![
+        Just(TicketAccess::All),
+        Just(TicketAccess::None),
+        Just(TicketAccess::Limited {
+            requested_by: Some("alice".into()),
+            escalated_to: None
+        }),
+        Just(TicketAccess::Limited {
+            requested_by: None,
+            escalated_to: Some("v1".into())
+        }),
+    ];
+    let month = proptest::option::of(1u32..=12);
+    let strategy = (
+        prop_oneof![Just("t"), Just("u")],
+        faq,
+        tickets,
+        (
+            kinds,
+            some(&["new", "in_progress", "resolved", "closed", "published"]),
+            some(&["プリンター", "ネットワーク"]),
+            some(&["staff", "teacher"]),
+        ),
+        (month.clone(), month),
+        prop_oneof![Just("端末"), Just("端末 故障")],
+    );
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let synonyms = Synonyms::defaults();
+    let mut words_path = 0;
+    for _ in 0..400 {
+        let (tenant, faq, tickets, (kinds, st, cats, auds), (from, to), text) =
+            strategy.new_tree(&mut runner).unwrap().current();
+        let access = Access {
+            tenant: tenant.to_owned(),
+            faq,
+            tickets,
+        };
+        let month = |m: u32| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
+        let filter = Filter {
+            kinds,
+            categories: cats,
+            audiences: auds,
+            statuses: st,
+            created_from: from.map(month),
+            created_to: to.map(month),
+        };
+        let any = |have: &[String], want: &[String]| have.iter().any(|h| want.contains(h));
+        let in_scope: Vec<&Document> = docs
+            .iter()
+            .filter(|d| {
+                let visible = match d.kind {
+                    DocKind::Faq => match &access.faq {
+                        FaqAccess::None => false,
+                        FaqAccess::All => true,
+                        FaqAccess::Published { audiences } => {
+                            d.status == "published"
+                                && (audiences.is_empty() || any(&d.audience, audiences))
+                        }
+                    },
+                    DocKind::Ticket => match &access.tickets {
+                        TicketAccess::None => false,
+                        TicketAccess::All => true,
+                        TicketAccess::Limited {
+                            requested_by,
+                            escalated_to,
+                        } => {
+                            requested_by.is_some() && d.requester == *requested_by
+                                || escalated_to.as_ref().is_some_and(|v| d.vendors.contains(v))
+                        }
+                    },
+                };
+                d.tenant == access.tenant
+                    && visible
+                    && (filter.kinds.is_empty() || filter.kinds.contains(&d.kind))
+                    && (filter.statuses.is_empty() || filter.statuses.contains(&d.status))
+                    && (filter.categories.is_empty()
+                        || d.category
+                            .as_ref()
+                            .is_some_and(|c| filter.categories.contains(c)))
+                    && (filter.audiences.is_empty() || any(&d.audience, &filter.audiences))
+                    && filter.created_from.is_none_or(|f| d.created >= f)
+                    && filter.created_to.is_none_or(|t| d.created < t)
+            })
+            .collect();
+        // Every word; when no document in scope has them all, any word (all have 端末).
+        let mut expected: Vec<String> = in_scope
+            .iter()
+            .filter(|d| text == "端末" || d.body.contains("故障"))
+            .map(|d| d.id.clone())
+            .collect();
+        if expected.is_empty() {
+            expected = in_scope.iter().map(|d| d.id.clone()).collect();
+        }
+        expected.sort();
+        let req = SearchRequest {
+            text,
+            access: &access,
+            filter: &filter,
+            synonyms: &synonyms,
+            limit: 100,
+            offset: 0,
+            highlight: false,
+            count: true,
+        };
+        let results = index.search(&req).unwrap();
+        let mut got: Vec<String> = results.hits.into_iter().map(|h| h.id).collect();
+        got.sort();
+        assert_eq!(got, expected, "{text} {access:?} {filter:?}");
+        assert_eq!(
+            results.total,
+            Some(expected.len()),
+            "{text} {access:?} {filter:?}"
+        );
+        words_path +=
+            usize::from(access.tickets == TicketAccess::All && filter.kinds != [DocKind::Faq]);
+    }
+    // Both paths were exercised.
+    assert!((50..350).contains(&words_path), "{words_path}");
+}
