@@ -93,7 +93,7 @@ pub fn analyze_shared(text: &str) -> Arc<Analysis> {
 #[derive(Clone, Copy, Debug)]
 pub struct JapaneseTokenizer {
     bigram: bool,
-    /// Analyses through [`analyze_shared`] instead of the per-thread last text.
+    /// Analyses through [`analyze_shared`] instead of the per-thread recent texts.
     shared: bool,
 }
 
@@ -117,93 +117,114 @@ impl JapaneseTokenizer {
             shared: true,
         }
     }
+}
 
-    fn terms(&self, analysis: &Analysis) -> Terms {
+/// An analysis from the per-thread or the shared cache.
+enum Analysed {
+    Local(Rc<Analysis>),
+    Shared(Arc<Analysis>),
+}
+
+impl std::ops::Deref for Analysed {
+    type Target = Analysis;
+    fn deref(&self) -> &Analysis {
+        match self {
+            Analysed::Local(a) => a,
+            Analysed::Shared(a) => a,
+        }
+    }
+}
+
+/// The morph or bigram terms of an analysis as tokens, one reused [`Token`] at a time (a
+/// document's terms are not copied into a list of tokens first).
+pub struct Terms<'a> {
+    analysis: Option<Analysed>,
+    bigram: bool,
+    /// Written before each term, with [`SCOPE_SEPARATOR`] (see [`ScopedTokenizer`]).
+    scope: Option<&'a str>,
+    next: usize,
+    token: Token,
+}
+
+impl<'a> Terms<'a> {
+    fn new(analysis: Option<Analysed>, bigram: bool, scope: Option<&'a str>) -> Self {
+        Self {
+            analysis,
+            bigram,
+            scope,
+            next: 0,
+            token: Token::default(),
+        }
+    }
+}
+
+impl TokenStream for Terms<'_> {
+    fn advance(&mut self) -> bool {
+        let Some(analysis) = &self.analysis else {
+            return false;
+        };
         let terms: &[Term] = if self.bigram {
             &analysis.bigram
         } else {
             &analysis.morph
         };
-        let tokens = terms
-            .iter()
-            .enumerate()
-            .map(|(position, t)| Token {
-                offset_from: t.from,
-                offset_to: t.to,
-                position,
-                text: t.text.clone(),
-                position_length: 1,
-            })
-            .collect();
-        Terms { tokens, next: 0 }
-    }
-}
-
-pub struct Terms {
-    tokens: Vec<Token>,
-    next: usize,
-}
-
-impl TokenStream for Terms {
-    fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
-            self.next += 1;
-            true
-        } else {
-            false
+        let Some(t) = terms.get(self.next) else {
+            return false;
+        };
+        let token = &mut self.token;
+        token.text.clear();
+        if let Some(scope) = self.scope {
+            token.text.push_str(scope);
+            token.text.push(SCOPE_SEPARATOR);
         }
+        token.text.push_str(&t.text);
+        token.offset_from = t.from;
+        token.offset_to = t.to;
+        token.position = self.next;
+        token.position_length = 1;
+        self.next += 1;
+        true
     }
     fn token(&self) -> &Token {
-        &self.tokens[self.next.saturating_sub(1)]
+        &self.token
     }
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next.saturating_sub(1)]
+        &mut self.token
     }
 }
 
 impl Tokenizer for JapaneseTokenizer {
-    type TokenStream<'a> = Terms;
+    type TokenStream<'a> = Terms<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms {
-        if self.shared {
-            self.terms(&analyze_shared(text))
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms<'a> {
+        let analysis = if self.shared {
+            Analysed::Shared(analyze_shared(text))
         } else {
-            self.terms(&analyze_cached(text))
-        }
+            Analysed::Local(analyze_cached(text))
+        };
+        Terms::new(Some(analysis), self.bigram, None)
     }
 }
 
 /// The morph terms of a text, each prefixed with a scope (the tenant): the value indexed and the
-/// terms are both [`scoped_term`]s. A tenant's words are then posting lists of
-/// their own, which a query reads without a tenant filter beside them: nothing else stops
-/// tantivy's block-max pruning over them.
+/// terms are both [`scoped_term`]s. A tenant's words are then posting lists of their own, which
+/// a query reads without a tenant filter beside them: nothing else stops tantivy's block-max
+/// pruning over them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScopedTokenizer;
 
 impl Tokenizer for ScopedTokenizer {
-    type TokenStream<'a> = Terms;
+    type TokenStream<'a> = Terms<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms {
-        let Some((scope, text)) = text.split_once(SCOPE_SEPARATOR) else {
-            return Terms {
-                tokens: Vec::new(),
-                next: 0,
-            };
-        };
-        let analysis = analyze_cached(text);
-        let tokens = analysis
-            .morph
-            .iter()
-            .enumerate()
-            .map(|(position, t)| Token {
-                offset_from: t.from,
-                offset_to: t.to,
-                position,
-                text: scoped_term(scope, &t.text),
-                position_length: 1,
-            })
-            .collect();
-        Terms { tokens, next: 0 }
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms<'a> {
+        match text.split_once(SCOPE_SEPARATOR) {
+            Some((scope, text)) => Terms::new(
+                Some(Analysed::Local(analyze_cached(text))),
+                false,
+                Some(scope),
+            ),
+            None => Terms::new(None, false, None),
+        }
     }
 }
 
@@ -211,7 +232,11 @@ impl Tokenizer for ScopedTokenizer {
 mod tests {
     use super::*;
 
-    fn texts(mut t: JapaneseTokenizer, text: &str) -> Vec<(String, usize, usize)> {
+    fn texts(t: JapaneseTokenizer, text: &str) -> Vec<(String, usize, usize)> {
+        texts_of(t, text)
+    }
+
+    fn texts_of<T: Tokenizer>(mut t: T, text: &str) -> Vec<(String, usize, usize)> {
         let mut s = t.token_stream(text);
         let mut out = vec![];
         while s.advance() {
@@ -219,6 +244,23 @@ mod tests {
             out.push((tok.text.clone(), tok.offset_from, tok.offset_to));
         }
         out
+    }
+
+    #[test]
+    fn scoped_tokens_are_the_morph_tokens_inside_their_tenant() {
+        let text = "ﾌﾟﾘﾝﾀｰのトナーが切れました。";
+        let expected: Vec<_> = texts(JapaneseTokenizer::morph(), text)
+            .into_iter()
+            .map(|(t, from, to)| (scoped_term("city", &t), from, to))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            texts_of(ScopedTokenizer, &scoped_term("city", text)),
+            expected
+        );
+        assert_ne!(scoped_term("city", "トナー"), scoped_term("town", "トナー"));
+        // A value without a scope indexes nothing rather than words of no tenant.
+        assert!(texts_of(ScopedTokenizer, text).is_empty());
     }
 
     #[test]
