@@ -755,16 +755,11 @@ impl SearchIndex {
     pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
         let q = AnalyzedQuery::new(req.text, req.synonyms)?;
         if let Some(words) = self.word_query(&q, req) {
-            // Every word, then any word, on the tenant's words; when neither finds anything,
-            // the per-field query below with its bigrams (words the analyser splits otherwise
-            // in the documents, typos).
-            let mut queries = vec![words.every_word()];
-            if words.words() > 1 {
-                queries.push(words.any_word());
-            }
-            for query in queries {
-                let results = self.run_words(&*query, &q, req, &[])?;
-                if !results.hits.is_empty() || (req.offset > 0 && self.words_match(&*query, req)?) {
+            // Every word, else the most words any document has, on the tenant's words; when
+            // no word matches, the per-field query below with its bigrams (words the analyser
+            // splits otherwise in the documents, typos).
+            for level in words.levels() {
+                if let Some(results) = self.run_words(&level, &q, req, &[])? {
                     return Ok(results);
                 }
             }
@@ -808,15 +803,16 @@ impl SearchIndex {
         req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None
     }
 
-    /// A page of the words path: `query` on the `words` field, scope and filters checked on
-    /// fast fields for each candidate.
+    /// A page of the words path: `queries` (whose matches are disjoint: see
+    /// `WordQuery::levels`) on the `words` field, scope and filters checked on fast fields for
+    /// each candidate. `None` when nothing in scope matches.
     fn run_words(
         &self,
-        query: &dyn Query,
+        queries: &[Box<dyn Query>],
         q: &AnalyzedQuery,
         req: &SearchRequest<'_>,
         exclude: &[String],
-    ) -> Result<SearchResults> {
+    ) -> Result<Option<SearchResults>> {
         let searcher = self.reader.searcher();
         let limit = req.limit.clamp(1, MAX_LIMIT);
         let collector = WordsTop {
@@ -830,7 +826,15 @@ impl SearchIndex {
             k: req.offset.saturating_add(limit + 1),
             count: req.count,
         };
-        let (top, total, facets) = searcher.search(query, &collector)?;
+        let mut fruits = Vec::with_capacity(queries.len());
+        for query in queries {
+            fruits.push(searcher.search(&**query, &collector)?);
+        }
+        let (top, total, facets) = collector.merge_fruits(fruits)?;
+        if top.is_empty() {
+            return Ok(None);
+        }
+        // A later page may be empty only because the matches ended before it.
         let mut top: Vec<_> = top.into_iter().skip(req.offset).collect();
         let has_more = top.len() > limit;
         top.truncate(limit);
@@ -842,27 +846,12 @@ impl SearchIndex {
             .into_iter()
             .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
             .collect::<Result<Vec<_>>>()?;
-        Ok(SearchResults {
+        Ok(Some(SearchResults {
             hits,
             has_more,
             total: req.count.then_some(total),
             facets,
-        })
-    }
-
-    /// Whether anything in scope matches `query` on the words path.
-    fn words_match(&self, query: &dyn Query, req: &SearchRequest<'_>) -> Result<bool> {
-        let probe = SearchRequest {
-            limit: 1,
-            offset: 0,
-            highlight: false,
-            count: false,
-            ..req.clone()
-        };
-        Ok(!self
-            .run_words(query, &AnalyzedQuery::default(), &probe, &[])?
-            .hits
-            .is_empty())
+        }))
     }
 
     /// Whether anything in scope matches `text` (past the requested page or not).
@@ -1098,7 +1087,10 @@ impl SearchIndex {
         };
         let exclude = [exclude.to_owned()];
         match self.word_query(&q, &req) {
-            Some(words) => Ok(self.run_words(&*words.any_word(), &q, &req, &exclude)?.hits),
+            Some(words) => Ok(self
+                .run_words(&[words.any_word()], &q, &req, &exclude)?
+                .map(|r| r.hits)
+                .unwrap_or_default()),
             None => Ok(self.search_analyzed(&q, &req, &exclude)?.hits),
         }
     }

@@ -76,10 +76,6 @@ impl WordQuery {
         (!groups.is_empty()).then_some(Self { groups })
     }
 
-    pub(crate) fn words(&self) -> usize {
-        self.groups.len()
-    }
-
     fn term_query((term, weight): &(tantivy::Term, Score)) -> Box<dyn Query> {
         let q = Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
         if *weight == 1.0 {
@@ -97,11 +93,45 @@ impl WordQuery {
         )
     }
 
-    /// Documents with every word (or one of its synonyms). A single word is a union (of one
-    /// term, or of the word and its synonyms), which tantivy prunes with block-max WAND; several
-    /// single-term words are an intersection of term queries, which it prunes too.
-    pub(crate) fn every_word(&self) -> Box<dyn Query> {
-        match self.groups.as_slice() {
+    /// The queries to try in turn, a level at a time, until one level matches: documents with
+    /// every word (or one of its synonyms); then, for up to [`MAX_SUBSET_WORDS`] words, those
+    /// with all but one (any one), all but two, and so on down to single words. The first level
+    /// that matches anything is the result: its documents have the most of the query's words
+    /// any document has. Every query of a level is an intersection of words, which tantivy
+    /// prunes with block-max WAND (a single word: a union of its terms, pruned too), and a
+    /// document matches at most one query of the level it is found at (it has exactly that many
+    /// of the words, or the level above would have matched).
+    ///
+    /// Past [`MAX_SUBSET_WORDS`] words, the level after every word is any word (a union).
+    pub(crate) fn levels(&self) -> Vec<Vec<Box<dyn Query>>> {
+        let n = self.groups.len();
+        let all: Vec<&Group> = self.groups.iter().collect();
+        let mut levels = vec![vec![Self::all_of(&all)]];
+        if n > MAX_SUBSET_WORDS {
+            levels.push(vec![self.any_word()]);
+            return levels;
+        }
+        for size in (1..n).rev() {
+            let level = (0u32..1 << n)
+                .filter(|mask| mask.count_ones() as usize == size)
+                .map(|mask| {
+                    let subset: Vec<&Group> = (0..n)
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| &self.groups[i])
+                        .collect();
+                    Self::all_of(&subset)
+                })
+                .collect();
+            levels.push(level);
+        }
+        levels
+    }
+
+    /// Documents with every word of `groups`. A single word is a union (of one term, or of the
+    /// word and its synonyms), which tantivy prunes with block-max WAND; several single-term
+    /// words are an intersection of term queries, which it prunes too.
+    fn all_of(groups: &[&Group]) -> Box<dyn Query> {
+        match groups {
             [one] => Box::new(Self::union(one.iter())),
             groups => Box::new(BooleanQuery::new(
                 groups
@@ -123,6 +153,10 @@ impl WordQuery {
         Box::new(Self::union(self.groups.iter().flatten()))
     }
 }
+
+/// Most words in a query for which [`WordQuery::levels`] tries every subset of them: four
+/// words take at most 1 + 4 + 6 + 4 queries, each cheap.
+const MAX_SUBSET_WORDS: usize = 4;
 
 /// Who and what a candidate must be: the caller's [`Access`] and [`Filter`] on fast fields,
 /// minus the tenant (in the terms) and minus documents excluded by key.
