@@ -362,9 +362,15 @@ async fn main() -> anyhow::Result<()> {
         // And by the status filter: every status, or resolved and closed.
         let mut by_status = [Histogram::<u64>::new(3)?, Histogram::<u64>::new(3)?];
         let mut hits_total = 0usize;
+        // The slowest queries, to read the tail: (µs, query index).
+        let mut slowest: Vec<(u64, usize)> = Vec::new();
         for warm in [true, false] {
             let started = Instant::now();
-            for q in specs.iter().take(if warm { 200 } else { specs.len() }) {
+            for (qi, q) in specs
+                .iter()
+                .enumerate()
+                .take(if warm { 200 } else { specs.len() })
+            {
                 let access = Access {
                     tenant: q.tenant.into(),
                     faq: FaqAccess::All,
@@ -395,6 +401,7 @@ async fn main() -> anyhow::Result<()> {
                     by_words[words - 1].record(us)?;
                     by_status[usize::from(q.statuses.len() == 2)].record(us)?;
                     hits_total += usize::from(!r.hits.is_empty());
+                    slowest.push((us, qi));
                 }
             }
             if !warm {
@@ -432,6 +439,22 @@ async fn main() -> anyhow::Result<()> {
             "ours: {hits_total} of {} queries found something",
             specs.len()
         );
+        slowest.sort_unstable_by(|a, b| b.cmp(a));
+        let slowest: Vec<String> = slowest
+            .iter()
+            .take(5)
+            .map(|&(us, qi)| {
+                let q = &specs[qi];
+                format!(
+                    "{:.1} ms 「{}」 ({} statuses, since {})",
+                    us as f64 / 1000.0,
+                    q.text,
+                    q.statuses.len(),
+                    q.from.format("%Y-%m")
+                )
+            })
+            .collect();
+        println!("    slowest: {}", slowest.join("; "));
     }
     let (rss, hwm) = rss_mb();
     println!("ours: RSS after queries {rss:.0} MB (peak {hwm:.0} MB)");
