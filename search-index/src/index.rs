@@ -239,6 +239,9 @@ pub struct AnalyzedQuery {
     pub expansion: Analysis,
     /// For each word of `analysis.morph`, the words synonyms offer for it.
     pub alternatives: Vec<Vec<String>>,
+    /// Each synonym match: the positions in `analysis.morph` it covers, and the other members
+    /// of its group, each as its words.
+    pub phrases: Vec<(Vec<usize>, Vec<Vec<String>>)>,
     /// A ticket number in the query, normalised (hd-2026-000123).
     pub number: Option<String>,
 }
@@ -256,7 +259,12 @@ impl AnalyzedQuery {
         // Synonym words come analysed from the synonym set; only words (not
         // bigrams) of synonyms are searched, so no analysis is needed here.
         let mut expansion = Analysis::default();
+        let mut phrases = Vec::new();
         for m in synonyms.matches(&words) {
+            phrases.push((
+                m.positions.clone(),
+                m.other_words.iter().map(|w| w.to_vec()).collect(),
+            ));
             let alt: Vec<&String> = m.other_words.iter().flat_map(|w| w.iter()).collect();
             for &p in &m.positions {
                 alternatives[p].extend(alt.iter().map(|w| (*w).clone()));
@@ -275,6 +283,7 @@ impl AnalyzedQuery {
             analysis,
             expansion,
             alternatives,
+            phrases,
             number: ticket_number(text),
         })
     }
@@ -795,7 +804,13 @@ impl SearchIndex {
         if q.number.is_some() || req.access.tickets != TicketAccess::All || Self::faq_only(req) {
             return None;
         }
-        WordQuery::new(&self.fields, q, &req.access.tenant, self.weights.synonym)
+        WordQuery::new(
+            &self.fields,
+            req.text,
+            q,
+            &req.access.tenant,
+            self.weights.synonym,
+        )
     }
 
     /// A search over FAQ articles alone, scored with FAQ-only statistics.

@@ -12,13 +12,16 @@
 //! The FAQ answer path (80-odd articles, filtered by kind) keeps the per-field query with
 //! bigrams and FAQ-only statistics: there the kind filter is what drives the search.
 
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 
 use tantivy::{
-    DocAddress, DocId, Score, SegmentReader,
+    DocAddress, DocId, DocSet, Score, SegmentReader, TERMINATED,
     collector::{Collector, SegmentCollector},
     columnar::{Column, StrColumn},
-    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, Weight},
+    query::{
+        BooleanQuery, BoostQuery, EnableScoring, Explanation, Occur, Query, Scorer, TermQuery,
+        Weight,
+    },
     schema::IndexRecordOption,
 };
 
@@ -28,55 +31,174 @@ use crate::{
     tokenizer::scoped_term,
 };
 
-/// A query's words as `words` terms: one group per word (the word and what synonyms offer for
-/// it, with their weights).
+/// A query's words as `words` terms, in units: what the person typed between spaces (a unit
+/// has every one of its concepts), or each concept when they typed no space.
 pub(crate) struct WordQuery {
-    groups: Vec<Group>,
+    units: Vec<Vec<Concept>>,
 }
 
-/// A word's terms and their weights.
-type Group = Vec<(tantivy::Term, Score)>;
+/// A word's term and its weight.
+type Word = (tantivy::Term, Score);
+
+/// A word of the query, or a phrase a synonym group knows: a document has it when it has every
+/// word of one of its alternatives (the words typed; a word's parts, m and 365 of m365; each
+/// other member of the synonym group, 共有ドライブ and ファイルサーバ for 共有フォルダ).
+#[derive(Debug)]
+struct Concept {
+    alternatives: Vec<Vec<Word>>,
+}
+
+impl Concept {
+    fn add(&mut self, words: Vec<Word>) {
+        if !words.is_empty() && !self.alternatives.contains(&words) {
+            self.alternatives.push(words);
+        }
+    }
+
+    /// An alternative as a query: its word, or the intersection of its words.
+    fn alternative(words: &[Word]) -> Box<dyn Query> {
+        match words {
+            [one] => WordQuery::term_query(one),
+            words => Box::new(BooleanQuery::new(
+                words
+                    .iter()
+                    .map(|w| (Occur::Must, WordQuery::term_query(w)))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// The concept on its own: a union of its alternatives (of terms only, for a word and
+    /// its one-word synonyms: what tantivy prunes with block-max WAND).
+    fn alone(&self) -> Box<dyn Query> {
+        match self.alternatives.as_slice() {
+            [one] => Self::alternative(one),
+            alternatives => Box::new(BooleanQuery::new(
+                alternatives
+                    .iter()
+                    .map(|a| (Occur::Should, Self::alternative(a)))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// The concept as clauses of an intersection: its words when it has one alternative (an
+    /// intersection of terms stays one), else one [`AnyOfQuery`] over its alternatives.
+    fn required(&self) -> Vec<Box<dyn Query>> {
+        match self.alternatives.as_slice() {
+            [one] => one.iter().map(WordQuery::term_query).collect(),
+            alternatives => vec![Box::new(AnyOfQuery {
+                parts: alternatives.iter().map(|a| Self::alternative(a)).collect(),
+            })],
+        }
+    }
+}
+
+/// A word as typed (each once), with the parts of it the analyser also gave.
+struct Typed<'q> {
+    text: &'q str,
+    from: usize,
+    to: usize,
+    parts: Vec<&'q str>,
+}
 
 impl WordQuery {
-    /// `None` when the query has no words.
+    /// `None` when the query has no words. `text` is what `q` analysed.
     pub(crate) fn new(
         fields: &Fields,
+        text: &str,
         q: &AnalyzedQuery,
         tenant: &str,
         synonym: Score,
     ) -> Option<Self> {
         let term = |w: &str| tantivy::Term::from_field_text(fields.words, &scoped_term(tenant, w));
-        let mut groups: Vec<((usize, usize), Group)> = Vec::new();
-        let mut seen = HashSet::new();
-        for (i, t) in q.analysis.morph.iter().enumerate() {
-            if !seen.insert(t.text.as_str()) {
+        // The words, each once; parts of the word just before (m and 365 of m365) belong to
+        // it (as in `SearchIndex::all_words_query`). `owner`: the typed word of each position.
+        let morph = &q.analysis.morph;
+        let mut typed: Vec<Typed<'_>> = Vec::new();
+        let mut owner = vec![0; morph.len()];
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, t) in morph.iter().enumerate() {
+            if let Some(&o) = seen.get(t.text.as_str()) {
+                owner[i] = o;
                 continue;
             }
-            let mut g = vec![(term(&t.text), 1.0)];
-            for alt in q.alternatives.get(i).into_iter().flatten() {
-                if alt != &t.text {
-                    g.push((term(alt), synonym));
-                }
+            match typed.last_mut() {
+                Some(w) if w.from <= t.from && t.to <= w.to => w.parts.push(&t.text),
+                _ => typed.push(Typed {
+                    text: &t.text,
+                    from: t.from,
+                    to: t.to,
+                    parts: Vec::new(),
+                }),
             }
-            // Parts of a word just before (m and 365 of m365) are alternatives, not words (as
-            // in `SearchIndex::all_words_query`).
-            match groups.last_mut() {
-                Some((span, last)) if span.0 <= t.from && t.to <= span.1 => last.extend(g),
-                _ => groups.push(((t.from, t.to), g)),
+            owner[i] = typed.len() - 1;
+            seen.insert(&t.text, typed.len() - 1);
+        }
+        if typed.is_empty() {
+            return None;
+        }
+        let base = |w: &Typed<'_>| {
+            let mut c = Concept {
+                alternatives: vec![vec![(term(w.text), 1.0)]],
+            };
+            c.add(w.parts.iter().map(|p| (term(p), 1.0)).collect());
+            c
+        };
+        // Synonym matches, longest first; each typed word belongs to one concept.
+        let mut phrases: Vec<&(Vec<usize>, Vec<Vec<String>>)> = q.phrases.iter().collect();
+        phrases.sort_by_key(|(positions, _)| std::cmp::Reverse(positions.len()));
+        let mut claimed = vec![false; typed.len()];
+        let mut concepts: Vec<(usize, Concept)> = Vec::new();
+        for (positions, others) in phrases {
+            let mut owners: Vec<usize> = positions
+                .iter()
+                .filter_map(|&p| owner.get(p).copied())
+                .collect();
+            owners.sort_unstable();
+            owners.dedup();
+            if owners.is_empty() || owners.iter().any(|&o| claimed[o]) {
+                continue;
+            }
+            let mut c = match owners.as_slice() {
+                [one] => base(&typed[*one]),
+                owners => Concept {
+                    alternatives: vec![
+                        owners.iter().map(|&o| (term(typed[o].text), 1.0)).collect(),
+                    ],
+                },
+            };
+            for words in others {
+                c.add(words.iter().map(|w| (term(w), synonym)).collect());
+            }
+            for &o in &owners {
+                claimed[o] = true;
+            }
+            concepts.push((owners[0], c));
+        }
+        for (o, w) in typed.iter().enumerate() {
+            if !claimed[o] {
+                concepts.push((o, base(w)));
             }
         }
-        let groups: Vec<_> = groups
-            .into_iter()
-            .map(|(_, mut g)| {
-                let mut seen = HashSet::new();
-                g.retain(|(t, _)| seen.insert(t.clone()));
-                g
-            })
-            .collect();
-        (!groups.is_empty()).then_some(Self { groups })
+        concepts.sort_by_key(|(o, _)| *o);
+        // Units: what was typed between spaces, when there are spaces.
+        let part = |o: usize| part_at(text, typed[o].from);
+        let spaced = concepts.first().map(|c| part(c.0)) != concepts.last().map(|c| part(c.0));
+        let mut units: Vec<(usize, Vec<Concept>)> = Vec::new();
+        for (n, (o, c)) in concepts.into_iter().enumerate() {
+            let unit = if spaced { part(o) } else { n };
+            match units.last_mut() {
+                Some((u, cs)) if *u == unit => cs.push(c),
+                _ => units.push((unit, vec![c])),
+            }
+        }
+        Some(Self {
+            units: units.into_iter().map(|(_, u)| u).collect(),
+        })
     }
 
-    fn term_query((term, weight): &(tantivy::Term, Score)) -> Box<dyn Query> {
+    fn term_query((term, weight): &Word) -> Box<dyn Query> {
         let q = Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
         if *weight == 1.0 {
             q
@@ -85,27 +207,20 @@ impl WordQuery {
         }
     }
 
-    fn union<'a>(terms: impl Iterator<Item = &'a (tantivy::Term, Score)>) -> BooleanQuery {
-        BooleanQuery::new(
-            terms
-                .map(|t| (Occur::Should, Self::term_query(t)))
-                .collect(),
-        )
-    }
-
     /// The queries to try in turn, a level at a time, until one level matches: documents with
-    /// every word (or one of its synonyms); then, for up to [`MAX_SUBSET_WORDS`] words, those
-    /// with all but one (any one), all but two, and so on down to single words. The first level
-    /// that matches anything is the result: its documents have the most of the query's words
-    /// any document has. Every query of a level is an intersection of words, which tantivy
-    /// prunes with block-max WAND (a single word: a union of its terms, pruned too), and a
-    /// document matches at most one query of the level it is found at (it has exactly that many
-    /// of the words, or the level above would have matched).
+    /// every word (or one of its synonyms); then, for up to [`MAX_SUBSET_WORDS`] units, those
+    /// with all units but one (any one), all but two, and so on down to single units. The
+    /// first level that matches anything is the result: its documents have the most of the
+    /// query's units any document has. Every query of a level is an intersection of words,
+    /// which tantivy prunes with block-max WAND when each word is one term (a single word: a
+    /// union of its terms, pruned too), and a document matches at most one query of the level
+    /// it is found at (it has exactly that many of the units, or the level above would have
+    /// matched).
     ///
-    /// Past [`MAX_SUBSET_WORDS`] words, the level after every word is any word (a union).
+    /// Past [`MAX_SUBSET_WORDS`] units, the level after every word is any word (a union).
     pub(crate) fn levels(&self) -> Vec<Vec<Box<dyn Query>>> {
-        let n = self.groups.len();
-        let all: Vec<&Group> = self.groups.iter().collect();
+        let n = self.units.len();
+        let all: Vec<&Concept> = self.units.iter().flatten().collect();
         let mut levels = vec![vec![Self::all_of(&all)]];
         if n > MAX_SUBSET_WORDS {
             levels.push(vec![self.any_word()]);
@@ -115,9 +230,9 @@ impl WordQuery {
             let level = (0u32..1 << n)
                 .filter(|mask| mask.count_ones() as usize == size)
                 .map(|mask| {
-                    let subset: Vec<&Group> = (0..n)
+                    let subset: Vec<&Concept> = (0..n)
                         .filter(|i| mask & (1 << i) != 0)
-                        .map(|i| &self.groups[i])
+                        .flat_map(|i| &self.units[i])
                         .collect();
                     Self::all_of(&subset)
                 })
@@ -127,35 +242,176 @@ impl WordQuery {
         levels
     }
 
-    /// Documents with every word of `groups`. A single word is a union (of one term, or of the
-    /// word and its synonyms), which tantivy prunes with block-max WAND; several single-term
-    /// words are an intersection of term queries, which it prunes too.
-    fn all_of(groups: &[&Group]) -> Box<dyn Query> {
-        match groups {
-            [one] => Box::new(Self::union(one.iter())),
-            groups => Box::new(BooleanQuery::new(
-                groups
+    /// Documents with every one of `concepts`: an intersection, of terms alone when every
+    /// concept is one word (or one phrase), which tantivy prunes with block-max WAND; a single
+    /// concept on its own.
+    fn all_of(concepts: &[&Concept]) -> Box<dyn Query> {
+        match concepts {
+            [one] => one.alone(),
+            concepts => Box::new(BooleanQuery::new(
+                concepts
                     .iter()
-                    .map(|g| {
-                        let q = match g.as_slice() {
-                            [one] => Self::term_query(one),
-                            g => Box::new(Self::union(g.iter())),
-                        };
-                        (Occur::Must, q)
-                    })
+                    .flat_map(|c| c.required())
+                    .map(|q| (Occur::Must, q))
                     .collect(),
             )),
         }
     }
 
-    /// Documents with any word: a union of term queries.
+    /// Documents with any concept: a union of every alternative (of terms alone when every
+    /// alternative is one word, which tantivy prunes).
     pub(crate) fn any_word(&self) -> Box<dyn Query> {
-        Box::new(Self::union(self.groups.iter().flatten()))
+        Box::new(BooleanQuery::new(
+            self.units
+                .iter()
+                .flatten()
+                .flat_map(|c| &c.alternatives)
+                .map(|a| (Occur::Should, Concept::alternative(a)))
+                .collect(),
+        ))
     }
 }
 
-/// Most words in a query for which [`WordQuery::levels`] tries every subset of them: four
-/// words take at most 1 + 4 + 6 + 4 queries, each cheap.
+/// A concept inside an intersection: documents with any of its alternatives, scored by the sum
+/// of those they have, as a union would be. tantivy's union scorer refills a window of 4,096
+/// documents on every seek past it, and an intersection seeks it for every candidate; this one
+/// seeks each alternative where the target is.
+#[derive(Debug)]
+struct AnyOfQuery {
+    parts: Vec<Box<dyn Query>>,
+}
+
+impl Clone for AnyOfQuery {
+    fn clone(&self) -> Self {
+        Self {
+            parts: self.parts.iter().map(|p| p.box_clone()).collect(),
+        }
+    }
+}
+
+impl Query for AnyOfQuery {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let weights = self
+            .parts
+            .iter()
+            .map(|q| q.weight(scoring))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Box::new(AnyOfWeight { weights }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a tantivy::Term, bool)) {
+        for part in &self.parts {
+            part.query_terms(visitor);
+        }
+    }
+}
+
+struct AnyOfWeight {
+    weights: Vec<Box<dyn Weight>>,
+}
+
+impl Weight for AnyOfWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut scorers = Vec::with_capacity(self.weights.len());
+        for weight in &self.weights {
+            let scorer = weight.scorer(reader, boost)?;
+            if scorer.doc() != TERMINATED {
+                scorers.push(scorer);
+            }
+        }
+        let doc = scorers.iter().map(|s| s.doc()).min().unwrap_or(TERMINATED);
+        Ok(Box::new(AnyOfScorer { scorers, doc }))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} has none of the alternatives"
+            )));
+        }
+        Ok(Explanation::new(
+            "sum of the alternatives it has",
+            scorer.score(),
+        ))
+    }
+}
+
+struct AnyOfScorer {
+    scorers: Vec<Box<dyn Scorer>>,
+    doc: DocId,
+}
+
+impl DocSet for AnyOfScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        let current = self.doc;
+        self.doc = TERMINATED;
+        for s in &mut self.scorers {
+            let d = if s.doc() == current {
+                s.advance()
+            } else {
+                s.doc()
+            };
+            self.doc = self.doc.min(d);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        self.doc = TERMINATED;
+        for s in &mut self.scorers {
+            let d = if s.doc() < target {
+                s.seek(target)
+            } else {
+                s.doc()
+            };
+            self.doc = self.doc.min(d);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.scorers
+            .iter()
+            .fold(0u32, |n, s| n.saturating_add(s.size_hint()))
+    }
+
+    fn cost(&self) -> u64 {
+        self.scorers.iter().map(|s| s.cost()).sum()
+    }
+}
+
+impl Scorer for AnyOfScorer {
+    fn score(&mut self) -> Score {
+        let doc = self.doc;
+        self.scorers
+            .iter_mut()
+            .filter(|s| s.doc() == doc)
+            .map(|s| s.score())
+            .sum()
+    }
+}
+
+/// Which space-separated part of `text` (0, 1, …) the byte `offset` is in.
+fn part_at(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    // Parts wholly before, plus the one `offset` is inside of, if it started before.
+    let parts = before.split_whitespace().count();
+    parts.saturating_sub(usize::from(!before.ends_with(char::is_whitespace)))
+}
+
+/// Most units in a query for which [`WordQuery::levels`] tries every subset of them: four
+/// take at most 1 + 4 + 6 + 4 queries, each cheap.
 const MAX_SUBSET_WORDS: usize = 4;
 
 /// Who and what a candidate must be: the caller's [`Access`] and [`Filter`] on fast fields,
@@ -504,5 +760,27 @@ impl Collector for WordsTop<'_> {
         top.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         top.truncate(self.k);
         Ok((top, count, merge_facets(facets)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::part_at;
+
+    #[test]
+    fn offsets_map_to_the_space_separated_part_they_are_in() {
+        let text = "共有フォルダ　メール  無線LAN";
+        let at = |s: &str| part_at(text, text.find(s).unwrap());
+        assert_eq!(
+            [
+                at("共有"),
+                at("フォルダ"),
+                at("メール"),
+                at("無線"),
+                at("LAN")
+            ],
+            [0, 0, 1, 2, 2]
+        );
+        assert_eq!(part_at(" a", 1), 0);
     }
 }

@@ -527,6 +527,22 @@ fn every_word_must_match_unless_no_document_has_them_all() {
     let mut got = ids(&index, "VPN プリンター 故障", &all, &f);
     got.sort();
     assert_eq!(got, ["both", "printer"]);
+    // A phrase synonyms know matches as a whole: 共有フォルダ finds ファイルサーバ, not any
+    // document that mentions a ドライブ.
+    let index2 = index_with(&[
+        doc(
+            DocKind::Ticket,
+            "server",
+            "t",
+            "ファイルサーバに保存できない",
+            "",
+        ),
+        doc(DocKind::Ticket, "usb", "t", "USBドライブが認識しない", ""),
+        doc(DocKind::Ticket, "folder", "t", "共有フォルダが開かない", ""),
+    ]);
+    let mut got = ids(&index2, "共有フォルダ", &all, &f);
+    got.sort();
+    assert_eq!(got, ["folder", "server"]);
     // m365 written as its parts still counts as one word.
     let index = index_with(&[doc(DocKind::Faq, "m", "t", "Microsoft 365のサインイン", "")]);
     assert_eq!(ids(&index, "M365 サインイン", &all, &f), ["m"]);
