@@ -764,11 +764,11 @@ impl SearchIndex {
     pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
         let q = AnalyzedQuery::new(req.text, req.synonyms)?;
         if let Some(words) = self.word_query(&q, req) {
-            // Every word, else the most words any document has, on the tenant's words; when
-            // no word matches, the per-field query below with its bigrams (words the analyser
-            // splits otherwise in the documents, typos).
-            for level in words.levels() {
-                if let Some(results) = self.run_words(&level, &q, req, &[])? {
+            // Every word, else any word, on the tenant's words; when no word matches, the
+            // per-field query below with its bigrams (words the analyser splits otherwise in
+            // the documents, typos).
+            for query in [words.every_word(), words.any_word()] {
+                if let Some(results) = self.run_words(&*query, &q, req, &[])? {
                     return Ok(results);
                 }
             }
@@ -804,13 +804,7 @@ impl SearchIndex {
         if q.number.is_some() || req.access.tickets != TicketAccess::All || Self::faq_only(req) {
             return None;
         }
-        WordQuery::new(
-            &self.fields,
-            req.text,
-            q,
-            &req.access.tenant,
-            self.weights.synonym,
-        )
+        WordQuery::new(&self.fields, q, &req.access.tenant, self.weights.synonym)
     }
 
     /// A search over FAQ articles alone, scored with FAQ-only statistics.
@@ -818,12 +812,11 @@ impl SearchIndex {
         req.filter.kinds == [DocKind::Faq] || req.access.tickets == TicketAccess::None
     }
 
-    /// A page of the words path: `queries` (whose matches are disjoint: see
-    /// `WordQuery::levels`) on the `words` field, scope and filters checked on fast fields for
-    /// each candidate. `None` when nothing in scope matches.
+    /// A page of the words path: `query` on the `words` field, scope and filters checked on
+    /// fast fields for each candidate. `None` when nothing in scope matches.
     fn run_words(
         &self,
-        queries: &[Box<dyn Query>],
+        query: &dyn Query,
         q: &AnalyzedQuery,
         req: &SearchRequest<'_>,
         exclude: &[String],
@@ -841,11 +834,7 @@ impl SearchIndex {
             k: req.offset.saturating_add(limit + 1),
             count: req.count,
         };
-        let mut fruits = Vec::with_capacity(queries.len());
-        for query in queries {
-            fruits.push(searcher.search(&**query, &collector)?);
-        }
-        let (top, total, facets) = collector.merge_fruits(fruits)?;
+        let (top, total, facets) = searcher.search(query, &collector)?;
         if top.is_empty() {
             return Ok(None);
         }
@@ -1103,7 +1092,7 @@ impl SearchIndex {
         let exclude = [exclude.to_owned()];
         match self.word_query(&q, &req) {
             Some(words) => Ok(self
-                .run_words(&[words.any_word()], &q, &req, &exclude)?
+                .run_words(&*words.any_word(), &q, &req, &exclude)?
                 .map(|r| r.hits)
                 .unwrap_or_default()),
             None => Ok(self.search_analyzed(&q, &req, &exclude)?.hits),

@@ -31,10 +31,9 @@ use crate::{
     tokenizer::scoped_term,
 };
 
-/// A query's words as `words` terms, in units: what the person typed between spaces (a unit
-/// has every one of its concepts), or each concept when they typed no space.
+/// A query's words as `words` terms: its concepts.
 pub(crate) struct WordQuery {
-    units: Vec<Vec<Concept>>,
+    concepts: Vec<Concept>,
 }
 
 /// A word's term and its weight.
@@ -103,10 +102,9 @@ struct Typed<'q> {
 }
 
 impl WordQuery {
-    /// `None` when the query has no words. `text` is what `q` analysed.
+    /// `None` when the query has no words.
     pub(crate) fn new(
         fields: &Fields,
-        text: &str,
         q: &AnalyzedQuery,
         tenant: &str,
         synonym: Score,
@@ -182,19 +180,8 @@ impl WordQuery {
             }
         }
         concepts.sort_by_key(|(o, _)| *o);
-        // Units: what was typed between spaces, when there are spaces.
-        let part = |o: usize| part_at(text, typed[o].from);
-        let spaced = concepts.first().map(|c| part(c.0)) != concepts.last().map(|c| part(c.0));
-        let mut units: Vec<(usize, Vec<Concept>)> = Vec::new();
-        for (n, (o, c)) in concepts.into_iter().enumerate() {
-            let unit = if spaced { part(o) } else { n };
-            match units.last_mut() {
-                Some((u, cs)) if *u == unit => cs.push(c),
-                _ => units.push((unit, vec![c])),
-            }
-        }
         Some(Self {
-            units: units.into_iter().map(|(_, u)| u).collect(),
+            concepts: concepts.into_iter().map(|(_, c)| c).collect(),
         })
     }
 
@@ -207,64 +194,29 @@ impl WordQuery {
         }
     }
 
-    /// The queries to try in turn, a level at a time, until one level matches: documents with
-    /// every word (or one of its synonyms); then, for up to [`MAX_SUBSET_WORDS`] units, those
-    /// with all units but one (any one), all but two, and so on down to single units. The
-    /// first level that matches anything is the result: its documents have the most of the
-    /// query's units any document has. Every query of a level is an intersection of words,
-    /// which tantivy prunes with block-max WAND when each word is one term (a single word: a
-    /// union of its terms, pruned too), and a document matches at most one query of the level
-    /// it is found at (it has exactly that many of the units, or the level above would have
-    /// matched).
-    ///
-    /// Past [`MAX_SUBSET_WORDS`] units, the level after every word is any word (a union).
-    pub(crate) fn levels(&self) -> Vec<Vec<Box<dyn Query>>> {
-        let n = self.units.len();
-        let all: Vec<&Concept> = self.units.iter().flatten().collect();
-        let mut levels = vec![vec![Self::all_of(&all)]];
-        if n > MAX_SUBSET_WORDS {
-            levels.push(vec![self.any_word()]);
-            return levels;
-        }
-        for size in (1..n).rev() {
-            let level = (0u32..1 << n)
-                .filter(|mask| mask.count_ones() as usize == size)
-                .map(|mask| {
-                    let subset: Vec<&Concept> = (0..n)
-                        .filter(|i| mask & (1 << i) != 0)
-                        .flat_map(|i| &self.units[i])
-                        .collect();
-                    Self::all_of(&subset)
-                })
-                .collect();
-            levels.push(level);
-        }
-        levels
-    }
-
-    /// Documents with every one of `concepts`: an intersection, of terms alone when every
-    /// concept is one word (or one phrase), which tantivy prunes with block-max WAND; a single
-    /// concept on its own.
-    fn all_of(concepts: &[&Concept]) -> Box<dyn Query> {
-        match concepts {
+    /// Documents with every concept: an intersection, of terms alone when every concept is one
+    /// word (or one phrase), which tantivy prunes with block-max WAND; a single concept on its
+    /// own (a union of terms, pruned too).
+    pub(crate) fn every_word(&self) -> Box<dyn Query> {
+        match self.concepts.as_slice() {
             [one] => one.alone(),
             concepts => Box::new(BooleanQuery::new(
                 concepts
                     .iter()
-                    .flat_map(|c| c.required())
+                    .flat_map(Concept::required)
                     .map(|q| (Occur::Must, q))
                     .collect(),
             )),
         }
     }
 
-    /// Documents with any concept: a union of every alternative (of terms alone when every
-    /// alternative is one word, which tantivy prunes).
+    /// Documents with any concept, ranked by how much of the query they have: a union of
+    /// every alternative (of terms alone when every alternative is one word, which tantivy
+    /// prunes with block-max WAND).
     pub(crate) fn any_word(&self) -> Box<dyn Query> {
         Box::new(BooleanQuery::new(
-            self.units
+            self.concepts
                 .iter()
-                .flatten()
                 .flat_map(|c| &c.alternatives)
                 .map(|a| (Occur::Should, Concept::alternative(a)))
                 .collect(),
@@ -401,18 +353,6 @@ impl Scorer for AnyOfScorer {
             .sum()
     }
 }
-
-/// Which space-separated part of `text` (0, 1, …) the byte `offset` is in.
-fn part_at(text: &str, offset: usize) -> usize {
-    let before = text.get(..offset).unwrap_or(text);
-    // Parts wholly before, plus the one `offset` is inside of, if it started before.
-    let parts = before.split_whitespace().count();
-    parts.saturating_sub(usize::from(!before.ends_with(char::is_whitespace)))
-}
-
-/// Most units in a query for which [`WordQuery::levels`] tries every subset of them: four
-/// take at most 1 + 4 + 6 + 4 queries, each cheap.
-const MAX_SUBSET_WORDS: usize = 4;
 
 /// Who and what a candidate must be: the caller's [`Access`] and [`Filter`] on fast fields,
 /// minus the tenant (in the terms) and minus documents excluded by key.
@@ -760,27 +700,5 @@ impl Collector for WordsTop<'_> {
         top.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         top.truncate(self.k);
         Ok((top, count, merge_facets(facets)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::part_at;
-
-    #[test]
-    fn offsets_map_to_the_space_separated_part_they_are_in() {
-        let text = "共有フォルダ　メール  無線LAN";
-        let at = |s: &str| part_at(text, text.find(s).unwrap());
-        assert_eq!(
-            [
-                at("共有"),
-                at("フォルダ"),
-                at("メール"),
-                at("無線"),
-                at("LAN")
-            ],
-            [0, 0, 1, 2, 2]
-        );
-        assert_eq!(part_at(" a", 1), 0);
     }
 }
