@@ -764,15 +764,18 @@ impl SearchIndex {
     pub fn search(&self, req: &SearchRequest<'_>) -> Result<SearchResults> {
         let q = AnalyzedQuery::new(req.text, req.synonyms)?;
         if let Some(words) = self.word_query(&q, req) {
-            // Every word, else any word, on the tenant's words; when no word matches, the
-            // per-field query below with its bigrams (words the analyser splits otherwise in
-            // the documents, typos).
+            // Every word, else any word, on the tenant's words; when no word matches, every
+            // word matched directly or by its bigrams in the per-field query (words the
+            // analyser splits otherwise in the documents, typos).
             for query in [words.every_word(), words.any_word()] {
                 if let Some(results) = self.run_words(&*query, &q, req, &[])? {
                     return Ok(results);
                 }
             }
-            return self.search_analyzed(&q, req, &[]);
+            return match self.all_words_query(&q) {
+                Some(all) => self.run(all, req, &[]),
+                None => self.search_analyzed(&q, req, &[]),
+            };
         }
         if q.number.is_none()
             && let Some(all) = self.all_words_query(&q)

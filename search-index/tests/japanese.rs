@@ -543,6 +543,9 @@ fn every_word_must_match_unless_no_document_has_them_all() {
     let mut got = ids(&index2, "共有フォルダ", &all, &f);
     got.sort();
     assert_eq!(got, ["folder", "server"]);
+    // A word nothing has finds nothing (the fallback to bigrams included).
+    let index3 = index_with(&[doc(DocKind::Ticket, "p", "t", "probe problem", "")]);
+    assert!(ids(&index3, "zqxprobes", &all, &f).is_empty());
     // m365 written as its parts still counts as one word.
     let index = index_with(&[doc(DocKind::Faq, "m", "t", "Microsoft 365のサインイン", "")]);
     assert_eq!(ids(&index, "M365 サインイン", &all, &f), ["m"]);
