@@ -395,7 +395,7 @@ impl Admit<'_> {
         let category = ff.str("category")?;
         // A requested value absent from the segment matches nothing in it.
         let ords =
-            |column: &Option<StrColumn>, values: &[String]| -> tantivy::Result<Option<Vec<u64>>> {
+            |column: Option<&StrColumn>, values: &[String]| -> tantivy::Result<Option<Vec<u64>>> {
                 if values.is_empty() {
                     return Ok(None);
                 }
@@ -411,14 +411,14 @@ impl Admit<'_> {
             None => None,
             Some((published, audiences)) => Some(FaqPublished {
                 published,
-                audiences: ords(&audience, audiences)?,
+                audiences: ords(audience.as_ref(), audiences)?,
             }),
         };
-        let statuses = ords(&Some(status.clone()), &self.filter.statuses)?;
-        let audiences = ords(&audience, &self.filter.audiences)?;
-        let categories = ords(&category, &self.filter.categories)?;
+        let statuses = ords(Some(&status), &self.filter.statuses)?;
+        let audiences = ords(audience.as_ref(), &self.filter.audiences)?;
+        let categories = ords(category.as_ref(), &self.filter.categories)?;
         let created = if self.filter.created_from.is_some() || self.filter.created_to.is_some() {
-            Some(segment.fast_fields().date("created")?)
+            Some(ff.date("created")?)
         } else {
             None
         };
@@ -428,8 +428,7 @@ impl Admit<'_> {
             for k in self.exclude {
                 let term = tantivy::Term::from_field_text(self.fields.key, k);
                 if let Some(mut postings) = keys.read_postings(&term, IndexRecordOption::Basic)? {
-                    use tantivy::DocSet;
-                    while postings.doc() != tantivy::TERMINATED {
+                    while postings.doc() != TERMINATED {
                         excluded.push(postings.doc());
                         postings.advance();
                     }
