@@ -298,31 +298,43 @@ async fn main() -> anyhow::Result<()> {
             (bench::process_cpu() - cpu).as_secs_f64() * 1000.0 / n as f64
         );
         // The benchmark's GraphQL request executed in this process, response serialized as
-        // the server does, without HTTP: what GraphQL adds to the service call.
+        // the server does, without HTTP: what GraphQL adds to the service call, with the list
+        // resolved plainly (as served) and with a future per field (async-graphql's own path).
         let schema = api::graphql::build(app_state.clone(), &cfg.graphql);
-        let started = Instant::now();
-        let cpu = bench::process_cpu();
-        let mut bytes = 0usize;
-        for _ in 0..n {
-            let request = async_graphql::Request::new(LIST)
-                .data(api::graphql::context::Session {
-                    actor: Some(actor.clone()),
-                })
-                .data(api::graphql::loaders::Loaders::new(
-                    &app_state.db,
-                    &actor,
-                    &app_state.directory,
-                ));
-            let response = schema.execute(request).await;
-            anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);
-            bytes += serde_json::to_vec(&response)?.len();
+        for (label, path) in [
+            ("plain", None),
+            (
+                "field futures",
+                Some(api::graphql::plain::ListPath::FieldFutures),
+            ),
+        ] {
+            let started = Instant::now();
+            let cpu = bench::process_cpu();
+            let mut bytes = 0usize;
+            for _ in 0..n {
+                let mut request = async_graphql::Request::new(LIST)
+                    .data(api::graphql::context::Session {
+                        actor: Some(actor.clone()),
+                    })
+                    .data(api::graphql::loaders::Loaders::new(
+                        &app_state.db,
+                        &actor,
+                        &app_state.directory,
+                    ));
+                if let Some(path) = path {
+                    request = request.data(path);
+                }
+                let response = schema.execute(request).await;
+                anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);
+                bytes += serde_json::to_vec(&response)?.len();
+            }
+            println!(
+                "graphql list in process ({label}): {:.3} ms per call (sequential; {:.3} ms of CPU), {} bytes a response",
+                started.elapsed().as_secs_f64() * 1000.0 / n as f64,
+                (bench::process_cpu() - cpu).as_secs_f64() * 1000.0 / n as f64,
+                bytes / n
+            );
         }
-        println!(
-            "graphql list in process: {:.3} ms per call (sequential; {:.3} ms of CPU), {} bytes a response",
-            started.elapsed().as_secs_f64() * 1000.0 / n as f64,
-            (bench::process_cpu() - cpu).as_secs_f64() * 1000.0 / n as f64,
-            bytes / n
-        );
     }
     let url = format!("http://127.0.0.1:{port}/graphql");
     let load = Load {

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub config: Config,
     pub client: reqwest::Client,
     pub fixture: fixture::Fixture,
+    /// The server's shared state, for tests that execute GraphQL in process.
+    pub state: api::graphql::context::AppState,
     _dir: TempDir,
 }
 
@@ -65,7 +67,8 @@ pub async fn try_spawn_app_with(
     }
     let app = Application::build(config.clone(), false).await?;
     let port = app.port();
-    let db = app.state().db.clone();
+    let state = app.state().clone();
+    let db = state.db.clone();
     let fixture = fixture::seed(&db).await?;
     tokio::spawn(app.run_until_stopped());
     Ok(TestApp {
@@ -75,6 +78,7 @@ pub async fn try_spawn_app_with(
         config,
         client: reqwest::Client::new(),
         fixture,
+        state,
         _dir: dir,
     })
 }

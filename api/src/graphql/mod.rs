@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod mail;
 pub mod mutation;
 pub mod pagination;
+pub mod plain;
 pub mod query;
 pub mod search;
 pub mod subscription;

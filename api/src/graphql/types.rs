@@ -140,6 +140,11 @@ pub fn ticket_columns<'a>(
 }
 
 impl Ticket {
+    /// The row as read, and which of its columns were read (the others hold placeholders).
+    pub(crate) fn parts(&self) -> (&ticket::Model, TicketColumns) {
+        (&self.row, self.loaded)
+    }
+
     /// The row with the columns `field` reads: the list's own row when it has them, else the
     /// whole row through the ticket loader (batched across the list).
     async fn row(&self, ctx: &Context<'_>, field: &str) -> ApiResult<Cow<'_, ticket::Model>> {
@@ -761,8 +766,8 @@ impl TicketConnection {
         &self.edges
     }
     /// The tickets, without cursors.
-    async fn nodes(&self) -> Vec<&Ticket> {
-        self.edges.iter().map(|e| &e.node).collect()
+    async fn nodes(&self) -> super::plain::TicketList<'_> {
+        super::plain::TicketList(self.edges.iter().map(|e| &e.node).collect())
     }
     /// Where this page sits.
     async fn page_info(&self) -> PageInfo {

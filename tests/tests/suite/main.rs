@@ -23,6 +23,7 @@ mod mail_out;
 mod mail_server;
 mod no_n_plus_one;
 mod operations;
+mod plain_lists;
 mod schema_drift;
 mod search_api;
 mod sla_service;

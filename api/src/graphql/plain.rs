@@ -1,0 +1,428 @@
+//! Ticket lists resolved without a future per field.
+//!
+//! async-graphql resolves every field of every object as its own boxed future, polled through
+//! a `FuturesUnordered` per object. A console page (50 tickets × 13 fields, with requester,
+//! assignee, category and SLA objects) is about 1,000 such futures: 0.76 ms of CPU a request,
+//! more than the database's share (bench/RESULTS.md). Yet every one of those fields is a plain
+//! read of the row already in hand or of a directory row already cached.
+//!
+//! So [`TicketList`] first plans the selection once per list and, when every field is one the
+//! plan knows and every row it needs is at hand, builds the list's value synchronously. Anything
+//! else sends the whole list down async-graphql's own path, unchanged: a field with arguments
+//! or a custom directive, a fragment on another type, a response key given twice, a nested
+//! object beyond people, categories and the SLA clock, a column the list did not read, or a
+//! person or category not in the directory cache (the loader then fetches and caches it).
+//! Values are made by the same `ScalarType`/enum conversions the derived resolvers use, and
+//! `tests/tests/suite/plain_lists.rs` runs selections both ways and compares the answers.
+
+use super::context::{AppState, Session};
+use super::enums::*;
+use super::ids::{NodeType, encode};
+use super::types::Ticket;
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::{enum_value, resolve_list};
+use async_graphql::{
+    ContextSelectionSet, Name, OutputType, Positioned, ScalarType, ServerError, ServerResult, Value,
+};
+use chrono::{DateTime, Utc};
+use entity::{person, ticket, ticket_category};
+use service::directory;
+use service::tickets::{self, TicketColumns};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Request data that fixes which path ticket lists take, for the tests and the benchmark that
+/// compare the two; without it a list takes the plain path when it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListPath {
+    /// async-graphql's own: a future per field.
+    FieldFutures,
+    /// The plain path only: a list it cannot take answers an error instead.
+    PlainOnly,
+}
+
+/// `[Ticket!]!`, resolved synchronously when the selection allows (see the module docs).
+pub struct TicketList<'a>(pub Vec<&'a Ticket>);
+
+impl OutputType for TicketList<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<&Ticket> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<&Ticket> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<&Ticket> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let path = ctx.data_opt::<ListPath>().copied();
+        if path != Some(ListPath::FieldFutures) {
+            if let Some(value) = plain_tickets(ctx, &self.0) {
+                return Ok(value);
+            }
+            if path == Some(ListPath::PlainOnly) {
+                return Err(ServerError::new(
+                    "this ticket list cannot be resolved plainly",
+                    Some(field.pos),
+                ));
+            }
+        }
+        resolve_list(ctx, field, self.0.iter().copied(), Some(self.0.len())).await
+    }
+}
+
+/// The list's value, or `None` when it must take the per-field path.
+fn plain_tickets(ctx: &ContextSelectionSet<'_>, list: &[&Ticket]) -> Option<Value> {
+    let actor = ctx.data_opt::<Session>()?.actor.as_ref()?;
+    let directory = &ctx.data_opt::<AppState>()?.directory;
+    let plan = TicketPlan::new(ctx, &ctx.item.node)?;
+    let mut out = Vec::with_capacity(list.len());
+    for t in list {
+        let (row, loaded) = t.parts();
+        if !loaded.contains(plan.columns) {
+            return None;
+        }
+        let mut object = IndexMap::with_capacity(plan.fields.len());
+        for (key, f) in &plan.fields {
+            let value = match f {
+                TicketField::Typename => Value::String("Ticket".into()),
+                TicketField::Id => Value::String(encode(NodeType::Ticket, row.id).0),
+                TicketField::Number => Value::String(row.number.clone()),
+                TicketField::Title => Value::String(row.title.clone()),
+                TicketField::Description => Value::String(row.description.clone()),
+                TicketField::Kind => enum_value(TicketKind::from(row.kind)),
+                TicketField::Channel => enum_value(Channel::from(row.channel)),
+                TicketField::Status => enum_value(TicketStatus::from(row.status)),
+                TicketField::StatusLabel => {
+                    Value::String(tickets::workflow::label_ja(row.status).into())
+                }
+                TicketField::Priority => enum_value(Priority::from(row.priority)),
+                TicketField::Severity => optional(row.severity.map(Severity::from).map(enum_value)),
+                TicketField::Impact => optional(row.impact.map(Impact::from).map(enum_value)),
+                TicketField::OutOfScope => Value::Boolean(row.out_of_scope),
+                TicketField::OutOfScopeSystem => {
+                    optional(row.out_of_scope_system.clone().map(Value::String))
+                }
+                TicketField::ResolvedAt => time(row.resolved_at),
+                TicketField::ClosedAt => time(row.closed_at),
+                TicketField::CreatedAt => time(Some(row.created_at)),
+                TicketField::UpdatedAt => time(Some(row.updated_at)),
+                TicketField::Version => ScalarType::to_value(&row.version),
+                TicketField::Sla(sub) => sla(sub, row),
+                TicketField::Requester(sub) => match row.requester_id {
+                    None => Value::Null,
+                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor),
+                },
+                TicketField::Assignee(sub) => match row.assignee_id {
+                    None => Value::Null,
+                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor),
+                },
+                TicketField::Category(sub) => match row.category_id {
+                    None => Value::Null,
+                    Some(id) => category_value(sub, &*directory.categories.get(actor, id)?),
+                },
+            };
+            object.insert(key.clone(), value);
+        }
+        out.push(Value::Object(object));
+    }
+    Some(Value::List(out))
+}
+
+fn optional(v: Option<Value>) -> Value {
+    v.unwrap_or(Value::Null)
+}
+
+fn time(t: Option<DateTime<Utc>>) -> Value {
+    optional(t.map(|t| ScalarType::to_value(&t)))
+}
+
+fn sla(sub: &[(Name, SlaField)], t: &ticket::Model) -> Value {
+    let mut object = IndexMap::with_capacity(sub.len());
+    for (key, f) in sub {
+        let value = match f {
+            SlaField::Typename => Value::String("TicketSla".into()),
+            SlaField::ResponseDueAt => time(t.response_due_at),
+            SlaField::ResolutionDueAt => time(t.resolution_due_at),
+            SlaField::FirstRespondedAt => time(t.first_responded_at),
+            SlaField::PausedAt => time(t.sla_paused_at),
+            SlaField::PausedSeconds => ScalarType::to_value(&t.sla_paused_secs),
+            SlaField::ResponseBreachedAt => time(t.response_breached_at),
+            SlaField::ResolutionBreachedAt => time(t.resolution_breached_at),
+            SlaField::Breached => Value::Boolean(
+                t.response_breached_at.is_some() || t.resolution_breached_at.is_some(),
+            ),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn person_value(
+    sub: &[(Name, PersonField)],
+    p: &Arc<person::Model>,
+    actor: &service::Actor,
+) -> Value {
+    let mut object = IndexMap::with_capacity(sub.len());
+    for (key, f) in sub {
+        let value = match f {
+            PersonField::Typename => Value::String("Person".into()),
+            PersonField::Id => Value::String(encode(NodeType::Person, p.id).0),
+            PersonField::DisplayName => Value::String(p.display_name.clone()),
+            PersonField::DisplayNameKana => {
+                optional(p.display_name_kana.clone().map(Value::String))
+            }
+            PersonField::Email => optional(
+                directory::can_see_contact(actor, p).then(|| Value::String(p.email.clone())),
+            ),
+            PersonField::EmployeeNumber => optional(
+                directory::can_see_contact(actor, p)
+                    .then(|| p.employee_number.clone().map(Value::String))
+                    .flatten(),
+            ),
+            PersonField::Kind => enum_value(PersonKind::from(p.kind)),
+            PersonField::Active => Value::Boolean(p.active),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn category_value(sub: &[(Name, CategoryField)], c: &ticket_category::Model) -> Value {
+    let mut object = IndexMap::with_capacity(sub.len());
+    for (key, f) in sub {
+        let value = match f {
+            CategoryField::Typename => Value::String("TicketCategory".into()),
+            CategoryField::Id => Value::String(encode(NodeType::TicketCategory, c.id).0),
+            CategoryField::Code => Value::String(c.code.clone()),
+            CategoryField::Name => Value::String(c.name.clone()),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+/// What a list's selection asks of each ticket, in response order, and the columns it reads.
+struct TicketPlan {
+    fields: Vec<(Name, TicketField)>,
+    columns: TicketColumns,
+}
+
+enum TicketField {
+    Typename,
+    Id,
+    Number,
+    Title,
+    Description,
+    Kind,
+    Channel,
+    Status,
+    StatusLabel,
+    Priority,
+    Severity,
+    Impact,
+    OutOfScope,
+    OutOfScopeSystem,
+    ResolvedAt,
+    ClosedAt,
+    CreatedAt,
+    UpdatedAt,
+    Version,
+    Sla(Vec<(Name, SlaField)>),
+    Requester(Vec<(Name, PersonField)>),
+    Assignee(Vec<(Name, PersonField)>),
+    Category(Vec<(Name, CategoryField)>),
+}
+
+enum SlaField {
+    Typename,
+    ResponseDueAt,
+    ResolutionDueAt,
+    FirstRespondedAt,
+    PausedAt,
+    PausedSeconds,
+    ResponseBreachedAt,
+    ResolutionBreachedAt,
+    Breached,
+}
+
+enum PersonField {
+    Typename,
+    Id,
+    DisplayName,
+    DisplayNameKana,
+    Email,
+    EmployeeNumber,
+    Kind,
+    Active,
+}
+
+enum CategoryField {
+    Typename,
+    Id,
+    Code,
+    Name,
+}
+
+impl TicketPlan {
+    fn new(ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> Option<Self> {
+        let mut columns = TicketColumns::id_only();
+        let fields = plan(ctx, set, &["Ticket", "Node"], |name, field| {
+            if name != "id" && name != "__typename" {
+                columns = columns.union(super::types::ticket_field_columns(name)?);
+            }
+            let sub = &field.selection_set.node;
+            Some(match name {
+                "__typename" => TicketField::Typename,
+                "id" => TicketField::Id,
+                "number" => TicketField::Number,
+                "title" => TicketField::Title,
+                "description" => TicketField::Description,
+                "kind" => TicketField::Kind,
+                "channel" => TicketField::Channel,
+                "status" => TicketField::Status,
+                "statusLabel" => TicketField::StatusLabel,
+                "priority" => TicketField::Priority,
+                "severity" => TicketField::Severity,
+                "impact" => TicketField::Impact,
+                "outOfScope" => TicketField::OutOfScope,
+                "outOfScopeSystem" => TicketField::OutOfScopeSystem,
+                "resolvedAt" => TicketField::ResolvedAt,
+                "closedAt" => TicketField::ClosedAt,
+                "createdAt" => TicketField::CreatedAt,
+                "updatedAt" => TicketField::UpdatedAt,
+                "version" => TicketField::Version,
+                "sla" => TicketField::Sla(sla_plan(ctx, sub)?),
+                "requester" => TicketField::Requester(person_plan(ctx, sub)?),
+                "assignee" => TicketField::Assignee(person_plan(ctx, sub)?),
+                "category" => TicketField::Category(category_plan(ctx, sub)?),
+                _ => return None,
+            })
+        })?;
+        Some(Self { fields, columns })
+    }
+}
+
+fn sla_plan(ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> Option<Vec<(Name, SlaField)>> {
+    plan(ctx, set, &["TicketSla"], |name, _| {
+        Some(match name {
+            "__typename" => SlaField::Typename,
+            "responseDueAt" => SlaField::ResponseDueAt,
+            "resolutionDueAt" => SlaField::ResolutionDueAt,
+            "firstRespondedAt" => SlaField::FirstRespondedAt,
+            "pausedAt" => SlaField::PausedAt,
+            "pausedSeconds" => SlaField::PausedSeconds,
+            "responseBreachedAt" => SlaField::ResponseBreachedAt,
+            "resolutionBreachedAt" => SlaField::ResolutionBreachedAt,
+            "breached" => SlaField::Breached,
+            _ => return None,
+        })
+    })
+}
+
+fn person_plan(
+    ctx: &ContextSelectionSet<'_>,
+    set: &SelectionSet,
+) -> Option<Vec<(Name, PersonField)>> {
+    plan(ctx, set, &["Person", "Node"], |name, _| {
+        Some(match name {
+            "__typename" => PersonField::Typename,
+            "id" => PersonField::Id,
+            "displayName" => PersonField::DisplayName,
+            "displayNameKana" => PersonField::DisplayNameKana,
+            "email" => PersonField::Email,
+            "employeeNumber" => PersonField::EmployeeNumber,
+            "kind" => PersonField::Kind,
+            "active" => PersonField::Active,
+            _ => return None,
+        })
+    })
+}
+
+fn category_plan(
+    ctx: &ContextSelectionSet<'_>,
+    set: &SelectionSet,
+) -> Option<Vec<(Name, CategoryField)>> {
+    plan(ctx, set, &["TicketCategory", "Node"], |name, _| {
+        Some(match name {
+            "__typename" => CategoryField::Typename,
+            "id" => CategoryField::Id,
+            "code" => CategoryField::Code,
+            "name" => CategoryField::Name,
+            _ => return None,
+        })
+    })
+}
+
+/// The fields of `set` (fragments on one of `on` spread in place), each mapped by `field`, in
+/// response order; `None` when anything is beyond a plain read (see the module docs).
+fn plan<F>(
+    ctx: &ContextSelectionSet<'_>,
+    set: &SelectionSet,
+    on: &[&str],
+    mut field: impl FnMut(&str, &Field) -> Option<F>,
+) -> Option<Vec<(Name, F)>> {
+    let mut fields = Vec::new();
+    flatten(ctx, set, on, &mut fields)?;
+    let mut out: Vec<(Name, F)> = Vec::with_capacity(fields.len());
+    for f in fields {
+        let f = &f.node;
+        if !f.arguments.is_empty() || !f.directives.is_empty() {
+            return None;
+        }
+        let key = &f.response_key().node;
+        if out.iter().any(|(k, _)| k == key) {
+            return None;
+        }
+        out.push((key.clone(), field(f.name.node.as_str(), f)?));
+    }
+    Some(out)
+}
+
+fn flatten<'s>(
+    ctx: &'s ContextSelectionSet<'_>,
+    set: &'s SelectionSet,
+    on: &[&str],
+    out: &mut Vec<&'s Positioned<Field>>,
+) -> Option<()> {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(f) => out.push(f),
+            Selection::FragmentSpread(spread) => {
+                let fragment = ctx
+                    .query_env
+                    .fragments
+                    .get(&spread.node.fragment_name.node)?;
+                let condition = fragment.node.type_condition.node.on.node.as_str();
+                if !spread.node.directives.is_empty()
+                    || !fragment.node.directives.is_empty()
+                    || !on.contains(&condition)
+                {
+                    return None;
+                }
+                flatten(ctx, &fragment.node.selection_set.node, on, out)?;
+            }
+            Selection::InlineFragment(inline) => {
+                let applies = inline
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .is_none_or(|c| on.contains(&c.node.on.node.as_str()));
+                if !inline.node.directives.is_empty() || !applies {
+                    return None;
+                }
+                flatten(ctx, &inline.node.selection_set.node, on, out)?;
+            }
+        }
+    }
+    Some(())
+}
