@@ -165,27 +165,7 @@ pub struct SearchIndex {
     pub(crate) term_cache: std::sync::Mutex<(u64, HashMap<String, std::sync::Arc<DocTerms>>)>,
     /// FAQ document and token counts, for one searcher generation.
     faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
-    /// What a hit shows of a stored document (without the body), by segment and document:
-    /// a segment never changes, so an entry stays right for as long as its segment lives.
-    /// The FAQ answer path ranks 20 candidates a question, mostly the same few articles, and
-    /// reading each from the document store (a compressed block) was 7 % of a chat turn.
-    shown: std::sync::Mutex<
-        HashMap<(tantivy::index::SegmentId, tantivy::DocId), std::sync::Arc<Shown>>,
-    >,
 }
-
-/// The stored fields a [`Hit`] shows, besides highlights.
-struct Shown {
-    kind: DocKind,
-    id: String,
-    title: String,
-    number: Option<String>,
-    category: Option<String>,
-    status: String,
-}
-
-/// Entries [`SearchIndex::shown`] holds before it starts over.
-const SHOWN_CACHE: usize = 4096;
 
 /// A document's words and bigrams (title, keywords and body).
 #[derive(Debug, Default)]
@@ -389,7 +369,6 @@ impl SearchIndex {
             weights: Weights::default(),
             term_cache: Default::default(),
             faq_totals: Default::default(),
-            shown: Default::default(),
         })
     }
 
@@ -1043,102 +1022,48 @@ impl SearchIndex {
         addr: DocAddress,
         generators: Option<&[SnippetGenerator; 4]>,
     ) -> Result<Hit> {
-        let Some(generators) = generators else {
-            // No highlights: the shown fields, from the cache when the document was shown before.
-            let cache_key = (
-                searcher.segment_reader(addr.segment_ord).segment_id(),
-                addr.doc_id,
-            );
-            let cached = self
-                .shown
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&cache_key)
-                .cloned();
-            let shown = match cached {
-                Some(shown) => shown,
-                None => {
-                    let doc: TantivyDocument = searcher.doc(addr)?;
-                    let shown = std::sync::Arc::new(self.shown_fields(&doc));
-                    let mut cache = self
-                        .shown
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if cache.len() >= SHOWN_CACHE {
-                        cache.clear();
-                    }
-                    cache.insert(cache_key, std::sync::Arc::clone(&shown));
-                    shown
-                }
-            };
-            return Ok(Hit {
-                kind: shown.kind,
-                id: shown.id.clone(),
-                score,
-                title: shown.title.clone(),
-                number: shown.number.clone(),
-                category: shown.category.clone(),
-                status: shown.status.clone(),
-                highlights: Vec::new(),
-            });
-        };
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let f = &self.fields;
-        let shown = self.shown_fields(&doc);
-        let body = doc
-            .get_first(f.body)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let [title_g, title_bi_g, body_g, body_bi_g] = generators;
-        let mut highlights = Vec::new();
-        for (name, stored, morph, bigram) in [
-            ("title", shown.title.as_str(), title_g, title_bi_g),
-            ("body", body, body_g, body_bi_g),
-        ] {
-            let mut snippet = morph.snippet(stored);
-            if snippet.highlighted().is_empty() {
-                snippet = bigram.snippet(stored);
-            }
-            if snippet.highlighted().is_empty() {
-                continue;
-            }
-            snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-            highlights.push(Highlight {
-                field: name,
-                html: snippet.to_html(),
-            });
-        }
-        Ok(Hit {
-            kind: shown.kind,
-            id: shown.id,
-            score,
-            title: shown.title,
-            number: shown.number,
-            category: shown.category,
-            status: shown.status,
-            highlights,
-        })
-    }
-
-    /// The fields a hit shows, read from a stored document.
-    fn shown_fields(&self, doc: &TantivyDocument) -> Shown {
         let f = &self.fields;
         let text = |field: Field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str())
                 .map(str::to_owned)
         };
-        Shown {
+        let title = text(f.title).unwrap_or_default();
+        let mut highlights = Vec::new();
+        if let Some([title_g, title_bi_g, body_g, body_bi_g]) = generators {
+            let body = text(f.body).unwrap_or_default();
+            for (name, stored, morph, bigram) in [
+                ("title", &title, title_g, title_bi_g),
+                ("body", &body, body_g, body_bi_g),
+            ] {
+                let mut snippet = morph.snippet(stored);
+                if snippet.highlighted().is_empty() {
+                    snippet = bigram.snippet(stored);
+                }
+                if snippet.highlighted().is_empty() {
+                    continue;
+                }
+                snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+                highlights.push(Highlight {
+                    field: name,
+                    html: snippet.to_html(),
+                });
+            }
+        }
+        Ok(Hit {
             kind: text(f.kind)
                 .as_deref()
                 .and_then(DocKind::parse)
                 .unwrap_or(DocKind::Faq),
             id: text(f.id).unwrap_or_default(),
-            title: text(f.title).unwrap_or_default(),
+            score,
+            title,
             number: text(f.number),
             category: text(f.category),
             status: text(f.status).unwrap_or_default(),
-        }
+            highlights,
+        })
     }
 
     /// Tickets like `text` (another ticket's title and description), except
