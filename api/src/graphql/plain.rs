@@ -93,9 +93,8 @@ fn plain_tickets(ctx: &ContextSelectionSet<'_>, list: &[&Ticket]) -> Option<Valu
         if !loaded.contains(plan.columns) {
             return None;
         }
-        let mut object = IndexMap::with_capacity(plan.fields.len());
-        for (key, f) in &plan.fields {
-            let value = match f {
+        let object = object(&plan.fields, |f| {
+            Some(match f {
                 TicketField::Typename => Value::String("Ticket".into()),
                 TicketField::Id => Value::String(encode(NodeType::Ticket, row.id).0),
                 TicketField::Number => Value::String(row.number.clone()),
@@ -119,25 +118,34 @@ fn plain_tickets(ctx: &ContextSelectionSet<'_>, list: &[&Ticket]) -> Option<Valu
                 TicketField::CreatedAt => time(Some(row.created_at)),
                 TicketField::UpdatedAt => time(Some(row.updated_at)),
                 TicketField::Version => ScalarType::to_value(&row.version),
-                TicketField::Sla(sub) => sla(sub, row),
+                TicketField::Sla(sub) => sla(sub, row)?,
                 TicketField::Requester(sub) => match row.requester_id {
                     None => Value::Null,
-                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor),
+                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor)?,
                 },
                 TicketField::Assignee(sub) => match row.assignee_id {
                     None => Value::Null,
-                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor),
+                    Some(id) => person_value(sub, &directory.people.get(actor, id)?, actor)?,
                 },
                 TicketField::Category(sub) => match row.category_id {
                     None => Value::Null,
-                    Some(id) => category_value(sub, &*directory.categories.get(actor, id)?),
+                    Some(id) => category_value(sub, &*directory.categories.get(actor, id)?)?,
                 },
-            };
-            object.insert(key.clone(), value);
-        }
-        out.push(Value::Object(object));
+            })
+        })?;
+        out.push(object);
     }
     Some(Value::List(out))
+}
+
+/// An object of the selected fields in response order, each made by `value`; `None` as soon
+/// as one cannot be made plainly.
+fn object<F>(fields: &[(Name, F)], mut value: impl FnMut(&F) -> Option<Value>) -> Option<Value> {
+    let mut object = IndexMap::with_capacity(fields.len());
+    for (key, f) in fields {
+        object.insert(key.clone(), value(f)?);
+    }
+    Some(Value::Object(object))
 }
 
 fn optional(v: Option<Value>) -> Value {
@@ -148,10 +156,9 @@ fn time(t: Option<DateTime<Utc>>) -> Value {
     optional(t.map(|t| ScalarType::to_value(&t)))
 }
 
-fn sla(sub: &[(Name, SlaField)], t: &ticket::Model) -> Value {
-    let mut object = IndexMap::with_capacity(sub.len());
-    for (key, f) in sub {
-        let value = match f {
+fn sla(sub: &[(Name, SlaField)], t: &ticket::Model) -> Option<Value> {
+    object(sub, |f| {
+        Some(match f {
             SlaField::Typename => Value::String("TicketSla".into()),
             SlaField::ResponseDueAt => time(t.response_due_at),
             SlaField::ResolutionDueAt => time(t.resolution_due_at),
@@ -163,20 +170,17 @@ fn sla(sub: &[(Name, SlaField)], t: &ticket::Model) -> Value {
             SlaField::Breached => Value::Boolean(
                 t.response_breached_at.is_some() || t.resolution_breached_at.is_some(),
             ),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+        })
+    })
 }
 
 fn person_value(
     sub: &[(Name, PersonField)],
     p: &Arc<person::Model>,
     actor: &service::Actor,
-) -> Value {
-    let mut object = IndexMap::with_capacity(sub.len());
-    for (key, f) in sub {
-        let value = match f {
+) -> Option<Value> {
+    object(sub, |f| {
+        Some(match f {
             PersonField::Typename => Value::String("Person".into()),
             PersonField::Id => Value::String(encode(NodeType::Person, p.id).0),
             PersonField::DisplayName => Value::String(p.display_name.clone()),
@@ -193,24 +197,19 @@ fn person_value(
             ),
             PersonField::Kind => enum_value(PersonKind::from(p.kind)),
             PersonField::Active => Value::Boolean(p.active),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+        })
+    })
 }
 
-fn category_value(sub: &[(Name, CategoryField)], c: &ticket_category::Model) -> Value {
-    let mut object = IndexMap::with_capacity(sub.len());
-    for (key, f) in sub {
-        let value = match f {
+fn category_value(sub: &[(Name, CategoryField)], c: &ticket_category::Model) -> Option<Value> {
+    object(sub, |f| {
+        Some(match f {
             CategoryField::Typename => Value::String("TicketCategory".into()),
             CategoryField::Id => Value::String(encode(NodeType::TicketCategory, c.id).0),
             CategoryField::Code => Value::String(c.code.clone()),
             CategoryField::Name => Value::String(c.name.clone()),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+        })
+    })
 }
 
 /// What a list's selection asks of each ticket, in response order, and the columns it reads.
