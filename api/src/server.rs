@@ -209,7 +209,7 @@ impl Application {
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
         ))];
-        jobs.push(tokio::spawn(ledger_job(
+        jobs.push(tokio::spawn(housekeeping_job(
             state.clone(),
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
@@ -608,10 +608,16 @@ async fn evidence_download(
     }
 }
 
-/// Tells borrowers about overdue loans and the DX division about expiring licenses, periodically.
-async fn ledger_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Periodically: deletes chat turns past their retention, tells borrowers about overdue loans
+/// and the DX division about expiring licenses.
+async fn housekeeping_job(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         let at = service::tickets::now();
+        match service::chat::prune_turns(&state.db.write, at).await {
+            Ok(n) if n > 0 => tracing::info!(count = n, "chat turns past their retention deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "chat turn retention failed"),
+        }
         match service::ledger::loans::notify_overdue(&state.db.write, at, 200).await {
             Ok(b) if !b.is_empty() => tracing::info!(count = b.len(), "overdue loans reported"),
             Ok(_) => {}

@@ -1,5 +1,5 @@
 //! A chat (a 1:1 chat with the bot, or a group/channel it is in): where replies and ticket
-//! updates go, the dialog state, and the recent transcript a ticket opened from it carries.
+//! updates go, the dialog state, and its turns (`chat_turn`).
 
 use sea_orm::entity::prelude::*;
 
@@ -21,8 +21,6 @@ pub struct Model {
     pub service_url: Option<String>,
     /// The dialog state (`service::chat::DialogState`).
     pub state: Json,
-    /// The latest turns, oldest first (`service::chat::Turn`).
-    pub transcript: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

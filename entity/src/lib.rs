@@ -13,6 +13,7 @@ pub mod chat_account;
 pub mod chat_code;
 pub mod chat_conversation;
 pub mod chat_ticket_link;
+pub mod chat_turn;
 pub mod consumable_item;
 pub mod consumable_model;
 pub mod delivery;

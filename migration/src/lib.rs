@@ -13,6 +13,7 @@ mod m20261130_000007_password_reset;
 mod m20261130_000008_link_nonces;
 mod m20261130_000009_ledgers;
 mod m20261130_000010_open_tickets_index;
+mod m20261201_000011_chat_turns;
 
 /// Makes a history table append-only in the database itself: any UPDATE or DELETE aborts.
 /// Triggers `{table}_no_update` / `{table}_no_delete` on SQLite; trigger and function
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_link_nonces::Migration),
             Box::new(m20261130_000009_ledgers::Migration),
             Box::new(m20261130_000010_open_tickets_index::Migration),
+            Box::new(m20261201_000011_chat_turns::Migration),
         ]
     }
 }

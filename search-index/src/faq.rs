@@ -101,21 +101,25 @@ impl SearchIndex {
             highlight: false,
             count: false,
         };
-        let hits = self.search_analyzed(&q, &req, &[])?.hits;
+        // One searcher throughout: the candidates' addresses are valid in it alone.
         let searcher = self.searcher();
+        let top = self.top_analyzed(&searcher, &q, &req)?;
         let weights = QueryWeights::new(&searcher, self, &q)?;
-        let top_score = hits.first().map_or(1.0, |h| h.score).max(f32::EPSILON);
-        let mut scored: Vec<(f32, f32, Hit)> = Vec::with_capacity(hits.len());
-        for hit in hits {
-            let terms = self.doc_terms(&searcher, hit.kind, &hit.id)?;
-            let coverage = weights.coverage(&q, &terms, &thresholds);
+        let top_score = top.first().map_or(1.0, |h| h.0).max(f32::EPSILON);
+        let mut scored = Vec::with_capacity(top.len());
+        for (bm25, addr) in top {
+            let c = self.candidate(&searcher, addr)?;
+            let coverage = weights.coverage(&q, &c.terms, &thresholds);
             let w = thresholds.coverage_weight;
-            let score = w * coverage + (1.0 - w) * hit.score / top_score;
-            scored.push((score, coverage, hit));
+            let score = w * coverage + (1.0 - w) * bm25 / top_score;
+            scored.push((score, coverage, bm25, addr, c));
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let coverage = scored.first().map_or(0.0, |s| s.1);
-        let ranked = scored.iter().map(|(s, _, h)| (h.id.clone(), *s)).collect();
+        let ranked = scored
+            .iter()
+            .map(|(s, _, _, _, c)| (c.hit.id.clone(), *s))
+            .collect();
         let confidence = if scored.is_empty() || coverage < thresholds.choose {
             Confidence::Decline
         } else if coverage >= thresholds.answer {
@@ -123,12 +127,25 @@ impl SearchIndex {
         } else {
             Confidence::Choose
         };
-        let mut hits: Vec<Hit> = if confidence == Confidence::Decline {
+        let mut shown: Vec<(Hit, _)> = if confidence == Confidence::Decline {
             Vec::new()
         } else {
-            scored.into_iter().take(3).map(|(_, _, h)| h).collect()
+            scored
+                .into_iter()
+                .take(3)
+                .map(|(_, _, bm25, addr, c)| {
+                    (
+                        Hit {
+                            score: bm25,
+                            ..c.hit.clone()
+                        },
+                        addr,
+                    )
+                })
+                .collect()
         };
-        self.highlight(&q, &mut hits)?;
+        self.highlight(&searcher, &q, &mut shown)?;
+        let hits = shown.into_iter().map(|(h, _)| h).collect();
         Ok(Suggestion {
             confidence,
             hits,

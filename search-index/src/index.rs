@@ -161,8 +161,9 @@ pub struct SearchIndex {
     reader: IndexReader,
     pub(crate) fields: Fields,
     pub weights: Weights,
-    /// Analysed terms of documents, for re-ranking; valid for one searcher generation.
-    pub(crate) term_cache: std::sync::Mutex<(u64, HashMap<String, std::sync::Arc<DocTerms>>)>,
+    /// FAQ candidates' stored fields and analysed terms by address, for re-ranking; valid for
+    /// one searcher generation (addresses change with segments).
+    candidates: std::sync::Mutex<(u64, HashMap<DocAddress, std::sync::Arc<Candidate>>)>,
     /// FAQ document and token counts, for one searcher generation.
     faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
 }
@@ -176,6 +177,22 @@ pub(crate) struct DocTerms {
     /// Anywhere, body included.
     pub words: std::collections::HashSet<String>,
     pub bigrams: std::collections::HashSet<String>,
+}
+
+/// A document as the FAQ answer path re-ranks it: its hit (without score or highlights) and
+/// its analysed terms.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    pub hit: Hit,
+    pub terms: DocTerms,
+}
+
+/// The top documents of a search, before their hits are built.
+pub(crate) struct Top {
+    pub docs: Vec<(Score, DocAddress)>,
+    pub has_more: bool,
+    pub total: Option<usize>,
+    pub facets: Facets,
 }
 
 /// A page of search results.
@@ -367,7 +384,7 @@ impl SearchIndex {
             reader,
             fields,
             weights: Weights::default(),
-            term_cache: Default::default(),
+            candidates: Default::default(),
             faq_totals: Default::default(),
         })
     }
@@ -448,61 +465,57 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
-    /// The analysed terms of a stored document, cached per index generation.
-    pub(crate) fn doc_terms(
+    /// A candidate's hit and analysed terms, read from the document store once per searcher
+    /// generation: the FAQ answer path ranks 20 candidates a question, mostly the same ones.
+    pub(crate) fn candidate(
         &self,
         searcher: &Searcher,
-        kind: DocKind,
-        id: &str,
-    ) -> Result<std::sync::Arc<DocTerms>> {
+        addr: DocAddress,
+    ) -> Result<std::sync::Arc<Candidate>> {
+        use std::sync::{Arc, PoisonError};
         let generation = searcher.generation().generation_id();
-        let k = key(kind, id);
         {
             let mut cache = self
-                .term_cache
+                .candidates
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                .unwrap_or_else(PoisonError::into_inner);
             if cache.0 != generation {
                 *cache = (generation, HashMap::new());
             }
-            if let Some(t) = cache.1.get(&k) {
-                return Ok(std::sync::Arc::clone(t));
+            if let Some(c) = cache.1.get(&addr) {
+                return Ok(Arc::clone(c));
             }
         }
-        let t = tantivy::Term::from_field_text(self.fields.key, &k);
-        let top = searcher.search(
-            &TermQuery::new(t, IndexRecordOption::Basic),
-            &TopDocs::with_limit(1).order_by_score(),
-        )?;
+        let doc: TantivyDocument = searcher.doc(addr)?;
         let mut terms = DocTerms::default();
-        if let Some((_, addr)) = top.first() {
-            let doc: TantivyDocument = searcher.doc(*addr)?;
-            let f = &self.fields;
-            for field in [f.title, f.keywords, f.body] {
-                for v in doc.get_all(field) {
-                    let a = analyze(v.as_str().unwrap_or_default());
-                    if field != f.body {
-                        terms
-                            .head_words
-                            .extend(a.morph.iter().map(|t| t.text.clone()));
-                        terms
-                            .head_bigrams
-                            .extend(a.bigram.iter().map(|t| t.text.clone()));
-                    }
-                    terms.words.extend(a.morph.into_iter().map(|t| t.text));
-                    terms.bigrams.extend(a.bigram.into_iter().map(|t| t.text));
+        let f = &self.fields;
+        for field in [f.title, f.keywords, f.body] {
+            for v in doc.get_all(field) {
+                let a = analyze(v.as_str().unwrap_or_default());
+                if field != f.body {
+                    terms
+                        .head_words
+                        .extend(a.morph.iter().map(|t| t.text.clone()));
+                    terms
+                        .head_bigrams
+                        .extend(a.bigram.iter().map(|t| t.text.clone()));
                 }
+                terms.words.extend(a.morph.into_iter().map(|t| t.text));
+                terms.bigrams.extend(a.bigram.into_iter().map(|t| t.text));
             }
         }
-        let terms = std::sync::Arc::new(terms);
+        let c = Arc::new(Candidate {
+            hit: self.hit_of(&doc, 0.0, None),
+            terms,
+        });
         let mut cache = self
-            .term_cache
+            .candidates
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner);
         if cache.0 == generation {
-            cache.1.insert(k, std::sync::Arc::clone(&terms));
+            cache.1.insert(addr, Arc::clone(&c));
         }
-        Ok(terms)
+        Ok(c)
     }
 
     /// Picks up the latest commit now instead of after the reload delay.
@@ -895,6 +908,33 @@ impl SearchIndex {
         exclude: &[String],
     ) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
+        let top = self.top(&searcher, &*text, req, exclude)?;
+        let generators = if req.highlight {
+            Some(self.snippet_generators(&searcher, &*text)?)
+        } else {
+            None
+        };
+        let hits = top
+            .docs
+            .into_iter()
+            .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SearchResults {
+            hits,
+            has_more: top.has_more,
+            total: top.total,
+            facets: top.facets,
+        })
+    }
+
+    /// The top documents for `text` in the request's scope, without building their hits.
+    pub(crate) fn top(
+        &self,
+        searcher: &Searcher,
+        text: &dyn Query,
+        req: &SearchRequest<'_>,
+        exclude: &[String],
+    ) -> Result<Top> {
         let mut clauses = self.scope(req.access, req.filter);
         clauses.push((Occur::Must, text.box_clone()));
         for key in exclude {
@@ -913,12 +953,12 @@ impl SearchIndex {
         let faq_only = Self::faq_only(req);
         let faq_stats;
         let stats: &dyn tantivy::query::Bm25StatisticsProvider = if faq_only {
-            faq_stats = self.faq_stats(&searcher)?;
+            faq_stats = self.faq_stats(searcher)?;
             &faq_stats
         } else {
-            &searcher
+            searcher
         };
-        let (mut top, total, facets) = if req.count {
+        let (mut docs, total, facets) = if req.count {
             let (top, total, facets) = searcher.search_with_statistics_provider(
                 &query,
                 &(top, Count, FacetCollector),
@@ -932,50 +972,51 @@ impl SearchIndex {
                 Facets::default(),
             )
         };
-        let has_more = top.len() > limit;
-        top.truncate(limit);
-        let generators = if req.highlight {
-            Some(self.snippet_generators(&searcher, &*text)?)
-        } else {
-            None
-        };
-        let hits = top
-            .into_iter()
-            .map(|(score, addr)| self.hit(&searcher, score, addr, generators.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(SearchResults {
-            hits,
+        let has_more = docs.len() > limit;
+        docs.truncate(limit);
+        Ok(Top {
+            docs,
             has_more,
             total,
             facets,
         })
     }
 
-    /// Adds highlights to hits found without them (the FAQ answer path ranks dozens of
-    /// candidates and shows three: highlighting costs a tokenization of each document, so
-    /// only the shown ones are).
-    pub(crate) fn highlight(&self, q: &AnalyzedQuery, hits: &mut [Hit]) -> Result<()> {
+    /// Adds highlights to hits found without them, at their addresses in `searcher` (the FAQ
+    /// answer path ranks 20 candidates and shows three: highlighting costs a tokenization of
+    /// each document, so only the shown ones are).
+    pub(crate) fn highlight(
+        &self,
+        searcher: &Searcher,
+        q: &AnalyzedQuery,
+        hits: &mut [(Hit, DocAddress)],
+    ) -> Result<()> {
         let Some(text) = self.text_query(q) else {
             return Ok(());
         };
         if hits.is_empty() {
             return Ok(());
         }
-        let searcher = self.reader.searcher();
-        let generators = self.snippet_generators(&searcher, &*text)?;
-        for h in hits.iter_mut() {
-            let t = tantivy::Term::from_field_text(self.fields.key, &key(h.kind, &h.id));
-            let top = searcher.search(
-                &TermQuery::new(t, IndexRecordOption::Basic),
-                &TopDocs::with_limit(1).order_by_score(),
-            )?;
-            if let Some((_, addr)) = top.first() {
-                h.highlights = self
-                    .hit(&searcher, h.score, *addr, Some(&generators))?
-                    .highlights;
-            }
+        let generators = self.snippet_generators(searcher, &*text)?;
+        for (h, addr) in hits.iter_mut() {
+            h.highlights = self
+                .hit(searcher, h.score, *addr, Some(&generators))?
+                .highlights;
         }
         Ok(())
+    }
+
+    /// The top documents of an any-word search for `q` (see [`Self::search_analyzed`]).
+    pub(crate) fn top_analyzed(
+        &self,
+        searcher: &Searcher,
+        q: &AnalyzedQuery,
+        req: &SearchRequest<'_>,
+    ) -> Result<Vec<(Score, DocAddress)>> {
+        match self.text_query(q) {
+            Some(text) => Ok(self.top(searcher, &*text, req, &[])?.docs),
+            None => Ok(vec![]),
+        }
     }
 
     fn snippet_generators(
@@ -1023,6 +1064,15 @@ impl SearchIndex {
         generators: Option<&[SnippetGenerator; 4]>,
     ) -> Result<Hit> {
         let doc: TantivyDocument = searcher.doc(addr)?;
+        Ok(self.hit_of(&doc, score, generators))
+    }
+
+    fn hit_of(
+        &self,
+        doc: &TantivyDocument,
+        score: Score,
+        generators: Option<&[SnippetGenerator; 4]>,
+    ) -> Hit {
         let f = &self.fields;
         let text = |field: Field| {
             doc.get_first(field)
@@ -1051,7 +1101,7 @@ impl SearchIndex {
                 });
             }
         }
-        Ok(Hit {
+        Hit {
             kind: text(f.kind)
                 .as_deref()
                 .and_then(DocKind::parse)
@@ -1063,7 +1113,7 @@ impl SearchIndex {
             category: text(f.category),
             status: text(f.status).unwrap_or_default(),
             highlights,
-        })
+        }
     }
 
     /// Tickets like `text` (another ticket's title and description), except

@@ -16,7 +16,8 @@ use crate::db::First as _;
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     Channel, FaqStatus, PersonKind, TicketKind, TicketStatus, chat_account, chat_code,
-    chat_conversation, chat_ticket_link, faq_article, link_nonce, person, tenant, ticket,
+    chat_conversation, chat_ticket_link, chat_turn, faq_article, link_nonce, person, tenant,
+    ticket,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -43,8 +44,10 @@ pub const CODE_MINUTES: i64 = 10;
 pub const CODE_TRIES: i32 = 3;
 /// Codes an account may ask for in an hour.
 pub const CODES_PER_HOUR: u64 = 3;
-/// Turns a conversation keeps (the transcript a ticket carries).
-pub const TRANSCRIPT_TURNS: usize = 30;
+/// The latest turns a ticket opened from a chat carries.
+pub const TRANSCRIPT_TURNS: u64 = 30;
+/// Days a chat turn is kept; [`prune_turns`] deletes older ones.
+pub const TURN_RETENTION_DAYS: i64 = 90;
 /// Longest ticket title made from a chat question, in characters.
 const TITLE_CHARS: usize = 60;
 
@@ -295,7 +298,6 @@ pub async fn conversation(
         account_id: Set(account_id),
         service_url: Set(service_url.map(str::to_owned)),
         state: Set(json!({})),
-        transcript: Set(json!([])),
         created_at: Set(at),
         updated_at: Set(at),
     })
@@ -318,10 +320,35 @@ pub fn state_of(c: &chat_conversation::Model) -> DialogState {
     serde::Deserialize::deserialize(&c.state).unwrap_or_default()
 }
 
-/// The kept turns of a conversation, oldest first.
-pub fn transcript_of(c: &chat_conversation::Model) -> Vec<Turn> {
-    // Read in place: cloning the JSON tree first was a tenth of a chat turn's allocations.
-    serde::Deserialize::deserialize(&c.transcript).unwrap_or_default()
+/// The latest [`TRANSCRIPT_TURNS`] turns of a conversation, oldest first.
+pub async fn transcript(
+    db: &impl ConnectionTrait,
+    conversation_id: Uuid,
+) -> ServiceResult<Vec<Turn>> {
+    let mut rows = chat_turn::Entity::find()
+        .filter(chat_turn::Column::ConversationId.eq(conversation_id))
+        .order_by_desc(chat_turn::Column::Id)
+        .limit(TRANSCRIPT_TURNS)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows
+        .into_iter()
+        .map(|r| Turn {
+            at: r.at,
+            from: r.speaker,
+            text: r.text,
+        })
+        .collect())
+}
+
+/// Deletes the turns older than [`TURN_RETENTION_DAYS`]; returns how many.
+pub async fn prune_turns(db: &impl ConnectionTrait, now: DateTime<Utc>) -> ServiceResult<u64> {
+    Ok(chat_turn::Entity::delete_many()
+        .filter(chat_turn::Column::At.lt(now - Duration::days(TURN_RETENTION_DAYS)))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Whether a conversation is a group chat (FAQ answers only).
@@ -329,7 +356,7 @@ pub fn is_group(c: &chat_conversation::Model) -> bool {
     c.kind == ChatKind::Group.as_str()
 }
 
-/// Stores the dialog state and appends turns (keeping the latest [`TRANSCRIPT_TURNS`]).
+/// Stores the dialog state and appends turns.
 pub async fn save(
     db: &impl ConnectionTrait,
     c: &chat_conversation::Model,
@@ -337,54 +364,66 @@ pub async fn save(
     turns: &[Turn],
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    save_many(db, &[saved(c, state, turns)?], at).await
+    save_many(db, vec![saved(c, state, turns)?], at).await
 }
 
-/// What [`save`] writes for a conversation: its id, the state and the transcript with `turns`
-/// appended (the latest [`TRANSCRIPT_TURNS`]), for [`save_many`].
+/// What [`save`] writes for a conversation: the new state and the turns to append, for
+/// [`save_many`].
 pub fn saved(
     c: &chat_conversation::Model,
     state: &DialogState,
     turns: &[Turn],
 ) -> ServiceResult<Saved> {
-    let mut transcript = transcript_of(c);
-    transcript.extend(turns.iter().cloned());
-    if transcript.len() > TRANSCRIPT_TURNS {
-        transcript.drain(..transcript.len() - TRANSCRIPT_TURNS);
-    }
     Ok(Saved {
         conversation_id: c.id,
+        tenant_id: c.tenant_id,
         state: serde_json::to_value(state).map_err(|e| ServiceError::Config(e.to_string()))?,
-        transcript: serde_json::to_value(&transcript)
-            .map_err(|e| ServiceError::Config(e.to_string()))?,
+        turns: turns.to_vec(),
     })
 }
 
-/// A conversation's new state and transcript, as [`saved`] computes them.
+/// A conversation's new state and its new turns, as [`saved`] computes them.
 #[derive(Debug, Clone)]
 pub struct Saved {
     pub conversation_id: Uuid,
+    pub tenant_id: Uuid,
     pub state: Value,
-    pub transcript: Value,
+    pub turns: Vec<Turn>,
 }
 
-/// Writes the turns of many conversations (a group commit's), one statement each.
+/// Writes the turns of many conversations (a group commit's): each conversation's state with
+/// one statement, the turns of all with one multi-row insert.
 pub async fn save_many(
     db: &impl ConnectionTrait,
-    rows: &[Saved],
+    rows: Vec<Saved>,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
+    let mut turns = vec![];
     for row in rows {
         // Without RETURNING: every turn saves, and nothing reads the row back.
         chat_conversation::Entity::update_many()
             .set(chat_conversation::ActiveModel {
-                state: Set(row.state.clone()),
-                transcript: Set(row.transcript.clone()),
+                state: Set(row.state),
                 updated_at: Set(at),
                 ..Default::default()
             })
             .filter(chat_conversation::Column::Id.eq(row.conversation_id))
             .exec(db)
+            .await?;
+        turns.extend(row.turns.into_iter().map(|t| chat_turn::ActiveModel {
+            tenant_id: Set(row.tenant_id),
+            conversation_id: Set(row.conversation_id),
+            speaker: Set(t.from),
+            text: Set(t.text),
+            at: Set(t.at),
+            ..Default::default()
+        }));
+    }
+    // SQLite allows 32,766 bound values in a statement; a turn binds 5.
+    let mut turns = turns.into_iter().peekable();
+    while turns.peek().is_some() {
+        chat_turn::Entity::insert_many(turns.by_ref().take(1_000))
+            .exec_without_returning(db)
             .await?;
     }
     Ok(())

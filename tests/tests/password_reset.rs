@@ -262,14 +262,18 @@ async fn a_linked_person_resets_their_ldap_password_in_a_real_browser() {
         !raw.windows(NEW.len()).any(|w| w == NEW.as_bytes()),
         "the new password is in the database file"
     );
-    let conv = entity::chat_conversation::Entity::find()
+    let turns = entity::chat_turn::Entity::find()
         .all(&app.db.read)
         .await
         .unwrap();
     assert!(
-        conv.iter()
-            .all(|c| !c.transcript.to_string().contains(&token)
-                && !c.transcript.to_string().contains(&code))
+        turns.iter().any(|t| t.text.contains("再設定用リンク")),
+        "{turns:?}"
+    );
+    assert!(
+        turns
+            .iter()
+            .all(|t| !t.text.contains(&token) && !t.text.contains(&code))
     );
     let jobs = entity::job::Entity::find().all(&app.db.read).await.unwrap();
     assert!(

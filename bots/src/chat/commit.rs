@@ -161,7 +161,7 @@ async fn write(
     }
     let err = |e: service::ServiceError| DbErr::Custom(e.to_string());
     let txn = db.begin().await?;
-    chat::save_many(&txn, &saved, now).await.map_err(err)?;
+    chat::save_many(&txn, saved, now).await.map_err(err)?;
     let mut claimed = jobs::enqueue_claimed_many(&txn, sends, lease, now)
         .await
         .map_err(err)?

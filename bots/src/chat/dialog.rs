@@ -854,7 +854,7 @@ async fn create_ticket(
     let Some(question) = state.last_question.take() else {
         return Ok(Reply::text("お困りの内容を文章で送ってください。"));
     };
-    let mut transcript = chat::transcript_of(conversation);
+    let mut transcript = chat::transcript(txn, conversation.id).await?;
     transcript.extend(pressed.map(|p| Turn::user(p, at)));
     let t = chat::open_ticket(txn, user, conversation, &question, &transcript, at).await?;
     state.shown.clear();

@@ -98,7 +98,7 @@ async fn many_conversations_at_once(backend: Backend) {
     let convs = chat_conversation::Entity::find().all(db).await.unwrap();
     assert_eq!(convs.len(), USERS);
     for c in &convs {
-        let t = service::chat::transcript_of(c);
+        let t = service::chat::transcript(db, c.id).await.unwrap();
         assert_eq!(t.len(), 2, "{t:?}");
         assert_eq!(t[0].text, "プリンターが動かない");
         assert_eq!(t[1].from, "bot");
@@ -189,9 +189,14 @@ async fn a_turn_the_database_refuses_fails_alone() {
         .all(&db.write)
         .await
         .unwrap();
-    let saved: Vec<usize> = convs
-        .iter()
-        .map(|c| service::chat::transcript_of(c).len())
-        .collect();
+    let mut saved = vec![];
+    for c in &convs {
+        saved.push(
+            service::chat::transcript(&db.write, c.id)
+                .await
+                .unwrap()
+                .len(),
+        );
+    }
     assert_eq!(saved.iter().sum::<usize>(), 2, "{saved:?}");
 }

@@ -10,6 +10,7 @@ mod authorization_matrix;
 mod bad_input;
 mod calendars;
 mod chat_commit;
+mod chat_turns;
 mod faq_search;
 mod ledger_api;
 mod ledgers;
