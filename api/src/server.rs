@@ -145,6 +145,7 @@ impl Application {
             upload: cfg.graphql.max_upload_bytes.max(max_body),
         });
         let app_state = state.clone();
+        let parsed = web::Data::new(crate::graphql::documents::ParsedQueries::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(request_id))
@@ -179,6 +180,7 @@ impl Application {
                     web::post().to(crate::webhooks::teams_outgoing),
                 )
                 .app_data(limits.clone())
+                .app_data(parsed.clone())
                 .service(
                     web::resource("/graphql")
                         .app_data(web::PayloadConfig::new(limits.upload))
@@ -645,6 +647,7 @@ async fn graphql_post(
     auth: web::Data<Authenticator>,
     state: web::Data<AppState>,
     limits: web::Data<BodyLimits>,
+    parsed: web::Data<crate::graphql::documents::ParsedQueries>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -674,46 +677,50 @@ async fn graphql_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let request: async_graphql::BatchRequest = if content_type.starts_with("multipart/form-data") {
-        // The GraphQL multipart request spec: file uploads (ledger imports, evidence).
-        let opts = async_graphql::http::MultipartOptions::default()
-            .max_file_size(limits.upload)
-            .max_num_files(20);
-        match async_graphql::http::receive_batch_body(
-            Some(content_type),
-            futures::io::Cursor::new(body.to_vec()),
-            opts,
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => {
+    let mut request: async_graphql::BatchRequest =
+        if content_type.starts_with("multipart/form-data") {
+            // The GraphQL multipart request spec: file uploads (ledger imports, evidence).
+            let opts = async_graphql::http::MultipartOptions::default()
+                .max_file_size(limits.upload)
+                .max_num_files(20);
+            match async_graphql::http::receive_batch_body(
+                Some(content_type),
+                futures::io::Cursor::new(body.to_vec()),
+                opts,
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    return graphql_error(
+                        StatusCode::BAD_REQUEST,
+                        "BAD_REQUEST",
+                        &format!("マルチパートのGraphQLリクエストを読めません: {e}"),
+                    );
+                }
+            }
+        } else {
+            if body.len() > limits.json {
                 return graphql_error(
-                    StatusCode::BAD_REQUEST,
+                    StatusCode::PAYLOAD_TOO_LARGE,
                     "BAD_REQUEST",
-                    &format!("マルチパートのGraphQLリクエストを読めません: {e}"),
+                    "リクエストが大きすぎます",
                 );
             }
-        }
-    } else {
-        if body.len() > limits.json {
-            return graphql_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BAD_REQUEST",
-                "リクエストが大きすぎます",
-            );
-        }
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => {
-                return graphql_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    &format!("リクエストがGraphQLのJSONではありません: {e}"),
-                );
+            match serde_json::from_slice(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    return graphql_error(
+                        StatusCode::BAD_REQUEST,
+                        "BAD_REQUEST",
+                        &format!("リクエストがGraphQLのJSONではありません: {e}"),
+                    );
+                }
             }
-        }
-    };
+        };
+    for r in request.iter_mut() {
+        parsed.prepare(r);
+    }
     let loaders = actor
         .as_ref()
         .map(|a| Loaders::new(&state.db, a, &state.directory));

@@ -301,6 +301,8 @@ async fn main() -> anyhow::Result<()> {
         // the server does, without HTTP: what GraphQL adds to the service call, with the list
         // resolved plainly (as served) and with a future per field (async-graphql's own path).
         let schema = api::graphql::build(app_state.clone(), &cfg.graphql);
+        // The parsed document remembered as the server does.
+        let parsed = api::graphql::documents::ParsedQueries::default();
         for (label, path) in [
             ("plain", None),
             (
@@ -324,6 +326,7 @@ async fn main() -> anyhow::Result<()> {
                 if let Some(path) = path {
                     request = request.data(path);
                 }
+                parsed.prepare(&mut request);
                 let response = schema.execute(request).await;
                 anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);
                 bytes += serde_json::to_vec(&response)?.len();

@@ -901,12 +901,14 @@ pub async fn faq_article(
     user: &ChatUser,
     id: Uuid,
 ) -> ServiceResult<Option<faq_article::Model>> {
+    // The audience is checked here rather than with `LIKE ?` in SQL: SQLite re-prepares a
+    // statement whose LIKE pattern is a bound parameter every time it is bound.
     Ok(faq_article::Entity::find_by_id(id)
         .filter(faq_article::Column::TenantId.eq(user.account.tenant_id))
         .filter(faq_article::Column::Status.eq(FaqStatus::Published))
-        .filter(faq_article::Column::Audience.like(format!("%{}%", user.audience)))
         .first(db)
-        .await?)
+        .await?
+        .filter(|a| a.audience.split(',').any(|x| x == user.audience)))
 }
 
 /// Records a 「解決した／解決しない」 vote on an article.

@@ -95,6 +95,10 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
+                // Room for a whole page (up to 100 rows and the one more that says whether
+                // another page follows): with sqlx's default of 50, the worker thread
+                // blocks on a full channel until the page's reader drains it.
+                .row_buffer_size(256)
                 .foreign_keys(true)
                 .pragma("cache_size", "-16000")
                 .pragma("temp_store", "memory")

@@ -3,6 +3,7 @@
 
 pub mod calendars;
 pub mod context;
+pub mod documents;
 pub mod enums;
 pub mod errors;
 pub mod ids;

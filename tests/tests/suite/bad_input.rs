@@ -234,27 +234,103 @@ async fn deep_and_expensive_queries_are_refused() {
     let fx = app.fixture.city.clone();
     let agent = app.token(&fx.slug, fx.agent, &["agent"]);
     let deep = "{ tickets { nodes { comments { nodes { ticket { comments { nodes { ticket { comments { nodes { ticket { id } } } } } } } } } } } }";
-    let r = app.gql(&agent, deep, json!({})).await;
-    assert!(
-        r["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("too deep")
-            || r["errors"][0]["message"]
+    let wide = "{ tickets(first: 100) { nodes { comments(first: 100) { nodes { body } } events(first: 100) { nodes { kind } } } } }";
+    // Twice each: the second time the server has the parsed document already, and the limits
+    // still apply to it.
+    for _ in 0..2 {
+        let r = app.gql(&agent, deep, json!({})).await;
+        let message = r["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("too deep") || message.contains("complex"),
+            "{r}"
+        );
+        assert!(r["data"].is_null(), "{r}");
+        let r = app.gql(&agent, wide, json!({})).await;
+        assert!(
+            r["errors"][0]["message"]
                 .as_str()
                 .unwrap()
                 .contains("complex"),
-        "{r}"
-    );
-    let wide = "{ tickets(first: 100) { nodes { comments(first: 100) { nodes { body } } events(first: 100) { nodes { kind } } } } }";
-    let r = app.gql(&agent, wide, json!({})).await;
-    assert!(
-        r["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("complex"),
-        "{r}"
-    );
+            "{r}"
+        );
+        // A syntax error is reported each time, never remembered as a document.
+        let r = app.gql(&agent, "{ tickets { nodes { id }", json!({})).await;
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("expected"),
+            "{r}"
+        );
+        // An unknown field is refused by validation each time.
+        let r = app
+            .gql(&agent, "{ tickets { nodes { nosuch } } }", json!({}))
+            .await;
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nosuch"),
+            "{r}"
+        );
+    }
+}
+
+/// A document parsed once serves later requests with other variables and operation names
+/// exactly as a fresh parse would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_document_answers_like_a_fresh_parse() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let fx = app.fixture.city.clone();
+    let agent = app.token(&fx.slug, fx.agent, &["agent"]);
+    for i in 0..3 {
+        let r = app
+            .gql(
+                &agent,
+                CREATE,
+                json!({"i": {"kind": "INQUIRY", "title": format!("問い合わせ{i}")}}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
+    let one = "query A($n: Int!) { tickets(first: $n) { nodes { number } } }";
+    for n in [1, 3, 2] {
+        let r = app.gql(&agent, one, json!({ "n": n })).await;
+        assert!(r["errors"].is_null(), "{r}");
+        assert_eq!(r["data"]["tickets"]["nodes"].as_array().unwrap().len(), n);
+    }
+    let two = format!("{one} query B {{ viewer {{ person {{ id }} }} }}");
+    let post = |op: Option<&str>| {
+        let mut body = json!({ "query": two, "variables": { "n": 2 } });
+        if let Some(op) = op {
+            body["operationName"] = json!(op);
+        }
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&agent)
+            .json(&body)
+            .send()
+    };
+    for op in [None, Some("A"), Some("B"), None, Some("A")] {
+        let body: Value = post(op).await.unwrap().json().await.unwrap();
+        match op {
+            None => assert!(
+                body["errors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Operation name required"),
+                "{body}"
+            ),
+            Some("A") => {
+                assert_eq!(
+                    body["data"]["tickets"]["nodes"].as_array().unwrap().len(),
+                    2,
+                    "{body}"
+                )
+            }
+            _ => assert!(body["data"]["viewer"]["person"]["id"].is_string(), "{body}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
