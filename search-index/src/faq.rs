@@ -68,23 +68,34 @@ impl Default for Thresholds {
 /// Candidates re-ranked.
 const CANDIDATES: usize = 20;
 
+/// Whether the articles shown come with highlights (`<mark>`ed snippets): a console shows
+/// them; a chat bot sends the article itself and needs none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    Shown,
+    None,
+}
+
 impl SearchIndex {
-    /// The FAQ articles that answer `text`, and whether to trust them.
+    /// The FAQ articles that answer `text`, and whether to trust them (with highlights).
     pub fn suggest_answers(
         &self,
         text: &str,
         access: &Access,
         synonyms: &Synonyms,
     ) -> Result<Suggestion> {
-        self.suggest_answers_with(text, access, synonyms, Thresholds::default())
+        self.suggest_answers_with(text, access, synonyms, Thresholds::default(), Marks::Shown)
     }
 
+    /// As [`Self::suggest_answers`], with the thresholds and highlights chosen. The ranking
+    /// and the decision do not depend on `marks`.
     pub fn suggest_answers_with(
         &self,
         text: &str,
         access: &Access,
         synonyms: &Synonyms,
         thresholds: Thresholds,
+        marks: Marks,
     ) -> Result<Suggestion> {
         let q = AnalyzedQuery::new(text, synonyms)?;
         let filter = Filter {
@@ -144,7 +155,9 @@ impl SearchIndex {
                 })
                 .collect()
         };
-        self.highlight(&searcher, &q, &mut shown)?;
+        if marks == Marks::Shown {
+            self.highlight(&searcher, &q, &mut shown)?;
+        }
         let hits = shown.into_iter().map(|(h, _)| h).collect();
         Ok(Suggestion {
             confidence,

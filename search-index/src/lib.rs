@@ -15,7 +15,7 @@ pub mod tokenizer;
 mod words;
 
 pub use document::{Access, DocKind, Document, FaqAccess, Filter, TicketAccess};
-pub use faq::{Confidence, Suggestion, Thresholds};
+pub use faq::{Confidence, Marks, Suggestion, Thresholds};
 pub use index::{
     AnalyzedQuery, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS, SearchError, SearchIndex,
     SearchRequest, SearchResults, Weights, Writer,

@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone, Utc};
 use search_index::{
-    Access, Confidence, DocKind, Document, FaqAccess, Filter, SearchIndex, SearchRequest, Synonyms,
-    TicketAccess, analysis::analyze,
+    Access, Confidence, DocKind, Document, FaqAccess, Filter, Marks, SearchIndex, SearchRequest,
+    Synonyms, Thresholds, TicketAccess, analysis::analyze,
 };
 
 fn morph(text: &str) -> Vec<String> {
@@ -442,6 +442,24 @@ fn the_faq_declines_what_it_cannot_answer() {
         .unwrap();
     assert_eq!(s.confidence, Confidence::Answer);
     assert_eq!(s.hits[0].id, "pw");
+    assert!(!s.hits[0].highlights.is_empty(), "{:?}", s.hits[0]);
+    // Without highlights (the chat bots): the same decision and ranking, no snippets.
+    let plain = index
+        .suggest_answers_with(
+            "PWを忘れてしまった",
+            &all,
+            &synonyms,
+            Thresholds::default(),
+            Marks::None,
+        )
+        .unwrap();
+    assert_eq!(plain.confidence, s.confidence);
+    assert_eq!(plain.ranked, s.ranked);
+    assert_eq!(
+        plain.hits.iter().map(|h| &h.id).collect::<Vec<_>>(),
+        s.hits.iter().map(|h| &h.id).collect::<Vec<_>>()
+    );
+    assert!(plain.hits.iter().all(|h| h.highlights.is_empty()));
     let s = index
         .suggest_answers("通勤手当の申請方法", &all, &synonyms)
         .unwrap();

@@ -648,7 +648,12 @@ impl SearchQuery {
     ) -> ApiResult<SuggestedAnswers> {
         let actor = ctx.actor()?;
         let s = svc(search_of(ctx)
-            .suggested_answers(&ctx.state().db.read, actor, &text)
+            .suggested_answers(
+                &ctx.state().db.read,
+                actor,
+                &text,
+                service::search::Marks::Shown,
+            )
             .await)?;
         let resolved = resolve_hits(ctx, s.hits).await?;
         Ok(SuggestedAnswers {

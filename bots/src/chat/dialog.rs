@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Qu
 use service::ServiceResult;
 use service::chat::{self, Awaiting, ChatUser, ConfirmLink, DialogState, StartLink, Turn};
 use service::reset::{self, ConfirmReset, ResetPolicy, StartReset};
-use service::search::{Confidence, Search, Suggestions};
+use service::search::{Confidence, Marks, Search, Suggestions};
 use uuid::Uuid;
 
 /// FAQ articles offered when the search is not sure.
@@ -511,7 +511,7 @@ pub async fn channel_answer<C: ConnectionTrait>(
         return Ok("ご質問を文章で送ってください。".to_owned());
     }
     let s = search
-        .suggested_answers_for_guest(db, tenant_id, "staff", &text)
+        .suggested_answers_for_guest(db, tenant_id, "staff", &text, Marks::None)
         .await?;
     let user_tenant = |id: &str| id.parse::<Uuid>().ok();
     Ok(match s.confidence {
@@ -895,10 +895,21 @@ async fn suggest<C: ConnectionTrait>(t: &Turnin<'_, C>, text: &str) -> ServiceRe
         .take(service::search::MAX_QUERY_CHARS)
         .collect();
     match &t.user.actor {
-        Some(actor) => t.search.suggested_answers(t.db, actor, &text).await,
+        // A chat shows the article itself, never highlighted snippets.
+        Some(actor) => {
+            t.search
+                .suggested_answers(t.db, actor, &text, Marks::None)
+                .await
+        }
         None => {
             t.search
-                .suggested_answers_for_guest(t.db, t.user.account.tenant_id, t.user.audience, &text)
+                .suggested_answers_for_guest(
+                    t.db,
+                    t.user.account.tenant_id,
+                    t.user.audience,
+                    &text,
+                    Marks::None,
+                )
                 .await
         }
     }

@@ -19,7 +19,7 @@ use entity::search_synonyms;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use search_index::{
     Access, DocKind, FaqAccess, Filter, SearchIndex, SearchRequest, SearchResults, Synonyms,
-    TicketAccess,
+    Thresholds, TicketAccess,
 };
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ use crate::{
 };
 
 pub use indexer::IndexWriter;
-pub use search_index::{Confidence, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS};
+pub use search_index::{Confidence, Facets, Highlight, Hit, MAX_LIMIT, MAX_QUERY_CHARS, Marks};
 
 /// The search side of the service: the index and each tenant's synonyms.
 pub struct Search {
@@ -177,9 +177,11 @@ impl Search {
         db: &impl ConnectionTrait,
         actor: &Actor,
         text: &str,
+        marks: Marks,
     ) -> ServiceResult<Suggestions> {
         let access = self.access(db, actor).await?;
-        self.suggest_with(db, actor.tenant_id, access, text).await
+        self.suggest_with(db, actor.tenant_id, access, text, marks)
+            .await
     }
 
     /// FAQ answers for someone the desk does not know yet (a chat account not linked to a
@@ -190,6 +192,7 @@ impl Search {
         tenant_id: Uuid,
         audience: &str,
         text: &str,
+        marks: Marks,
     ) -> ServiceResult<Suggestions> {
         let access = Access {
             tenant: tenant_id.to_string(),
@@ -198,7 +201,7 @@ impl Search {
             },
             tickets: TicketAccess::None,
         };
-        self.suggest_with(db, tenant_id, access, text).await
+        self.suggest_with(db, tenant_id, access, text, marks).await
     }
 
     async fn suggest_with(
@@ -207,15 +210,17 @@ impl Search {
         tenant_id: Uuid,
         access: Access,
         text: &str,
+        marks: Marks,
     ) -> ServiceResult<Suggestions> {
         let synonyms = self.synonyms_for(db, tenant_id).await?;
         let index = Arc::clone(&self.index);
         let text = text.to_owned();
-        let s =
-            tokio::task::spawn_blocking(move || index.suggest_answers(&text, &access, &synonyms))
-                .await
-                .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-                .map_err(query_error)?;
+        let s = tokio::task::spawn_blocking(move || {
+            index.suggest_answers_with(&text, &access, &synonyms, Thresholds::default(), marks)
+        })
+        .await
+        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
+        .map_err(query_error)?;
         Ok(Suggestions {
             confidence: s.confidence,
             hits: s.hits,
