@@ -159,11 +159,11 @@ pub struct DialogState {
 }
 
 /// One turn of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
     pub at: DateTime<Utc>,
     /// `user` or `bot`.
-    pub from: String,
+    pub speaker: String,
     pub text: String,
 }
 
@@ -171,14 +171,14 @@ impl Turn {
     pub fn user(text: impl Into<String>, at: DateTime<Utc>) -> Self {
         Self {
             at,
-            from: "user".to_owned(),
+            speaker: "user".to_owned(),
             text: text.into(),
         }
     }
     pub fn bot(text: impl Into<String>, at: DateTime<Utc>) -> Self {
         Self {
             at,
-            from: "bot".to_owned(),
+            speaker: "bot".to_owned(),
             text: text.into(),
         }
     }
@@ -336,7 +336,7 @@ pub async fn transcript(
         .into_iter()
         .map(|r| Turn {
             at: r.at,
-            from: r.speaker,
+            speaker: r.speaker,
             text: r.text,
         })
         .collect())
@@ -413,7 +413,7 @@ pub async fn save_many(
         turns.extend(row.turns.into_iter().map(|t| chat_turn::ActiveModel {
             tenant_id: Set(row.tenant_id),
             conversation_id: Set(row.conversation_id),
-            speaker: Set(t.from),
+            speaker: Set(t.speaker),
             text: Set(t.text),
             at: Set(t.at),
             ..Default::default()
@@ -825,7 +825,7 @@ pub async fn open_ticket(
         platform.label()
     );
     for t in transcript {
-        let who = if t.from == "user" {
+        let who = if t.speaker == "user" {
             "利用者"
         } else {
             "ボット"

@@ -60,19 +60,6 @@ impl ParsedQueries {
         };
         request.set_parsed_query(ExecutableDocument::clone(&doc));
     }
-
-    /// Documents remembered now.
-    pub fn len(&self) -> usize {
-        self.docs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Whether none is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Default for ParsedQueries {

@@ -101,7 +101,7 @@ async fn many_conversations_at_once(backend: Backend) {
         let t = service::chat::transcript(db, c.id).await.unwrap();
         assert_eq!(t.len(), 2, "{t:?}");
         assert_eq!(t[0].text, "プリンターが動かない");
-        assert_eq!(t[1].from, "bot");
+        assert_eq!(t[1].speaker, "bot");
     }
 
     // The same webhook again: nothing new to do, nothing sent.

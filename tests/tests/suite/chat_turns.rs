@@ -70,8 +70,8 @@ both_backends!(latest_turns_and_retention, |backend: Backend| async move {
         })
         .collect();
     assert_eq!(texts, want, "the latest turns, oldest first");
-    assert_eq!(t[0].from, "bot");
-    assert_eq!(t[1].from, "user");
+    assert_eq!(t[0].speaker, "bot");
+    assert_eq!(t[1].speaker, "user");
     let tb = chat::transcript(&db.write, b.id).await.unwrap();
     assert_eq!(
         tb.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
@@ -143,7 +143,7 @@ both_backends!(
         let t = chat::transcript(&db.write, id).await.unwrap();
         assert_eq!(
             t.iter()
-                .map(|t| (t.from.as_str(), t.text.as_str()))
+                .map(|t| (t.speaker.as_str(), t.text.as_str()))
                 .collect::<Vec<_>>(),
             [
                 ("user", "VPNにつながらない"),
