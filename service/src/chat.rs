@@ -391,25 +391,22 @@ pub struct Saved {
     pub turns: Vec<Turn>,
 }
 
-/// Writes the turns of many conversations (a group commit's): each conversation's state with
-/// one statement, the turns of all with one multi-row insert.
+/// Writes the turns of many conversations (a group commit's): the states of all with one
+/// `UPDATE … FROM (VALUES …)` (the last one given for a conversation wins), the turns of all
+/// with one multi-row insert. A statement a conversation was a round trip to SQLite's single
+/// writer each, with the whole group waiting behind it.
 pub async fn save_many(
     db: &impl ConnectionTrait,
     rows: Vec<Saved>,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
+    let mut states: Vec<(Uuid, Value)> = vec![];
     let mut turns = vec![];
     for row in rows {
-        // Without RETURNING: every turn saves, and nothing reads the row back.
-        chat_conversation::Entity::update_many()
-            .set(chat_conversation::ActiveModel {
-                state: Set(row.state),
-                updated_at: Set(at),
-                ..Default::default()
-            })
-            .filter(chat_conversation::Column::Id.eq(row.conversation_id))
-            .exec(db)
-            .await?;
+        match states.iter_mut().find(|(id, _)| *id == row.conversation_id) {
+            Some((_, state)) => *state = row.state,
+            None => states.push((row.conversation_id, row.state)),
+        }
         turns.extend(row.turns.into_iter().map(|t| chat_turn::ActiveModel {
             tenant_id: Set(row.tenant_id),
             conversation_id: Set(row.conversation_id),
@@ -419,13 +416,51 @@ pub async fn save_many(
             ..Default::default()
         }));
     }
-    // SQLite allows 32,766 bound values in a statement; a turn binds 5.
+    // SQLite allows 32,766 bound values in a statement; a state binds 2, a turn 5.
+    while !states.is_empty() {
+        let chunk: Vec<_> = states.drain(..states.len().min(1_000)).collect();
+        update_states(db, chunk, at).await?;
+    }
     let mut turns = turns.into_iter().peekable();
     while turns.peek().is_some() {
         chat_turn::Entity::insert_many(turns.by_ref().take(1_000))
             .exec_without_returning(db)
             .await?;
     }
+    Ok(())
+}
+
+/// `UPDATE chat_conversations SET state = v.column2, updated_at = ? FROM (VALUES (id, state),
+/// …) AS v WHERE id = v.column1` (SQLite ≥ 3.33 and PostgreSQL name a `VALUES` list's columns
+/// `column1`, `column2`, … alike).
+async fn update_states(
+    db: &impl ConnectionTrait,
+    states: Vec<(Uuid, Value)>,
+    at: DateTime<Utc>,
+) -> ServiceResult<()> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + 2 * states.len());
+    values.push(at.into());
+    let rows = (0..states.len())
+        .map(|i| format!("({})", crate::db::placeholders(backend, 2 + 2 * i, 2)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (id, state) in states {
+        values.push(id.into());
+        values.push(state.into());
+    }
+    let sql = format!(
+        "UPDATE chat_conversations SET state = v.column2, updated_at = {at} \
+         FROM (VALUES {rows}) AS v WHERE chat_conversations.id = v.column1",
+        at = crate::db::placeholders(backend, 1, 1),
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?;
     Ok(())
 }
 

@@ -106,6 +106,18 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
     opts
 }
 
+/// Builds `a, b, c` placeholders for `n` values starting at position `start` (1-based): `?`
+/// for SQLite, `$n` for PostgreSQL.
+pub(crate) fn placeholders(backend: DatabaseBackend, start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| match backend {
+            DatabaseBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Pads an id list to the next size in a few fixed buckets by repeating its last id.
 ///
 /// `WHERE id IN (?, ?, ...)` is a different statement for every list length, so batched

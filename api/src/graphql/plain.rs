@@ -153,7 +153,50 @@ fn optional(v: Option<Value>) -> Value {
 }
 
 fn time(t: Option<DateTime<Utc>>) -> Value {
-    optional(t.map(|t| ScalarType::to_value(&t)))
+    optional(t.map(|t| Value::String(rfc3339(t))))
+}
+
+/// The text async-graphql's `DateTime<Utc>` scalar writes (`to_rfc3339`: seconds with as
+/// many fractional digits as the value needs, 3, 6 or 9, and `+00:00`), put together digit
+/// by digit: a list writes three a row, and `write!`'s formatting was most of their cost.
+/// Years outside 0–9999 and leap seconds take chrono's path.
+fn rfc3339(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    let (year, nano) = (t.year(), t.nanosecond());
+    let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nano) else {
+        return t.to_rfc3339();
+    };
+    // "YYYY-MM-DDTHH:MM:SS" "." up to 9 digits "+00:00"
+    let mut b = *b"0000-00-00T00:00:00.000000000+00:00";
+    let two = |b: &mut [u8], at: usize, v: u32| {
+        b[at] = b'0' + (v / 10 % 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
+    };
+    two(&mut b, 0, year / 100);
+    two(&mut b, 2, year % 100);
+    two(&mut b, 5, t.month());
+    two(&mut b, 8, t.day());
+    two(&mut b, 11, t.hour());
+    two(&mut b, 14, t.minute());
+    two(&mut b, 17, t.second());
+    let (digits, mut frac) = match nano {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (3, n / 1_000_000),
+        n if n % 1_000 == 0 => (6, n / 1_000),
+        n => (9, n),
+    };
+    let mut end = 19;
+    if digits > 0 {
+        for i in (0..digits).rev() {
+            b[20 + i] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        end = 20 + digits;
+    }
+    let mut out = String::with_capacity(end + 6);
+    out.push_str(std::str::from_utf8(&b[..end]).unwrap_or_default());
+    out.push_str("+00:00");
+    out
 }
 
 fn sla(sub: &[(Name, SlaField)], t: &ticket::Model) -> Option<Value> {
@@ -426,4 +469,49 @@ fn flatten<'s>(
         }
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use rand::Rng;
+
+    #[test]
+    fn times_read_as_the_scalar_writes_them() {
+        let at = |y, mo, d, h, mi, s, nano| {
+            Utc.from_utc_datetime(
+                &NaiveDate::from_ymd_opt(y, mo, d)
+                    .unwrap()
+                    .and_hms_nano_opt(h, mi, s, nano)
+                    .unwrap(),
+            )
+        };
+        let mut cases = vec![
+            at(2026, 12, 1, 9, 0, 0, 0),
+            at(2026, 4, 1, 0, 0, 0, 120_000_000),
+            at(2026, 1, 4, 8, 30, 5, 123_456_000),
+            at(1999, 12, 31, 23, 59, 59, 999_999_999),
+            at(0, 1, 1, 0, 0, 0, 1),
+            at(9999, 12, 31, 23, 59, 59, 1_000),
+            at(-1, 1, 1, 0, 0, 0, 0),
+            at(10000, 1, 1, 0, 0, 0, 0),
+            // A leap second.
+            at(2016, 12, 31, 23, 59, 59, 1_500_000_000),
+        ];
+        let mut rng = rand::rng();
+        for _ in 0..10_000 {
+            let secs = rng.random_range(-62_000_000_000i64..260_000_000_000);
+            let nano = match rng.random_range(0..4) {
+                0 => 0,
+                1 => rng.random_range(0..1_000) * 1_000_000,
+                2 => rng.random_range(0..1_000_000) * 1_000,
+                _ => rng.random_range(0..1_000_000_000),
+            };
+            cases.push(DateTime::from_timestamp(secs, nano).unwrap());
+        }
+        for t in cases {
+            assert_eq!(rfc3339(t), t.to_rfc3339(), "{t:?}");
+        }
+    }
 }

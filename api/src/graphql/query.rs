@@ -286,10 +286,7 @@ impl QueryRoot {
             .items
             .into_iter()
             .map(|t| TicketEdge {
-                cursor: pagination::encode_cursor(&service::page::Cursor {
-                    key: order.field.key_of(&t.row),
-                    id: t.row.id,
-                }),
+                order: order.field,
                 node: Ticket::from(t),
             })
             .collect();

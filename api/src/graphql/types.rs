@@ -741,13 +741,34 @@ impl Viewer {
     }
 }
 
-/// An edge in a ticket list.
-#[derive(SimpleObject)]
+/// An edge in a ticket list. Its cursor is encoded only when asked for: a list of `nodes`
+/// needs at most the first and last.
 pub struct TicketEdge {
-    /// Opaque cursor to continue after this ticket.
-    pub cursor: String,
-    /// The ticket.
+    /// The list's order, whose key the cursor carries.
+    pub order: tickets::TicketOrderField,
     pub node: Ticket,
+}
+
+impl TicketEdge {
+    fn cursor_string(&self) -> String {
+        pagination::encode_cursor(&service::page::Cursor {
+            key: self.order.key_of(&self.node.row),
+            id: self.node.row.id,
+        })
+    }
+}
+
+/// An edge in a ticket list.
+#[Object]
+impl TicketEdge {
+    /// Opaque cursor to continue after this ticket.
+    async fn cursor(&self) -> String {
+        self.cursor_string()
+    }
+    /// The ticket.
+    async fn node(&self) -> &Ticket {
+        &self.node
+    }
 }
 
 /// A page of tickets.
@@ -774,8 +795,8 @@ impl TicketConnection {
         PageInfo::new(
             self.has_next,
             self.has_previous,
-            self.edges.first().map(|e| e.cursor.clone()),
-            self.edges.last().map(|e| e.cursor.clone()),
+            self.edges.first().map(TicketEdge::cursor_string),
+            self.edges.last().map(TicketEdge::cursor_string),
         )
     }
     /// How many tickets match the filter in all (counted only when asked for).

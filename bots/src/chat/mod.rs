@@ -15,7 +15,7 @@ pub mod teams;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::job;
@@ -37,6 +37,8 @@ const LEASE_SECONDS: i64 = 120;
 const BATCH: u64 = 256;
 /// Conversations worked on at once.
 const LANES: usize = 32;
+/// How long a tenant's row is used before it is read again.
+const TENANT_TTL: Duration = Duration::from_secs(30);
 
 /// Takes chat jobs and does them.
 pub struct Worker {
@@ -51,7 +53,8 @@ pub struct Worker {
     resets: HashMap<String, service::reset::ResetPolicy>,
     /// The server's public base URL, for reset links.
     public_url: String,
-    slugs: std::sync::RwLock<HashMap<Uuid, String>>,
+    /// Tenants by id, each read again after [`TENANT_TTL`].
+    tenants: std::sync::RwLock<HashMap<Uuid, (Instant, Arc<entity::tenant::Model>)>>,
     wake: Arc<Notify>,
     /// Plain turns' group commit (started on first use, inside the runtime).
     committer: std::sync::OnceLock<commit::Committer>,
@@ -101,7 +104,7 @@ impl Worker {
             line_works: HashMap::new(),
             resets: HashMap::new(),
             public_url: String::new(),
-            slugs: Default::default(),
+            tenants: Default::default(),
             wake,
             committer: std::sync::OnceLock::new(),
         })
@@ -136,25 +139,39 @@ impl Worker {
         })
     }
 
-    /// A tenant's slug, which names its channels in the config (remembered: slugs do not change).
-    async fn slug(&self, tenant_id: Uuid) -> Result<String, SendError> {
-        if let Some(s) = self
-            .slugs
+    /// A tenant (`None`: gone). Every event needs its tenant (the slug names its channel in
+    /// the config, the dialog reads its settings); a read per event was a round trip to the
+    /// database for a row that changes a few times a year, so rows are kept for
+    /// [`TENANT_TTL`]: a changed setting reaches the bots within that time.
+    async fn tenant(&self, tenant_id: Uuid) -> anyhow::Result<Option<Arc<entity::tenant::Model>>> {
+        if let Some((at, t)) = self
+            .tenants
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&tenant_id)
+            && at.elapsed() < TENANT_TTL
         {
-            return Ok(s.clone());
+            return Ok(Some(Arc::clone(t)));
         }
-        let tenant = service::directory::tenant(&self.db.read, tenant_id)
-            .await
-            .map_err(|e| SendError::Retry(e.to_string()))?
-            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
-        self.slugs
+        let Some(tenant) = service::directory::tenant(&self.db.read, tenant_id).await? else {
+            return Ok(None);
+        };
+        let tenant = Arc::new(tenant);
+        self.tenants
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(tenant_id, tenant.slug.clone());
-        Ok(tenant.slug)
+            .insert(tenant_id, (Instant::now(), Arc::clone(&tenant)));
+        Ok(Some(tenant))
+    }
+
+    /// A tenant's slug, which names its channels in the config.
+    async fn slug(&self, tenant_id: Uuid) -> Result<String, SendError> {
+        let tenant = self
+            .tenant(tenant_id)
+            .await
+            .map_err(|e| SendError::Retry(format!("{e:#}")))?
+            .ok_or_else(|| SendError::Permanent("the tenant is gone".to_owned()))?;
+        Ok(tenant.slug.clone())
     }
 
     /// The LINE client of a tenant.
@@ -331,10 +348,9 @@ impl Worker {
             tracing::info!(job = %j.id, "LINE event without a source; ignored");
             return self.complete(j.id).await;
         };
-        let (Some(conv_ref), Some(tenant)) = (
-            source.conversation_ref(),
-            service::directory::tenant(&self.db.read, tenant_id).await?,
-        ) else {
+        let (Some(conv_ref), Some(tenant)) =
+            (source.conversation_ref(), self.tenant(tenant_id).await?)
+        else {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
@@ -588,7 +604,7 @@ impl Worker {
         let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
         let ev = &j.payload["event"];
         let (Some(tenant), Some((to, room)), Some(uid)) = (
-            service::directory::tenant(&self.db.read, tenant_id).await?,
+            self.tenant(tenant_id).await?,
             lineworks::target(ev),
             ev["source"]["userId"].as_str(),
         ) else {
@@ -651,7 +667,7 @@ impl Worker {
     async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
         let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
         let a = &j.payload["activity"];
-        let Some(tenant) = service::directory::tenant(&self.db.read, tenant_id).await? else {
+        let Some(tenant) = self.tenant(tenant_id).await? else {
             return self.complete(j.id).await;
         };
         let (Some(conv_ref), Some(service_url), Some(from)) = (

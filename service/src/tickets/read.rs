@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use entity::{Priority, TicketKind, TicketStatus, ticket, ticket_comment, ticket_event};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -432,17 +432,6 @@ pub async fn event_by_id(
     }
 }
 
-/// Builds `a, b, c` placeholders for `n` values starting at position `start` (1-based).
-fn placeholders(backend: DatabaseBackend, start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| match backend {
-            DatabaseBackend::Postgres => format!("${i}"),
-            _ => "?".to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The first page of rows per ticket from `table`, for several tickets in one query: what a
 /// list of tickets showing their comments or history needs, without a query per ticket.
 async fn first_pages<M: sea_orm::FromQueryResult + HasTicket>(
@@ -464,22 +453,25 @@ async fn first_pages<M: sea_orm::FromQueryResult + HasTicket>(
     let backend = db.get_database_backend();
     let mut values: Vec<sea_orm::Value> = vec![actor.tenant_id.into()];
     values.extend(visible.iter().map(|id| sea_orm::Value::from(*id)));
-    let ids = placeholders(backend, 2, visible.len());
+    let ids = crate::db::placeholders(backend, 2, visible.len());
     let mut next = visible.len() + 2;
     let internal = if can_see_internal(actor) {
         String::new()
     } else {
         values.push(false.into());
         next += 1;
-        format!(" AND internal = {}", placeholders(backend, next - 1, 1))
+        format!(
+            " AND internal = {}",
+            crate::db::placeholders(backend, next - 1, 1)
+        )
     };
     values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
-    let limit = placeholders(backend, next, 1);
+    let limit = crate::db::placeholders(backend, next, 1);
     let sql = format!(
         "SELECT * FROM (SELECT {table}.*, ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS rn \
          FROM {table} WHERE tenant_id = {tenant} AND ticket_id IN ({ids}){internal}) AS paged \
          WHERE paged.rn <= {limit} ORDER BY ticket_id, id",
-        tenant = placeholders(backend, 1, 1),
+        tenant = crate::db::placeholders(backend, 1, 1),
     );
     let rows = M::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
