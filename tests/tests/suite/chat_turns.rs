@@ -87,6 +87,57 @@ both_backends!(latest_turns_and_retention, |backend: Backend| async move {
 });
 
 both_backends!(
+    a_groups_states_in_one_statement,
+    |backend: Backend| async move {
+        // `save_many` writes every conversation's state with one `UPDATE … FROM (VALUES …)`; a
+        // conversation given twice keeps the later state, one not given is left alone.
+        let tdb = tests::test_db(backend).await;
+        let db = &tdb.db;
+        let city = tdb.fixture.city.id;
+        let a = conversation(db, city, "Ustates-a").await;
+        let b = conversation(db, city, "Ustates-b").await;
+        let c = conversation(db, city, "Ustates-c").await;
+        let asked = |q: &str| DialogState {
+            last_question: Some(q.to_owned()),
+            ..DialogState::default()
+        };
+        // Whole seconds: PostgreSQL keeps microseconds.
+        let later = chrono::DateTime::from_timestamp(a.updated_at.timestamp() + 5, 0).unwrap();
+        let rows = vec![
+            chat::saved(&a, &asked("最初の質問"), &[Turn::user("最初の質問", later)]).unwrap(),
+            chat::saved(&b, &asked("プリンタが使えない"), &[]).unwrap(),
+            chat::saved(&a, &asked("次の質問"), &[Turn::user("次の質問", later)]).unwrap(),
+        ];
+        chat::save_many(&db.write, rows, later).await.unwrap();
+        let read = |id| async move {
+            chat::conversation_by_id(&db.write, id)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let (ra, rb, rc) = (read(a.id).await, read(b.id).await, read(c.id).await);
+        assert_eq!(
+            chat::state_of(&ra).last_question.as_deref(),
+            Some("次の質問")
+        );
+        assert_eq!(
+            chat::state_of(&rb).last_question.as_deref(),
+            Some("プリンタが使えない")
+        );
+        assert_eq!(chat::state_of(&rc), DialogState::default());
+        assert_eq!(ra.updated_at, later);
+        assert_eq!(rb.updated_at, later);
+        assert_eq!(rc.updated_at, c.updated_at);
+        let turns = chat::transcript(&db.write, a.id).await.unwrap();
+        assert_eq!(
+            turns.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+            ["最初の質問", "次の質問"],
+            "both turns appended"
+        );
+    }
+);
+
+both_backends!(
     transcripts_migrate_to_turns,
     |backend: Backend| async move {
         let dir = tempfile::tempdir().unwrap();
