@@ -7,7 +7,9 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The claims Madoguchi reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -53,7 +55,15 @@ enum Keys {
 pub struct Verifier {
     keys: Keys,
     validation: Validation,
+    /// Tokens verified before, with their claims. A client sends the same token with every
+    /// request until it expires; its signature, algorithm, issuer and audience cannot change,
+    /// so a token found here only has its `exp` and `nbf` checked again. Keyed by the whole
+    /// token, signature included: a token that differs in any byte is verified in full.
+    verified: RwLock<HashMap<String, Arc<Claims>>>,
 }
+
+/// Tokens remembered at most; a full map starts over.
+const VERIFIED_MAX: usize = 10_000;
 
 fn algorithm(a: JwtAlgorithm) -> Algorithm {
     match a {
@@ -109,11 +119,48 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = cfg.leeway_seconds;
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            verified: RwLock::default(),
+        })
     }
 
-    /// Verifies a token's signature, algorithm, `exp`, `nbf`, `iss` and `aud`, and returns its claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// Verifies a token's signature, algorithm, `exp`, `nbf`, `iss` and `aud`, and returns its
+    /// claims; a token verified before is only checked for `exp` and `nbf` again.
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        let known = self
+            .verified
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned();
+        if let Some(claims) = known
+            && self.in_time(&claims, jsonwebtoken::get_current_timestamp())
+        {
+            return Ok(claims);
+        }
+        // Not seen, or no longer (or not yet) valid: the full check, and its error.
+        let claims = Arc::new(self.verify_in_full(token)?);
+        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= VERIFIED_MAX {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    /// `exp` and `nbf` as jsonwebtoken checks them, with the same leeway.
+    fn in_time(&self, claims: &Claims, now: u64) -> bool {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(i64::MAX);
+        claims.exp >= now.saturating_sub(leeway)
+            && claims
+                .nbf
+                .is_none_or(|nbf| nbf <= now.saturating_add(leeway))
+    }
+
+    fn verify_in_full(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(TokenError::Rejected(format!(
@@ -251,6 +298,30 @@ mod tests {
         )
         .unwrap();
         assert!(v.verify(&forged).is_err());
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires() {
+        let (mut c, s) = cfg();
+        c.leeway_seconds = 0;
+        let v = Verifier::new(&c, &s).unwrap();
+        let t = issue(&c, &s, &claims(1)).unwrap();
+        assert_eq!(v.verify(&t).unwrap().tenant, "sakura-city");
+        assert_eq!(v.verified.read().unwrap().len(), 1);
+        assert_eq!(v.verify(&t).unwrap().tenant, "sakura-city");
+        // The same claims under another signature are not the remembered token.
+        let (head, _) = t.rsplit_once('.').unwrap();
+        assert!(v.verify(&format!("{head}.AAAA")).is_err());
+        let other_key = issue(
+            &c,
+            &Secret::new("another-secret-another-secret-another"),
+            &claims(1),
+        )
+        .unwrap();
+        assert!(v.verify(&other_key).is_err());
+        // Expired since it was verified: refused, not served from memory.
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        assert!(matches!(v.verify(&t), Err(TokenError::Rejected(_))));
     }
 
     #[test]

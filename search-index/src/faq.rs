@@ -15,7 +15,7 @@ use tantivy::{Searcher, schema::Field};
 
 use crate::{
     document::{Access, DocKind, Filter},
-    index::{AnalyzedQuery, DocTerms, Hit, Result, SearchIndex, SearchRequest},
+    index::{AnalyzedQuery, DocTerms, Hit, Result, SearchIndex, SearchRequest, TermSet},
     synonyms::Synonyms,
 };
 
@@ -211,9 +211,10 @@ impl QueryWeights {
     /// document has, blended with the share of its bigrams; a term found only
     /// in the body counts `body_factor`.
     fn coverage(&self, q: &AnalyzedQuery, doc: &DocTerms, t: &Thresholds) -> f32 {
-        let mut seen = HashSet::new();
+        // A question has a few dozen words at most.
+        let mut seen: Vec<&str> = Vec::with_capacity(q.analysis.morph.len());
         let (mut found, mut total) = (0.0f32, 0.0f32);
-        let has = |head: &HashSet<String>, all: &HashSet<String>, w: &str| {
+        let has = |head: &TermSet, all: &TermSet, w: &str| {
             if head.contains(w) {
                 1.0
             } else if all.contains(w) {
@@ -223,9 +224,10 @@ impl QueryWeights {
             }
         };
         for (i, term) in q.analysis.morph.iter().enumerate() {
-            if !seen.insert(term.text.as_str()) {
+            if seen.contains(&term.text.as_str()) {
                 continue;
             }
+            seen.push(&term.text);
             let weight = self.words[i];
             total += weight;
             let mut best = has(&doc.head_words, &doc.words, &term.text);

@@ -168,15 +168,20 @@ pub struct SearchIndex {
     faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
 }
 
+/// A set of analysed terms. The FAQ answer path looks each word and bigram of a question up
+/// in the sets of 20 candidates (about a thousand look-ups a question); foldhash instead of
+/// SipHash, since the sets are built from the tenant's own articles, never from a query.
+pub(crate) type TermSet = std::collections::HashSet<String, foldhash::fast::RandomState>;
+
 /// A document's words and bigrams (title, keywords and body).
 #[derive(Debug, Default)]
 pub(crate) struct DocTerms {
     /// In the title or keywords.
-    pub head_words: std::collections::HashSet<String>,
-    pub head_bigrams: std::collections::HashSet<String>,
+    pub head_words: TermSet,
+    pub head_bigrams: TermSet,
     /// Anywhere, body included.
-    pub words: std::collections::HashSet<String>,
-    pub bigrams: std::collections::HashSet<String>,
+    pub words: TermSet,
+    pub bigrams: TermSet,
 }
 
 /// A document as the FAQ answer path re-ranks it: its hit (without score or highlights) and

@@ -3,6 +3,8 @@
 //! needs no reindex. The built-in groups cover general IT vocabulary; a tenant
 //! adds its own on top (see the service's `search_synonyms`).
 
+use std::collections::HashMap;
+
 use crate::analysis::analyze;
 
 /// One group per line, members separated by commas; `#` starts a comment.
@@ -11,6 +13,9 @@ pub const DEFAULT_SYNONYMS: &str = include_str!("../dict/synonyms.txt");
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Synonyms {
     groups: Vec<Group>,
+    /// (group, member) by the first analysed word of the member: a query looks up its own
+    /// words here instead of trying every member of every group.
+    by_first_word: HashMap<String, Vec<(usize, usize)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +62,7 @@ impl Synonyms {
                 reason,
             })?);
         }
-        Ok(Self { groups })
+        Ok(Self::indexed(groups))
     }
 
     /// Builds from groups given as lists (as GraphQL takes them).
@@ -72,7 +77,22 @@ impl Synonyms {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { groups })
+        Ok(Self::indexed(groups))
+    }
+
+    fn indexed(groups: Vec<Group>) -> Self {
+        let mut by_first_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (m, key) in group.keys.iter().enumerate() {
+                if let Some(first) = key.first() {
+                    by_first_word.entry(first.clone()).or_default().push((g, m));
+                }
+            }
+        }
+        Self {
+            groups,
+            by_first_word,
+        }
     }
 
     fn group(members: Vec<String>) -> Result<Group, String> {
@@ -110,7 +130,7 @@ impl Synonyms {
     pub fn with(&self, other: &Synonyms) -> Synonyms {
         let mut groups = self.groups.clone();
         groups.extend(other.groups.iter().cloned());
-        Synonyms { groups }
+        Self::indexed(groups)
     }
 
     /// The groups one of whose members occurs in a query whose analysed words
@@ -118,20 +138,36 @@ impl Synonyms {
     /// the other members (the words to add to the query). Matching is on whole
     /// words, so ネット is not found in ネットワーク and PW is not found in PWA.
     pub fn matches(&self, query: &[&str]) -> Vec<SynonymMatch<'_>> {
-        let mut out = Vec::new();
-        for group in &self.groups {
-            let mut positions = Vec::new();
-            let mut others = Vec::new();
-            let mut other_words = Vec::new();
-            for (member, key) in group.members.iter().zip(&group.keys) {
-                let found = find(query, key);
-                if found.is_empty() {
-                    others.push(member.as_str());
-                    other_words.push(key.as_slice());
+        // Every occurrence of a member: (group, member, first position).
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        for (i, word) in query.iter().enumerate() {
+            for &(g, m) in self.by_first_word.get(*word).into_iter().flatten() {
+                let key = &self.groups[g].keys[m];
+                if query.len() - i >= key.len()
+                    && query[i..i + key.len()].iter().zip(key).all(|(a, b)| *a == b)
+                {
+                    hits.push((g, m, i));
                 }
-                positions.extend(found);
             }
-            if !positions.is_empty() && !others.is_empty() {
+        }
+        hits.sort_unstable();
+        let mut out = Vec::new();
+        for of_group in hits.chunk_by(|a, b| a.0 == b.0) {
+            let group = &self.groups[of_group[0].0];
+            let found = |m: usize| of_group.iter().any(|h| h.1 == m);
+            let mut positions: Vec<usize> = of_group
+                .iter()
+                .flat_map(|&(_, m, i)| i..i + group.keys[m].len())
+                .collect();
+            let (others, other_words): (Vec<&str>, Vec<&[String]>) = group
+                .members
+                .iter()
+                .zip(&group.keys)
+                .enumerate()
+                .filter(|(m, _)| !found(*m))
+                .map(|(_, (member, key))| (member.as_str(), key.as_slice()))
+                .unzip();
+            if !others.is_empty() {
                 positions.sort_unstable();
                 positions.dedup();
                 out.push(SynonymMatch {
@@ -170,6 +206,7 @@ pub struct SynonymMatch<'a> {
 }
 
 /// The positions covered by each occurrence of `needle` in `haystack`.
+#[cfg(test)]
 fn find(haystack: &[&str], needle: &[String]) -> Vec<usize> {
     if needle.is_empty() || haystack.len() < needle.len() {
         return Vec::new();
@@ -188,6 +225,75 @@ fn find(haystack: &[&str], needle: &[String]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every member of every group tried against the whole query (how `matches` worked before
+    /// it looked members up by their first word).
+    fn matches_naive<'a>(s: &'a Synonyms, query: &[&str]) -> Vec<SynonymMatch<'a>> {
+        let mut out = Vec::new();
+        for group in &s.groups {
+            let mut positions = Vec::new();
+            let mut others = Vec::new();
+            let mut other_words = Vec::new();
+            for (member, key) in group.members.iter().zip(&group.keys) {
+                let found = find(query, key);
+                if found.is_empty() {
+                    others.push(member.as_str());
+                    other_words.push(key.as_slice());
+                }
+                positions.extend(found);
+            }
+            if !positions.is_empty() && !others.is_empty() {
+                positions.sort_unstable();
+                positions.dedup();
+                out.push(SynonymMatch {
+                    positions,
+                    others,
+                    other_words,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn looked_up_matches_are_the_exhaustive_ones() {
+        let s = Synonyms::defaults().with(
+            &Synonyms::parse("庁内LAN, 内部ネットワーク, LGWAN\nPC, パソコン, 端末").unwrap(),
+        );
+        let words: Vec<String> = s
+            .groups
+            .iter()
+            .flat_map(|g| g.keys.iter().flatten().cloned())
+            .chain(["が", "使え", "ない", "の", "設定"].map(String::from))
+            .collect();
+        let mut queries: Vec<Vec<&str>> = vec![vec![]];
+        for g in &s.groups {
+            for k in &g.keys {
+                queries.push(k.iter().map(String::as_str).collect());
+            }
+        }
+        // Deterministic pseudo-random word sequences (with members side by side, repeated,
+        // overlapping and cut short).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3_000 {
+            let len = (x % 9) as usize;
+            let mut q = vec![];
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                q.push(words[(x % words.len() as u64) as usize].as_str());
+            }
+            queries.push(q);
+        }
+        let mut matched = 0;
+        for q in &queries {
+            let want = matches_naive(&s, q);
+            matched += usize::from(!want.is_empty());
+            assert_eq!(s.matches(q), want, "{q:?}");
+        }
+        assert!(matched > 300, "only {matched} queries matched a group");
+    }
 
     #[test]
     fn built_in_groups_parse() {
