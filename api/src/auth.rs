@@ -142,7 +142,10 @@ impl Verifier {
         }
         // Not seen, or no longer (or not yet) valid: the full check, and its error.
         let claims = Arc::new(self.verify_in_full(token)?);
-        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if verified.len() >= VERIFIED_MAX {
             verified.clear();
         }

@@ -144,7 +144,10 @@ impl Synonyms {
             for &(g, m) in self.by_first_word.get(*word).into_iter().flatten() {
                 let key = &self.groups[g].keys[m];
                 if query.len() - i >= key.len()
-                    && query[i..i + key.len()].iter().zip(key).all(|(a, b)| *a == b)
+                    && query[i..i + key.len()]
+                        .iter()
+                        .zip(key)
+                        .all(|(a, b)| *a == b)
                 {
                     hits.push((g, m, i));
                 }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use entity::job;
 use sea_orm::TransactionTrait;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use service::Db;
 use service::chat::{self, ChatKind, Platform};
@@ -336,8 +337,8 @@ impl Worker {
     }
 
     async fn line_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
-        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
-        let event: line::Event = match serde_json::from_value(j.payload["event"].clone()) {
+        let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
+        let event: line::Event = match Deserialize::deserialize(&j.payload["event"]) {
             Ok(e) => e,
             Err(e) => {
                 tracing::info!(job = %j.id, error = %e, "LINE event unreadable; ignored");
@@ -513,14 +514,15 @@ impl Worker {
 
     async fn line_send(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone())
+        let tenant_id: Uuid = Deserialize::deserialize(&p["tenantId"])
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         let api = self.line_api(tenant_id).await?;
-        let messages: Vec<Value> = serde_json::from_value(p["messages"].clone())
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let messages: &[Value] = p["messages"]
+            .as_array()
+            .ok_or_else(|| SendError::Permanent("the messages are not a list".to_owned()))?;
         let to = p["to"].as_str().unwrap_or_default();
-        let retry_key: Uuid = serde_json::from_value(p["retryKey"].clone()).unwrap_or(j.id);
-        let received: Option<DateTime<Utc>> = serde_json::from_value(p["receivedAt"].clone()).ok();
+        let retry_key: Uuid = Deserialize::deserialize(&p["retryKey"]).unwrap_or(j.id);
+        let received: Option<DateTime<Utc>> = Deserialize::deserialize(&p["receivedAt"]).ok();
         let fresh = received.is_some_and(|r| {
             service::tickets::now() - r < chrono::Duration::seconds(line::REPLY_TOKEN_SECONDS)
         });
@@ -529,7 +531,7 @@ impl Worker {
             && fresh
             && let Some(token) = p["replyToken"].as_str()
         {
-            match api.reply(token, &messages).await {
+            match api.reply(token, messages).await {
                 line::Outcome::Sent => return Ok(()),
                 line::Outcome::InvalidReplyToken => {}
                 line::Outcome::Retry(e) => {
@@ -538,12 +540,12 @@ impl Worker {
                 line::Outcome::Permanent(e) => return Err(SendError::Permanent(e)),
             }
         }
-        outcome(api.push(to, &messages, retry_key).await)
+        outcome(api.push(to, messages, retry_key).await)
     }
 
     async fn notice(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let conv_id: Uuid = serde_json::from_value(p["conversationId"].clone())
+        let conv_id: Uuid = Deserialize::deserialize(&p["conversationId"])
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         let text = p["text"].as_str().unwrap_or_default();
         let Some(conv) = chat::conversation_by_id(&self.db.read, conv_id)
@@ -601,7 +603,7 @@ impl Worker {
     }
 
     async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
-        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
+        let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let ev = &j.payload["event"];
         let (Some(tenant), Some((to, room)), Some(uid)) = (
             self.tenant(tenant_id).await?,
@@ -651,7 +653,7 @@ impl Worker {
 
     async fn lineworks_send(&self, j: &job::Model) -> Result<(), SendError> {
         let p = &j.payload;
-        let tenant_id: Uuid = serde_json::from_value(p["tenantId"].clone())
+        let tenant_id: Uuid = Deserialize::deserialize(&p["tenantId"])
             .map_err(|e| SendError::Permanent(e.to_string()))?;
         let api = self.line_works_api(tenant_id).await?;
         let to = p["to"].as_str().unwrap_or_default();
@@ -665,7 +667,7 @@ impl Worker {
     }
 
     async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
-        let tenant_id: Uuid = serde_json::from_value(j.payload["tenantId"].clone())?;
+        let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let a = &j.payload["activity"];
         let Some(tenant) = self.tenant(tenant_id).await? else {
             return self.complete(j.id).await;
