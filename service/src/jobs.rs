@@ -150,6 +150,17 @@ pub async fn claim(
     limit: u64,
     now: DateTime<Utc>,
 ) -> ServiceResult<Vec<job::Model>> {
+    claim_kinds(db, &[kind], lease, limit, now).await
+}
+
+/// [`claim`] for jobs of any of `kinds`, oldest first, with one statement.
+pub async fn claim_kinds(
+    db: &impl ConnectionTrait,
+    kinds: &[&str],
+    lease: Duration,
+    limit: u64,
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<job::Model>> {
     let free = || {
         Condition::any()
             .add(job::Column::LockedUntil.is_null())
@@ -160,7 +171,10 @@ pub async fn claim(
     let due = job::Entity::find()
         .select_only()
         .column(job::Column::Id)
-        .filter(job::Column::Kind.eq(kind))
+        .filter(match kinds {
+            [kind] => job::Column::Kind.eq(*kind),
+            _ => job::Column::Kind.is_in(kinds.iter().copied()),
+        })
         .filter(job::Column::Status.eq(QUEUED))
         .filter(job::Column::RunAt.lte(now))
         .filter(free())

@@ -77,10 +77,6 @@ impl Round {
         self.retried += other.retried;
         self.failed += other.failed;
     }
-
-    fn busy(&self) -> bool {
-        self.events + self.sent + self.retried + self.failed > 0
-    }
 }
 
 impl Worker {
@@ -191,37 +187,145 @@ impl Worker {
         })
     }
 
-    /// Works until `stop`, waking on new events or every `every`.
+    /// Works until `stop`. Due events are taken whenever a lane is free and new ones may be
+    /// waiting (the intake committed some, the last claim was full, or `every` passed); each
+    /// conversation's events run in order in one lane, up to [`LANES`] conversations at once,
+    /// and a lane that ends makes room for the next at once, so a slow turn or a slow platform
+    /// call holds up only its own conversation. Sends still due (retries, ticket notices) are
+    /// taken every `every`. On `stop`, the events already taken are finished.
     pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+        // Lanes are tasks of their own: one that holds the write connection (a turn with its
+        // own transaction) goes on while this loop waits for that connection to take events.
+        let this = Arc::new(self);
+        // Lanes and the send round at work, each with its conversation's key (`None`: the
+        // sends), and the conversations with a lane at work.
+        let mut running: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+        let mut keys: HashMap<tokio::task::Id, Option<String>> = HashMap::new();
+        let mut active: std::collections::HashSet<String> = Default::default();
+        // Events taken but not started, by conversation, oldest first.
+        let mut waiting: std::collections::VecDeque<(String, Vec<job::Model>)> = Default::default();
+        let (mut events_due, mut sends_due, mut sending, mut stopping) = (true, true, false, false);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match self.run_once().await {
-                Ok(r) if r.busy() => continue,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "chat worker round failed; will retry")
+            if events_due && !stopping && active.len() < LANES {
+                events_due = false;
+                match this.claim_events().await {
+                    Ok(events) => {
+                        events_due = events.len() as u64 >= BATCH;
+                        for j in events {
+                            let key = conversation_key(&j);
+                            match waiting.iter_mut().find(|(k, _)| *k == key) {
+                                Some((_, lane)) => lane.push(j),
+                                None => waiting.push_back((key, vec![j])),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "taking chat events failed; will retry")
+                    }
                 }
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => return,
+            if sends_due && !stopping && !sending {
+                sends_due = false;
+                sending = true;
+                let worker = Arc::clone(&this);
+                let task = running.spawn(async move {
+                    if let Err(e) = worker.due_sends().await {
+                        tracing::warn!(error = %format!("{e:#}"), "chat sends failed; will retry");
+                    }
+                });
+                keys.insert(task.id(), None);
             }
-            if *stop.borrow() {
-                return;
+            // Start the waiting conversations that have no lane at work, oldest first.
+            let mut i = 0;
+            while active.len() < LANES && i < waiting.len() {
+                if active.contains(&waiting[i].0) {
+                    i += 1;
+                    continue;
+                }
+                let Some((key, lane)) = waiting.remove(i) else {
+                    break;
+                };
+                active.insert(key.clone());
+                let worker = Arc::clone(&this);
+                let task = running.spawn(async move {
+                    worker.lane(lane).await;
+                });
+                keys.insert(task.id(), Some(key));
+            }
+            if stopping && running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    let id = match done {
+                        Ok((id, ())) => id,
+                        Err(e) => {
+                            tracing::error!(error = %e, "a chat lane failed; its events are taken again when their lease runs out");
+                            e.id()
+                        }
+                    };
+                    match keys.remove(&id).flatten() {
+                        Some(key) => {
+                            active.remove(&key);
+                        }
+                        None => sending = false,
+                    }
+                }
+                _ = this.wake.notified(), if !stopping => events_due = true,
+                _ = tick.tick(), if !stopping => {
+                    events_due = true;
+                    sends_due = true;
+                }
+                _ = stop.changed(), if !stopping => stopping = true,
             }
         }
+        this.committer().flush().await;
     }
 
-    /// One round: due events through the dialog (conversations in parallel, each in order,
-    /// each reply sent as soon as its turn is committed), then any sends still due.
+    /// Takes due events of every platform, oldest first.
+    async fn claim_events(&self) -> anyhow::Result<Vec<job::Model>> {
+        Ok(jobs::claim_kinds(
+            &self.db.write,
+            &[line::EVENT_JOB, teams::ACTIVITY_JOB, lineworks::EVENT_JOB],
+            chrono::Duration::seconds(LEASE_SECONDS),
+            BATCH,
+            service::tickets::now(),
+        )
+        .await?)
+    }
+
+    /// Sends the messages still due (retries and ticket notices), all at once.
+    async fn due_sends(&self) -> anyhow::Result<Round> {
+        let mut round = Round::default();
+        let sends = jobs::claim_kinds(
+            &self.db.write,
+            &[
+                line::SEND_JOB,
+                teams::SEND_JOB,
+                lineworks::SEND_JOB,
+                chat::NOTICE_JOB,
+            ],
+            chrono::Duration::seconds(LEASE_SECONDS),
+            BATCH,
+            service::tickets::now(),
+        )
+        .await?;
+        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
+        for (j, r) in sends.iter().zip(results) {
+            self.settle(j, r, &mut round).await?;
+        }
+        Ok(round)
+    }
+
+    /// One round, for tests and tools: every due event through the dialog (conversations in
+    /// parallel, each in order, each reply sent as soon as its turn is committed), then any
+    /// sends still due; returns when all of it is committed.
     pub async fn run_once(&self) -> anyhow::Result<Round> {
         use futures::StreamExt as _;
         let mut round = Round::default();
-        let now = service::tickets::now();
-        let lease = chrono::Duration::seconds(LEASE_SECONDS);
-        let mut events = jobs::claim(&self.db.write, line::EVENT_JOB, lease, BATCH, now).await?;
-        events.extend(jobs::claim(&self.db.write, teams::ACTIVITY_JOB, lease, BATCH, now).await?);
-        events.extend(jobs::claim(&self.db.write, lineworks::EVENT_JOB, lease, BATCH, now).await?);
+        let events = self.claim_events().await?;
         // One lane per conversation: a conversation's turns stay in order, different
         // conversations go on at once.
         let mut lanes: Vec<(String, Vec<job::Model>)> = vec![];
@@ -242,15 +346,7 @@ impl Worker {
         for r in results {
             round.add(r);
         }
-        let now = service::tickets::now();
-        let mut sends = jobs::claim(&self.db.write, line::SEND_JOB, lease, BATCH, now).await?;
-        sends.extend(jobs::claim(&self.db.write, teams::SEND_JOB, lease, BATCH, now).await?);
-        sends.extend(jobs::claim(&self.db.write, lineworks::SEND_JOB, lease, BATCH, now).await?);
-        sends.extend(jobs::claim(&self.db.write, chat::NOTICE_JOB, lease, BATCH, now).await?);
-        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
-        for (j, r) in sends.iter().zip(results) {
-            self.settle(j, r, &mut round).await?;
-        }
+        round.add(self.due_sends().await?);
         self.committer().flush().await;
         Ok(round)
     }
