@@ -45,7 +45,7 @@ from linebot.v3.webhooks import (
 
 LOCK = threading.Lock()
 STATE = {"requests": [], "retry_keys": set(), "used_tokens": set(), "expire_reply_tokens": False, "fail_push": 0,
-         "delay_ms": 0}
+         "delay_ms": 0, "slow_reply_tokens": {}}
 TOKEN = ""
 
 
@@ -153,7 +153,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:
             return self.reply(400, {"message": "The request body has 1 error(s)", "details": [{"message": repr(e)}]})
         key = self.headers.get("x-line-retry-key")
-        time.sleep(STATE["delay_ms"] / 1000)
+        slow = STATE["slow_reply_tokens"].get(body.get("replyToken"), 0)
+        time.sleep((STATE["delay_ms"] + slow) / 1000)
         with LOCK:
             record = {"path": self.path, "body": body, "retryKey": key, "at": time.time()}
             if self.path.endswith("reply"):

@@ -103,7 +103,8 @@ impl LinePeer {
         ))
     }
 
-    /// Changes behaviour (`expire_reply_tokens`, `fail_push`, `delay_ms`).
+    /// Changes behaviour (`expire_reply_tokens`, `fail_push`, `delay_ms`, and
+    /// `slow_reply_tokens`: milliseconds to hold the reply call of each token named).
     pub async fn configure(&self, cfg: Value) -> anyhow::Result<()> {
         self.http
             .post(format!("{}/__config", self.base))

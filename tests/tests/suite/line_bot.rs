@@ -461,6 +461,60 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reply_holds_up_only_its_own_conversation() {
+    // The platform takes 4 s to accept one reply of user A. B's question, sent while that
+    // reply is on its way, is answered at once; A's next question waits its turn.
+    let (app, peer) = start(Backend::Sqlite).await;
+    peer.configure(json!({ "slow_reply_tokens": { "rt-a1": 4000 } }))
+        .await
+        .unwrap();
+    let chat = Chat {
+        app: &app,
+        peer: &peer,
+        secret: SECRET,
+        tenant: "city",
+        user: "Ua".to_owned(),
+        n: 0,
+    };
+    let post = |events: Value| {
+        let chat = &chat;
+        async move {
+            let (body, sig) = chat.peer.webhook(SECRET, events, &[]).await.unwrap();
+            assert_eq!(chat.post(&body, &sig).await.status(), 200);
+        }
+    };
+    post(json!([{ "type": "text", "userId": "Ua", "webhookEventId": "ev-a1", "replyToken": "rt-a1", "text": "パスワードを忘れました" }])).await;
+    // A's turn is taken and its reply is held by the platform.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    post(json!([
+        { "type": "text", "userId": "Ub", "webhookEventId": "ev-b1", "replyToken": "rt-b1", "text": "プリンタが印刷できない" },
+        { "type": "text", "userId": "Ua", "webhookEventId": "ev-a2", "replyToken": "rt-a2", "text": "Teamsにサインインできない" }
+    ]))
+    .await;
+    let calls = peer
+        .wait_until(30, |c| {
+            ["rt-a1", "rt-a2", "rt-b1"]
+                .iter()
+                .all(|t| c.iter().any(|x| x["body"]["replyToken"] == *t))
+        })
+        .await
+        .unwrap();
+    let at = |token: &str| {
+        calls
+            .iter()
+            .find(|x| x["body"]["replyToken"] == token)
+            .and_then(|x| x["at"].as_f64())
+            .unwrap()
+    };
+    assert!(
+        at("rt-b1") < at("rt-a1") - 2.0,
+        "B answered {:.2} s before A's slow reply went through",
+        at("rt-a1") - at("rt-b1")
+    );
+    assert!(at("rt-a2") > at("rt-a1"), "A's turns stay in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_chats_get_faq_answers_only() {
     let (app, peer) = start(Backend::Sqlite).await;
     let chat = Chat {
