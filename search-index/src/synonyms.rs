@@ -158,7 +158,7 @@ impl Synonyms {
         for of_group in hits.chunk_by(|a, b| a.0 == b.0) {
             let group = &self.groups[of_group[0].0];
             let found = |m: usize| of_group.iter().any(|h| h.1 == m);
-            let mut positions: Vec<usize> = of_group
+            let positions: Vec<usize> = of_group
                 .iter()
                 .flat_map(|&(_, m, i)| i..i + group.keys[m].len())
                 .collect();
@@ -171,13 +171,7 @@ impl Synonyms {
                 .map(|(_, (member, key))| (member.as_str(), key.as_slice()))
                 .unzip();
             if !others.is_empty() {
-                positions.sort_unstable();
-                positions.dedup();
-                out.push(SynonymMatch {
-                    positions,
-                    others,
-                    other_words,
-                });
+                out.push(SynonymMatch::new(positions, others, other_words));
             }
         }
         out
@@ -206,6 +200,23 @@ pub struct SynonymMatch<'a> {
     pub others: Vec<&'a str>,
     /// Their analysed words (analysed once, when the synonyms were parsed).
     pub other_words: Vec<&'a [String]>,
+}
+
+impl<'a> SynonymMatch<'a> {
+    /// A match covering `positions` (in any order, repeats allowed).
+    fn new(
+        mut positions: Vec<usize>,
+        others: Vec<&'a str>,
+        other_words: Vec<&'a [String]>,
+    ) -> Self {
+        positions.sort_unstable();
+        positions.dedup();
+        Self {
+            positions,
+            others,
+            other_words,
+        }
+    }
 }
 
 /// The positions covered by each occurrence of `needle` in `haystack`.
@@ -246,13 +257,7 @@ mod tests {
                 positions.extend(found);
             }
             if !positions.is_empty() && !others.is_empty() {
-                positions.sort_unstable();
-                positions.dedup();
-                out.push(SynonymMatch {
-                    positions,
-                    others,
-                    other_words,
-                });
+                out.push(SynonymMatch::new(positions, others, other_words));
             }
         }
         out
