@@ -216,6 +216,8 @@ impl Worker {
                         for j in events {
                             let key = conversation_key(&j);
                             match waiting.iter_mut().find(|(k, _)| *k == key) {
+                                // Taken again (its lease ran out while it waited): once is enough.
+                                Some((_, lane)) if lane.iter().any(|x| x.id == j.id) => {}
                                 Some((_, lane)) => lane.push(j),
                                 None => waiting.push_back((key, vec![j])),
                             }
