@@ -213,15 +213,7 @@ impl Worker {
                 match this.claim_events().await {
                     Ok(events) => {
                         events_due = events.len() as u64 >= BATCH;
-                        for j in events {
-                            let key = conversation_key(&j);
-                            match waiting.iter_mut().find(|(k, _)| *k == key) {
-                                // Taken again (its lease ran out while it waited): once is enough.
-                                Some((_, lane)) if lane.iter().any(|x| x.id == j.id) => {}
-                                Some((_, lane)) => lane.push(j),
-                                None => waiting.push_back((key, vec![j])),
-                            }
-                        }
+                        into_lanes(&mut waiting, events);
                     }
                     Err(e) => {
                         tracing::warn!(error = %format!("{e:#}"), "taking chat events failed; will retry")
@@ -330,14 +322,8 @@ impl Worker {
         let events = self.claim_events().await?;
         // One lane per conversation: a conversation's turns stay in order, different
         // conversations go on at once.
-        let mut lanes: Vec<(String, Vec<job::Model>)> = vec![];
-        for j in events {
-            let key = conversation_key(&j);
-            match lanes.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, l)) => l.push(j),
-                None => lanes.push((key, vec![j])),
-            }
-        }
+        let mut lanes = std::collections::VecDeque::new();
+        into_lanes(&mut lanes, events);
         // A turn mostly waits (the database, the platform's API), so many lanes run at once;
         // the CPU-heavy search runs on the blocking pool.
         let results: Vec<Round> =
@@ -899,6 +885,23 @@ async fn finish_turn(
     jobs::complete(&txn, event.id, now).await?;
     txn.commit().await?;
     Ok(claimed)
+}
+
+/// Adds events to the lanes by conversation, in order: a conversation's events go to its lane
+/// if it has one, else to a new lane at the end. An event already in its lane (taken again
+/// when its lease ran out while it waited) is not added twice.
+fn into_lanes(
+    lanes: &mut std::collections::VecDeque<(String, Vec<job::Model>)>,
+    events: Vec<job::Model>,
+) {
+    for j in events {
+        let key = conversation_key(&j);
+        match lanes.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, lane)) if lane.iter().any(|x| x.id == j.id) => {}
+            Some((_, lane)) => lane.push(j),
+            None => lanes.push_back((key, vec![j])),
+        }
+    }
 }
 
 /// Which conversation an event job belongs to (its lane).
