@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod http1;
+
 use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
@@ -163,22 +165,16 @@ pub async fn phase(
     args: &Load,
     body: impl Fn(u64) -> serde_json::Value + Send + Sync + 'static,
 ) -> anyhow::Result<PhaseResult> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.clients)
-        .build()?;
+    let target = http1::Target::parse(url)?;
+    let auth = format!("Authorization: Bearer {token}");
     let body = Arc::new(body);
     let issued = Arc::new(AtomicU64::new(0));
     let run = |secs: u64, record: bool| {
         let mut tasks = vec![];
         let deadline = Instant::now() + std::time::Duration::from_secs(secs);
         for _ in 0..args.clients {
-            let (client, url, token, body, issued) = (
-                client.clone(),
-                url.to_owned(),
-                token.to_owned(),
-                body.clone(),
-                issued.clone(),
-            );
+            let (target, auth, body, issued) =
+                (target.clone(), auth.clone(), body.clone(), issued.clone());
             let max = args.max_requests;
             tasks.push(tokio::spawn(async move {
                 // Bounds 1 µs..60 s with 3 significant digits are always valid.
@@ -186,25 +182,19 @@ pub async fn phase(
                 let mut hist =
                     Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
                 let mut errors = 0u64;
+                let mut conn = http1::Conn::new(target);
+                let headers = [auth.as_str(), "Content-Type: application/json"];
+                let has_errors = memchr::memmem::Finder::new(b"\"errors\":");
                 while Instant::now() < deadline {
                     let n = issued.fetch_add(1, Ordering::Relaxed);
                     if record && n >= max {
                         break;
                     }
+                    let request = serde_json::to_vec(&body(n)).unwrap_or_default();
                     let t = Instant::now();
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&body(n))
-                        .send()
-                        .await;
-                    let ok = match res {
-                        Ok(r) if r.status().is_success() => r
-                            .bytes()
-                            .await
-                            .map(|b| !b.windows(9).any(|w| w == b"\"errors\":"))
-                            .unwrap_or(false),
-                        _ => false,
+                    let ok = match conn.post(&headers, &request).await {
+                        Ok(r) => r.status == 200 && has_errors.find(r.body).is_none(),
+                        Err(_) => false,
                     };
                     if !ok {
                         errors += 1;

@@ -90,6 +90,13 @@ impl NodeType {
 /// Encodes a global ID. A list encodes a few hundred of these a page, so the text to encode
 /// is put together on the stack (the longest type name is 17 bytes, a simple uuid 32).
 pub fn encode(t: NodeType, id: Uuid) -> ID {
+    let mut out = String::with_capacity(72);
+    encode_into(t, id, &mut out);
+    ID(out)
+}
+
+/// Appends a global ID's text to `out`.
+pub fn encode_into(t: NodeType, id: Uuid, out: &mut String) {
     let name = t.as_str().as_bytes();
     let mut raw = [0u8; 64];
     raw[..name.len()].copy_from_slice(name);
@@ -97,7 +104,7 @@ pub fn encode(t: NodeType, id: Uuid) -> ID {
     let start = name.len() + 1;
     let end = start + uuid::fmt::Simple::LENGTH;
     id.simple().encode_lower(&mut raw[start..end]);
-    ID(URL_SAFE_NO_PAD.encode(&raw[..end]))
+    URL_SAFE_NO_PAD.encode_string(&raw[..end], out);
 }
 
 /// Decodes any global ID into its type and uuid.

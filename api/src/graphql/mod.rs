@@ -7,6 +7,7 @@ pub mod documents;
 pub mod enums;
 pub mod errors;
 pub mod ids;
+pub mod json_text;
 pub mod ledger;
 pub mod loaders;
 pub mod mail;
