@@ -37,6 +37,8 @@ pub struct Search {
     pub index: Arc<SearchIndex>,
     synonyms: RwLock<HashMap<Uuid, Arc<Synonyms>>>,
     defaults: Synonyms,
+    /// Queries running on the blocking pool at once: one per core (see [`Search::run`]).
+    cores: Arc<tokio::sync::Semaphore>,
 }
 
 /// What a caller asks for.
@@ -75,11 +77,35 @@ impl Search {
     }
 
     fn with_index(index: SearchIndex) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             index: Arc::new(index),
             synonyms: RwLock::default(),
             defaults: Synonyms::defaults(),
+            cores: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
+    }
+
+    /// Runs a query (CPU only, no waiting) on the blocking pool, at most one per core at once;
+    /// the rest wait their turn, first come first served. Unbounded, a burst of chat turns
+    /// (32 lanes each asking the FAQ) kept 32 threads runnable on 2 cores, and everything
+    /// that must answer quickly (webhook acknowledgements, their commits) queued behind them
+    /// in the kernel's run queue.
+    async fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&SearchIndex) -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let permit = Arc::clone(&self.cores)
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Config(format!("search gate: {e}")))?;
+        let index = Arc::clone(&self.index);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            query(&index)
+        })
+        .await
+        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))
     }
 
     /// What `actor` may find: published FAQ for their audience and their own
@@ -151,23 +177,22 @@ impl Search {
     ) -> ServiceResult<SearchResults> {
         let access = self.access(db, actor).await?;
         let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
-        let index = Arc::clone(&self.index);
-        let results = tokio::task::spawn_blocking(move || {
-            let req = SearchRequest {
-                text: &input.text,
-                access: &access,
-                filter: &input.filter,
-                synonyms: &synonyms,
-                limit: input.first.clamp(1, MAX_LIMIT),
-                offset: input.offset,
-                highlight: true,
-                count: input.count,
-            };
-            index.search(&req)
-        })
-        .await
-        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-        .map_err(query_error)?;
+        let results = self
+            .run(move |index| {
+                let req = SearchRequest {
+                    text: &input.text,
+                    access: &access,
+                    filter: &input.filter,
+                    synonyms: &synonyms,
+                    limit: input.first.clamp(1, MAX_LIMIT),
+                    offset: input.offset,
+                    highlight: true,
+                    count: input.count,
+                };
+                index.search(&req)
+            })
+            .await?
+            .map_err(query_error)?;
         self.recheck(db, actor, results).await
     }
 
@@ -213,14 +238,13 @@ impl Search {
         marks: Marks,
     ) -> ServiceResult<Suggestions> {
         let synonyms = self.synonyms_for(db, tenant_id).await?;
-        let index = Arc::clone(&self.index);
         let text = text.to_owned();
-        let s = tokio::task::spawn_blocking(move || {
-            index.suggest_answers_with(&text, &access, &synonyms, Thresholds::default(), marks)
-        })
-        .await
-        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-        .map_err(query_error)?;
+        let s = self
+            .run(move |index| {
+                index.suggest_answers_with(&text, &access, &synonyms, Thresholds::default(), marks)
+            })
+            .await?
+            .map_err(query_error)?;
         Ok(Suggestions {
             confidence: s.confidence,
             hits: s.hits,
@@ -242,18 +266,15 @@ impl Search {
         }
         let access = self.access(db, actor).await?;
         let synonyms = self.synonyms_for(db, actor.tenant_id).await?;
-        let index = Arc::clone(&self.index);
         let text: String = format!("{}\n{}", t.title, t.description)
             .chars()
             .take(MAX_QUERY_CHARS)
             .collect();
         let key = search_index::document::key(DocKind::Ticket, &t.id.to_string());
-        let hits = tokio::task::spawn_blocking(move || {
-            index.similar(&text, &key, &access, &synonyms, first.clamp(1, 20))
-        })
-        .await
-        .map_err(|e| ServiceError::Config(format!("search thread: {e}")))?
-        .map_err(query_error)?;
+        let hits = self
+            .run(move |index| index.similar(&text, &key, &access, &synonyms, first.clamp(1, 20)))
+            .await?
+            .map_err(query_error)?;
         Ok(hits)
     }
 
