@@ -95,13 +95,14 @@ impl Application {
 
         // The chat front doors: the intake the webhooks write to, and the worker that answers.
         let chat_wake = Arc::new(tokio::sync::Notify::new());
+        let intake = bots::chat::Intake::start(db.write.clone(), Arc::clone(&chat_wake));
         let chat_hooks = crate::webhooks::ChatHooks::new(
             &cfg.bots.line,
             &cfg.bots.line_works,
             cfg.bots.teams.as_ref(),
             db.read.clone(),
             Arc::clone(&search),
-            bots::chat::Intake::start(db.write.clone(), Arc::clone(&chat_wake)),
+            intake.clone(),
         )
         .context("cannot set up the chat webhooks")?;
 
@@ -136,6 +137,7 @@ impl Application {
             chat_wake,
         )
         .context("cannot start the chat worker")?
+        .giving_way_to(&intake)
         .with_resets(reset_policies, public_url)
         .with_line_works(&cfg.bots.line_works)
         .context("bots.line_works")?;

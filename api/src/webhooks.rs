@@ -108,6 +108,8 @@ pub async fn line_webhook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    // Counted until answered: the chat worker lets it go first.
+    let _arrival = hooks.intake.arrive();
     let Some(channel) = hooks.line.get(tenant.as_str()) else {
         return refused(StatusCode::NOT_FOUND, "no LINE channel for this tenant");
     };
@@ -140,6 +142,8 @@ pub async fn lineworks_webhook(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    // Counted until answered: the chat worker lets it go first.
+    let _arrival = hooks.intake.arrive();
     let Some(secret) = hooks.line_works.get(tenant.as_str()) else {
         return refused(StatusCode::NOT_FOUND, "no LINE WORKS bot for this tenant");
     };
@@ -170,6 +174,8 @@ pub async fn teams_messages(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
+    // Counted until answered: the chat worker lets it go first.
+    let _arrival = hooks.intake.arrive();
     let Some(teams) = hooks.teams.as_deref() else {
         return refused(StatusCode::NOT_FOUND, "no Teams bot configured");
     };

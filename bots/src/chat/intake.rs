@@ -4,6 +4,8 @@
 //! deadline (LINE: 2 s) even on SQLite's single writer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use service::jobs::{self, NewJob};
@@ -19,6 +21,52 @@ struct Batch {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Batch>,
+    busy: Arc<Busy>,
+}
+
+/// Webhooks being taken in (from their handler's start to their answer).
+#[derive(Default)]
+struct Busy {
+    webhooks: AtomicUsize,
+    quiet: Notify,
+}
+
+/// A webhook being taken in; dropped when it is answered.
+pub struct Arrival(Arc<Busy>);
+
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        if self.0.webhooks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.quiet.notify_waiters();
+        }
+    }
+}
+
+/// Lets the worker give way to webhooks being taken in (see [`Quiet::wait`]).
+#[derive(Clone)]
+pub struct Quiet(Arc<Busy>);
+
+impl Quiet {
+    /// Waits until no webhook is being taken in, or `at_most`. Acknowledgements come first:
+    /// a burst of webhooks (200 at once in the load test) is answered while the turns wait,
+    /// instead of each acknowledgement sharing the cores and SQLite's writer with the turns
+    /// started by the webhooks before it. The bound keeps turns going under a steady stream.
+    pub async fn wait(&self, at_most: Duration) {
+        let deadline = tokio::time::Instant::now() + at_most;
+        loop {
+            let notified = self.0.quiet.notified();
+            tokio::pin!(notified);
+            // Registered before the count is read, so a last arrival answered in between
+            // still wakes this waiter.
+            notified.as_mut().enable();
+            if self.0.webhooks.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// Largest number of webhooks committed together.
@@ -29,7 +77,22 @@ impl Intake {
     pub fn start(db: DatabaseConnection, wake: Arc<Notify>) -> Self {
         let (tx, rx) = mpsc::channel::<Batch>(4096);
         tokio::spawn(writer(db, rx, wake));
-        Self { tx }
+        Self {
+            tx,
+            busy: Arc::default(),
+        }
+    }
+
+    /// Counts a webhook as being taken in until the returned guard is dropped (hold it until
+    /// the webhook is answered).
+    pub fn arrive(&self) -> Arrival {
+        self.busy.webhooks.fetch_add(1, Ordering::AcqRel);
+        Arrival(Arc::clone(&self.busy))
+    }
+
+    /// The handle the worker waits on.
+    pub fn quiet(&self) -> Quiet {
+        Quiet(Arc::clone(&self.busy))
     }
 
     /// Stores a webhook's jobs (a job already stored under the same kind and dedupe key, a
@@ -70,4 +133,44 @@ async fn commit(db: &DatabaseConnection, group: &[Batch]) -> Result<(), sea_orm:
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     txn.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrive(busy: &Arc<Busy>) -> Arrival {
+        busy.webhooks.fetch_add(1, Ordering::AcqRel);
+        Arrival(Arc::clone(busy))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_worker_waits_while_webhooks_are_taken_in_and_no_longer() {
+        let busy = Arc::new(Busy::default());
+        let quiet = Quiet(Arc::clone(&busy));
+        let start = tokio::time::Instant::now();
+        // Nothing arriving: no wait at all.
+        quiet.wait(Duration::from_millis(20)).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+
+        // Two webhooks, answered after 3 and 5 ms: the wait ends with the second.
+        let (a, b) = (arrive(&busy), arrive(&busy));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            drop(a);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            drop(b);
+        });
+        quiet.wait(Duration::from_millis(20)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(5));
+        assert_eq!(busy.webhooks.load(Ordering::Acquire), 0);
+
+        // A webhook that is never answered holds the worker up for the bound only.
+        let stuck = arrive(&busy);
+        let before = tokio::time::Instant::now();
+        quiet.wait(Duration::from_millis(20)).await;
+        assert_eq!(before.elapsed(), Duration::from_millis(20));
+        drop(stuck);
+        assert_eq!(busy.webhooks.load(Ordering::Acquire), 0);
+    }
 }

@@ -29,7 +29,7 @@ use service::search::Search;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-pub use intake::Intake;
+pub use intake::{Arrival, Intake, Quiet};
 use line::{LineApi, LineConfig};
 
 /// How long a worker holds a job.
@@ -40,6 +40,8 @@ const BATCH: u64 = 256;
 const LANES: usize = 32;
 /// How long a tenant's row is used before it is read again.
 const TENANT_TTL: Duration = Duration::from_secs(30);
+/// The longest a turn waits for webhooks being taken in to be answered.
+const GIVE_WAY: Duration = Duration::from_millis(20);
 
 /// Takes chat jobs and does them.
 pub struct Worker {
@@ -57,6 +59,8 @@ pub struct Worker {
     /// Tenants by id, each read again after [`TENANT_TTL`].
     tenants: std::sync::RwLock<HashMap<Uuid, (Instant, Arc<entity::tenant::Model>)>>,
     wake: Arc<Notify>,
+    /// Webhooks being taken in, which a turn lets go first (see [`Quiet::wait`]).
+    quiet: Option<Quiet>,
     /// Plain turns' group commit (started on first use, inside the runtime).
     committer: std::sync::OnceLock<commit::Committer>,
 }
@@ -103,8 +107,16 @@ impl Worker {
             public_url: String::new(),
             tenants: Default::default(),
             wake,
+            quiet: None,
             committer: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets webhooks being taken in by `intake` go first: a turn starts once none is, or
+    /// after [`GIVE_WAY`].
+    pub fn giving_way_to(mut self, intake: &Intake) -> Self {
+        self.quiet = Some(intake.quiet());
+        self
     }
 
     /// Answers these LINE WORKS bots too.
@@ -343,6 +355,9 @@ impl Worker {
     async fn lane(&self, lane: Vec<job::Model>) -> Round {
         let mut round = Round::default();
         for j in lane {
+            if let Some(quiet) = &self.quiet {
+                quiet.wait(GIVE_WAY).await;
+            }
             let done = match j.kind.as_str() {
                 teams::ACTIVITY_JOB => self.teams_activity(&j).await,
                 lineworks::EVENT_JOB => self.lineworks_event(&j).await,
