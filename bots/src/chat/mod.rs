@@ -112,8 +112,8 @@ impl Worker {
         })
     }
 
-    /// Lets webhooks being taken in by `intake` go first: a turn starts once none is, or
-    /// after [`GIVE_WAY`].
+    /// Lets webhooks being taken in by `intake` go first: events are claimed and a turn
+    /// starts once none is, or after [`GIVE_WAY`].
     pub fn giving_way_to(mut self, intake: &Intake) -> Self {
         self.quiet = Some(intake.quiet());
         self
@@ -222,6 +222,11 @@ impl Worker {
         loop {
             if events_due && !stopping && active.len() < LANES {
                 events_due = false;
+                // Claiming takes SQLite's writer, which the intake's commits need: a burst
+                // of webhooks is stored first, then its events are taken in one claim.
+                if let Some(quiet) = &this.quiet {
+                    quiet.wait(GIVE_WAY).await;
+                }
                 match this.claim_events().await {
                     Ok(events) => {
                         events_due = events.len() as u64 >= BATCH;
