@@ -15,6 +15,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${MADOGUCHI_TE
 fi
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 command -v openssl >/dev/null || need+=(openssl)
+# `ss`, to read the server's listen backlog.
+command -v ss >/dev/null || need+=(iproute2)
 # OpenLDAP with ppolicy for the password reset, Chromium for the reset page.
 [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)
 [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need+=(chromium chromium-driver)

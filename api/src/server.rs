@@ -106,7 +106,7 @@ impl Application {
         )
         .context("cannot set up the chat webhooks")?;
 
-        let listener = TcpListener::bind(&cfg.listen)
+        let listener = listen(&cfg.listen, BACKLOG)
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         let local = listener.local_addr()?;
         let port = local.port();
@@ -636,6 +636,31 @@ async fn housekeeping_job(state: AppState, every: Duration, mut stop: watch::Rec
             return;
         }
     }
+}
+
+/// Connections the kernel holds for the server before it accepts them (actix's own default
+/// when it binds; `std::net::TcpListener::bind` asks for 128). A chat platform opens many
+/// connections at once (200 LINE webhooks in the load test): with 128, the rest were dropped
+/// and came back a second later, when the client's TCP retried.
+const BACKLOG: i32 = 2048;
+
+/// A listening socket on `addr` (`SO_REUSEADDR`, as std's `bind` sets it) with `backlog`.
+fn listen(addr: &str, backlog: i32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let mut last = None;
+    for addr in addr.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&addr.into())
+            .and_then(|()| socket.listen(backlog))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolves to nothing")))
 }
 
 fn graphql_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
