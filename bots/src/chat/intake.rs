@@ -31,6 +31,13 @@ struct Busy {
     quiet: Notify,
 }
 
+impl Busy {
+    fn arrive(self: &Arc<Self>) -> Arrival {
+        self.webhooks.fetch_add(1, Ordering::AcqRel);
+        Arrival(Arc::clone(self))
+    }
+}
+
 /// A webhook being taken in; dropped when it is answered.
 pub struct Arrival(Arc<Busy>);
 
@@ -86,8 +93,7 @@ impl Intake {
     /// Counts a webhook as being taken in until the returned guard is dropped (hold it until
     /// the webhook is answered).
     pub fn arrive(&self) -> Arrival {
-        self.busy.webhooks.fetch_add(1, Ordering::AcqRel);
-        Arrival(Arc::clone(&self.busy))
+        self.busy.arrive()
     }
 
     /// The handle the worker waits on.
@@ -139,11 +145,6 @@ async fn commit(db: &DatabaseConnection, group: &[Batch]) -> Result<(), sea_orm:
 mod tests {
     use super::*;
 
-    fn arrive(busy: &Arc<Busy>) -> Arrival {
-        busy.webhooks.fetch_add(1, Ordering::AcqRel);
-        Arrival(Arc::clone(busy))
-    }
-
     #[tokio::test(start_paused = true)]
     async fn the_worker_waits_while_webhooks_are_taken_in_and_no_longer() {
         let busy = Arc::new(Busy::default());
@@ -154,7 +155,7 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::ZERO);
 
         // Two webhooks, answered after 3 and 5 ms: the wait ends with the second.
-        let (a, b) = (arrive(&busy), arrive(&busy));
+        let (a, b) = (busy.arrive(), busy.arrive());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(3)).await;
             drop(a);
@@ -166,7 +167,7 @@ mod tests {
         assert_eq!(busy.webhooks.load(Ordering::Acquire), 0);
 
         // A webhook that is never answered holds the worker up for the bound only.
-        let stuck = arrive(&busy);
+        let stuck = busy.arrive();
         let before = tokio::time::Instant::now();
         quiet.wait(Duration::from_millis(20)).await;
         assert_eq!(before.elapsed(), Duration::from_millis(20));

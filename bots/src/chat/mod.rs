@@ -224,9 +224,7 @@ impl Worker {
                 events_due = false;
                 // Claiming takes SQLite's writer, which the intake's commits need: a burst
                 // of webhooks is stored first, then its events are taken in one claim.
-                if let Some(quiet) = &this.quiet {
-                    quiet.wait(GIVE_WAY).await;
-                }
+                this.give_way().await;
                 match this.claim_events().await {
                     Ok(events) => {
                         events_due = events.len() as u64 >= BATCH;
@@ -295,6 +293,13 @@ impl Worker {
         this.committer().flush().await;
     }
 
+    /// Waits for the webhooks being taken in to be answered (at most [`GIVE_WAY`]).
+    async fn give_way(&self) {
+        if let Some(quiet) = &self.quiet {
+            quiet.wait(GIVE_WAY).await;
+        }
+    }
+
     /// Takes due events of every platform, oldest first.
     async fn claim_events(&self) -> anyhow::Result<Vec<job::Model>> {
         Ok(jobs::claim_kinds(
@@ -360,9 +365,7 @@ impl Worker {
     async fn lane(&self, lane: Vec<job::Model>) -> Round {
         let mut round = Round::default();
         for j in lane {
-            if let Some(quiet) = &self.quiet {
-                quiet.wait(GIVE_WAY).await;
-            }
+            self.give_way().await;
             let done = match j.kind.as_str() {
                 teams::ACTIVITY_JOB => self.teams_activity(&j).await,
                 lineworks::EVENT_JOB => self.lineworks_event(&j).await,
