@@ -89,6 +89,10 @@ pub struct SearchConfig {
     pub poll_millis: u64,
     /// Indexing memory, in MB.
     pub writer_memory_mb: usize,
+    /// FAQ answers kept for questions asked again in the same scope, until the index next
+    /// changes (0 turns it off): chat menus send fixed texts, and an outage brings the same
+    /// question from hundreds of people.
+    pub answer_cache: usize,
 }
 
 impl Default for SearchConfig {
@@ -97,6 +101,7 @@ impl Default for SearchConfig {
             index_dir: None,
             poll_millis: 200,
             writer_memory_mb: 64,
+            answer_cache: 1024,
         }
     }
 }

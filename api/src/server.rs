@@ -80,6 +80,7 @@ impl Application {
                 )
             })?,
         );
+        search.index.set_answer_cache(cfg.search.answer_cache);
         let verifier = Arc::new(verifier(&cfg)?);
         let (live, _) = broadcast::channel(1024);
         let state = AppState {
@@ -208,11 +209,18 @@ impl Application {
         .run();
 
         let (stop_jobs, stop_rx) = watch::channel(false);
-        let mut jobs = vec![tokio::spawn(sla_job(
+        let mut jobs = vec![];
+        if let Some(checkpointer) = service::db::Checkpointer::open(&cfg.database_url())
+            .await
+            .context("cannot open the checkpoint connection")?
+        {
+            jobs.push(tokio::spawn(checkpoint_job(checkpointer, stop_rx.clone())));
+        }
+        jobs.push(tokio::spawn(sla_job(
             state.clone(),
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
             stop_rx.clone(),
-        ))];
+        )));
         jobs.push(tokio::spawn(housekeeping_job(
             state.clone(),
             Duration::from_secs(cfg.sla_check_seconds.max(1)),
@@ -608,6 +616,32 @@ async fn evidence_download(
             HttpResponse::InternalServerError()
                 .content_type("text/plain; charset=utf-8")
                 .body("内部エラーが発生しました")
+        }
+    }
+}
+
+/// Copies SQLite's write-ahead log into the database file every
+/// [`service::db::CHECKPOINT_EVERY`], beside the writer (see [`service::db::Checkpointer`]),
+/// and once more on the way out.
+async fn checkpoint_job(checkpointer: service::db::Checkpointer, mut stop: watch::Receiver<bool>) {
+    loop {
+        let stopping = stopped_while_waiting(service::db::CHECKPOINT_EVERY, &mut stop).await;
+        match checkpointer.run().await {
+            Ok(c) if c.copied < c.log => {
+                tracing::debug!(
+                    log = c.log,
+                    copied = c.copied,
+                    "checkpoint left pages a reader still uses"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints by itself past its bound")
+            }
+        }
+        if stopping {
+            checkpointer.close().await.ok();
+            return;
         }
     }
 }

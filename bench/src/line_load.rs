@@ -46,6 +46,10 @@ struct Args {
     /// The questions asked.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/queries-dev.jsonl"))]
     queries: std::path::PathBuf,
+    /// FAQ answers the server keeps for questions asked again (`search.answer_cache`; 0
+    /// turns it off, so that every question is searched).
+    #[arg(long, default_value_t = api::config::SearchConfig::default().answer_cache)]
+    answer_cache: usize,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +112,18 @@ async fn main() -> anyhow::Result<()> {
         .map(|q| q.q)
         .collect();
     anyhow::ensure!(!questions.is_empty(), "no questions");
+    let asked = args.rounds * args.concurrency;
+    println!(
+        "questions: {} asked, {} different ({} in {}); FAQ answer cache: {} entries",
+        asked,
+        (0..asked)
+            .map(|n| &questions[n % questions.len()])
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        questions.len(),
+        args.queries.display(),
+        args.answer_cache
+    );
 
     // The fake LINE platform.
     let arrivals: Arrivals = Arc::default();
@@ -139,6 +155,10 @@ async fn main() -> anyhow::Result<()> {
             line_works: vec![],
             teams: None,
             poll_millis: 1000,
+        },
+        search: api::config::SearchConfig {
+            answer_cache: args.answer_cache,
+            ..Default::default()
         },
         ..Default::default()
     };

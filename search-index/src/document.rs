@@ -65,14 +65,14 @@ pub fn key(kind: DocKind, id: &str) -> String {
 }
 
 /// What an actor may see, decided by the service from their roles.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Access {
     pub tenant: String,
     pub faq: FaqAccess,
     pub tickets: TicketAccess,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FaqAccess {
     None,
     /// Published articles for any of these audiences (every audience if empty).
@@ -83,7 +83,7 @@ pub enum FaqAccess {
     All,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TicketAccess {
     None,
     /// Tickets this person requested, and/or tickets escalated to this vendor.

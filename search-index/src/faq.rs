@@ -70,7 +70,7 @@ const CANDIDATES: usize = 20;
 
 /// Whether the articles shown come with highlights (`<mark>`ed snippets): a console shows
 /// them; a chat bot sends the article itself and needs none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Marks {
     Shown,
     None,
@@ -97,6 +97,29 @@ impl SearchIndex {
         thresholds: Thresholds,
         marks: Marks,
     ) -> Result<Suggestion> {
+        // One searcher throughout: the candidates' addresses are valid in it alone.
+        let searcher = self.searcher();
+        let key = self
+            .answers
+            .key(text, access, synonyms, thresholds, self.weights, marks);
+        let generation = searcher.generation().generation_id();
+        if let Some(s) = self.answers.get(generation, key.as_ref()) {
+            return Ok(s);
+        }
+        let s = self.answer(&searcher, text, access, synonyms, thresholds, marks)?;
+        self.answers.put(generation, key, &s);
+        Ok(s)
+    }
+
+    fn answer(
+        &self,
+        searcher: &Searcher,
+        text: &str,
+        access: &Access,
+        synonyms: &Synonyms,
+        thresholds: Thresholds,
+        marks: Marks,
+    ) -> Result<Suggestion> {
         let q = AnalyzedQuery::new(text, synonyms)?;
         let filter = Filter {
             kinds: vec![DocKind::Faq],
@@ -112,14 +135,12 @@ impl SearchIndex {
             highlight: false,
             count: false,
         };
-        // One searcher throughout: the candidates' addresses are valid in it alone.
-        let searcher = self.searcher();
-        let top = self.top_analyzed(&searcher, &q, &req)?;
-        let weights = QueryWeights::new(&searcher, self, &q)?;
+        let top = self.top_analyzed(searcher, &q, &req)?;
+        let weights = QueryWeights::new(searcher, self, &q)?;
         let top_score = top.first().map_or(1.0, |h| h.0).max(f32::EPSILON);
         let mut scored = Vec::with_capacity(top.len());
         for (bm25, addr) in top {
-            let c = self.candidate(&searcher, addr)?;
+            let c = self.candidate(searcher, addr)?;
             let coverage = weights.coverage(&q, &c.terms, &thresholds);
             let w = thresholds.coverage_weight;
             let score = w * coverage + (1.0 - w) * bm25 / top_score;
@@ -156,7 +177,7 @@ impl SearchIndex {
                 .collect()
         };
         if marks == Marks::Shown {
-            self.highlight(&searcher, &q, &mut shown)?;
+            self.highlight(searcher, &q, &mut shown)?;
         }
         let hits = shown.into_iter().map(|(h, _)| h).collect();
         Ok(Suggestion {
@@ -165,6 +186,121 @@ impl SearchIndex {
             coverage,
             ranked,
         })
+    }
+}
+
+/// Answers already given, for one searcher generation: the same question asked again in the
+/// same scope gets the same answer without a search, as Solr's query result cache does. A
+/// chat desk is asked the same words over and over: LINE rich menus and quick replies send
+/// fixed texts, and on a morning when mail is down hundreds of staff type the same few
+/// sentences. The key is everything the answer depends on (the text exactly as given, the
+/// scope, the synonyms, thresholds, field weights and highlights); a new searcher generation
+/// (any commit to the index: an article published, edited or withdrawn) empties the cache.
+/// Off (0 entries) unless [`SearchIndex::set_answer_cache`] turns it on.
+#[derive(Default)]
+pub(crate) struct AnswerCache {
+    capacity: std::sync::atomic::AtomicUsize,
+    entries: std::sync::Mutex<(u64, HashMap<AnswerKey, Suggestion>)>,
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct AnswerKey {
+    text: String,
+    access: Access,
+    synonyms: u64,
+    numbers: [u32; 12],
+    marks: Marks,
+}
+
+impl AnswerCache {
+    fn key(
+        &self,
+        text: &str,
+        access: &Access,
+        synonyms: &Synonyms,
+        t: Thresholds,
+        w: crate::index::Weights,
+        marks: Marks,
+    ) -> Option<AnswerKey> {
+        use std::sync::atomic::Ordering;
+        (self.capacity.load(Ordering::Relaxed) > 0).then(|| AnswerKey {
+            text: text.to_owned(),
+            access: access.clone(),
+            synonyms: synonyms.fingerprint(),
+            numbers: [
+                t.answer,
+                t.choose,
+                t.coverage_weight,
+                t.body_factor,
+                t.bigram_mix,
+                w.title,
+                w.keywords,
+                w.body,
+                w.title_bi,
+                w.keywords_bi,
+                w.body_bi,
+                w.synonym,
+            ]
+            .map(f32::to_bits),
+            marks,
+        })
+    }
+
+    fn get(&self, generation: u64, key: Option<&AnswerKey>) -> Option<Suggestion> {
+        let key = key?;
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (entries.0 == generation)
+            .then(|| entries.1.get(key).cloned())
+            .flatten()
+    }
+
+    fn put(&self, generation: u64, key: Option<AnswerKey>, s: &Suggestion) {
+        use std::sync::atomic::Ordering;
+        let Some(key) = key else { return };
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Generations only grow; an answer from an older searcher is not kept.
+        if entries.0 < generation {
+            *entries = (generation, HashMap::default());
+        }
+        if entries.0 != generation {
+            return;
+        }
+        if entries.1.len() >= capacity {
+            // Full: start over rather than track recency. The questions asked most come back
+            // within seconds.
+            entries.1.clear();
+        }
+        entries.1.insert(key, s.clone());
+    }
+
+    pub(crate) fn set_capacity(&self, entries: usize) {
+        use std::sync::atomic::Ordering;
+        self.capacity.store(entries, Ordering::Relaxed);
+        if entries == 0 {
+            self.entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .1
+                .clear();
+        }
+    }
+
+    /// Answers held (tests).
+    pub(crate) fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .1
+            .len()
     }
 }
 

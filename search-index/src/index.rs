@@ -166,6 +166,8 @@ pub struct SearchIndex {
     candidates: std::sync::Mutex<(u64, HashMap<DocAddress, std::sync::Arc<Candidate>>)>,
     /// FAQ document and token counts, for one searcher generation.
     faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
+    /// FAQ answers already given, for one searcher generation (off unless turned on).
+    pub(crate) answers: crate::faq::AnswerCache,
 }
 
 /// A set of analysed terms. The FAQ answer path looks each word and bigram of a question up
@@ -391,6 +393,7 @@ impl SearchIndex {
             weights: Weights::default(),
             candidates: Default::default(),
             faq_totals: Default::default(),
+            answers: Default::default(),
         })
     }
 
@@ -521,6 +524,18 @@ impl SearchIndex {
             cache.1.insert(addr, Arc::clone(&c));
         }
         Ok(c)
+    }
+
+    /// Keeps up to `entries` FAQ answers for the current searcher generation, so that a
+    /// question asked again in the same scope is answered without a search (0 turns it off,
+    /// the default). See [`crate::faq`]'s answer cache.
+    pub fn set_answer_cache(&self, entries: usize) {
+        self.answers.set_capacity(entries);
+    }
+
+    /// FAQ answers held in the answer cache.
+    pub fn answers_cached(&self) -> usize {
+        self.answers.len()
     }
 
     /// Picks up the latest commit now instead of after the reload delay.

@@ -16,6 +16,9 @@ pub struct Synonyms {
     /// (group, member) by the first analysed word of the member: a query looks up its own
     /// words here instead of trying every member of every group.
     by_first_word: HashMap<String, Vec<(usize, usize)>>,
+    /// A hash of the groups (0 when there are none), which names this set in caches of
+    /// answers given with it.
+    fingerprint: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,10 +92,27 @@ impl Synonyms {
                 }
             }
         }
+        let fingerprint = if groups.is_empty() {
+            0
+        } else {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for g in &groups {
+                g.members.hash(&mut h);
+            }
+            h.finish()
+        };
         Self {
             groups,
             by_first_word,
+            fingerprint,
         }
+    }
+
+    /// Names this set of groups: sets with the same groups in the same order have the same
+    /// fingerprint.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     fn group(members: Vec<String>) -> Result<Group, String> {

@@ -468,6 +468,89 @@ fn the_faq_declines_what_it_cannot_answer() {
 }
 
 #[test]
+fn answers_are_kept_per_question_scope_and_index_generation() {
+    let index = SearchIndex::in_memory().unwrap();
+    let mut w = index.writer(32).unwrap();
+    for d in [
+        doc(
+            DocKind::Faq,
+            "pw",
+            "t",
+            "パスワードを忘れました",
+            "ヘルプデスクで初期化します",
+        ),
+        doc(
+            DocKind::Faq,
+            "printer",
+            "t",
+            "プリンターで紙詰まりが起きました",
+            "給紙トレイを確認してください",
+        ),
+    ] {
+        w.upsert(&d).unwrap();
+    }
+    w.commit(1).unwrap();
+    index.refresh().unwrap();
+    let staff = Access {
+        tenant: "t".to_owned(),
+        faq: FaqAccess::Published {
+            audiences: vec!["staff".to_owned()],
+        },
+        tickets: TicketAccess::None,
+    };
+    let teachers = Access {
+        faq: FaqAccess::Published {
+            audiences: vec!["teacher".to_owned()],
+        },
+        ..staff.clone()
+    };
+    let synonyms = Synonyms::defaults();
+    let ask = |text: &str, access: &Access, synonyms: &Synonyms| {
+        let s = index
+            .suggest_answers_with(text, access, synonyms, Thresholds::default(), Marks::None)
+            .unwrap();
+        format!("{s:?}")
+    };
+    let q = "PWを忘れてしまった";
+    let uncached = ask(q, &staff, &synonyms);
+    assert!(uncached.contains("\"pw\""), "{uncached}");
+    assert_eq!(index.answers_cached(), 0, "off unless turned on");
+
+    index.set_answer_cache(100);
+    assert_eq!(ask(q, &staff, &synonyms), uncached);
+    assert_eq!(index.answers_cached(), 1);
+    assert_eq!(
+        ask(q, &staff, &synonyms),
+        uncached,
+        "the kept answer is the same"
+    );
+    assert_eq!(index.answers_cached(), 1);
+    // Another audience, other synonyms, other words: answers of their own.
+    let for_teachers = ask(q, &teachers, &synonyms);
+    assert!(!for_teachers.contains("\"pw\""), "{for_teachers}");
+    ask(q, &staff, &Synonyms::default());
+    ask("PWを忘れてしまった。", &staff, &synonyms);
+    assert_eq!(index.answers_cached(), 4);
+
+    // The article is withdrawn: the next generation answers without it.
+    w.delete(DocKind::Faq, "pw");
+    w.commit(2).unwrap();
+    index.refresh().unwrap();
+    let after = ask(q, &staff, &synonyms);
+    assert!(!after.contains("\"pw\""), "{after}");
+    assert_eq!(index.answers_cached(), 1, "older answers are dropped");
+
+    // A full cache starts over; 0 turns it off and empties it.
+    index.set_answer_cache(1);
+    ask("プリンターの紙詰まり", &staff, &synonyms);
+    assert_eq!(index.answers_cached(), 1);
+    index.set_answer_cache(0);
+    assert_eq!(index.answers_cached(), 0);
+    ask(q, &staff, &synonyms);
+    assert_eq!(index.answers_cached(), 0);
+}
+
+#[test]
 fn commits_carry_the_outbox_position_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {

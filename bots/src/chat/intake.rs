@@ -119,7 +119,9 @@ impl Intake {
 async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Batch>, wake: Arc<Notify>) {
     let mut group: Vec<Batch> = Vec::with_capacity(GROUP);
     while rx.recv_many(&mut group, GROUP).await > 0 {
-        let result = commit(&db, &group).await.map_err(|e| e.to_string());
+        // Moved, not copied: on failure every webhook of the group is refused and redelivered.
+        let jobs = group.iter_mut().flat_map(|b| std::mem::take(&mut b.jobs));
+        let result = commit(&db, jobs.collect()).await.map_err(|e| e.to_string());
         if let Err(e) = &result {
             tracing::error!(error = %e, webhooks = group.len(), "storing webhook events failed; the platform will redeliver");
         } else {
@@ -131,11 +133,10 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Batch>, wake: Arc
     }
 }
 
-async fn commit(db: &DatabaseConnection, group: &[Batch]) -> Result<(), sea_orm::DbErr> {
+async fn commit(db: &DatabaseConnection, jobs: Vec<NewJob>) -> Result<(), sea_orm::DbErr> {
     let txn = db.begin().await?;
     let now = service::tickets::now();
-    let all = group.iter().flat_map(|b| b.jobs.iter().cloned());
-    jobs::enqueue_many(&txn, all, now)
+    jobs::enqueue_many(&txn, jobs, now)
         .await
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     txn.commit().await
