@@ -155,6 +155,8 @@ pub struct BotsConfig {
     pub teams: Option<bots::chat::teams::TeamsConfig>,
     /// How often the chat worker looks for due jobs when nothing wakes it, in milliseconds.
     pub poll_millis: u64,
+    /// Conversations the chat worker answers at once.
+    pub lanes: usize,
 }
 
 impl Default for BotsConfig {
@@ -164,6 +166,7 @@ impl Default for BotsConfig {
             line_works: vec![],
             teams: None,
             poll_millis: 1000,
+            lanes: bots::chat::LANES,
         }
     }
 }

@@ -139,6 +139,7 @@ impl Application {
         )
         .context("cannot start the chat worker")?
         .giving_way_to(&intake)
+        .with_lanes(cfg.bots.lanes)
         .with_resets(reset_policies, public_url)
         .with_line_works(&cfg.bots.line_works)
         .context("bots.line_works")?;

@@ -50,6 +50,9 @@ struct Args {
     /// turns it off, so that every question is searched).
     #[arg(long, default_value_t = api::config::SearchConfig::default().answer_cache)]
     answer_cache: usize,
+    /// Conversations the server's chat worker answers at once (`bots.lanes`).
+    #[arg(long, default_value_t = bots::chat::LANES)]
+    lanes: usize,
 }
 
 #[derive(Deserialize)]
@@ -114,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!questions.is_empty(), "no questions");
     let asked = args.rounds * args.concurrency;
     println!(
-        "questions: {} asked, {} different ({} in {}); FAQ answer cache: {} entries",
+        "questions: {} asked, {} different ({} in {}); FAQ answer cache: {} entries; {} lanes",
         asked,
         (0..asked)
             .map(|n| &questions[n % questions.len()])
@@ -122,7 +125,8 @@ async fn main() -> anyhow::Result<()> {
             .len(),
         questions.len(),
         args.queries.display(),
-        args.answer_cache
+        args.answer_cache,
+        args.lanes
     );
 
     // The fake LINE platform.
@@ -155,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             line_works: vec![],
             teams: None,
             poll_millis: 1000,
+            lanes: args.lanes,
         },
         search: api::config::SearchConfig {
             answer_cache: args.answer_cache,

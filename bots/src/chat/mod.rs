@@ -36,8 +36,8 @@ use line::{LineApi, LineConfig};
 const LEASE_SECONDS: i64 = 120;
 /// Jobs taken at once.
 const BATCH: u64 = 256;
-/// Conversations worked on at once.
-const LANES: usize = 32;
+/// Conversations worked on at once, unless set ([`Worker::with_lanes`]).
+pub const LANES: usize = 32;
 /// How long a tenant's row is used before it is read again.
 const TENANT_TTL: Duration = Duration::from_secs(30);
 /// The longest a turn waits for webhooks being taken in to be answered.
@@ -63,6 +63,8 @@ pub struct Worker {
     quiet: Option<Quiet>,
     /// Plain turns' group commit (started on first use, inside the runtime).
     committer: std::sync::OnceLock<commit::Committer>,
+    /// Conversations worked on at once.
+    lanes: usize,
 }
 
 /// What one round did.
@@ -109,6 +111,7 @@ impl Worker {
             wake,
             quiet: None,
             committer: std::sync::OnceLock::new(),
+            lanes: LANES,
         })
     }
 
@@ -116,6 +119,13 @@ impl Worker {
     /// starts once none is, or after [`GIVE_WAY`].
     pub fn giving_way_to(mut self, intake: &Intake) -> Self {
         self.quiet = Some(intake.quiet());
+        self
+    }
+
+    /// Works on up to `lanes` conversations at once (at least one). A turn mostly waits (the
+    /// database's writer, the platform's API), so many run at once on a few cores.
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.max(1);
         self
     }
 
@@ -201,7 +211,7 @@ impl Worker {
 
     /// Works until `stop`. Due events are taken whenever a lane is free and new ones may be
     /// waiting (the intake committed some, the last claim was full, or `every` passed); each
-    /// conversation's events run in order in one lane, up to [`LANES`] conversations at once,
+    /// conversation's events run in order in one lane, up to [`LANES`] conversations at once (or as set),
     /// and a lane that ends makes room for the next at once, so a slow turn or a slow platform
     /// call holds up only its own conversation. Sends still due (retries, ticket notices) are
     /// taken every `every`. On `stop`, the events already taken are finished.
@@ -220,7 +230,7 @@ impl Worker {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if events_due && !stopping && active.len() < LANES {
+            if events_due && !stopping && active.len() < this.lanes {
                 events_due = false;
                 // Claiming takes SQLite's writer, which the intake's commits need: a burst
                 // of webhooks is stored first, then its events are taken in one claim.
@@ -248,7 +258,7 @@ impl Worker {
             }
             // Start the waiting conversations that have no lane at work, oldest first.
             let mut i = 0;
-            while active.len() < LANES && i < waiting.len() {
+            while active.len() < this.lanes && i < waiting.len() {
                 if active.contains(&waiting[i].0) {
                     i += 1;
                     continue;
@@ -350,7 +360,7 @@ impl Worker {
         // the CPU-heavy search runs on the blocking pool.
         let results: Vec<Round> =
             futures::stream::iter(lanes.into_iter().map(|(_, lane)| self.lane(lane)))
-                .buffer_unordered(LANES)
+                .buffer_unordered(self.lanes)
                 .collect()
                 .await;
         for r in results {
