@@ -21,6 +21,13 @@ const SECRET: &str = "line-channel-secret-for-tests";
 const TOKEN: &str = "line-channel-access-token-for-tests";
 
 async fn start(backend: Backend) -> (TestApp, LinePeer) {
+    start_with(backend, |_| {}).await
+}
+
+async fn start_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut api::config::Config),
+) -> (TestApp, LinePeer) {
     let peer = LinePeer::start(TOKEN).await.expect("LINE peer starts");
     let base = peer.base.clone();
     let app = spawn_app_with_faq(backend, |c| {
@@ -31,6 +38,7 @@ async fn start(backend: Backend) -> (TestApp, LinePeer) {
             api_base: base,
             access_base: "https://access.line.me".into(),
         }];
+        configure(c);
     })
     .await;
     (app, peer)
@@ -464,7 +472,27 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
 async fn a_slow_reply_holds_up_only_its_own_conversation() {
     // The platform takes 4 s to accept one reply of user A. B's question, sent while that
     // reply is on its way, is answered at once; A's next question waits its turn.
-    let (app, peer) = start(Backend::Sqlite).await;
+    let [a1, a2, b1] = slow_reply(bots::chat::LANES).await;
+    assert!(
+        b1 < a1 - 2.0,
+        "B answered {:.2} s before A's slow reply went through",
+        a1 - b1
+    );
+    assert!(a2 > a1, "A's turns stay in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_lane_conversations_take_turns() {
+    // `bots.lanes = 1`: B's question waits until A's conversation is done.
+    let [a1, a2, b1] = slow_reply(1).await;
+    assert!(b1 > a1 - 0.5, "B waited for A's slow reply: {:.2} s", b1 - a1);
+    assert!(a2 > a1, "A's turns stay in order");
+}
+
+/// When the replies to A's first and second question and to B's question reached the peer
+/// (seconds), with `lanes` conversations at once and A's first reply held 4 s by the peer.
+async fn slow_reply(lanes: usize) -> [f64; 3] {
+    let (app, peer) = start_with(Backend::Sqlite, |c| c.bots.lanes = lanes).await;
     peer.configure(json!({ "slow_reply_tokens": { "rt-a1": 4000 } }))
         .await
         .unwrap();
@@ -506,12 +534,7 @@ async fn a_slow_reply_holds_up_only_its_own_conversation() {
             .and_then(|x| x["at"].as_f64())
             .unwrap()
     };
-    assert!(
-        at("rt-b1") < at("rt-a1") - 2.0,
-        "B answered {:.2} s before A's slow reply went through",
-        at("rt-a1") - at("rt-b1")
-    );
-    assert!(at("rt-a2") > at("rt-a1"), "A's turns stay in order");
+    [at("rt-a1"), at("rt-a2"), at("rt-b1")]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
