@@ -485,7 +485,11 @@ async fn a_slow_reply_holds_up_only_its_own_conversation() {
 async fn with_one_lane_conversations_take_turns() {
     // `bots.lanes = 1`: B's question waits until A's conversation is done.
     let [a1, a2, b1] = slow_reply(1).await;
-    assert!(b1 > a1 - 0.5, "B waited for A's slow reply: {:.2} s", b1 - a1);
+    assert!(
+        b1 > a1 - 0.5,
+        "B waited for A's slow reply: {:.2} s",
+        b1 - a1
+    );
     assert!(a2 > a1, "A's turns stay in order");
 }
 
