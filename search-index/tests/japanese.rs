@@ -417,9 +417,9 @@ fn bad_queries_get_an_error_or_nothing() {
     );
 }
 
-#[test]
-fn the_faq_declines_what_it_cannot_answer() {
-    let index = index_with(&[
+/// A password article and a printer article, published for staff in tenant `t`.
+fn two_faq_articles() -> [Document; 2] {
+    [
         doc(
             DocKind::Faq,
             "pw",
@@ -434,7 +434,12 @@ fn the_faq_declines_what_it_cannot_answer() {
             "プリンターで紙詰まりが起きました",
             "給紙トレイを確認してください",
         ),
-    ]);
+    ]
+}
+
+#[test]
+fn the_faq_declines_what_it_cannot_answer() {
+    let index = index_with(&two_faq_articles());
     let synonyms = Synonyms::defaults();
     let all = everything("t");
     let s = index
@@ -471,22 +476,7 @@ fn the_faq_declines_what_it_cannot_answer() {
 fn answers_are_kept_per_question_scope_and_index_generation() {
     let index = SearchIndex::in_memory().unwrap();
     let mut w = index.writer(32).unwrap();
-    for d in [
-        doc(
-            DocKind::Faq,
-            "pw",
-            "t",
-            "パスワードを忘れました",
-            "ヘルプデスクで初期化します",
-        ),
-        doc(
-            DocKind::Faq,
-            "printer",
-            "t",
-            "プリンターで紙詰まりが起きました",
-            "給紙トレイを確認してください",
-        ),
-    ] {
+    for d in two_faq_articles() {
         w.upsert(&d).unwrap();
     }
     w.commit(1).unwrap();
