@@ -261,8 +261,10 @@ impl AnswerCache {
 
     fn put(&self, generation: u64, key: Option<AnswerKey>, s: &Suggestion) {
         use std::sync::atomic::Ordering;
-        let Some(key) = key else { return };
         let capacity = self.capacity.load(Ordering::Relaxed);
+        let Some(key) = key.filter(|_| capacity > 0) else {
+            return;
+        };
         let mut entries = self
             .entries
             .lock()
