@@ -79,8 +79,8 @@ pub async fn enqueue_many(
     // wait for their answers. Payloads are bound as their JSON text, as the driver would
     // write them (cast to `jsonb` on PostgreSQL).
     use sea_orm::{DatabaseBackend, Statement, Value as Bound};
-    const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, payload, status, attempts, \
-                           max_attempts, run_at, locked_until, last_error, created_at, updated_at";
+    const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, status, attempts, max_attempts, \
+                           run_at, created_at, updated_at, payload, locked_until, last_error";
     const PARAMS_A_ROW: usize = 11;
     const ROWS: usize = 30_000 / PARAMS_A_ROW;
     let backend = db.get_database_backend();
@@ -96,38 +96,25 @@ pub async fn enqueue_many(
                 j.tenant_id.into(),
                 j.kind.into(),
                 j.dedupe_key.into(),
-                payload.into(),
                 QUEUED.into(),
                 0i32.into(),
                 Ord::max(j.max_attempts, 1).into(),
                 at.into(),
                 at.into(),
                 at.into(),
+                payload.into(),
             ]);
+            let first = row * PARAMS_A_ROW + 1;
+            let params = crate::db::placeholders(backend, first, PARAMS_A_ROW - 1);
+            let payload = crate::db::placeholders(backend, first + PARAMS_A_ROW - 1, 1);
+            let payload = match backend {
+                DatabaseBackend::Postgres => format!("CAST({payload} AS jsonb)"),
+                _ => payload,
+            };
             if row > 0 {
                 sql.push_str(", ");
             }
-            let p = |i: usize| match backend {
-                DatabaseBackend::Postgres => format!("${}", row * PARAMS_A_ROW + i),
-                _ => "?".to_owned(),
-            };
-            let payload = match backend {
-                DatabaseBackend::Postgres => format!("CAST({} AS jsonb)", p(5)),
-                _ => p(5),
-            };
-            sql.push_str(&format!(
-                "({}, {}, {}, {}, {payload}, {}, {}, {}, {}, NULL, NULL, {}, {})",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10),
-                p(11)
-            ));
+            sql.push_str(&format!("({params}, {payload}, NULL, NULL)"));
         }
         sql.push_str(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
