@@ -200,3 +200,86 @@ async fn a_turn_the_database_refuses_fails_alone() {
     }
     assert_eq!(saved.iter().sum::<usize>(), 2, "{saved:?}");
 }
+
+tests::both_backends!(
+    jobs_enqueued_together_are_stored_as_given,
+    |backend: Backend| async move {
+        // `jobs::enqueue_many` writes its own SQL: every column as SeaORM would, the payload
+        // as JSON (jsonb on PostgreSQL), a key already stored or repeated in the same batch
+        // kept once, and more rows than one statement takes.
+        let tdb = tests::test_db(backend).await;
+        let db = &tdb.db.write;
+        let city = tdb.fixture.city.id;
+        let at = service::tickets::now();
+        let payload = json!({ "tenantId": city, "event": { "text": "プリンタ \"A3\" が\\詰まる\n😀", "n": 1.5, "ok": true, "none": null, "list": [1, "二"] } });
+        let job = |key: &str, max_attempts: i32| NewJob {
+            tenant_id: Some(city),
+            kind: "test.enqueue",
+            dedupe_key: key.to_owned(),
+            payload: payload.clone(),
+            max_attempts,
+        };
+        jobs::enqueue_many(db, [job("k0", 3)], at).await.unwrap();
+        let mut batch = vec![job("k0", 9), job("k1", 0), job("k1", 7)];
+        batch.extend((2..3_002).map(|i| NewJob {
+            tenant_id: None,
+            payload: json!({ "i": i }),
+            ..job(&format!("k{i}"), 5)
+        }));
+        let txn = tdb.db.write.begin().await.unwrap();
+        jobs::enqueue_many(&txn, batch, at).await.unwrap();
+        txn.commit().await.unwrap();
+
+        let stored = job::Entity::find()
+            .filter(job::Column::Kind.eq("test.enqueue"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 3_002, "k0 and k1 once each, and 3,000 more");
+        let by_key: HashMap<&str, &job::Model> =
+            stored.iter().map(|j| (j.dedupe_key.as_str(), j)).collect();
+        let (k0, k1) = (by_key["k0"], by_key["k1"]);
+        assert_eq!(k0.max_attempts, 3, "the job stored first stays as it was");
+        assert_eq!(
+            k1.max_attempts, 1,
+            "at least one attempt; the repeat is dropped"
+        );
+        for j in [k0, k1] {
+            assert_eq!(j.payload, payload);
+            assert_eq!(j.tenant_id, Some(city));
+            assert_eq!(
+                (
+                    j.status.as_str(),
+                    j.attempts,
+                    j.locked_until,
+                    j.last_error.as_deref()
+                ),
+                (jobs::QUEUED, 0, None, None)
+            );
+            assert_eq!(j.run_at.timestamp_micros(), at.timestamp_micros());
+            assert_eq!(j.created_at, j.run_at);
+            assert_eq!(j.updated_at, j.run_at);
+        }
+        let last = by_key["k3001"];
+        assert_eq!(
+            (last.tenant_id, &last.payload),
+            (None, &json!({ "i": 3_001 }))
+        );
+        // They are claimed like any job.
+        let claimed = jobs::claim_kinds(
+            db,
+            &["test.enqueue"],
+            chrono::Duration::seconds(60),
+            10,
+            service::tickets::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(claimed.len(), 10);
+        assert!(
+            claimed
+                .iter()
+                .all(|j| j.attempts == 1 && j.locked_until.is_some())
+        );
+    }
+);
