@@ -27,7 +27,7 @@ tokio::task_local! {
 }
 
 /// Bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+pub(crate) const MAX_PARAMS: usize = 30_000;
 
 #[derive(Default)]
 struct Buffer {

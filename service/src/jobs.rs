@@ -82,7 +82,7 @@ pub async fn enqueue_many(
     const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, status, attempts, max_attempts, \
                            run_at, created_at, updated_at, payload, locked_until, last_error";
     const PARAMS_A_ROW: usize = 11;
-    const ROWS: usize = 30_000 / PARAMS_A_ROW;
+    const ROWS: usize = crate::deferred::MAX_PARAMS / PARAMS_A_ROW;
     let backend = db.get_database_backend();
     let mut jobs = jobs.into_iter().peekable();
     while jobs.peek().is_some() {

@@ -211,8 +211,8 @@ impl Worker {
 
     /// Works until `stop`. Due events are taken whenever a lane is free and new ones may be
     /// waiting (the intake committed some, the last claim was full, or `every` passed); each
-    /// conversation's events run in order in one lane, up to [`LANES`] conversations at once (or as set),
-    /// and a lane that ends makes room for the next at once, so a slow turn or a slow platform
+    /// conversation's events run in order in one lane, up to `lanes` conversations at once
+    /// ([`LANES`] unless set), and a lane that ends makes room for the next at once, so a slow turn or a slow platform
     /// call holds up only its own conversation. Sends still due (retries, ticket notices) are
     /// taken every `every`. On `stop`, the events already taken are finished.
     pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
