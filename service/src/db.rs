@@ -31,6 +31,10 @@ impl Db {
                 .min_connections(1)
                 .connect_timeout(Duration::from_secs(5))
                 .acquire_timeout(Duration::from_secs(10))
+                // A connection is checked with a round trip to the server only when it has
+                // been idle long enough for a firewall or a restart to have dropped it, not
+                // on every query (sqlx's default).
+                .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
                 .sqlx_logging(false);
             let db = Database::connect(opts).await?;
             Ok(Self {
@@ -89,6 +93,10 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
     opts.max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings a pooled connection before every use unless told not to: on SQLite that
+        // is a round trip to the connection's thread and back before each query (two thread
+        // wake-ups), for a "connection" that is a file and cannot have been dropped.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
@@ -106,6 +114,10 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
         });
     opts
 }
+
+/// How long a PostgreSQL connection may sit idle in the pool before it is checked with a
+/// ping when next taken.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 /// Pages of write-ahead log a connection lets grow before it checkpoints by itself, on its
 /// own commit. SQLite's default is 1,000 (4 MiB): the commit that crosses it copies the log
@@ -245,6 +257,30 @@ impl<E: sea_orm::EntityTrait> First<E> for sea_orm::Select<E> {
 #[cfg(test)]
 mod tests {
     use super::stable_in_list;
+
+    #[tokio::test]
+    async fn sqlite_connections_are_taken_from_the_pool_without_a_ping() {
+        use sea_orm::ConnectionTrait;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = super::Db::connect(&url, 2).await.unwrap();
+        for pool in [&db.read, &db.write] {
+            let sqlx = pool.get_sqlite_connection_pool();
+            assert!(!sqlx.options().get_test_before_acquire());
+            // Taken again and again (the writer's one connection too): still answers.
+            for _ in 0..3 {
+                let row = pool
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DatabaseBackend::Sqlite,
+                        "SELECT 1 AS one",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(row.try_get::<i32>("", "one").unwrap(), 1);
+            }
+        }
+    }
 
     #[tokio::test]
     async fn the_log_is_checkpointed_beside_the_writer_not_in_its_commits() {
