@@ -111,6 +111,25 @@ impl SearchIndex {
         Ok(s)
     }
 
+    /// The answer [`Self::suggest_answers_with`] gave to the same question in the same scope
+    /// and still holds, if the answer cache has it: a lookup, no search, cheap enough to run
+    /// where a search could not (an async task), so that a question asked again needs no
+    /// search thread either.
+    pub fn cached_answers(
+        &self,
+        text: &str,
+        access: &Access,
+        synonyms: &Synonyms,
+        thresholds: Thresholds,
+        marks: Marks,
+    ) -> Option<Suggestion> {
+        let key = self
+            .answers
+            .key(text, access, synonyms, thresholds, self.weights, marks)?;
+        let generation = self.searcher().generation().generation_id();
+        self.answers.get(generation, Some(&key))
+    }
+
     fn answer(
         &self,
         searcher: &Searcher,

@@ -501,14 +501,24 @@ fn answers_are_kept_per_question_scope_and_index_generation() {
             .unwrap();
         format!("{s:?}")
     };
+    let kept = |text: &str, access: &Access| {
+        index
+            .cached_answers(text, access, &synonyms, Thresholds::default(), Marks::None)
+            .map(|s| format!("{s:?}"))
+    };
     let q = "PWを忘れてしまった";
     let uncached = ask(q, &staff, &synonyms);
     assert!(uncached.contains("\"pw\""), "{uncached}");
     assert_eq!(index.answers_cached(), 0, "off unless turned on");
+    assert_eq!(kept(q, &staff), None);
 
     index.set_answer_cache(100);
+    assert_eq!(kept(q, &staff), None, "not asked since");
     assert_eq!(ask(q, &staff, &synonyms), uncached);
     assert_eq!(index.answers_cached(), 1);
+    // The lookup alone finds it, for this scope only.
+    assert_eq!(kept(q, &staff), Some(uncached.clone()));
+    assert_eq!(kept(q, &teachers), None);
     assert_eq!(
         ask(q, &staff, &synonyms),
         uncached,
@@ -526,8 +536,14 @@ fn answers_are_kept_per_question_scope_and_index_generation() {
     w.delete(DocKind::Faq, "pw");
     w.commit(2).unwrap();
     index.refresh().unwrap();
+    assert_eq!(
+        kept(q, &staff),
+        None,
+        "a new generation keeps nothing older"
+    );
     let after = ask(q, &staff, &synonyms);
     assert!(!after.contains("\"pw\""), "{after}");
+    assert_eq!(kept(q, &staff), Some(after.clone()));
     assert_eq!(index.answers_cached(), 1, "older answers are dropped");
 
     // A full cache starts over; 0 turns it off and empties it.

@@ -228,6 +228,91 @@ pub async fn account(
     find().first(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
+/// Who wrote, and in which chat: what a platform's event names.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub tenant_id: Uuid,
+    pub platform: Platform,
+    /// The writer's id on the platform.
+    pub external_id: &'a str,
+    pub display_name: Option<&'a str>,
+    /// The chat's id on the platform (a 1:1 chat's is the writer's on LINE).
+    pub conversation_ref: &'a str,
+    pub kind: ChatKind,
+    /// Teams' `serviceUrl`, kept current on the conversation.
+    pub service_url: Option<&'a str>,
+}
+
+/// The account and the conversation of a message ([`account`], then [`conversation`], its
+/// owner when it is a 1:1 chat). Both exist for all but a chat's first message, and are then
+/// read together with one statement on the read pool: a chat turn's own reads are what most
+/// of its database work is, with hundreds of them at once.
+pub async fn account_and_conversation(
+    db: &crate::Db,
+    s: &Sender<'_>,
+    at: DateTime<Utc>,
+) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
+    use sea_orm::sea_query::{Expr, ExprTrait as _};
+    use sea_orm::{FromQueryResult as _, JoinType, QueryTrait as _};
+    let (platform, conversation_ref) = (s.platform.as_str(), s.conversation_ref.to_owned());
+    // accounts LEFT JOIN conversations ON tenant, platform and the conversation's ref.
+    let to_conversation = chat_account::Entity::belongs_to(chat_conversation::Entity)
+        .from(chat_account::Column::TenantId)
+        .to(chat_conversation::Column::TenantId)
+        .on_condition(move |_, conversation| {
+            Condition::all()
+                .add(
+                    Expr::col((conversation.clone(), chat_conversation::Column::Platform))
+                        .eq(platform),
+                )
+                .add(
+                    Expr::col((conversation, chat_conversation::Column::ConversationRef))
+                        .eq(conversation_ref.as_str()),
+                )
+        })
+        .into();
+    let mut stmt = chat_account::Entity::find()
+        .filter(chat_account::Column::TenantId.eq(s.tenant_id))
+        .filter(chat_account::Column::Platform.eq(platform))
+        .filter(chat_account::Column::ExternalId.eq(s.external_id))
+        .join(JoinType::LeftJoin, to_conversation)
+        .select_also(chat_conversation::Entity)
+        .limit(1)
+        .build(db.read.get_database_backend());
+    crate::db::inline_limit(&mut stmt);
+    if let Some(row) = db.read.query_one_raw(stmt).await? {
+        let account = chat_account::Model::from_query_result(&row, "A_")?;
+        let conversation = chat_conversation::Model::from_query_result_optional(&row, "B_")?;
+        if let Some(c) = conversation
+            && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)
+        {
+            return Ok((account, c));
+        }
+    }
+    let account = account(
+        db,
+        s.tenant_id,
+        s.platform,
+        s.external_id,
+        s.display_name,
+        at,
+    )
+    .await?;
+    let owner = (s.kind == ChatKind::Personal).then_some(account.id);
+    let conversation = conversation(
+        db,
+        s.tenant_id,
+        s.platform,
+        s.conversation_ref,
+        s.kind,
+        owner,
+        s.service_url,
+        at,
+    )
+    .await?;
+    Ok((account, conversation))
+}
+
 /// The user behind an account: the linked person (if still active) acting as a requester.
 pub async fn user(
     db: &impl ConnectionTrait,
@@ -364,7 +449,7 @@ pub async fn save(
     turns: &[Turn],
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    save_many(db, vec![saved(c, state, turns)?], at).await
+    save_many(db, &[&saved(c, state, turns)?], at).await
 }
 
 /// What [`save`] writes for a conversation: the new state and the turns to append, for
@@ -397,45 +482,39 @@ pub struct Saved {
 /// writer each, with the whole group waiting behind it.
 pub async fn save_many(
     db: &impl ConnectionTrait,
-    rows: Vec<Saved>,
+    rows: &[&Saved],
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let mut states: Vec<(Uuid, Value)> = vec![];
-    let mut turns = vec![];
+    let mut states: Vec<(Uuid, &Value)> = vec![];
+    let mut turns: Vec<(Uuid, Uuid, &Turn)> = vec![];
     for row in rows {
         match states.iter_mut().find(|(id, _)| *id == row.conversation_id) {
-            Some((_, state)) => *state = row.state,
-            None => states.push((row.conversation_id, row.state)),
+            Some((_, state)) => *state = &row.state,
+            None => states.push((row.conversation_id, &row.state)),
         }
-        turns.extend(row.turns.into_iter().map(|t| chat_turn::ActiveModel {
-            tenant_id: Set(row.tenant_id),
-            conversation_id: Set(row.conversation_id),
-            speaker: Set(t.speaker),
-            text: Set(t.text),
-            at: Set(t.at),
-            ..Default::default()
-        }));
+        turns.extend(
+            row.turns
+                .iter()
+                .map(|t| (row.tenant_id, row.conversation_id, t)),
+        );
     }
     // SQLite allows 32,766 bound values in a statement; a state binds 2, a turn 5.
-    while !states.is_empty() {
-        let chunk: Vec<_> = states.drain(..states.len().min(1_000)).collect();
+    for chunk in states.chunks(1_000) {
         update_states(db, chunk, at).await?;
     }
-    let mut turns = turns.into_iter().peekable();
-    while turns.peek().is_some() {
-        chat_turn::Entity::insert_many(turns.by_ref().take(1_000))
-            .exec_without_returning(db)
-            .await?;
+    for chunk in turns.chunks(1_000) {
+        insert_turns(db, chunk).await?;
     }
     Ok(())
 }
 
 /// `UPDATE chat_conversations SET state = v.column2, updated_at = ? FROM (VALUES (id, state),
 /// …) AS v WHERE id = v.column1` (SQLite ≥ 3.33 and PostgreSQL name a `VALUES` list's columns
-/// `column1`, `column2`, … alike).
+/// `column1`, `column2`, … alike). States are bound as their JSON text (cast to `jsonb` on
+/// PostgreSQL), as the driver would write them, without a copy of each tree to bind.
 async fn update_states(
     db: &impl ConnectionTrait,
-    states: Vec<(Uuid, Value)>,
+    states: &[(Uuid, &Value)],
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
     if states.is_empty() {
@@ -445,17 +524,61 @@ async fn update_states(
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(1 + 2 * states.len());
     values.push(at.into());
     let rows = (0..states.len())
-        .map(|i| format!("({})", crate::db::placeholders(backend, 2 + 2 * i, 2)))
+        .map(|i| {
+            let id = crate::db::placeholders(backend, 2 + 2 * i, 1);
+            let state = crate::db::placeholders(backend, 3 + 2 * i, 1);
+            match backend {
+                sea_orm::DatabaseBackend::Postgres => format!("({id}, CAST({state} AS jsonb))"),
+                _ => format!("({id}, {state})"),
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     for (id, state) in states {
-        values.push(id.into());
-        values.push(state.into());
+        values.push((*id).into());
+        values.push(
+            serde_json::to_string(state)
+                .map_err(|e| ServiceError::Config(format!("dialog state: {e}")))?
+                .into(),
+        );
     }
     let sql = format!(
         "UPDATE chat_conversations SET state = v.column2, updated_at = {at} \
          FROM (VALUES {rows}) AS v WHERE chat_conversations.id = v.column1",
         at = crate::db::placeholders(backend, 1, 1),
+    );
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Appends turns (tenant, conversation, turn) with one statement.
+async fn insert_turns(
+    db: &impl ConnectionTrait,
+    turns: &[(Uuid, Uuid, &Turn)],
+) -> ServiceResult<()> {
+    if turns.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(5 * turns.len());
+    let rows = (0..turns.len())
+        .map(|i| format!("({})", crate::db::placeholders(backend, 1 + 5 * i, 5)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (tenant, conversation, t) in turns {
+        values.extend([
+            (*tenant).into(),
+            (*conversation).into(),
+            t.speaker.as_str().into(),
+            t.text.as_str().into(),
+            t.at.into(),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO chat_turns (tenant_id, conversation_id, speaker, text, at) VALUES {rows}"
     );
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
         backend, sql, values,

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::job;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set,
@@ -73,53 +73,9 @@ pub async fn enqueue_many(
     jobs: impl IntoIterator<Item = NewJob>,
     at: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    // Written as one statement per chunk, by hand: through SeaORM's `insert_many`, each row
-    // became an active model, then a query tree, and each payload was copied as a JSON tree
-    // once more to be bound. The chat intake writes 200 webhooks' events here while they
-    // wait for their answers. Payloads are bound as their JSON text, as the driver would
-    // write them (cast to `jsonb` on PostgreSQL).
-    use sea_orm::{DatabaseBackend, Statement, Value as Bound};
-    const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, status, attempts, max_attempts, \
-                           run_at, created_at, updated_at, payload, locked_until, last_error";
-    const PARAMS_A_ROW: usize = 11;
-    const ROWS: usize = crate::deferred::MAX_PARAMS / PARAMS_A_ROW;
-    let backend = db.get_database_backend();
-    let mut jobs = jobs.into_iter().peekable();
-    while jobs.peek().is_some() {
-        let mut sql = format!("INSERT INTO jobs ({COLUMNS}) VALUES ");
-        let mut values: Vec<Bound> = Vec::new();
-        for (row, j) in jobs.by_ref().take(ROWS).enumerate() {
-            let payload = serde_json::to_string(&j.payload)
-                .map_err(|e| crate::ServiceError::Config(format!("job payload: {e}")))?;
-            values.extend([
-                Uuid::now_v7().into(),
-                j.tenant_id.into(),
-                j.kind.into(),
-                j.dedupe_key.into(),
-                QUEUED.into(),
-                0i32.into(),
-                Ord::max(j.max_attempts, 1).into(),
-                at.into(),
-                at.into(),
-                at.into(),
-                payload.into(),
-            ]);
-            let first = row * PARAMS_A_ROW + 1;
-            let params = crate::db::placeholders(backend, first, PARAMS_A_ROW - 1);
-            let payload = crate::db::placeholders(backend, first + PARAMS_A_ROW - 1, 1);
-            let payload = match backend {
-                DatabaseBackend::Postgres => format!("CAST({payload} AS jsonb)"),
-                _ => payload,
-            };
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("({params}, {payload}, NULL, NULL)"));
-        }
-        sql.push_str(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-    }
+    let jobs: Vec<NewJob> = jobs.into_iter().collect();
+    let rows: Vec<(Uuid, &NewJob)> = jobs.iter().map(|j| (Uuid::now_v7(), j)).collect();
+    insert(db, &rows, None, at).await?;
     Ok(())
 }
 
@@ -145,45 +101,121 @@ pub async fn enqueue_claimed_many(
     lease: Duration,
     at: DateTime<Utc>,
 ) -> ServiceResult<Vec<Option<job::Model>>> {
-    let rows: Vec<job::Model> = jobs
+    let refs: Vec<&NewJob> = jobs.iter().collect();
+    let ids = insert_claimed(db, &refs, lease, at).await?;
+    Ok(jobs
         .into_iter()
-        .map(|j| job::Model {
-            id: Uuid::now_v7(),
-            tenant_id: j.tenant_id,
-            kind: j.kind.to_owned(),
-            dedupe_key: j.dedupe_key,
-            payload: j.payload,
-            status: QUEUED.to_owned(),
-            attempts: 1,
-            max_attempts: Ord::max(j.max_attempts, 1),
-            run_at: at,
-            locked_until: Some(at + lease),
-            last_error: None,
-            created_at: at,
-            updated_at: at,
-        })
-        .collect();
-    let mut inserted = std::collections::HashSet::new();
-    // Under SQLite's and PostgreSQL's limits on bound values (13 columns a row).
-    for chunk in rows.chunks(1000) {
-        let keys = job::Entity::insert_many(chunk.iter().cloned().map(job::ActiveModel::from))
-            .on_conflict(
-                OnConflict::columns([job::Column::Kind, job::Column::DedupeKey])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_with_returning_keys(db)
-            .await;
-        match keys {
-            Ok(keys) => inserted.extend(keys),
-            Err(sea_orm::DbErr::RecordNotInserted) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+        .zip(ids)
+        .map(|(j, id)| id.map(|id| claimed_model(j, id, lease, at)))
+        .collect())
+}
+
+/// [`enqueue_claimed_many`] for jobs the caller keeps (a group commit, which may have to
+/// write them again one by one): the ids of the jobs inserted, `None` for those whose kind
+/// and dedupe key were taken; [`claimed_model`] makes the job of each.
+pub async fn insert_claimed(
+    db: &impl ConnectionTrait,
+    jobs: &[&NewJob],
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> ServiceResult<Vec<Option<Uuid>>> {
+    let rows: Vec<(Uuid, &NewJob)> = jobs.iter().map(|j| (Uuid::now_v7(), *j)).collect();
+    let inserted = insert(db, &rows, Some(at + lease), at).await?;
     Ok(rows
         .into_iter()
-        .map(|r| inserted.contains(&r.id).then_some(r))
+        .map(|(id, _)| inserted.contains(&id).then_some(id))
         .collect())
+}
+
+/// The job [`insert_claimed`] wrote for `j` as `id`.
+pub fn claimed_model(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> job::Model {
+    job::Model {
+        id,
+        tenant_id: j.tenant_id,
+        kind: j.kind.to_owned(),
+        dedupe_key: j.dedupe_key,
+        payload: j.payload,
+        status: QUEUED.to_owned(),
+        attempts: 1,
+        max_attempts: Ord::max(j.max_attempts, 1),
+        run_at: at,
+        locked_until: Some(at + lease),
+        last_error: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Inserts jobs with one statement a chunk, skipping those whose kind and dedupe key are
+/// taken; `claimed_until` writes them claimed (one attempt begun) until then. Returns the ids
+/// inserted when claimed (the caller does those), nothing otherwise.
+///
+/// Written by hand: through SeaORM's `insert_many`, each row became an active model, then a
+/// query tree, and each payload was copied as a JSON tree once more to be bound. The chat
+/// intake writes 200 webhooks' events here while they wait for their answers, and the turns'
+/// group commit their replies. Payloads are bound as their JSON text, as the driver would
+/// write them (cast to `jsonb` on PostgreSQL).
+async fn insert(
+    db: &impl ConnectionTrait,
+    jobs: &[(Uuid, &NewJob)],
+    claimed_until: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> ServiceResult<std::collections::HashSet<Uuid>> {
+    use sea_orm::{DatabaseBackend, Statement, Value as Bound};
+    const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, status, attempts, max_attempts, \
+                           run_at, created_at, updated_at, locked_until, payload, last_error";
+    const PARAMS_A_ROW: usize = 12;
+    const ROWS: usize = crate::deferred::MAX_PARAMS / PARAMS_A_ROW;
+    let backend = db.get_database_backend();
+    let attempts = i32::from(claimed_until.is_some());
+    let mut inserted = std::collections::HashSet::new();
+    for chunk in jobs.chunks(ROWS) {
+        let mut sql = format!("INSERT INTO jobs ({COLUMNS}) VALUES ");
+        let mut values: Vec<Bound> = Vec::with_capacity(PARAMS_A_ROW * chunk.len());
+        for (row, (id, j)) in chunk.iter().enumerate() {
+            let payload = serde_json::to_string(&j.payload)
+                .map_err(|e| crate::ServiceError::Config(format!("job payload: {e}")))?;
+            values.extend([
+                (*id).into(),
+                j.tenant_id.into(),
+                j.kind.into(),
+                j.dedupe_key.as_str().into(),
+                QUEUED.into(),
+                attempts.into(),
+                Ord::max(j.max_attempts, 1).into(),
+                at.into(),
+                at.into(),
+                at.into(),
+                claimed_until.into(),
+                payload.into(),
+            ]);
+            let first = row * PARAMS_A_ROW + 1;
+            let params = crate::db::placeholders(backend, first, PARAMS_A_ROW - 1);
+            let payload = crate::db::placeholders(backend, first + PARAMS_A_ROW - 1, 1);
+            let payload = match backend {
+                DatabaseBackend::Postgres => format!("CAST({payload} AS jsonb)"),
+                _ => payload,
+            };
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({params}, {payload}, NULL)"));
+        }
+        sql.push_str(" ON CONFLICT (kind, dedupe_key) DO NOTHING");
+        if claimed_until.is_some() {
+            sql.push_str(" RETURNING id");
+            let rows = db
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
+            for r in rows {
+                inserted.insert(r.try_get::<Uuid>("", "id")?);
+            }
+        } else {
+            db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
+        }
+    }
+    Ok(inserted)
 }
 
 /// Claims up to `limit` due jobs of `kind` for `lease`: each is taken by one conditional

@@ -93,7 +93,7 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Dur
     while rx.recv_many(&mut group, GROUP).await > 0 {
         let now = service::tickets::now();
         match write(&db, &group, lease, now).await {
-            Ok(sends) => answer(group.drain(..), sends.into_iter().map(Ok)),
+            Ok(sends) => answer(group.drain(..), sends, lease, now),
             Err(e) => {
                 tracing::warn!(error = %e, items = group.len(), "a group of chat turns failed; writing them one by one");
                 for item in group.drain(..) {
@@ -102,26 +102,37 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Dur
                     if let (Item::Sent(id), Err(e)) = (&item, &result) {
                         tracing::warn!(job = %id, error = %e, "recording a delivered chat message failed; it will be sent again when its lease runs out");
                     }
-                    let sends: Vec<Result<_, String>> = match result {
-                        Ok(sends) => sends.into_iter().map(Ok).collect(),
-                        Err(e) => vec![Err(e.to_string())],
-                    };
-                    answer(std::iter::once(item), sends.into_iter());
+                    match result {
+                        Ok(sends) => answer(std::iter::once(item), sends, lease, now),
+                        Err(e) => {
+                            if let Item::Turn(_, done) = item {
+                                let _ = done.send(Err(e.to_string()));
+                            }
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Gives each turn its send job (or the error), and each flush its answer.
+/// Gives each turn its send job (made from the turn's own, which was written as `ids` says,
+/// in order of the turns with one), and each flush its answer.
 fn answer(
     items: impl Iterator<Item = Item>,
-    mut sends: impl Iterator<Item = Result<Option<job::Model>, String>>,
+    ids: Vec<Option<Uuid>>,
+    lease: Duration,
+    now: DateTime<Utc>,
 ) {
+    let mut ids = ids.into_iter();
     for item in items {
         match item {
-            Item::Turn(_, done) => {
-                let _ = done.send(sends.next().unwrap_or(Ok(None)));
+            Item::Turn(w, done) => {
+                let send = w.send.and_then(|j| {
+                    let id = ids.next().flatten()?;
+                    Some(jobs::claimed_model(j, id, lease, now))
+                });
+                let _ = done.send(Ok(send));
             }
             Item::Flush(done) => {
                 let _ = done.send(());
@@ -131,26 +142,25 @@ fn answer(
     }
 }
 
-/// Writes a group in one transaction; returns the turns' send jobs, in order.
+/// Writes a group in one transaction; returns the ids of the turns' send jobs, in order of the
+/// turns that have one (`None`: its event's reply was written before, and is not ours to send).
+/// The items are only borrowed: if the group fails, they are written again one by one.
 async fn write(
     db: &DatabaseConnection,
     items: &[Item],
     lease: Duration,
     now: DateTime<Utc>,
-) -> Result<Vec<Option<job::Model>>, DbErr> {
+) -> Result<Vec<Option<Uuid>>, DbErr> {
     let mut saved = vec![];
     let mut events = vec![];
     let mut delivered = vec![];
-    // Which turns have a send job, and the jobs.
-    let mut with_send = vec![];
     let mut sends = vec![];
     for item in items {
         match item {
             Item::Turn(w, _) => {
-                saved.push(w.saved.clone());
+                saved.push(&w.saved);
                 events.push(w.event);
-                with_send.push(w.send.is_some());
-                sends.extend(w.send.clone());
+                sends.extend(w.send.as_ref());
             }
             Item::Sent(id) => delivered.push(*id),
             Item::Flush(_) => {}
@@ -161,18 +171,14 @@ async fn write(
     }
     let err = |e: service::ServiceError| DbErr::Custom(e.to_string());
     let txn = db.begin().await?;
-    chat::save_many(&txn, saved, now).await.map_err(err)?;
-    let mut claimed = jobs::enqueue_claimed_many(&txn, sends, lease, now)
+    chat::save_many(&txn, &saved, now).await.map_err(err)?;
+    let ids = jobs::insert_claimed(&txn, &sends, lease, now)
         .await
-        .map_err(err)?
-        .into_iter();
+        .map_err(err)?;
     jobs::complete_many(&txn, &events, now).await.map_err(err)?;
     jobs::complete_scrubbed_many(&txn, &delivered, now)
         .await
         .map_err(err)?;
     txn.commit().await?;
-    Ok(with_send
-        .into_iter()
-        .map(|has| if has { claimed.next().flatten() } else { None })
-        .collect())
+    Ok(ids)
 }

@@ -472,32 +472,41 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        let account = match source.user_id.as_deref() {
-            Some(uid) => {
-                Some(chat::account(&self.db, tenant_id, Platform::Line, uid, None, now).await?)
-            }
-            None => None,
-        };
         let kind = if source.is_group() {
             ChatKind::Group
         } else {
             ChatKind::Personal
         };
-        let personal_account = account
-            .as_ref()
-            .filter(|_| kind == ChatKind::Personal)
-            .map(|a| a.id);
-        let conv = chat::conversation(
-            &self.db,
-            tenant_id,
-            Platform::Line,
-            conv_ref,
-            kind,
-            personal_account,
-            None,
-            now,
-        )
-        .await?;
+        let (account, conv) = match source.user_id.as_deref() {
+            Some(uid) => {
+                let sender = chat::Sender {
+                    tenant_id,
+                    platform: Platform::Line,
+                    external_id: uid,
+                    display_name: None,
+                    conversation_ref: conv_ref,
+                    kind,
+                    service_url: None,
+                };
+                let (account, conv) =
+                    chat::account_and_conversation(&self.db, &sender, now).await?;
+                (Some(account), conv)
+            }
+            None => {
+                let conv = chat::conversation(
+                    &self.db,
+                    tenant_id,
+                    Platform::Line,
+                    conv_ref,
+                    kind,
+                    None,
+                    None,
+                    now,
+                )
+                .await?;
+                (None, conv)
+            }
+        };
         let Some(account) = account else {
             // A group message from someone who has not added the bot carries no userId: FAQ
             // answers need no account, but we keep none to vote with either.
@@ -733,25 +742,20 @@ impl Worker {
             return self.complete(j.id).await;
         };
         let now = service::tickets::now();
-        let account =
-            chat::account(&self.db, tenant_id, Platform::LineWorks, uid, None, now).await?;
-        let kind = if room {
-            ChatKind::Group
-        } else {
-            ChatKind::Personal
-        };
-        let personal = (!room).then_some(account.id);
-        let conv = chat::conversation(
-            &self.db,
+        let sender = chat::Sender {
             tenant_id,
-            Platform::LineWorks,
-            to,
-            kind,
-            personal,
-            None,
-            now,
-        )
-        .await?;
+            platform: Platform::LineWorks,
+            external_id: uid,
+            display_name: None,
+            conversation_ref: to,
+            kind: if room {
+                ChatKind::Group
+            } else {
+                ChatKind::Personal
+            },
+            service_url: None,
+        };
+        let (account, conv) = chat::account_and_conversation(&self.db, &sender, now).await?;
         let user = chat::user(&self.db.read, account).await?;
         let send = move |replies: &[dialog::Reply]| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(replies) });
         self.turn(
@@ -811,19 +815,16 @@ impl Worker {
         };
         let external = a["from"]["aadObjectId"].as_str().unwrap_or(from);
         let name = a["from"]["name"].as_str();
-        let mut account =
-            chat::account(&self.db, tenant_id, Platform::Teams, external, name, now).await?;
-        let conv = chat::conversation(
-            &self.db,
+        let sender = chat::Sender {
             tenant_id,
-            Platform::Teams,
-            conv_ref,
+            platform: Platform::Teams,
+            external_id: external,
+            display_name: name,
+            conversation_ref: conv_ref,
             kind,
-            personal.then_some(account.id),
-            Some(service_url),
-            now,
-        )
-        .await?;
+            service_url: Some(service_url),
+        };
+        let (mut account, conv) = chat::account_and_conversation(&self.db, &sender, now).await?;
         // Teams users are linked through their Entra identity: the Bot Framework vouches for
         // `from`, and the connector tells us the member's mail address.
         if account.person_id.is_none()

@@ -281,5 +281,49 @@ tests::both_backends!(
                 .iter()
                 .all(|j| j.attempts == 1 && j.locked_until.is_some())
         );
+
+        // Enqueued already claimed (a turn's reply): each written as returned, one attempt
+        // begun and leased; a key already taken gives `None` and leaves the stored job alone.
+        let lease = chrono::Duration::seconds(60);
+        let new = |key: &str, i: i32| NewJob {
+            tenant_id: Some(city),
+            kind: "test.enqueue",
+            dedupe_key: key.to_owned(),
+            payload: json!({ "claimed": i, "text": "返信 \"quoted\"" }),
+            max_attempts: 20,
+        };
+        let got = jobs::enqueue_claimed_many(
+            db,
+            vec![new("c0", 0), new("k0", 1), new("c2", 2)],
+            lease,
+            at,
+        )
+        .await
+        .unwrap();
+        assert!(got[1].is_none(), "k0 was taken");
+        for (i, j) in [(0, &got[0]), (2, &got[2])] {
+            let j = j.as_ref().unwrap();
+            let stored = job::Entity::find_by_id(j.id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&stored, j, "returned as stored");
+            assert_eq!(
+                (
+                    stored.attempts,
+                    stored.locked_until.map(|t| t.timestamp_micros())
+                ),
+                (1, Some((at + lease).timestamp_micros()))
+            );
+            assert_eq!(stored.payload["claimed"], i);
+        }
+        let k0_again = job::Entity::find()
+            .filter(job::Column::DedupeKey.eq("k0"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(k0_again.len(), 1);
+        assert_eq!(k0_again[0].max_attempts, 3);
     }
 );

@@ -54,7 +54,9 @@ both_backends!(latest_turns_and_retention, |backend: Backend| async move {
             let bt = [Turn::user("別の会話", now), Turn::bot("別の回答", now)];
             rows.push(chat::saved(&b, &DialogState::default(), &bt).unwrap());
         }
-        chat::save_many(&db.write, rows, now).await.unwrap();
+        chat::save_many(&db.write, &rows.iter().collect::<Vec<_>>(), now)
+            .await
+            .unwrap();
     }
 
     let t = chat::transcript(&db.write, a.id).await.unwrap();
@@ -108,7 +110,9 @@ both_backends!(
             chat::saved(&b, &asked("プリンタが使えない"), &[]).unwrap(),
             chat::saved(&a, &asked("次の質問"), &[Turn::user("次の質問", later)]).unwrap(),
         ];
-        chat::save_many(&db.write, rows, later).await.unwrap();
+        chat::save_many(&db.write, &rows.iter().collect::<Vec<_>>(), later)
+            .await
+            .unwrap();
         let read = |id| async move {
             chat::conversation_by_id(&db.write, id)
                 .await

@@ -9,6 +9,7 @@
 mod authorization_matrix;
 mod bad_input;
 mod calendars;
+mod chat_accounts;
 mod chat_commit;
 mod chat_turns;
 mod faq_search;

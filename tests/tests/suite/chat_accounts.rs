@@ -1,0 +1,143 @@
+//! A chat message's account and conversation (`service::chat::account_and_conversation`):
+//! made on the first message, read together with one statement afterwards, a group chat kept
+//! apart from its members' 1:1 chats, and Teams' `serviceUrl` kept current.
+
+// Test code: a panic is how a failure is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::Utc;
+use service::chat::{self, ChatKind, Platform, Sender};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tests::{Backend, both_backends};
+
+/// `db` with the statements on each pool counted (read, write).
+fn counted(db: &service::Db) -> (service::Db, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (reads, writes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (mut read, mut write) = (db.read.clone(), db.write.clone());
+    let r = Arc::clone(&reads);
+    read.set_metric_callback(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let w = Arc::clone(&writes);
+    write.set_metric_callback(move |_| {
+        w.fetch_add(1, Ordering::SeqCst);
+    });
+    (service::Db { read, write }, reads, writes)
+}
+
+both_backends!(
+    made_once_then_read_together,
+    |backend: Backend| async move {
+        let tdb = tests::test_db(backend).await;
+        let city = tdb.fixture.city.id;
+        let one = Sender {
+            tenant_id: city,
+            platform: Platform::Line,
+            external_id: "Uaccounts-1",
+            display_name: None,
+            conversation_ref: "Uaccounts-1",
+            kind: ChatKind::Personal,
+            service_url: None,
+        };
+        let (a, c) = chat::account_and_conversation(&tdb.db, &one, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.tenant_id, a.platform.as_str(), a.external_id.as_str()),
+            (city, "line", "Uaccounts-1")
+        );
+        assert_eq!(
+            (c.conversation_ref.as_str(), c.kind.as_str(), c.account_id),
+            ("Uaccounts-1", "personal", Some(a.id))
+        );
+
+        // The next message: the same rows, one statement, nothing written.
+        let (db, reads, writes) = counted(&tdb.db);
+        let (a2, c2) = chat::account_and_conversation(&db, &one, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!((a2, c2.id), (a.clone(), c.id));
+        assert_eq!(
+            (reads.load(Ordering::SeqCst), writes.load(Ordering::SeqCst)),
+            (1, 0)
+        );
+
+        // The same person in a group: their account, the group's own conversation with no owner.
+        let group = Sender {
+            conversation_ref: "Caccounts-group",
+            kind: ChatKind::Group,
+            ..one
+        };
+        let (a3, g) = chat::account_and_conversation(&tdb.db, &group, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(a3.id, a.id);
+        assert_ne!(g.id, c.id);
+        assert_eq!((g.kind.as_str(), g.account_id), ("group", None));
+        // Someone else in that group: their own account, the same conversation.
+        let other = Sender {
+            external_id: "Uaccounts-2",
+            ..group
+        };
+        let (b, g2) = chat::account_and_conversation(&tdb.db, &other, Utc::now())
+            .await
+            .unwrap();
+        assert_ne!(b.id, a.id);
+        assert_eq!(g2.id, g.id);
+        // Another tenant never sees these rows.
+        let elsewhere = Sender {
+            tenant_id: tdb.fixture.edu.id,
+            ..one
+        };
+        let (x, y) = chat::account_and_conversation(&tdb.db, &elsewhere, Utc::now())
+            .await
+            .unwrap();
+        assert_ne!((x.id, y.id), (a.id, c.id));
+        assert_eq!(
+            (x.tenant_id, y.tenant_id),
+            (tdb.fixture.edu.id, tdb.fixture.edu.id)
+        );
+    }
+);
+
+both_backends!(
+    teams_service_url_is_kept_current,
+    |backend: Backend| async move {
+        let tdb = tests::test_db(backend).await;
+        let teams = Sender {
+            tenant_id: tdb.fixture.city.id,
+            platform: Platform::Teams,
+            external_id: "aad-accounts",
+            display_name: Some("窓口 太郎"),
+            conversation_ref: "a:accounts",
+            kind: ChatKind::Personal,
+            service_url: Some("https://smba.example/jp/"),
+        };
+        let (a, c) = chat::account_and_conversation(&tdb.db, &teams, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(a.display_name.as_deref(), Some("窓口 太郎"));
+        assert_eq!(c.service_url.as_deref(), Some("https://smba.example/jp/"));
+        let moved = Sender {
+            service_url: Some("https://smba.example/apac/"),
+            ..teams
+        };
+        let (a2, c2) = chat::account_and_conversation(&tdb.db, &moved, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!((a2.id, c2.id), (a.id, c.id));
+        assert_eq!(
+            c2.service_url.as_deref(),
+            Some("https://smba.example/apac/")
+        );
+        let stored = chat::conversation_by_id(&tdb.db.read, c.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.service_url.as_deref(),
+            Some("https://smba.example/apac/")
+        );
+    }
+);
