@@ -105,12 +105,12 @@ both_backends!(
         };
         // Whole seconds: PostgreSQL keeps microseconds.
         let later = chrono::DateTime::from_timestamp(a.updated_at.timestamp() + 5, 0).unwrap();
-        let rows = vec![
+        let rows = [
             chat::saved(&a, &asked("最初の質問"), &[Turn::user("最初の質問", later)]).unwrap(),
             chat::saved(&b, &asked("プリンタが使えない"), &[]).unwrap(),
             chat::saved(&a, &asked("次の質問"), &[Turn::user("次の質問", later)]).unwrap(),
         ];
-        chat::save_many(&db.write, &rows.iter().collect::<Vec<_>>(), later)
+        chat::save_many(&db.write, &[&rows[0], &rows[1], &rows[2]], later)
             .await
             .unwrap();
         let read = |id| async move {
