@@ -395,6 +395,18 @@ pub struct LineApi {
     token: Secret,
 }
 
+/// The body of a reply or a push, written from the stored messages as they are (a `json!`
+/// body would copy each message's tree first).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Messages<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'a str>,
+    messages: &'a [Value],
+}
+
 impl LineApi {
     pub fn new(cfg: &LineConfig) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
@@ -428,14 +440,22 @@ impl LineApi {
 
     /// `POST /v2/bot/message/reply`.
     pub async fn reply(&self, reply_token: &str, messages: &[Value]) -> Outcome {
-        let body = json!({ "replyToken": reply_token, "messages": messages });
+        let body = Messages {
+            reply_token: Some(reply_token),
+            to: None,
+            messages,
+        };
         self.post("/v2/bot/message/reply", &body, None).await
     }
 
     /// `POST /v2/bot/message/push` with a retry key: LINE answers 409 to a key it has already
     /// accepted, which means the messages went out.
     pub async fn push(&self, to: &str, messages: &[Value], retry_key: Uuid) -> Outcome {
-        let body = json!({ "to": to, "messages": messages });
+        let body = Messages {
+            reply_token: None,
+            to: Some(to),
+            messages,
+        };
         match self
             .post("/v2/bot/message/push", &body, Some(retry_key))
             .await
@@ -445,7 +465,7 @@ impl LineApi {
         }
     }
 
-    async fn post(&self, path: &str, body: &Value, retry_key: Option<Uuid>) -> Outcome {
+    async fn post(&self, path: &str, body: &Messages<'_>, retry_key: Option<Uuid>) -> Outcome {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
