@@ -287,17 +287,25 @@ fn render_one(r: &Reply) -> Value {
                 ]}
             });
             if !actions.is_empty() {
-                bubble["footer"] = json!({
-                    "type": "box", "layout": "horizontal", "spacing": "sm",
-                    "contents": actions.iter().enumerate().map(|(i, a)| json!({
-                        "type": "button",
-                        "style": if i == 0 { "primary" } else { "secondary" },
-                        "height": "sm",
-                        "action": postback(a),
-                    })).collect::<Vec<_>>()
-                });
+                let buttons = actions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        let style = if i == 0 { "primary" } else { "secondary" };
+                        with(
+                            json!({ "type": "button", "style": style, "height": "sm" }),
+                            "action",
+                            postback(a),
+                        )
+                    })
+                    .collect();
+                bubble["footer"] = with(
+                    json!({ "type": "box", "layout": "horizontal", "spacing": "sm" }),
+                    "contents",
+                    Value::Array(buttons),
+                );
             }
-            json!({ "type": "flex", "altText": clip_chars(&format!("FAQ: {question}"), ALT_TEXT_MAX), "contents": bubble })
+            flex(&format!("FAQ: {question}"), bubble)
         }
         Reply::Choices {
             intro,
@@ -309,30 +317,65 @@ fn render_one(r: &Reply) -> Value {
             ];
             for (i, (id, q)) in options.iter().enumerate() {
                 let a = Action::new(&format!("{}. {q}", i + 1), Command::Show(*id));
-                rows.push(json!({
-                    "type": "button", "style": "link", "height": "sm",
-                    "action": postback(&a),
-                }));
+                rows.push(with(
+                    json!({ "type": "button", "style": "link", "height": "sm" }),
+                    "action",
+                    postback(&a),
+                ));
                 rows.push(json!({ "type": "text", "text": clip_chars(&a.label, 200), "wrap": true, "size": "xs", "color": "#555555" }));
             }
-            let mut bubble = json!({ "type": "bubble", "body": { "type": "box", "layout": "vertical", "spacing": "sm", "contents": rows } });
+            let body = with(
+                json!({ "type": "box", "layout": "vertical", "spacing": "sm" }),
+                "contents",
+                Value::Array(rows),
+            );
+            let mut bubble = with(json!({ "type": "bubble" }), "body", body);
             if !actions.is_empty() {
-                bubble["footer"] = json!({
-                    "type": "box", "layout": "vertical",
-                    "contents": actions.iter().map(|a| json!({ "type": "button", "style": "secondary", "height": "sm", "action": postback(a) })).collect::<Vec<_>>()
-                });
+                let buttons = actions
+                    .iter()
+                    .map(|a| {
+                        with(
+                            json!({ "type": "button", "style": "secondary", "height": "sm" }),
+                            "action",
+                            postback(a),
+                        )
+                    })
+                    .collect();
+                bubble["footer"] = with(
+                    json!({ "type": "box", "layout": "vertical" }),
+                    "contents",
+                    Value::Array(buttons),
+                );
             }
-            json!({ "type": "flex", "altText": clip_chars(&r.plain(), ALT_TEXT_MAX), "contents": bubble })
+            flex(&r.plain(), bubble)
         }
     }
+}
+
+/// A Flex message of `bubble`, with its alternative text for notifications.
+fn flex(alt_text: &str, bubble: Value) -> Value {
+    with(
+        json!({ "type": "flex", "altText": clip_chars(alt_text, ALT_TEXT_MAX) }),
+        "contents",
+        bubble,
+    )
+}
+
+/// `object` with `value` under `key`, moved in: `json!` would serialize a copy of it.
+fn with(mut object: Value, key: &str, value: Value) -> Value {
+    object[key] = value;
+    object
 }
 
 fn text_message(text: &str, actions: &[Action]) -> Value {
     let mut m = json!({ "type": "text", "text": clip_utf16(text, TEXT_MAX_UTF16) });
     if !actions.is_empty() {
-        m["quickReply"] = json!({
-            "items": actions.iter().take(QUICK_REPLY_MAX).map(|a| json!({ "type": "action", "action": postback(a) })).collect::<Vec<_>>()
-        });
+        let items = actions
+            .iter()
+            .take(QUICK_REPLY_MAX)
+            .map(|a| with(json!({ "type": "action" }), "action", postback(a)))
+            .collect();
+        m["quickReply"] = with(json!({}), "items", Value::Array(items));
     }
     m
 }
@@ -573,5 +616,58 @@ mod tests {
         let out = render(&replies);
         assert_eq!(out.len(), MESSAGES_MAX);
         assert_eq!(out[4]["text"], "m4\n\nm5\n\nm6");
+    }
+
+    /// Every kind of message, as sent: an answer card with vote buttons, choices with a
+    /// footer, a text with quick replies and a link button.
+    fn every_kind_of_reply() -> Vec<Reply> {
+        let faq = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        let other = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+        vec![
+            Reply::Answer {
+                faq,
+                question: "パスワードを忘れた".to_owned(),
+                answer: "パスワード再設定ページから再設定してください。".to_owned(),
+                actions: vec![
+                    Action::new("解決した", Command::Vote { faq, helpful: true }),
+                    Action::new(
+                        "解決しない",
+                        Command::Vote {
+                            faq,
+                            helpful: false,
+                        },
+                    ),
+                ],
+            },
+            Reply::Choices {
+                intro: "次のどれかに当てはまりますか？".to_owned(),
+                options: vec![
+                    (faq, "パスワードを忘れた".to_owned()),
+                    (other, "プリンタが使えない".to_owned()),
+                ],
+                actions: vec![Action::new("問い合わせる", Command::OpenTicket)],
+            },
+            Reply::Text {
+                text: "アカウントを連携してください。".to_owned(),
+                actions: vec![
+                    Action::new("連携する", Command::Link),
+                    Action {
+                        label: "サインイン".to_owned(),
+                        command: Command::Link,
+                        url: Some(
+                            "https://madoguchi.example/link/line/city?linkToken=t".to_owned(),
+                        ),
+                    },
+                    Action::new("やめる", Command::Cancel),
+                ],
+            },
+        ]
+    }
+
+    #[test]
+    fn replies_render_as_line_messages() {
+        let out = serde_json::to_string_pretty(&render(&every_kind_of_reply())).unwrap();
+        let expected = include_str!("testdata/line_messages.json");
+        assert_eq!(out.trim(), expected.trim());
     }
 }
