@@ -252,34 +252,18 @@ pub async fn account_and_conversation(
     s: &Sender<'_>,
     at: DateTime<Utc>,
 ) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
-    use sea_orm::sea_query::{Expr, ExprTrait as _};
-    use sea_orm::{FromQueryResult as _, JoinType, QueryTrait as _};
-    let (platform, conversation_ref) = (s.platform.as_str(), s.conversation_ref.to_owned());
-    // accounts LEFT JOIN conversations ON tenant, platform and the conversation's ref.
-    let to_conversation = chat_account::Entity::belongs_to(chat_conversation::Entity)
-        .from(chat_account::Column::TenantId)
-        .to(chat_conversation::Column::TenantId)
-        .on_condition(move |_, conversation| {
-            Condition::all()
-                .add(
-                    Expr::col((conversation.clone(), chat_conversation::Column::Platform))
-                        .eq(platform),
-                )
-                .add(
-                    Expr::col((conversation, chat_conversation::Column::ConversationRef))
-                        .eq(conversation_ref.as_str()),
-                )
-        })
-        .into();
-    let mut stmt = chat_account::Entity::find()
-        .filter(chat_account::Column::TenantId.eq(s.tenant_id))
-        .filter(chat_account::Column::Platform.eq(platform))
-        .filter(chat_account::Column::ExternalId.eq(s.external_id))
-        .join(JoinType::LeftJoin, to_conversation)
-        .select_also(chat_conversation::Entity)
-        .limit(1)
-        .build(db.read.get_database_backend());
-    crate::db::inline_limit(&mut stmt);
+    use sea_orm::FromQueryResult as _;
+    let backend = db.read.get_database_backend();
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        backend,
+        account_and_conversation_sql(backend),
+        [
+            s.conversation_ref.into(),
+            s.tenant_id.into(),
+            s.platform.as_str().into(),
+            s.external_id.into(),
+        ],
+    );
     if let Some(row) = db.read.query_one_raw(stmt).await? {
         let account = chat_account::Model::from_query_result(&row, "A_")?;
         let conversation = chat_conversation::Model::from_query_result_optional(&row, "B_")?;
@@ -311,6 +295,38 @@ pub async fn account_and_conversation(
     )
     .await?;
     Ok((account, conversation))
+}
+
+/// `SELECT` an account (columns `A_…`) and, when there is one, its conversation (`B_…`), by
+/// conversation ref, tenant, platform and the account's external id: written once per backend
+/// (SeaORM built the same query tree anew for every chat message).
+fn account_and_conversation_sql(backend: sea_orm::DatabaseBackend) -> String {
+    use sea_orm::{IdenStatic as _, Iterable as _};
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let [sqlite, postgres] = SQL.get_or_init(|| {
+        let columns = |alias: &str, prefix: &str, names: Vec<&str>| {
+            names
+                .into_iter()
+                .map(|c| format!("{alias}.\"{c}\" AS \"{prefix}{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let select = format!(
+            "SELECT {}, {} FROM chat_accounts a LEFT JOIN chat_conversations c \
+             ON c.tenant_id = a.tenant_id AND c.platform = a.platform AND c.conversation_ref = {{1}} \
+             WHERE a.tenant_id = {{2}} AND a.platform = {{3}} AND a.external_id = {{4}} LIMIT 1",
+            columns("a", "A_", chat_account::Column::iter().map(|c| c.as_str()).collect()),
+            columns("c", "B_", chat_conversation::Column::iter().map(|c| c.as_str()).collect()),
+        );
+        let numbered = |p: &dyn Fn(usize) -> String| {
+            (1..=4).fold(select.clone(), |sql, i| sql.replace(&format!("{{{i}}}"), &p(i)))
+        };
+        [numbered(&|_| "?".to_owned()), numbered(&|i| format!("${i}"))]
+    });
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => postgres.clone(),
+        _ => sqlite.clone(),
+    }
 }
 
 /// The user behind an account: the linked person (if still active) acting as a requester.

@@ -22,8 +22,13 @@ impl Db {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
         if url.starts_with("sqlite:") {
-            let read = Database::connect(sqlite_options(url, max_connections.max(2))).await?;
-            let write = Database::connect(sqlite_options(url, 1)).await?;
+            let read = Database::connect(sqlite_options(
+                url,
+                max_connections.max(2),
+                READER_STATEMENTS,
+            ))
+            .await?;
+            let write = Database::connect(sqlite_options(url, 1, WRITER_STATEMENTS)).await?;
             Ok(Self { read, write })
         } else {
             let mut opts = ConnectOptions::new(url);
@@ -88,7 +93,7 @@ impl Db {
     }
 }
 
-fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
+fn sqlite_options(url: &str, max: u32, statements: usize) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(max)
         .min_connections(1)
@@ -98,7 +103,7 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
         // wake-ups), for a "connection" that is a file and cannot have been dropped.
         .test_before_acquire(false)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -107,6 +112,7 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
                 // another page follows): with sqlx's default of 50, the worker thread
                 // blocks on a full channel until the page's reader drains it.
                 .row_buffer_size(256)
+                .statement_cache_capacity(statements)
                 .foreign_keys(true)
                 .pragma("cache_size", "-16000")
                 .pragma("temp_store", "memory")
@@ -114,6 +120,15 @@ fn sqlite_options(url: &str, max: u32) -> ConnectOptions {
         });
     opts
 }
+
+/// Prepared statements a SQLite connection keeps (sqlx's default).
+pub const READER_STATEMENTS: usize = 100;
+
+/// Prepared statements SQLite's writing connection keeps. It runs the group commits'
+/// multi-row statements, a text for each number of rows (webhooks taken in together, turns
+/// committed together, ...): with 100 they pushed each other and everything else out of the
+/// cache, and were prepared again and again.
+pub const WRITER_STATEMENTS: usize = 1_000;
 
 /// How long a PostgreSQL connection may sit idle in the pool before it is checked with a
 /// ping when next taken.
@@ -156,7 +171,7 @@ impl Checkpointer {
         if !url.starts_with("sqlite:") {
             return Ok(None);
         }
-        let conn = Database::connect(sqlite_options(url, 1)).await?;
+        let conn = Database::connect(sqlite_options(url, 1, READER_STATEMENTS)).await?;
         Ok(Some(Self { conn }))
     }
 

@@ -145,7 +145,7 @@ pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookErro
             tenant_id: Some(tenant_id),
             kind: EVENT_JOB,
             dedupe_key: format!("{tenant_id}:{key}"),
-            payload: json!({ "tenantId": tenant_id, "event": ev }),
+            payload: with(json!({ "tenantId": tenant_id }), "event", ev),
             max_attempts: 10,
         });
     }

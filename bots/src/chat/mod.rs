@@ -542,14 +542,16 @@ impl Worker {
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
         let reply_token = &event.reply_token;
         let send = move |replies: &[dialog::Reply]| {
-            json!({
+            let mut payload = json!({
                 "tenantId": tenant_id,
                 "to": conv_ref,
                 "replyToken": reply_token,
                 "receivedAt": received,
-                "messages": line::render(replies),
                 "retryKey": Uuid::new_v4(),
-            })
+            });
+            // Moved in: `json!` would serialize a copy of the messages.
+            payload["messages"] = Value::Array(line::render(replies));
+            payload
         };
         self.turn(
             &tenant,
@@ -757,7 +759,11 @@ impl Worker {
         };
         let (account, conv) = chat::account_and_conversation(&self.db, &sender, now).await?;
         let user = chat::user(&self.db.read, account).await?;
-        let send = move |replies: &[dialog::Reply]| json!({ "tenantId": tenant_id, "to": to, "room": room, "contents": lineworks::render(replies) });
+        let send = move |replies: &[dialog::Reply]| {
+            let mut payload = json!({ "tenantId": tenant_id, "to": to, "room": room });
+            payload["contents"] = Value::from(lineworks::render(replies));
+            payload
+        };
         self.turn(
             &tenant,
             &conv,
@@ -858,12 +864,13 @@ impl Worker {
         let user = chat::user(&self.db.read, account).await?;
         let reply_to = &a["id"];
         let send = move |replies: &[dialog::Reply]| {
-            json!({
+            let mut payload = json!({
                 "serviceUrl": service_url,
                 "conversationId": conv_ref,
                 "replyToId": reply_to,
-                "activity": teams::render(replies),
-            })
+            });
+            payload["activity"] = teams::render(replies);
+            payload
         };
         self.turn(
             &tenant,
