@@ -7,9 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use entity::job;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use service::jobs::{self, NewJob};
 use tokio::sync::{Notify, mpsc, oneshot};
+
+/// Where the intake hands the events it stored to a worker in the same process, and the lease
+/// they are stored with.
+type Handoff = Arc<std::sync::OnceLock<(mpsc::UnboundedSender<Vec<job::Model>>, chrono::Duration)>>;
 
 /// Jobs of one webhook, and where to say they are stored.
 struct Batch {
@@ -22,6 +27,7 @@ struct Batch {
 pub struct Intake {
     tx: mpsc::Sender<Batch>,
     busy: Arc<Busy>,
+    handoff: Handoff,
 }
 
 /// Webhooks being taken in (from their handler's start to their answer).
@@ -80,14 +86,31 @@ impl Quiet {
 const GROUP: usize = 256;
 
 impl Intake {
-    /// Starts the writer task; `wake` is notified after each commit so the worker starts at once.
+    /// Starts the writer task; `wake` is notified after each commit so the worker starts at
+    /// once (unless the events are handed over, [`Intake::hand_over`]).
     pub fn start(db: DatabaseConnection, wake: Arc<Notify>) -> Self {
         let (tx, rx) = mpsc::channel::<Batch>(4096);
-        tokio::spawn(writer(db, rx, wake));
+        let handoff = Handoff::default();
+        tokio::spawn(writer(db, rx, wake, Arc::clone(&handoff)));
         Self {
             tx,
             busy: Arc::default(),
+            handoff,
         }
+    }
+
+    /// From now on the events are stored already claimed for `lease` and handed over to the
+    /// returned receiver once committed (a worker in this process): no claim statement reads
+    /// them back, and their turns start as soon as their webhooks are answered. Events the
+    /// receiver does not take (it was dropped) are taken again by any worker when their lease
+    /// runs out. `None` if they are handed over already.
+    pub fn hand_over(
+        &self,
+        lease: chrono::Duration,
+    ) -> Option<mpsc::UnboundedReceiver<Vec<job::Model>>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.handoff.set((tx, lease)).ok()?;
+        Some(rx)
     }
 
     /// Counts a webhook as being taken in until the returned guard is dropped (hold it until
@@ -116,30 +139,71 @@ impl Intake {
     }
 }
 
-async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Batch>, wake: Arc<Notify>) {
+async fn writer(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Batch>,
+    wake: Arc<Notify>,
+    handoff: Handoff,
+) {
     let mut group: Vec<Batch> = Vec::with_capacity(GROUP);
     while rx.recv_many(&mut group, GROUP).await > 0 {
         // Moved, not copied: on failure every webhook of the group is refused and redelivered.
         let jobs = group.iter_mut().flat_map(|b| std::mem::take(&mut b.jobs));
-        let result = commit(&db, jobs.collect()).await.map_err(|e| e.to_string());
-        if let Err(e) = &result {
-            tracing::error!(error = %e, webhooks = group.len(), "storing webhook events failed; the platform will redeliver");
-        } else {
-            wake.notify_one();
-        }
+        let to = handoff.get();
+        let result = commit(&db, jobs.collect(), to.map(|(_, lease)| *lease)).await;
+        let result = match result {
+            Ok(claimed) => {
+                match to {
+                    Some((to, _)) if !claimed.is_empty() => {
+                        if to.send(claimed).is_err() {
+                            tracing::warn!(
+                                "the chat worker stopped; the events just stored are taken again when their lease runs out"
+                            );
+                        }
+                    }
+                    Some(_) => {}
+                    None => wake.notify_one(),
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, webhooks = group.len(), "storing webhook events failed; the platform will redeliver");
+                Err(e.to_string())
+            }
+        };
         for b in group.drain(..) {
             let _ = b.done.send(result.clone());
         }
     }
 }
 
-async fn commit(db: &DatabaseConnection, jobs: Vec<NewJob>) -> Result<(), sea_orm::DbErr> {
+/// Stores the jobs in one transaction; with a `lease`, already claimed for it, and returned
+/// (those not stored before) as a worker takes them.
+async fn commit(
+    db: &DatabaseConnection,
+    jobs: Vec<NewJob>,
+    lease: Option<chrono::Duration>,
+) -> Result<Vec<job::Model>, sea_orm::DbErr> {
+    let err = |e: service::ServiceError| sea_orm::DbErr::Custom(e.to_string());
     let txn = db.begin().await?;
     let now = service::tickets::now();
-    jobs::enqueue_many(&txn, jobs, now)
-        .await
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-    txn.commit().await
+    let Some(lease) = lease else {
+        jobs::enqueue_many(&txn, jobs, now).await.map_err(err)?;
+        txn.commit().await?;
+        return Ok(vec![]);
+    };
+    let ids = {
+        let refs: Vec<&NewJob> = jobs.iter().collect();
+        jobs::insert_claimed(&txn, &refs, lease, now)
+            .await
+            .map_err(err)?
+    };
+    txn.commit().await?;
+    Ok(jobs
+        .into_iter()
+        .zip(ids)
+        .filter_map(|(j, id)| Some(jobs::claimed_model(j, id?, lease, now)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub struct Worker {
     committer: std::sync::OnceLock<commit::Committer>,
     /// Conversations worked on at once.
     lanes: usize,
+    /// Events the intake stored already claimed for this worker ([`Intake::hand_over`]).
+    handed: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<job::Model>>>,
 }
 
 /// What one round did.
@@ -112,13 +114,18 @@ impl Worker {
             quiet: None,
             committer: std::sync::OnceLock::new(),
             lanes: LANES,
+            handed: None,
         })
     }
 
     /// Lets webhooks being taken in by `intake` go first: events are claimed and a turn
-    /// starts once none is, or after [`GIVE_WAY`].
+    /// starts once none is, or after [`GIVE_WAY`]. [`Worker::run`] also takes the events
+    /// `intake` stores straight from it, claimed as they are stored, instead of reading them
+    /// back with a claim (events of other processes' intakes, and those it did not get to
+    /// before a restart, are claimed as before).
     pub fn giving_way_to(mut self, intake: &Intake) -> Self {
         self.quiet = Some(intake.quiet());
+        self.handed = intake.hand_over(chrono::Duration::seconds(LEASE_SECONDS));
         self
     }
 
@@ -215,7 +222,8 @@ impl Worker {
     /// ([`LANES`] unless set), and a lane that ends makes room for the next at once, so a slow turn or a slow platform
     /// call holds up only its own conversation. Sends still due (retries, ticket notices) are
     /// taken every `every`. On `stop`, the events already taken are finished.
-    pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, every: Duration, mut stop: watch::Receiver<bool>) {
+        let mut handed = self.handed.take();
         // Lanes are tasks of their own: one that holds the write connection (a turn with its
         // own transaction) goes on while this loop waits for that connection to take events.
         let this = Arc::new(self);
@@ -293,6 +301,10 @@ impl Worker {
                     }
                 }
                 _ = this.wake.notified(), if !stopping => events_due = true,
+                events = next_handed(&mut handed), if !stopping => match events {
+                    Some(events) => into_lanes(&mut waiting, events),
+                    None => handed = None,
+                },
                 _ = tick.tick(), if !stopping => {
                     events_due = true;
                     sends_due = true;
@@ -931,6 +943,16 @@ async fn finish_turn(
 /// Adds events to the lanes by conversation, in order: a conversation's events go to its lane
 /// if it has one, else to a new lane at the end. An event already in its lane (taken again
 /// when its lease ran out while it waited) is not added twice.
+/// The next events handed over by the intake; never, without an intake.
+async fn next_handed(
+    from: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Vec<job::Model>>>,
+) -> Option<Vec<job::Model>> {
+    match from {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn into_lanes(
     lanes: &mut std::collections::VecDeque<(String, Vec<job::Model>)>,
     events: Vec<job::Model>,

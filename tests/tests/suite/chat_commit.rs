@@ -327,3 +327,76 @@ tests::both_backends!(
         assert_eq!(k0_again[0].max_attempts, 3);
     }
 );
+
+tests::both_backends!(
+    the_intake_hands_its_events_to_the_worker,
+    |backend: Backend| async move {
+        // With a worker taking them (`Intake::hand_over`), webhooks' events are stored already
+        // claimed and handed over as stored, a redelivered one not again; if nobody takes
+        // them, any worker claims them once their lease runs out. Without, they are stored
+        // to be claimed at once.
+        let tdb = tests::test_db(backend).await;
+        let db = &tdb.db.write;
+        let city = tdb.fixture.city.id;
+        let event = |key: &str| NewJob {
+            tenant_id: Some(city),
+            kind: bots::chat::line::EVENT_JOB,
+            dedupe_key: format!("{city}:handover-{key}"),
+            payload: json!({ "tenantId": city, "event": { "type": "message", "key": key } }),
+            max_attempts: 10,
+        };
+        let lease = chrono::Duration::seconds(120);
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let intake = bots::chat::Intake::start(db.clone(), std::sync::Arc::clone(&wake));
+        let mut handed = intake.hand_over(lease).expect("the first worker to ask");
+        assert!(intake.hand_over(lease).is_none(), "one worker takes them");
+
+        intake.submit(vec![event("a"), event("b")]).await.unwrap();
+        let got = handed.try_recv().expect("handed over once committed");
+        assert_eq!(got.len(), 2);
+        for j in &got {
+            let stored = job::Entity::find_by_id(j.id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&stored, j, "handed over as stored");
+            assert_eq!((stored.attempts, stored.status.as_str()), (1, jobs::QUEUED));
+            assert_eq!(
+                stored.locked_until.map(|t| t.timestamp_micros()),
+                Some((stored.created_at + lease).timestamp_micros())
+            );
+        }
+        assert_eq!(got[1].payload["event"]["key"], "b");
+        let now = service::tickets::now();
+        let kinds = [bots::chat::line::EVENT_JOB];
+        let claim = |at| jobs::claim_kinds(db, &kinds, lease, 100, at);
+        assert!(claim(now).await.unwrap().is_empty(), "claimed already");
+
+        // Redelivered: stored once, handed over once.
+        intake.submit(vec![event("a")]).await.unwrap();
+        assert!(handed.try_recv().is_err());
+
+        // The worker is gone: stored claimed all the same, taken again after the lease.
+        drop(handed);
+        intake.submit(vec![event("c")]).await.unwrap();
+        assert!(claim(service::tickets::now()).await.unwrap().is_empty());
+        let later = claim(service::tickets::now() + lease + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
+        let keys: Vec<&str> = later
+            .iter()
+            .map(|j| j.payload["event"]["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["a", "b", "c"], "every lease ran out");
+
+        // An intake nobody takes from: stored to be claimed at once, and the worker woken.
+        let plain = bots::chat::Intake::start(db.clone(), std::sync::Arc::clone(&wake));
+        let woken = wake.notified();
+        plain.submit(vec![event("d")]).await.unwrap();
+        woken.await;
+        let now = claim(service::tickets::now()).await.unwrap();
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].payload["event"]["key"], "d");
+    }
+);
