@@ -309,7 +309,15 @@ impl Worker {
                     events_due = true;
                     sends_due = true;
                 }
-                _ = stop.changed(), if !stopping => stopping = true,
+                _ = stop.changed(), if !stopping => {
+                    stopping = true;
+                    // Events handed over already are finished with those taken.
+                    if let Some(rx) = &mut handed {
+                        while let Ok(events) = rx.try_recv() {
+                            into_lanes(&mut waiting, events);
+                        }
+                    }
+                }
             }
         }
         this.committer().flush().await;
