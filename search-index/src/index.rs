@@ -381,9 +381,14 @@ impl SearchIndex {
             .tokenizers()
             .register(BIGRAM, JapaneseTokenizer::bigram());
         index.tokenizers().register(SCOPED, ScopedTokenizer);
+        // Reloaded by our own commits (`Writer::commit`) and `refresh`, not when tantivy's
+        // background merges rewrite the segment list: a merge changes no document, and with
+        // a reload it would start a new searcher generation and empty everything kept per
+        // generation (FAQ statistics, candidates, kept answers) for nothing. The merged
+        // segments are picked up with the next commit.
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let (_, fields) = schema();
         Ok(Self {

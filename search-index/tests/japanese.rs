@@ -994,3 +994,60 @@ fn scope_and_filters_match_a_plain_model_on_both_search_paths() {
     // Both paths were exercised.
     assert!((50..350).contains(&words_path), "{words_path}");
 }
+
+#[test]
+fn a_searcher_changes_with_our_commits_not_when_the_files_do() {
+    // Tantivy's background merges rewrite the index's segment list without changing a
+    // document. The reader moves on only when we commit (or refresh): someone else's rewrite
+    // of the list (here another handle's commit, as a merge would write it) neither shows nor
+    // empties what is kept per searcher, such as the answers already given.
+    let dir = tempfile::tempdir().unwrap();
+    let ours = SearchIndex::open_or_create(dir.path()).unwrap();
+    ours.set_answer_cache(100);
+    {
+        let mut w = ours.writer(32).unwrap();
+        for d in two_faq_articles() {
+            w.upsert(&d).unwrap();
+        }
+        w.commit(1).unwrap();
+    }
+    let staff = Access {
+        tenant: "t".to_owned(),
+        faq: FaqAccess::Published {
+            audiences: vec!["staff".to_owned()],
+        },
+        tickets: TicketAccess::None,
+    };
+    let synonyms = Synonyms::defaults();
+    let q = "パスワードを忘れた";
+    let asked = ours
+        .suggest_answers_with(q, &staff, &synonyms, Thresholds::default(), Marks::None)
+        .unwrap();
+    let kept = || {
+        ours.cached_answers(q, &staff, &synonyms, Thresholds::default(), Marks::None)
+            .map(|s| format!("{s:?}"))
+    };
+    assert_eq!(kept(), Some(format!("{asked:?}")));
+
+    {
+        let other = SearchIndex::open_or_create(dir.path()).unwrap();
+        let mut w = other.writer(32).unwrap();
+        w.upsert(&doc(
+            DocKind::Faq,
+            "vpn",
+            "t",
+            "VPNにつながらない",
+            "再起動してください",
+        ))
+        .unwrap();
+        w.commit(2).unwrap();
+    }
+    // Longer than tantivy's watch of the segment list (500 ms).
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert_eq!(ours.num_docs(), 2, "the same searcher");
+    assert_eq!(kept(), Some(format!("{asked:?}")), "and what it keeps");
+
+    ours.refresh().unwrap();
+    assert_eq!(ours.num_docs(), 3);
+    assert_eq!(kept(), None, "a new searcher starts afresh");
+}
