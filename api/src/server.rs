@@ -215,7 +215,11 @@ impl Application {
             .await
             .context("cannot open the checkpoint connection")?
         {
-            jobs.push(tokio::spawn(checkpoint_job(checkpointer, stop_rx.clone())));
+            jobs.push(tokio::spawn(checkpoint_job(
+                checkpointer,
+                intake.quiet(),
+                stop_rx.clone(),
+            )));
         }
         jobs.push(tokio::spawn(sla_job(
             state.clone(),
@@ -623,10 +627,23 @@ async fn evidence_download(
 
 /// Copies SQLite's write-ahead log into the database file every
 /// [`service::db::CHECKPOINT_EVERY`], beside the writer (see [`service::db::Checkpointer`]),
-/// and once more on the way out.
-async fn checkpoint_job(checkpointer: service::db::Checkpointer, mut stop: watch::Receiver<bool>) {
+/// and once more on the way out. Like the chat turns, it lets webhooks being taken in go first
+/// (up to [`CHECKPOINT_GIVE_WAY`]): a checkpoint copying and syncing while the webhooks'
+/// commit starts the log over is the suspected cause of load-test rounds whose
+/// acknowledgements all came 10 ms or more late.
+/// The longest a checkpoint waits for webhooks being taken in.
+const CHECKPOINT_GIVE_WAY: Duration = Duration::from_millis(100);
+
+async fn checkpoint_job(
+    checkpointer: service::db::Checkpointer,
+    quiet: bots::chat::Quiet,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let stopping = stopped_while_waiting(service::db::CHECKPOINT_EVERY, &mut stop).await;
+        if !stopping {
+            quiet.wait(CHECKPOINT_GIVE_WAY).await;
+        }
         match checkpointer.run().await {
             Ok(c) if c.copied < c.log => {
                 tracing::debug!(
