@@ -301,30 +301,43 @@ pub async fn account_and_conversation(
 /// conversation ref, tenant, platform and the account's external id: written once per backend
 /// (SeaORM built the same query tree anew for every chat message).
 fn account_and_conversation_sql(backend: sea_orm::DatabaseBackend) -> String {
-    use sea_orm::{IdenStatic as _, Iterable as _};
+    use sea_orm::{DatabaseBackend, IdenStatic as _, Iterable as _};
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    let [sqlite, postgres] = SQL.get_or_init(|| {
-        let columns = |alias: &str, prefix: &str, names: Vec<&str>| {
-            names
-                .into_iter()
-                .map(|c| format!("{alias}.\"{c}\" AS \"{prefix}{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let select = format!(
+    let columns = |alias: &str, prefix: &str, names: Vec<&str>| {
+        names
+            .into_iter()
+            .map(|c| format!("{alias}.\"{c}\" AS \"{prefix}{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = |backend| {
+        let p = |i| crate::db::placeholders(backend, i, 1);
+        format!(
             "SELECT {}, {} FROM chat_accounts a LEFT JOIN chat_conversations c \
-             ON c.tenant_id = a.tenant_id AND c.platform = a.platform AND c.conversation_ref = {{1}} \
-             WHERE a.tenant_id = {{2}} AND a.platform = {{3}} AND a.external_id = {{4}} LIMIT 1",
-            columns("a", "A_", chat_account::Column::iter().map(|c| c.as_str()).collect()),
-            columns("c", "B_", chat_conversation::Column::iter().map(|c| c.as_str()).collect()),
-        );
-        let numbered = |p: &dyn Fn(usize) -> String| {
-            (1..=4).fold(select.clone(), |sql, i| sql.replace(&format!("{{{i}}}"), &p(i)))
-        };
-        [numbered(&|_| "?".to_owned()), numbered(&|i| format!("${i}"))]
-    });
+             ON c.tenant_id = a.tenant_id AND c.platform = a.platform AND c.conversation_ref = {} \
+             WHERE a.tenant_id = {} AND a.platform = {} AND a.external_id = {} LIMIT 1",
+            columns(
+                "a",
+                "A_",
+                chat_account::Column::iter().map(|c| c.as_str()).collect()
+            ),
+            columns(
+                "c",
+                "B_",
+                chat_conversation::Column::iter()
+                    .map(|c| c.as_str())
+                    .collect()
+            ),
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+        )
+    };
+    let [sqlite, postgres] =
+        SQL.get_or_init(|| [sql(DatabaseBackend::Sqlite), sql(DatabaseBackend::Postgres)]);
     match backend {
-        sea_orm::DatabaseBackend::Postgres => postgres.clone(),
+        DatabaseBackend::Postgres => postgres.clone(),
         _ => sqlite.clone(),
     }
 }
