@@ -121,8 +121,8 @@ impl Worker {
     /// Lets webhooks being taken in by `intake` go first: events are claimed and a turn
     /// starts once none is, or after [`GIVE_WAY`]. [`Worker::run`] also takes the events
     /// `intake` stores straight from it, claimed as they are stored, instead of reading them
-    /// back with a claim (events of other processes' intakes, and those it did not get to
-    /// before a restart, are claimed as before).
+    /// back with a claim. Other processes' events are claimed as before, and those a process
+    /// that died had been handed once their lease runs out.
     pub fn giving_way_to(mut self, intake: &Intake) -> Self {
         self.quiet = Some(intake.quiet());
         self.handed = intake.hand_over(chrono::Duration::seconds(LEASE_SECONDS));
