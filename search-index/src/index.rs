@@ -543,7 +543,8 @@ impl SearchIndex {
         self.answers.len()
     }
 
-    /// Picks up the latest commit now instead of after the reload delay.
+    /// Moves to the latest commit (our writer's commits do this themselves; this is for
+    /// commits made through another handle).
     pub fn refresh(&self) -> Result<()> {
         Ok(self.reader.reload()?)
     }

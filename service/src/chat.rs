@@ -555,11 +555,8 @@ async fn update_states(
     let rows = (0..states.len())
         .map(|i| {
             let id = crate::db::placeholders(backend, 2 + 2 * i, 1);
-            let state = crate::db::placeholders(backend, 3 + 2 * i, 1);
-            match backend {
-                sea_orm::DatabaseBackend::Postgres => format!("({id}, CAST({state} AS jsonb))"),
-                _ => format!("({id}, {state})"),
-            }
+            let state = crate::db::json_placeholder(backend, 3 + 2 * i);
+            format!("({id}, {state})")
         })
         .collect::<Vec<_>>()
         .join(", ");

@@ -211,6 +211,17 @@ pub(crate) fn placeholders(backend: DatabaseBackend, start: usize, n: usize) -> 
         .join(", ")
 }
 
+/// The placeholder for bound value `i` holding JSON text: cast to `jsonb` on PostgreSQL (a
+/// JSON column takes the text as it is on SQLite). Binding the text, not the tree, spares
+/// SeaORM's copy of the tree to bind it.
+pub(crate) fn json_placeholder(backend: DatabaseBackend, i: usize) -> String {
+    let p = placeholders(backend, i, 1);
+    match backend {
+        DatabaseBackend::Postgres => format!("CAST({p} AS jsonb)"),
+        _ => p,
+    }
+}
+
 /// Pads an id list to the next size in a few fixed buckets by repeating its last id.
 ///
 /// `WHERE id IN (?, ?, ...)` is a different statement for every list length, so batched

@@ -161,7 +161,7 @@ async fn insert(
     claimed_until: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
 ) -> ServiceResult<std::collections::HashSet<Uuid>> {
-    use sea_orm::{DatabaseBackend, Statement, Value as Bound};
+    use sea_orm::{Statement, Value as Bound};
     const COLUMNS: &str = "id, tenant_id, kind, dedupe_key, status, attempts, max_attempts, \
                            run_at, created_at, updated_at, locked_until, payload, last_error";
     const PARAMS_A_ROW: usize = 12;
@@ -191,11 +191,7 @@ async fn insert(
             ]);
             let first = row * PARAMS_A_ROW + 1;
             let params = crate::db::placeholders(backend, first, PARAMS_A_ROW - 1);
-            let payload = crate::db::placeholders(backend, first + PARAMS_A_ROW - 1, 1);
-            let payload = match backend {
-                DatabaseBackend::Postgres => format!("CAST({payload} AS jsonb)"),
-                _ => payload,
-            };
+            let payload = crate::db::json_placeholder(backend, first + PARAMS_A_ROW - 1);
             if row > 0 {
                 sql.push_str(", ");
             }

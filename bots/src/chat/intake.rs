@@ -192,18 +192,11 @@ async fn commit(
         txn.commit().await?;
         return Ok(vec![]);
     };
-    let ids = {
-        let refs: Vec<&NewJob> = jobs.iter().collect();
-        jobs::insert_claimed(&txn, &refs, lease, now)
-            .await
-            .map_err(err)?
-    };
+    let claimed = jobs::enqueue_claimed_many(&txn, jobs, lease, now)
+        .await
+        .map_err(err)?;
     txn.commit().await?;
-    Ok(jobs
-        .into_iter()
-        .zip(ids)
-        .filter_map(|(j, id)| Some(jobs::claimed_model(j, id?, lease, now)))
-        .collect())
+    Ok(claimed.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
