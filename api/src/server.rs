@@ -625,24 +625,29 @@ async fn evidence_download(
     }
 }
 
-/// Copies SQLite's write-ahead log into the database file every
-/// [`service::db::CHECKPOINT_EVERY`], beside the writer (see [`service::db::Checkpointer`]),
-/// and once more on the way out. Like the chat turns, it lets webhooks being taken in go first
-/// (up to [`CHECKPOINT_GIVE_WAY`]): a checkpoint copying and syncing while the webhooks'
-/// commit starts the log over is the suspected cause of load-test rounds whose
-/// acknowledgements all came 10 ms or more late.
 /// The longest a checkpoint waits for webhooks being taken in.
 const CHECKPOINT_GIVE_WAY: Duration = Duration::from_millis(100);
 
+/// Copies SQLite's write-ahead log into the database file when the writers rest (or at the
+/// latest every [`service::db::CHECKPOINT_AT_LATEST`]), beside the writer (see
+/// [`service::db::Checkpointer`]), and once more on the way out. Like the chat turns, it
+/// lets webhooks being taken in go first (up to [`CHECKPOINT_GIVE_WAY`]).
 async fn checkpoint_job(
-    checkpointer: service::db::Checkpointer,
+    mut checkpointer: service::db::Checkpointer,
     quiet: bots::chat::Quiet,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let stopping = stopped_while_waiting(service::db::CHECKPOINT_EVERY, &mut stop).await;
+        let stopping = stopped_while_waiting(service::db::CHECKPOINT_TICK, &mut stop).await;
         if !stopping {
-            quiet.wait(CHECKPOINT_GIVE_WAY).await;
+            match checkpointer.due(std::time::Instant::now()).await {
+                Ok(true) => quiet.wait(CHECKPOINT_GIVE_WAY).await,
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell whether the database changed; the writer checkpoints by itself past its bound");
+                    continue;
+                }
+            }
         }
         match checkpointer.run().await {
             Ok(c) if c.copied < c.log => {

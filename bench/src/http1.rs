@@ -151,3 +151,90 @@ impl Conn {
         Ok((status, start, end, close))
     }
 }
+
+/// A request as [`serve`] hands it to its handler.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub body: &'a [u8],
+}
+
+/// Serves HTTP/1.1 keep-alive connections from `listener` with `handle`, which answers each
+/// request with a status and a JSON body: the fake platforms' side of a load test, as small as
+/// the client above (a platform's servers are not on the machine in production, so what they
+/// cost here is kept out of the figures as far as it can be). A request must say its
+/// `Content-Length`; one that does not, or is malformed, ends its connection.
+pub async fn serve<F>(listener: tokio::net::TcpListener, handle: F) -> io::Result<()>
+where
+    F: Fn(Request<'_>) -> (u16, &'static str) + Send + Sync + 'static,
+{
+    let handle = std::sync::Arc::new(handle);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        let handle = std::sync::Arc::clone(&handle);
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, &*handle).await {
+                eprintln!("fake platform: connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn connection<F>(mut stream: TcpStream, handle: &F) -> io::Result<()>
+where
+    F: Fn(Request<'_>) -> (u16, &'static str),
+{
+    use std::io::Write;
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut out: Vec<u8> = Vec::with_capacity(512);
+    loop {
+        let head_end = loop {
+            if let Some(i) = memmem::find(&buf, b"\r\n\r\n") {
+                break i;
+            }
+            if stream.read_buf(&mut buf).await? == 0 {
+                // The client hung up between requests (or inside one: nothing to answer).
+                return Ok(());
+            }
+        };
+        let head = std::str::from_utf8(&buf[..head_end])
+            .map_err(|_| io::Error::other("request head is not UTF-8"))?;
+        let mut lines = head.split("\r\n");
+        let mut first = lines.next().unwrap_or_default().split(' ');
+        let (method, path) = match (first.next(), first.next()) {
+            (Some(m), Some(p)) => (m.to_owned(), p.to_owned()),
+            _ => return Err(io::Error::other(format!("bad request line in {head:?}"))),
+        };
+        let mut length = None;
+        for line in lines {
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let length = length.ok_or_else(|| io::Error::other("request without Content-Length"))?;
+        let end = head_end + 4 + length;
+        while buf.len() < end {
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        let (status, body) = handle(Request {
+            method: &method,
+            path: &path,
+            body: &buf[head_end + 4..end],
+        });
+        out.clear();
+        write!(
+            out,
+            "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            if status == 200 { "OK" } else { "Error" },
+            body.len()
+        )?;
+        stream.write_all(&out).await?;
+        // A pipelined request's bytes stay for the next turn.
+        buf.drain(..end);
+    }
+}

@@ -3,9 +3,10 @@
 //! the real server on SQLite with the demo FAQ, and a fake LINE Messaging API in this process
 //! that records when each reply arrives.
 //!
-//! The load generator runs on threads of its own (a runtime of two) and talks HTTP/1.1 over
-//! one keep-alive connection per user; the server, its worker and the fake platform run as in
-//! production, on the main runtime and actix's threads.
+//! The load generator and the fake platform (both standing for LINE's servers) run on threads
+//! of their own (a runtime of two) and talk HTTP/1.1 with `bench::http1`, one keep-alive
+//! connection per user; the server and its worker run as in production, on the main runtime
+//! and actix's threads.
 //!
 //! Prints the acknowledgement latency (webhook POST to its 200) and the question-to-reply
 //! latency (webhook POST to the reply call reaching the fake platform), and checks that every
@@ -20,7 +21,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use bench::machine;
 use clap::Parser;
 use entity::FaqStatus;
@@ -70,7 +70,8 @@ type Arrivals = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 
 /// What the fake platform reads of a reply or push: the rest of the body is skipped, not
 /// built into a tree (the platform is not on this machine in production; its work here is
-/// kept small so that the server is what is measured).
+/// kept small so that the server is what is measured). The reply and push bodies themselves
+/// are checked against LINE's SDK in the test suite.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Addressed {
@@ -81,35 +82,25 @@ struct Addressed {
 /// LINE's answer to a reply or push.
 const SENT: &str = r#"{"sentMessages":[]}"#;
 
-/// The fake Messaging API: records each reply token's arrival, answers 200.
-async fn reply(arrivals: web::Data<Arrivals>, body: web::Json<Addressed>) -> HttpResponse {
+/// The fake Messaging API: records when each reply token (or push recipient, as
+/// `push:{to}`) arrives, answers as LINE does.
+fn platform(arrivals: &Arrivals, req: bench::http1::Request<'_>) -> (u16, &'static str) {
     let now = Instant::now();
-    if let Some(t) = &body.reply_token {
-        arrivals
-            .lock()
-            .unwrap()
-            .entry(t.clone())
-            .or_default()
-            .push(now);
-    }
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(SENT)
-}
-
-async fn push(arrivals: web::Data<Arrivals>, body: web::Json<Addressed>) -> HttpResponse {
-    let now = Instant::now();
-    if let Some(t) = &body.to {
-        arrivals
-            .lock()
-            .unwrap()
-            .entry(format!("push:{t}"))
-            .or_default()
-            .push(now);
-    }
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(SENT)
+    let key = match (req.method, req.path) {
+        ("POST", "/v2/bot/message/reply") => serde_json::from_slice::<Addressed>(req.body)
+            .ok()
+            .and_then(|a| a.reply_token),
+        ("POST", "/v2/bot/message/push") => serde_json::from_slice::<Addressed>(req.body)
+            .ok()
+            .and_then(|a| a.to)
+            .map(|to| format!("push:{to}")),
+        _ => return (404, r#"{"message":"Not found"}"#),
+    };
+    let Some(key) = key else {
+        return (400, r#"{"message":"The request body has 1 error(s)"}"#);
+    };
+    arrivals.lock().unwrap().entry(key).or_default().push(now);
+    (200, SENT)
 }
 
 fn percentiles(h: &Histogram<u64>) -> String {
@@ -150,19 +141,26 @@ async fn main() -> anyhow::Result<()> {
         args.max_connections
     );
 
-    // The fake LINE platform.
+    // The load generator and the fake LINE platform stand for LINE's servers, which are not on
+    // this machine. They get threads of their own: on the server's runtime the clients waited
+    // behind the server's own tasks to send and to see their answers, and that wait was
+    // counted as the server's.
+    let loadgen = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("loadgen")
+        .enable_all()
+        .build()?;
     let arrivals: Arrivals = Arc::default();
-    let data = web::Data::new(Arc::clone(&arrivals));
-    let fake = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .route("/v2/bot/message/reply", web::post().to(reply))
-            .route("/v2/bot/message/push", web::post().to(push))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")?;
-    let fake_port = fake.addrs()[0].port();
-    tokio::spawn(fake.run());
+    let fake = std::net::TcpListener::bind("127.0.0.1:0")?;
+    fake.set_nonblocking(true)?;
+    let fake_port = fake.local_addr()?.port();
+    {
+        let arrivals = Arc::clone(&arrivals);
+        loadgen.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(fake)?;
+            bench::http1::serve(listener, move |req| platform(&arrivals, req)).await
+        });
+    }
 
     let dir = tempfile::tempdir()?;
     let cfg = api::config::Config {
@@ -226,14 +224,6 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let target = bench::http1::Target::parse(&format!("http://127.0.0.1:{port}/bots/line/city"))?;
-    // The load generator stands for LINE's servers, which are not on this machine. It gets
-    // threads of its own: on the server's runtime its clients waited behind the server's own
-    // tasks to send and to see their answers, and that wait was counted as the server's.
-    let loadgen = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("loadgen")
-        .enable_all()
-        .build()?;
     // One keep-alive connection per user, as the platform keeps them.
     let mut conns: Vec<Option<bench::http1::Conn>> = (0..args.concurrency)
         .map(|_| Some(bench::http1::Conn::new(target.clone())))

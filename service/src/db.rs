@@ -7,7 +7,7 @@
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The connections a process uses.
 #[derive(Clone, Debug)]
@@ -116,10 +116,19 @@ fn sqlite_options(url: &str, max: u32, statements: usize) -> ConnectOptions {
                 .foreign_keys(true)
                 .pragma("cache_size", "-16000")
                 .pragma("temp_store", "memory")
+                // Pages of the database file are read through a mapping instead of a `pread`
+                // each: in WAL mode every commit empties the other connections' page caches,
+                // so a reader after a write fetches its B-tree's pages from the file again.
+                .pragma("mmap_size", MMAP_BYTES.to_string())
                 .pragma("wal_autocheckpoint", WAL_BOUND_PAGES.to_string())
         });
     opts
 }
+
+/// How much of a SQLite database file each connection maps into memory (256 MiB; the
+/// rest is read with `pread`). Address space, not memory: the pages are the kernel's page
+/// cache, shared by every connection.
+pub const MMAP_BYTES: u64 = 256 << 20;
 
 /// Prepared statements a SQLite connection keeps (sqlx's default).
 pub const READER_STATEMENTS: usize = 100;
@@ -142,17 +151,32 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// a command-line import.
 pub const WAL_BOUND_PAGES: u32 = 10_000;
 
-/// How often the server's [`Checkpointer`] runs.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often the server's [`Checkpointer`] looks whether the database has changed.
+pub const CHECKPOINT_TICK: Duration = Duration::from_millis(50);
+
+/// The longest the server's [`Checkpointer`] waits for the writers to rest before it
+/// checkpoints anyway.
+pub const CHECKPOINT_AT_LATEST: Duration = Duration::from_secs(2);
 
 /// Checkpoints a SQLite database's write-ahead log on a connection of its own, so that the
 /// copy into the database file and its `fsync`s run beside the writer instead of inside one
 /// of its commits. Passive: it copies what no reader still needs and never waits for a
 /// lock; writers go on appending meanwhile, and the log starts over from its beginning at
 /// the first commit after a complete checkpoint.
-#[derive(Clone, Debug)]
+///
+/// [`Checkpointer::due`] says when: once the writers rest (nothing committed since the last
+/// look, [`CHECKPOINT_TICK`] before), so that a burst of commits is not slowed by the copy of
+/// its own pages, and a page written by many commits of the burst is copied once; and at the
+/// latest [`CHECKPOINT_AT_LATEST`] after the previous checkpoint, so that a database never at
+/// rest still has its log copied.
+#[derive(Debug)]
 pub struct Checkpointer {
     conn: DatabaseConnection,
+    /// `PRAGMA data_version` at the last look: it changes when another connection commits.
+    version: Option<i64>,
+    /// Commits seen that are not yet copied.
+    behind: bool,
+    last: Instant,
 }
 
 /// What one checkpoint found and did, in log pages.
@@ -172,12 +196,37 @@ impl Checkpointer {
             return Ok(None);
         }
         let conn = Database::connect(sqlite_options(url, 1, READER_STATEMENTS)).await?;
-        Ok(Some(Self { conn }))
+        Ok(Some(Self {
+            conn,
+            version: None,
+            behind: true,
+            last: Instant::now(),
+        }))
+    }
+
+    /// Whether a checkpoint is due at `now`: something was committed since the last one, and
+    /// either nothing since the last look (the writers rest) or the last checkpoint is
+    /// [`CHECKPOINT_AT_LATEST`] old. Costs one small statement.
+    pub async fn due(&mut self, now: Instant) -> Result<bool, DbErr> {
+        use sea_orm::ConnectionTrait;
+        let row = self
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA data_version",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("data_version returned no row".into()))?;
+        let version: i64 = row.try_get_by_index(0)?;
+        let moved = self.version.replace(version) != Some(version);
+        self.behind |= moved;
+        Ok(self.behind
+            && (!moved || now.saturating_duration_since(self.last) >= CHECKPOINT_AT_LATEST))
     }
 
     /// Runs one passive checkpoint. An idle database costs a look at the log's index: with
     /// nothing new to copy, nothing is written or synced.
-    pub async fn run(&self) -> Result<Checkpoint, DbErr> {
+    pub async fn run(&mut self) -> Result<Checkpoint, DbErr> {
         use sea_orm::ConnectionTrait;
         let row = self
             .conn
@@ -187,10 +236,14 @@ impl Checkpointer {
             ))
             .await?
             .ok_or_else(|| DbErr::Custom("wal_checkpoint returned no row".into()))?;
-        Ok(Checkpoint {
+        let c = Checkpoint {
             log: row.try_get_by_index(1)?,
             copied: row.try_get_by_index(2)?,
-        })
+        };
+        self.last = Instant::now();
+        // Pages a reader still needed are copied by a later checkpoint.
+        self.behind = c.copied < c.log;
+        Ok(c)
     }
 
     /// Closes its connection.
@@ -305,6 +358,19 @@ mod tests {
                     .unwrap();
                 assert_eq!(row.try_get::<i32>("", "one").unwrap(), 1);
             }
+            // Every connection maps the file.
+            let row = pool
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Sqlite,
+                    "PRAGMA mmap_size",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                row.try_get_by_index::<i64>(0).unwrap(),
+                i64::try_from(super::MMAP_BYTES).unwrap()
+            );
         }
     }
 
@@ -315,7 +381,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let db = Db::connect(&url, 2).await.unwrap();
-        let checkpointer = Checkpointer::open(&url).await.unwrap().expect("SQLite");
+        let mut checkpointer = Checkpointer::open(&url).await.unwrap().expect("SQLite");
         let first = checkpointer.run().await.unwrap();
         db.write
             .execute_unprepared("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
@@ -364,6 +430,73 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+        checkpointer.close().await.unwrap();
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn checkpoints_wait_for_the_writers_to_rest_but_not_for_ever() {
+        use super::{CHECKPOINT_AT_LATEST, Checkpointer, Db};
+        use sea_orm::ConnectionTrait;
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.write
+            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .await
+            .unwrap();
+        let mut checkpointer = Checkpointer::open(&url).await.unwrap().expect("SQLite");
+        let write = || async {
+            db.write
+                .execute_unprepared("INSERT INTO t (v) VALUES ('x')")
+                .await
+                .unwrap();
+        };
+        let t0 = Instant::now();
+        // Its first look sees a database it has not copied: due once nothing more comes.
+        assert!(
+            !checkpointer.due(t0).await.unwrap(),
+            "commits seen just now"
+        );
+        assert!(checkpointer.due(t0).await.unwrap(), "the writers rest");
+        let c = checkpointer.run().await.unwrap();
+        assert_eq!(c.copied, c.log);
+        assert!(c.log > 0, "the table's pages were in the log: {c:?}");
+        // Nothing new: not due, however long it has been.
+        assert!(
+            !checkpointer
+                .due(t0 + CHECKPOINT_AT_LATEST * 10)
+                .await
+                .unwrap()
+        );
+        // A burst: not due while commits keep coming...
+        let t1 = Instant::now();
+        for tick in 1..=3 {
+            write().await;
+            assert!(
+                !checkpointer
+                    .due(t1 + Duration::from_millis(50 * tick))
+                    .await
+                    .unwrap(),
+                "commits keep coming at look {tick}"
+            );
+        }
+        // ...until they stop,
+        assert!(checkpointer.due(t1).await.unwrap());
+        let c = checkpointer.run().await.unwrap();
+        assert!(c.log > 0 && c.copied == c.log, "{c:?}");
+        // or the last checkpoint is old enough, though they do not.
+        write().await;
+        assert!(!checkpointer.due(Instant::now()).await.unwrap());
+        write().await;
+        assert!(
+            checkpointer
+                .due(Instant::now() + CHECKPOINT_AT_LATEST)
+                .await
+                .unwrap()
+        );
+        checkpointer.run().await.unwrap();
         checkpointer.close().await.unwrap();
         db.close().await.unwrap();
     }
