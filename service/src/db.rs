@@ -116,19 +116,10 @@ fn sqlite_options(url: &str, max: u32, statements: usize) -> ConnectOptions {
                 .foreign_keys(true)
                 .pragma("cache_size", "-16000")
                 .pragma("temp_store", "memory")
-                // Pages of the database file are read through a mapping instead of a `pread`
-                // each: in WAL mode every commit empties the other connections' page caches,
-                // so a reader after a write fetches its B-tree's pages from the file again.
-                .pragma("mmap_size", MMAP_BYTES.to_string())
                 .pragma("wal_autocheckpoint", WAL_BOUND_PAGES.to_string())
         });
     opts
 }
-
-/// How much of a SQLite database file each connection maps into memory (256 MiB; the
-/// rest is read with `pread`). Address space, not memory: the pages are the kernel's page
-/// cache, shared by every connection.
-pub const MMAP_BYTES: u64 = 256 << 20;
 
 /// Prepared statements a SQLite connection keeps (sqlx's default).
 pub const READER_STATEMENTS: usize = 100;
@@ -358,19 +349,6 @@ mod tests {
                     .unwrap();
                 assert_eq!(row.try_get::<i32>("", "one").unwrap(), 1);
             }
-            // Every connection maps the file.
-            let row = pool
-                .query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DatabaseBackend::Sqlite,
-                    "PRAGMA mmap_size",
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                row.try_get_by_index::<i64>(0).unwrap(),
-                i64::try_from(super::MMAP_BYTES).unwrap()
-            );
         }
     }
 
