@@ -199,15 +199,7 @@ impl Checkpointer {
     /// either nothing since the last look (the writers rest) or the last checkpoint is
     /// [`CHECKPOINT_AT_LATEST`] old. Costs one small statement.
     pub async fn due(&mut self, now: Instant) -> Result<bool, DbErr> {
-        use sea_orm::ConnectionTrait;
-        let row = self
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                DatabaseBackend::Sqlite,
-                "PRAGMA data_version",
-            ))
-            .await?
-            .ok_or_else(|| DbErr::Custom("data_version returned no row".into()))?;
+        let row = self.pragma("PRAGMA data_version").await?;
         let version: i64 = row.try_get_by_index(0)?;
         let moved = self.version.replace(version) != Some(version);
         self.behind |= moved;
@@ -218,15 +210,7 @@ impl Checkpointer {
     /// Runs one passive checkpoint. An idle database costs a look at the log's index: with
     /// nothing new to copy, nothing is written or synced.
     pub async fn run(&mut self) -> Result<Checkpoint, DbErr> {
-        use sea_orm::ConnectionTrait;
-        let row = self
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                DatabaseBackend::Sqlite,
-                "PRAGMA wal_checkpoint(PASSIVE)",
-            ))
-            .await?
-            .ok_or_else(|| DbErr::Custom("wal_checkpoint returned no row".into()))?;
+        let row = self.pragma("PRAGMA wal_checkpoint(PASSIVE)").await?;
         let c = Checkpoint {
             log: row.try_get_by_index(1)?,
             copied: row.try_get_by_index(2)?,
@@ -235,6 +219,18 @@ impl Checkpointer {
         // Pages a reader still needed are copied by a later checkpoint.
         self.behind = c.copied < c.log;
         Ok(c)
+    }
+
+    /// The row a pragma answers with.
+    async fn pragma(&self, sql: &'static str) -> Result<sea_orm::QueryResult, DbErr> {
+        use sea_orm::ConnectionTrait;
+        self.conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                sql,
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom(format!("{sql} returned no row")))
     }
 
     /// Closes its connection.
