@@ -1167,7 +1167,9 @@ pub async fn notify(
             tenant_id: Some(t.tenant_id),
             kind: NOTICE_JOB,
             dedupe_key: id.to_string(),
-            payload: json!({ "conversationId": c.id, "ticketId": t.id, "text": notice_text(t, &notice) }),
+            payload:
+                json!({ "conversationId": c.id, "ticketId": t.id, "text": notice_text(t, &notice) })
+                    .into(),
             max_attempts: 20,
         },
         at,

@@ -32,8 +32,65 @@ pub struct NewJob {
     pub kind: &'static str,
     /// Unique per kind: enqueueing the same work again is a no-op.
     pub dedupe_key: String,
-    pub payload: Value,
+    pub payload: Payload,
     pub max_attempts: i32,
+}
+
+/// A job's payload: a JSON tree, or JSON written out already.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    Json(Value),
+    /// Written once by its maker and stored as it is: a chat reply is rendered straight to
+    /// text, and the same text is stored and sent, without a tree built, copied and dropped
+    /// in between.
+    Text(JsonText),
+}
+
+impl From<Value> for Payload {
+    fn from(v: Value) -> Self {
+        Self::Json(v)
+    }
+}
+
+impl Payload {
+    /// The payload as it is stored.
+    fn text(&self) -> ServiceResult<std::borrow::Cow<'_, str>> {
+        match self {
+            Self::Json(v) => serde_json::to_string(v)
+                .map(Into::into)
+                .map_err(|e| crate::ServiceError::Config(format!("job payload: {e}"))),
+            Self::Text(t) => Ok(t.as_str().into()),
+        }
+    }
+
+    /// The payload as a tree (text is parsed).
+    pub fn into_value(self) -> Value {
+        match self {
+            Self::Json(v) => v,
+            Self::Text(t) => t.to_value(),
+        }
+    }
+}
+
+/// JSON text, written by `serde_json` (so it is JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// `value` written out.
+    pub fn of(value: &impl serde::Serialize) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(value).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// As a tree.
+    pub fn to_value(&self) -> Value {
+        // Written by serde_json from a value it could write, so it reads back.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
 }
 
 fn queued(j: NewJob, at: DateTime<Utc>) -> job::ActiveModel {
@@ -42,7 +99,7 @@ fn queued(j: NewJob, at: DateTime<Utc>) -> job::ActiveModel {
         tenant_id: Set(j.tenant_id),
         kind: Set(j.kind.to_owned()),
         dedupe_key: Set(j.dedupe_key),
-        payload: Set(j.payload),
+        payload: Set(j.payload.into_value()),
         status: Set(QUEUED.to_owned()),
         attempts: Set(0),
         max_attempts: Set(Ord::max(j.max_attempts, 1)),
@@ -127,14 +184,35 @@ pub async fn insert_claimed(
         .collect())
 }
 
-/// The job [`insert_claimed`] wrote for `j` as `id`.
+/// The job [`insert_claimed`] wrote for `j` as `id` (a payload given as text is parsed: see
+/// [`claimed`] for a caller that works from the text).
 pub fn claimed_model(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> job::Model {
-    job::Model {
+    let (mut model, text) = claimed(j, id, lease, at);
+    if let Some(text) = text {
+        model.payload = text.to_value();
+    }
+    model
+}
+
+/// The job [`insert_claimed`] wrote for `j` as `id`; a payload given as text is given back
+/// apart (the model's payload is then `null`), so that a caller that works from the text does
+/// not have it parsed.
+pub fn claimed(
+    j: NewJob,
+    id: Uuid,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> (job::Model, Option<JsonText>) {
+    let (payload, text) = match j.payload {
+        Payload::Json(v) => (v, None),
+        Payload::Text(t) => (Value::Null, Some(t)),
+    };
+    let model = job::Model {
         id,
         tenant_id: j.tenant_id,
         kind: j.kind.to_owned(),
         dedupe_key: j.dedupe_key,
-        payload: j.payload,
+        payload,
         status: QUEUED.to_owned(),
         attempts: 1,
         max_attempts: Ord::max(j.max_attempts, 1),
@@ -143,7 +221,8 @@ pub fn claimed_model(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) ->
         last_error: None,
         created_at: at,
         updated_at: at,
-    }
+    };
+    (model, text)
 }
 
 /// Inserts jobs with one statement a chunk, skipping those whose kind and dedupe key are
@@ -173,8 +252,7 @@ async fn insert(
         let mut sql = format!("INSERT INTO jobs ({COLUMNS}) VALUES ");
         let mut values: Vec<Bound> = Vec::with_capacity(PARAMS_A_ROW * chunk.len());
         for (row, (id, j)) in chunk.iter().enumerate() {
-            let payload = serde_json::to_string(&j.payload)
-                .map_err(|e| crate::ServiceError::Config(format!("job payload: {e}")))?;
+            let payload = j.payload.text()?.into_owned();
             values.extend([
                 (*id).into(),
                 j.tenant_id.into(),

@@ -555,7 +555,7 @@ pub async fn complete(
                 kind: chat::NOTICE_JOB,
                 dedupe_key: format!("reset:{}", link.reset.id),
                 payload: json!({ "conversationId": c.id, "ticketId": t.id,
-                    "text": format!("パスワードを再設定しました（受付番号 {}）。次回のログオン時に変更を求められます。", t.number) }),
+                    "text": format!("パスワードを再設定しました（受付番号 {}）。次回のログオン時に変更を求められます。", t.number) }).into(),
                 max_attempts: 20,
             },
             at,

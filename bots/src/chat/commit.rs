@@ -14,9 +14,26 @@ use chrono::{DateTime, Duration, Utc};
 use entity::job;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use service::chat::{self, Saved};
-use service::jobs::{self, NewJob};
+use service::jobs::{self, JsonText, NewJob};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
+
+/// A send job for the turn that wrote it to do at once.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The job as written; its payload is `null` when it was written as text.
+    pub job: job::Model,
+    /// The payload, when it was written as text (a LINE reply): sent from the text as it is.
+    pub text: Option<JsonText>,
+}
+
+impl Outgoing {
+    /// The job [`jobs::insert_claimed`] wrote for `j` as `id`.
+    pub fn claimed(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> Self {
+        let (job, text) = jobs::claimed(j, id, lease, at);
+        Self { job, text }
+    }
+}
 
 /// A turn's writes.
 pub struct TurnWrites {
@@ -30,7 +47,7 @@ pub struct TurnWrites {
 enum Item {
     Turn(
         TurnWrites,
-        oneshot::Sender<Result<Option<job::Model>, String>>,
+        oneshot::Sender<Result<Option<Outgoing>, String>>,
     ),
     /// A send job delivered: completed (and scrubbed) with the next group.
     Sent(Uuid),
@@ -59,7 +76,7 @@ impl Committer {
 
     /// Commits a turn; returns its send job, claimed by the caller (`None`: no reply, or a
     /// send job for the same event exists already and is not the caller's to do).
-    pub async fn turn(&self, writes: TurnWrites) -> anyhow::Result<Option<job::Model>> {
+    pub async fn turn(&self, writes: TurnWrites) -> anyhow::Result<Option<Outgoing>> {
         let (done, rx) = oneshot::channel();
         self.tx
             .send(Item::Turn(writes, done))
@@ -130,7 +147,7 @@ fn answer(
             Item::Turn(w, done) => {
                 let send = w.send.and_then(|j| {
                     let id = ids.next().flatten()?;
-                    Some(jobs::claimed_model(j, id, lease, now))
+                    Some(Outgoing::claimed(j, id, lease, now))
                 });
                 let _ = done.send(Ok(send));
             }

@@ -6,11 +6,13 @@
 //! by a first attempt whose answer we lost) the same messages are pushed with an
 //! `X-Line-Retry-Key` that stays the same across our retries, so LINE delivers them once.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use service::Secret;
 use service::jobs::NewJob;
@@ -145,7 +147,7 @@ pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookErro
             tenant_id: Some(tenant_id),
             kind: EVENT_JOB,
             dedupe_key: format!("{tenant_id}:{key}"),
-            payload: with(json!({ "tenantId": tenant_id }), "event", ev),
+            payload: with(json!({ "tenantId": tenant_id }), "event", ev).into(),
             max_attempts: 10,
         });
     }
@@ -252,113 +254,248 @@ impl Event {
 }
 
 /// Renders replies as LINE message objects (at most [`MESSAGES_MAX`]; extra replies are
-/// joined into the last text).
-pub fn render(replies: &[Reply]) -> Vec<Value> {
-    let mut out: Vec<Value> = replies.iter().map(render_one).collect();
+/// joined into the last text). Typed and borrowed from the replies, so that they are written
+/// out once, straight to the send job's JSON text, without a tree built first.
+pub fn render(replies: &[Reply]) -> Vec<LineMessage<'_>> {
+    let mut out: Vec<LineMessage<'_>> = replies.iter().map(render_one).collect();
     if out.len() > MESSAGES_MAX {
         let rest: Vec<String> = replies[MESSAGES_MAX - 1..]
             .iter()
             .map(Reply::plain)
             .collect();
         out.truncate(MESSAGES_MAX - 1);
-        out.push(text_message(&rest.join("\n\n"), &[]));
+        out.push(text_message(rest.join("\n\n").into(), &[]));
     }
     out
 }
 
-fn render_one(r: &Reply) -> Value {
+/// A send job's payload as a turn writes it: where the messages go, and the messages.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendPayload<'a> {
+    pub tenant_id: Uuid,
+    /// Whom a push goes to (the conversation).
+    pub to: &'a str,
+    pub reply_token: Option<&'a str>,
+    /// When the event came: its reply token is used only while fresh.
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// LINE's `X-Line-Retry-Key` for pushes, the same across our retries.
+    pub retry_key: Uuid,
+    pub messages: Vec<LineMessage<'a>>,
+}
+
+/// A send job's payload as the sender reads it: the messages stay the text they were
+/// written as.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredSend<'a> {
+    pub tenant_id: Uuid,
+    #[serde(borrow, default)]
+    pub to: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub reply_token: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub retry_key: Option<Uuid>,
+    #[serde(borrow)]
+    pub messages: &'a RawValue,
+}
+
+/// A LINE message object: a text with quick replies, or a Flex bubble.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LineMessage<'a> {
+    Text {
+        text: Cow<'a, str>,
+        #[serde(rename = "quickReply", skip_serializing_if = "Option::is_none")]
+        quick_reply: Option<QuickReply<'a>>,
+    },
+    Flex {
+        #[serde(rename = "altText")]
+        alt_text: Cow<'a, str>,
+        contents: Bubble<'a>,
+    },
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuickReply<'a> {
+    items: Vec<QuickReplyItem<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "action")]
+pub struct QuickReplyItem<'a> {
+    action: LineAction<'a>,
+}
+
+/// A Flex bubble: an optional header, a body, an optional footer of buttons.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "bubble")]
+pub struct Bubble<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header: Option<FlexBox<'a>>,
+    body: FlexBox<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    footer: Option<FlexBox<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "box")]
+pub struct FlexBox<'a> {
+    layout: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spacing: Option<&'static str>,
+    contents: Vec<Component<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Component<'a> {
+    Text {
+        text: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        color: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        weight: Option<&'static str>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        wrap: bool,
+    },
+    Button {
+        style: &'static str,
+        height: &'static str,
+        action: LineAction<'a>,
+    },
+}
+
+/// A button's or quick reply's action: a postback with our command, or a link.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum LineAction<'a> {
+    Postback {
+        label: Cow<'a, str>,
+        data: String,
+        #[serde(rename = "displayText")]
+        display_text: Cow<'a, str>,
+    },
+    Uri {
+        label: Cow<'a, str>,
+        uri: Cow<'a, str>,
+    },
+}
+
+fn text<'a>(text: Cow<'a, str>, size: Option<&'static str>, wrap: bool) -> Component<'a> {
+    Component::Text {
+        text,
+        size,
+        color: None,
+        weight: None,
+        wrap,
+    }
+}
+
+fn button<'a>(style: &'static str, action: LineAction<'a>) -> Component<'a> {
+    Component::Button {
+        style,
+        height: "sm",
+        action,
+    }
+}
+
+fn render_one(r: &Reply) -> LineMessage<'_> {
     match r {
-        Reply::Text { text, actions } => text_message(text, actions),
+        Reply::Text { text, actions } => text_message(clip_utf16(text, TEXT_MAX_UTF16), actions),
         Reply::Answer {
             question,
             answer,
             actions,
             ..
         } => {
-            let body: String = clip_chars(answer, 2_000);
-            let mut bubble = json!({
-                "type": "bubble",
-                "header": { "type": "box", "layout": "vertical", "contents": [
-                    { "type": "text", "text": "FAQ", "size": "xs", "color": "#888888" },
-                    { "type": "text", "text": clip_chars(question, 200), "weight": "bold", "wrap": true }
-                ]},
-                "body": { "type": "box", "layout": "vertical", "contents": [
-                    { "type": "text", "text": body, "wrap": true, "size": "sm" }
-                ]}
-            });
-            if !actions.is_empty() {
-                let buttons = actions
+            let header = FlexBox {
+                layout: "vertical",
+                spacing: None,
+                contents: vec![
+                    Component::Text {
+                        text: "FAQ".into(),
+                        size: Some("xs"),
+                        color: Some("#888888"),
+                        weight: None,
+                        wrap: false,
+                    },
+                    Component::Text {
+                        text: clip_chars(question, 200),
+                        size: None,
+                        color: None,
+                        weight: Some("bold"),
+                        wrap: true,
+                    },
+                ],
+            };
+            let body = FlexBox {
+                layout: "vertical",
+                spacing: None,
+                contents: vec![text(clip_chars(answer, 2_000), Some("sm"), true)],
+            };
+            let footer = (!actions.is_empty()).then(|| FlexBox {
+                layout: "horizontal",
+                spacing: Some("sm"),
+                contents: actions
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| {
-                        let style = if i == 0 { "primary" } else { "secondary" };
-                        with(
-                            json!({ "type": "button", "style": style, "height": "sm" }),
-                            "action",
-                            postback(a),
-                        )
-                    })
-                    .collect();
-                bubble["footer"] = with(
-                    json!({ "type": "box", "layout": "horizontal", "spacing": "sm" }),
-                    "contents",
-                    Value::Array(buttons),
-                );
-            }
-            flex(&format!("FAQ: {question}"), bubble)
+                    .map(|(i, a)| button(if i == 0 { "primary" } else { "secondary" }, postback(a)))
+                    .collect(),
+            });
+            flex(
+                format!("FAQ: {question}"),
+                Bubble {
+                    header: Some(header),
+                    body,
+                    footer,
+                },
+            )
         }
         Reply::Choices {
             intro,
             options,
             actions,
         } => {
-            let mut rows = vec![
-                json!({ "type": "text", "text": clip_chars(intro, 200), "wrap": true, "size": "sm" }),
-            ];
+            let mut rows = vec![text(clip_chars(intro, 200), Some("sm"), true)];
             for (i, (id, q)) in options.iter().enumerate() {
                 let a = Action::new(&format!("{}. {q}", i + 1), Command::Show(*id));
-                rows.push(with(
-                    json!({ "type": "button", "style": "link", "height": "sm" }),
-                    "action",
-                    postback(&a),
-                ));
-                rows.push(json!({ "type": "text", "text": clip_chars(&a.label, 200), "wrap": true, "size": "xs", "color": "#555555" }));
+                let label = clip_chars(&a.label, 200).into_owned();
+                rows.push(button("link", postback_owned(a)));
+                rows.push(Component::Text {
+                    text: label.into(),
+                    size: Some("xs"),
+                    color: Some("#555555"),
+                    weight: None,
+                    wrap: true,
+                });
             }
-            let body = with(
-                json!({ "type": "box", "layout": "vertical", "spacing": "sm" }),
-                "contents",
-                Value::Array(rows),
-            );
-            let mut bubble = with(json!({ "type": "bubble" }), "body", body);
-            if !actions.is_empty() {
-                let buttons = actions
+            let footer = (!actions.is_empty()).then(|| FlexBox {
+                layout: "vertical",
+                spacing: None,
+                contents: actions
                     .iter()
-                    .map(|a| {
-                        with(
-                            json!({ "type": "button", "style": "secondary", "height": "sm" }),
-                            "action",
-                            postback(a),
-                        )
-                    })
-                    .collect();
-                bubble["footer"] = with(
-                    json!({ "type": "box", "layout": "vertical" }),
-                    "contents",
-                    Value::Array(buttons),
-                );
-            }
-            flex(&r.plain(), bubble)
+                    .map(|a| button("secondary", postback(a)))
+                    .collect(),
+            });
+            flex(
+                r.plain(),
+                Bubble {
+                    header: None,
+                    body: FlexBox {
+                        layout: "vertical",
+                        spacing: Some("sm"),
+                        contents: rows,
+                    },
+                    footer,
+                },
+            )
         }
     }
-}
-
-/// A Flex message of `bubble`, with its alternative text for notifications.
-fn flex(alt_text: &str, bubble: Value) -> Value {
-    with(
-        json!({ "type": "flex", "altText": clip_chars(alt_text, ALT_TEXT_MAX) }),
-        "contents",
-        bubble,
-    )
 }
 
 /// `object` with `value` under `key`, moved in: `json!` would serialize a copy of it.
@@ -367,34 +504,63 @@ fn with(mut object: Value, key: &str, value: Value) -> Value {
     object
 }
 
-fn text_message(text: &str, actions: &[Action]) -> Value {
-    let mut m = json!({ "type": "text", "text": clip_utf16(text, TEXT_MAX_UTF16) });
-    if !actions.is_empty() {
-        let items = actions
-            .iter()
-            .take(QUICK_REPLY_MAX)
-            .map(|a| with(json!({ "type": "action" }), "action", postback(a)))
-            .collect();
-        m["quickReply"] = with(json!({}), "items", Value::Array(items));
+/// A Flex message of `bubble`, with its alternative text for notifications.
+fn flex(alt_text: String, bubble: Bubble<'_>) -> LineMessage<'_> {
+    LineMessage::Flex {
+        alt_text: clip_chars(&alt_text, ALT_TEXT_MAX).into_owned().into(),
+        contents: bubble,
     }
-    m
 }
 
-fn postback(a: &Action) -> Value {
+fn text_message<'a>(text: Cow<'a, str>, actions: &'a [Action]) -> LineMessage<'a> {
+    let quick_reply = (!actions.is_empty()).then(|| QuickReply {
+        items: actions
+            .iter()
+            .take(QUICK_REPLY_MAX)
+            .map(|a| QuickReplyItem {
+                action: postback(a),
+            })
+            .collect(),
+    });
+    LineMessage::Text { text, quick_reply }
+}
+
+fn postback(a: &Action) -> LineAction<'_> {
     let label = clip_chars(&a.label, LABEL_MAX);
     match &a.url {
-        Some(uri) => json!({ "type": "uri", "label": label, "uri": uri }),
-        None => {
-            json!({ "type": "postback", "label": label, "data": a.command.encode(), "displayText": label })
-        }
+        Some(uri) => LineAction::Uri {
+            label,
+            uri: uri.into(),
+        },
+        None => LineAction::Postback {
+            display_text: label.clone(),
+            label,
+            data: a.command.encode(),
+        },
+    }
+}
+
+/// [`postback`] of an action made on the spot (the choices' numbered buttons).
+fn postback_owned(a: Action) -> LineAction<'static> {
+    let label: Cow<'static, str> = clip_chars(&a.label, LABEL_MAX).into_owned().into();
+    match a.url {
+        Some(uri) => LineAction::Uri {
+            label,
+            uri: uri.into(),
+        },
+        None => LineAction::Postback {
+            display_text: label.clone(),
+            label,
+            data: a.command.encode(),
+        },
     }
 }
 
 /// Cuts `s` to at most `max` UTF-16 code units (LINE counts text that way), ending with `…`
 /// when cut, never splitting a surrogate pair.
-pub fn clip_utf16(s: &str, max: usize) -> String {
+pub fn clip_utf16(s: &str, max: usize) -> Cow<'_, str> {
     if s.encode_utf16().count() <= max {
-        return s.to_owned();
+        return s.into();
     }
     let mut out = String::new();
     let mut used = 0;
@@ -406,16 +572,16 @@ pub fn clip_utf16(s: &str, max: usize) -> String {
         out.push(c);
     }
     out.push('…');
-    out
+    out.into()
 }
 
-fn clip_chars(s: &str, max: usize) -> String {
+fn clip_chars(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {
-        return s.to_owned();
+        return s.into();
     }
     let mut out: String = s.chars().take(max - 1).collect();
     out.push('…');
-    out
+    out.into()
 }
 
 /// What the Messaging API said.
@@ -438,8 +604,8 @@ pub struct LineApi {
     token: Secret,
 }
 
-/// The body of a reply or a push, written from the stored messages as they are (a `json!`
-/// body would copy each message's tree first).
+/// The body of a reply or a push, with the messages spliced in as the send job stored them
+/// (JSON text: they are not parsed or written again).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Messages<'a> {
@@ -447,7 +613,7 @@ struct Messages<'a> {
     reply_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<&'a str>,
-    messages: &'a [Value],
+    messages: &'a RawValue,
 }
 
 impl LineApi {
@@ -482,7 +648,7 @@ impl LineApi {
     }
 
     /// `POST /v2/bot/message/reply`.
-    pub async fn reply(&self, reply_token: &str, messages: &[Value]) -> Outcome {
+    pub async fn reply(&self, reply_token: &str, messages: &RawValue) -> Outcome {
         let body = Messages {
             reply_token: Some(reply_token),
             to: None,
@@ -493,7 +659,7 @@ impl LineApi {
 
     /// `POST /v2/bot/message/push` with a retry key: LINE answers 409 to a key it has already
     /// accepted, which means the messages went out.
-    pub async fn push(&self, to: &str, messages: &[Value], retry_key: Uuid) -> Outcome {
+    pub async fn push(&self, to: &str, messages: &RawValue, retry_key: Uuid) -> Outcome {
         let body = Messages {
             reply_token: None,
             to: Some(to),
@@ -613,7 +779,8 @@ mod tests {
                 actions: vec![],
             })
             .collect();
-        let out = render(&replies);
+        let out = serde_json::to_value(render(&replies)).unwrap();
+        let out = out.as_array().unwrap();
         assert_eq!(out.len(), MESSAGES_MAX);
         assert_eq!(out[4]["text"], "m4\n\nm5\n\nm6");
     }
@@ -666,7 +833,9 @@ mod tests {
 
     #[test]
     fn replies_render_as_line_messages() {
-        let out = serde_json::to_string_pretty(&render(&every_kind_of_reply())).unwrap();
+        // Through a tree, whose keys are sorted: the file was written that way.
+        let out = serde_json::to_value(render(&every_kind_of_reply())).unwrap();
+        let out = serde_json::to_string_pretty(&out).unwrap();
         let expected = include_str!("testdata/line_messages.json");
         assert_eq!(out.trim(), expected.trim());
     }

@@ -76,7 +76,7 @@ pub fn job_for(tenant_id: Uuid, body: &[u8]) -> Result<Option<NewJob>, WebhookEr
         tenant_id: Some(tenant_id),
         kind: EVENT_JOB,
         dedupe_key: format!("{tenant_id}:{digest}"),
-        payload: json!({ "tenantId": tenant_id, "event": ev }),
+        payload: json!({ "tenantId": tenant_id, "event": ev }).into(),
         max_attempts: 10,
     }))
 }
@@ -308,8 +308,9 @@ mod tests {
         let body = br#"{"type":"message","source":{"userId":"u1","domainId":1},"issuedTime":"2026-11-30T01:00:00.000Z","content":{"type":"text","text":"VPN"}}"#;
         let j = job_for(t, body).unwrap().unwrap();
         assert_eq!(j.dedupe_key, job_for(t, body).unwrap().unwrap().dedupe_key);
-        assert_eq!(input(&j.payload["event"]), Some(Input::Text("VPN".into())));
-        assert_eq!(target(&j.payload["event"]), Some(("u1", false)));
+        let payload = j.payload.into_value();
+        assert_eq!(input(&payload["event"]), Some(Input::Text("VPN".into())));
+        assert_eq!(target(&payload["event"]), Some(("u1", false)));
         assert!(job_for(t, br#"{"type":"beacon"}"#).unwrap().is_none());
         assert!(job_for(t, b"[]").is_err() && job_for(t, b"{oops").is_err());
         let room: Value = serde_json::from_str(

@@ -18,13 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use commit::Outgoing;
 use entity::job;
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use service::Db;
 use service::chat::{self, ChatKind, Platform};
-use service::jobs::{self, NewJob};
+use service::jobs::{self, JsonText, NewJob};
 use service::search::Search;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -358,7 +359,7 @@ impl Worker {
             service::tickets::now(),
         )
         .await?;
-        let results = futures::future::join_all(sends.iter().map(|j| self.send(j))).await;
+        let results = futures::future::join_all(sends.iter().map(|j| self.send(j, None))).await;
         for (j, r) in sends.iter().zip(results) {
             self.settle(j, r, &mut round).await?;
         }
@@ -406,8 +407,8 @@ impl Worker {
                     round.events += 1;
                     match send {
                         Some(send) => {
-                            let r = self.send(&send).await;
-                            self.settle(&send, r, &mut round).await
+                            let r = self.send(&send.job, send.text.as_ref()).await;
+                            self.settle(&send.job, r, &mut round).await
                         }
                         None => Ok(()),
                     }
@@ -473,7 +474,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn line_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
+    async fn line_event(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
         let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let event: line::Event = match Deserialize::deserialize(&j.payload["event"]) {
             Ok(e) => e,
@@ -561,17 +562,17 @@ impl Worker {
         }
         let received = DateTime::<Utc>::from_timestamp_millis(event.timestamp).unwrap_or(now);
         let reply_token = &event.reply_token;
+        // Written straight to text: the same text is stored and spliced into the reply.
         let send = move |replies: &[dialog::Reply]| {
-            let mut payload = json!({
-                "tenantId": tenant_id,
-                "to": conv_ref,
-                "replyToken": reply_token,
-                "receivedAt": received,
-                "retryKey": Uuid::new_v4(),
-            });
-            // Moved in: `json!` would serialize a copy of the messages.
-            payload["messages"] = Value::Array(line::render(replies));
-            payload
+            let payload = line::SendPayload {
+                tenant_id,
+                to: conv_ref,
+                reply_token: reply_token.as_deref(),
+                received_at: received,
+                retry_key: Uuid::new_v4(),
+                messages: line::render(replies),
+            };
+            Ok(jobs::Payload::Text(jobs::JsonText::of(&payload)?))
         };
         self.turn(
             &tenant,
@@ -601,9 +602,9 @@ impl Worker {
         link_url: Option<String>,
         event: &job::Model,
         send_kind: &'static str,
-        send: impl FnOnce(&[dialog::Reply]) -> Value,
+        send: impl FnOnce(&[dialog::Reply]) -> anyhow::Result<jobs::Payload>,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<job::Model>> {
+    ) -> anyhow::Result<Option<Outgoing>> {
         let turnin = dialog::Turnin {
             db: &self.db.read,
             search: &self.search,
@@ -613,19 +614,22 @@ impl Worker {
             link_url,
         };
         let plan = dialog::plan(&turnin, input).await?;
-        let send_job = |replies: &[dialog::Reply]| {
-            (!replies.is_empty()).then(|| NewJob {
+        let send_job = |replies: &[dialog::Reply]| -> anyhow::Result<Option<NewJob>> {
+            if replies.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(NewJob {
                 tenant_id: event.tenant_id,
                 kind: send_kind,
                 dedupe_key: event.id.to_string(),
-                payload: send(replies),
+                payload: send(replies)?,
                 max_attempts: 20,
-            })
+            }))
         };
         match plan.into_plain(conv, now)? {
             Ok(plain) => {
                 let writes = commit::TurnWrites {
-                    send: send_job(&plain.replies),
+                    send: send_job(&plain.replies)?,
                     saved: plain.saved,
                     event: event.id,
                 };
@@ -638,19 +642,34 @@ impl Worker {
                 };
                 let txn = self.db.write.begin().await?;
                 let replies = dialog::apply(&txn, &setup, tenant, conv, user, plan, now).await?;
-                finish_turn(txn, event, send_job(&replies), now).await
+                finish_turn(txn, event, send_job(&replies)?, now).await
             }
         }
     }
 
-    async fn complete(&self, id: Uuid) -> anyhow::Result<Option<job::Model>> {
+    async fn complete(&self, id: Uuid) -> anyhow::Result<Option<Outgoing>> {
         jobs::complete(&self.db.write, id, service::tickets::now()).await?;
         Ok(None)
     }
 
-    async fn send(&self, j: &job::Model) -> Result<(), SendError> {
+    /// Sends a send job; `text` is its payload when the turn that wrote it gave it as text
+    /// (the model's payload is then `null`).
+    async fn send(&self, j: &job::Model, text: Option<&JsonText>) -> Result<(), SendError> {
+        if j.kind == line::SEND_JOB {
+            return self.line_send(j, text).await;
+        }
+        let parsed;
+        let j = match text {
+            Some(t) => {
+                parsed = job::Model {
+                    payload: t.to_value(),
+                    ..j.clone()
+                };
+                &parsed
+            }
+            None => j,
+        };
         match j.kind.as_str() {
-            line::SEND_JOB => self.line_send(j).await,
             teams::SEND_JOB => self.teams_send(j).await,
             lineworks::SEND_JOB => self.lineworks_send(j).await,
             chat::NOTICE_JOB => self.notice(j).await,
@@ -660,26 +679,34 @@ impl Worker {
         }
     }
 
-    async fn line_send(&self, j: &job::Model) -> Result<(), SendError> {
-        let p = &j.payload;
-        let tenant_id: Uuid = Deserialize::deserialize(&p["tenantId"])
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
-        let api = self.line_api(tenant_id).await?;
-        let messages: &[Value] = p["messages"]
-            .as_array()
-            .ok_or_else(|| SendError::Permanent("the messages are not a list".to_owned()))?;
-        let to = p["to"].as_str().unwrap_or_default();
-        let retry_key: Uuid = Deserialize::deserialize(&p["retryKey"]).unwrap_or(j.id);
-        let received: Option<DateTime<Utc>> = Deserialize::deserialize(&p["receivedAt"]).ok();
-        let fresh = received.is_some_and(|r| {
+    async fn line_send(&self, j: &job::Model, text: Option<&JsonText>) -> Result<(), SendError> {
+        let permanent = |e: serde_json::Error| SendError::Permanent(e.to_string());
+        // Taken from the database (a retry): written out again to be read as a turn wrote it.
+        let written;
+        let text = match text {
+            Some(t) => t.as_str(),
+            None => {
+                written = serde_json::to_string(&j.payload).map_err(permanent)?;
+                &written
+            }
+        };
+        let p: line::StoredSend<'_> = serde_json::from_str(text).map_err(permanent)?;
+        if !p.messages.get().starts_with('[') {
+            return Err(SendError::Permanent(
+                "the messages are not a list".to_owned(),
+            ));
+        }
+        let api = self.line_api(p.tenant_id).await?;
+        let retry_key = p.retry_key.unwrap_or(j.id);
+        let fresh = p.received_at.is_some_and(|r| {
             service::tickets::now() - r < chrono::Duration::seconds(line::REPLY_TOKEN_SECONDS)
         });
         // The reply token is spent by the first attempt whatever happens next; a retry pushes.
         if j.attempts <= 1
             && fresh
-            && let Some(token) = p["replyToken"].as_str()
+            && let Some(token) = p.reply_token.as_deref()
         {
-            match api.reply(token, messages).await {
+            match api.reply(token, p.messages).await {
                 line::Outcome::Sent => return Ok(()),
                 line::Outcome::InvalidReplyToken => {}
                 line::Outcome::Retry(e) => {
@@ -688,7 +715,7 @@ impl Worker {
                 line::Outcome::Permanent(e) => return Err(SendError::Permanent(e)),
             }
         }
-        outcome(api.push(to, messages, retry_key).await)
+        outcome(api.push(&p.to, p.messages, retry_key).await)
     }
 
     async fn notice(&self, j: &job::Model) -> Result<(), SendError> {
@@ -712,10 +739,9 @@ impl Worker {
         match Platform::parse(&conv.platform) {
             Some(Platform::Line) => {
                 let api = self.line_api(conv.tenant_id).await?;
-                outcome(
-                    api.push(&conv.conversation_ref, &line::render(&reply), j.id)
-                        .await,
-                )
+                let messages = serde_json::value::to_raw_value(&line::render(&reply))
+                    .map_err(|e| SendError::Permanent(e.to_string()))?;
+                outcome(api.push(&conv.conversation_ref, &messages, j.id).await)
             }
             Some(Platform::LineWorks) => {
                 let api = self.line_works_api(conv.tenant_id).await?;
@@ -750,7 +776,7 @@ impl Worker {
         }
     }
 
-    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
+    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
         let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let ev = &j.payload["event"];
         let (Some(tenant), Some((to, room)), Some(uid)) = (
@@ -782,7 +808,7 @@ impl Worker {
         let send = move |replies: &[dialog::Reply]| {
             let mut payload = json!({ "tenantId": tenant_id, "to": to, "room": room });
             payload["contents"] = Value::from(lineworks::render(replies));
-            payload
+            Ok(payload.into())
         };
         self.turn(
             &tenant,
@@ -813,7 +839,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<job::Model>> {
+    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
         let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let a = &j.payload["activity"];
         let Some(tenant) = self.tenant(tenant_id).await? else {
@@ -890,7 +916,7 @@ impl Worker {
                 "replyToId": reply_to,
             });
             payload["activity"] = teams::render(replies);
-            payload
+            Ok(payload.into())
         };
         self.turn(
             &tenant,
@@ -935,13 +961,15 @@ async fn finish_turn(
     event: &job::Model,
     send: Option<NewJob>,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<job::Model>> {
+) -> anyhow::Result<Option<Outgoing>> {
     let mut claimed = None;
     if let Some(job) = send {
         // Claimed as it is written: the lane sends it at once, and if this process dies first
         // the lease runs out and the next round sends it.
-        claimed =
-            jobs::enqueue_claimed(&txn, job, chrono::Duration::seconds(LEASE_SECONDS), now).await?;
+        let lease = chrono::Duration::seconds(LEASE_SECONDS);
+        if let [Some(id)] = jobs::insert_claimed(&txn, &[&job], lease, now).await?[..] {
+            claimed = Some(Outgoing::claimed(job, id, lease, now));
+        }
     }
     jobs::complete(&txn, event.id, now).await?;
     txn.commit().await?;

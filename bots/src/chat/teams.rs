@@ -293,7 +293,7 @@ pub fn job_for(tenant_id: Uuid, activity: &Value) -> Option<NewJob> {
         tenant_id: Some(tenant_id),
         kind: ACTIVITY_JOB,
         dedupe_key: format!("{tenant_id}:{conv}:{id}"),
-        payload: json!({ "tenantId": tenant_id, "activity": activity }),
+        payload: json!({ "tenantId": tenant_id, "activity": activity }).into(),
         max_attempts: 10,
     })
 }

@@ -148,7 +148,7 @@ async fn a_turn_the_database_refuses_fails_alone() {
             tenant_id: Some(tenant),
             kind: bots::chat::line::EVENT_JOB,
             dedupe_key: format!("ev-refuse-{i}"),
-            payload: json!({}),
+            payload: json!({}).into(),
             max_attempts: 5,
         };
         let event = jobs::enqueue_claimed(&db.write, event, lease, now)
@@ -165,7 +165,7 @@ async fn a_turn_the_database_refuses_fails_alone() {
                 tenant_id: Some(tenant),
                 kind: bots::chat::line::SEND_JOB,
                 dedupe_key: event.id.to_string(),
-                payload: json!({ "messages": [{ "type": "text", "text": text }] }),
+                payload: json!({ "messages": [{ "type": "text", "text": text }] }).into(),
                 max_attempts: 20,
             }),
             event: event.id,
@@ -205,7 +205,7 @@ tests::both_backends!(
     jobs_enqueued_together_are_stored_as_given,
     |backend: Backend| async move {
         // `jobs::enqueue_many` writes its own SQL: every column as SeaORM would, the payload
-        // as JSON (jsonb on PostgreSQL), a key already stored or repeated in the same batch
+        // as JSON (jsonb on PostgreSQL) whether given as a tree or as text, a key already stored or repeated in the same batch
         // kept once, and more rows than one statement takes.
         let tdb = tests::test_db(backend).await;
         let db = &tdb.db.write;
@@ -216,14 +216,16 @@ tests::both_backends!(
             tenant_id: Some(city),
             kind: "test.enqueue",
             dedupe_key: key.to_owned(),
-            payload: payload.clone(),
+            payload: payload.clone().into(),
             max_attempts,
         };
         jobs::enqueue_many(db, [job("k0", 3)], at).await.unwrap();
         let mut batch = vec![job("k0", 9), job("k1", 0), job("k1", 7)];
+        // A payload written as text (as a LINE reply is) is stored as the same JSON.
+        batch[1].payload = jobs::Payload::Text(jobs::JsonText::of(&payload).unwrap());
         batch.extend((2..3_002).map(|i| NewJob {
             tenant_id: None,
-            payload: json!({ "i": i }),
+            payload: json!({ "i": i }).into(),
             ..job(&format!("k{i}"), 5)
         }));
         let txn = tdb.db.write.begin().await.unwrap();
@@ -289,7 +291,7 @@ tests::both_backends!(
             tenant_id: Some(city),
             kind: "test.enqueue",
             dedupe_key: key.to_owned(),
-            payload: json!({ "claimed": i, "text": "返信 \"quoted\"" }),
+            payload: json!({ "claimed": i, "text": "返信 \"quoted\"" }).into(),
             max_attempts: 20,
         };
         let got = jobs::enqueue_claimed_many(
@@ -342,7 +344,7 @@ tests::both_backends!(
             tenant_id: Some(city),
             kind: bots::chat::line::EVENT_JOB,
             dedupe_key: format!("{city}:handover-{key}"),
-            payload: json!({ "tenantId": city, "event": { "type": "message", "key": key } }),
+            payload: json!({ "tenantId": city, "event": { "type": "message", "key": key } }).into(),
             max_attempts: 10,
         };
         let lease = chrono::Duration::seconds(120);

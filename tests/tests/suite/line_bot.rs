@@ -438,7 +438,8 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
     })
     .unwrap();
     let key = uuid::Uuid::new_v4();
-    let msg = [json!({ "type": "text", "text": "再送テスト" })];
+    let msg = serde_json::value::to_raw_value(&[json!({ "type": "text", "text": "再送テスト" })])
+        .unwrap();
     assert_eq!(
         api.push("Ur", &msg, key).await,
         bots::chat::line::Outcome::Sent
