@@ -976,9 +976,6 @@ async fn finish_turn(
     Ok(claimed)
 }
 
-/// Adds events to the lanes by conversation, in order: a conversation's events go to its lane
-/// if it has one, else to a new lane at the end. An event already in its lane (taken again
-/// when its lease ran out while it waited) is not added twice.
 /// The next events handed over by the intake; never, without an intake.
 async fn next_handed(
     from: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Vec<job::Model>>>,
@@ -989,6 +986,9 @@ async fn next_handed(
     }
 }
 
+/// Adds events to the lanes by conversation, in order: a conversation's events go to its lane
+/// if it has one, else to a new lane at the end. An event already in its lane (taken again
+/// when its lease ran out while it waited) is not added twice.
 fn into_lanes(
     lanes: &mut std::collections::VecDeque<(String, Vec<job::Model>)>,
     events: Vec<job::Model>,
