@@ -542,16 +542,20 @@ fn postback(a: &Action) -> LineAction<'_> {
 
 /// [`postback`] of an action made on the spot (the choices' numbered buttons).
 fn postback_owned(a: Action) -> LineAction<'static> {
-    let label: Cow<'static, str> = clip_chars(&a.label, LABEL_MAX).into_owned().into();
-    match a.url {
-        Some(uri) => LineAction::Uri {
-            label,
-            uri: uri.into(),
+    let owned = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+    match postback(&a) {
+        LineAction::Uri { label, uri } => LineAction::Uri {
+            label: owned(label),
+            uri: owned(uri),
         },
-        None => LineAction::Postback {
-            display_text: label.clone(),
+        LineAction::Postback {
             label,
-            data: a.command.encode(),
+            data,
+            display_text,
+        } => LineAction::Postback {
+            label: owned(label),
+            data,
+            display_text: owned(display_text),
         },
     }
 }
