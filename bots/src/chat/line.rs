@@ -606,6 +606,11 @@ pub struct LineApi {
     http: reqwest::Client,
     base: String,
     token: Secret,
+    /// The reply and push endpoints, parsed once (not for every message).
+    reply_url: reqwest::Url,
+    push_url: reqwest::Url,
+    /// `Bearer {token}`, written once and marked sensitive.
+    authorization: reqwest::header::HeaderValue,
 }
 
 /// The body of a reply or a push, with the messages spliced in as the send job stored them
@@ -625,11 +630,28 @@ impl LineApi {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
+            // The channel's token goes to the configured API and nowhere else; LINE's API
+            // does not redirect, and an answer that does is an error, not a place to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let base = cfg.api_base.trim_end_matches('/').to_owned();
+        let url = |path: &str| {
+            reqwest::Url::parse(&format!("{base}{path}"))
+                .map_err(|e| anyhow::anyhow!("bots.line api_base {base:?}: {e}"))
+        };
+        let mut authorization = reqwest::header::HeaderValue::from_str(&format!(
+            "Bearer {}",
+            cfg.channel_access_token.expose()
+        ))
+        .map_err(|_| anyhow::anyhow!("bots.line channel_access_token is not a header value"))?;
+        authorization.set_sensitive(true);
         Ok(Self {
             http,
-            base: cfg.api_base.trim_end_matches('/').to_owned(),
+            reply_url: url("/v2/bot/message/reply")?,
+            push_url: url("/v2/bot/message/push")?,
+            base,
             token: cfg.channel_access_token.clone(),
+            authorization,
         })
     }
 
@@ -658,7 +680,7 @@ impl LineApi {
             to: None,
             messages,
         };
-        self.post("/v2/bot/message/reply", &body, None).await
+        self.post(&self.reply_url, &body, None).await
     }
 
     /// `POST /v2/bot/message/push` with a retry key: LINE answers 409 to a key it has already
@@ -669,20 +691,22 @@ impl LineApi {
             to: Some(to),
             messages,
         };
-        match self
-            .post("/v2/bot/message/push", &body, Some(retry_key))
-            .await
-        {
+        match self.post(&self.push_url, &body, Some(retry_key)).await {
             Outcome::Permanent(e) if e.starts_with("409") => Outcome::Sent,
             other => other,
         }
     }
 
-    async fn post(&self, path: &str, body: &Messages<'_>, retry_key: Option<Uuid>) -> Outcome {
+    async fn post(
+        &self,
+        url: &reqwest::Url,
+        body: &Messages<'_>,
+        retry_key: Option<Uuid>,
+    ) -> Outcome {
         let mut req = self
             .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose())
+            .post(url.clone())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
             .json(body);
         if let Some(k) = retry_key {
             req = req.header("X-Line-Retry-Key", k.to_string());

@@ -467,6 +467,41 @@ async fn redelivered_events_are_answered_once_and_expired_reply_tokens_fall_back
     assert!(
         matches!(bad.push("Ur", &msg, uuid::Uuid::new_v4()).await, bots::chat::line::Outcome::Permanent(e) if e.starts_with("401"))
     );
+    // The channel's token goes to the configured API only: a redirect (here to the real
+    // push endpoint) is a permanent failure, not followed.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let elsewhere = format!("{}/v2/bot/message/push", peer.base);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0; 64 * 1024];
+            let _ = s.read(&mut buf).await;
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+        }
+    });
+    let redirected = bots::chat::line::LineApi::new(&LineConfig {
+        tenant: "city".into(),
+        channel_secret: Secret::new(SECRET),
+        channel_access_token: Secret::new(TOKEN),
+        api_base: format!("http://127.0.0.1:{port}"),
+        access_base: "https://access.line.me".into(),
+    })
+    .unwrap();
+    let key = uuid::Uuid::new_v4();
+    let outcome = redirected.push("Ur", &msg, key).await;
+    assert!(
+        matches!(&outcome, bots::chat::line::Outcome::Permanent(e) if e.starts_with("307")),
+        "{outcome:?}"
+    );
+    let calls = peer.requests().await.unwrap();
+    assert!(
+        calls.iter().all(|c| c["retryKey"] != key.to_string()),
+        "the redirect was not followed to the platform"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
