@@ -605,7 +605,6 @@ pub enum Outcome {
 pub struct LineApi {
     http: reqwest::Client,
     base: String,
-    token: Secret,
     /// The reply and push endpoints, parsed once (not for every message).
     reply_url: reqwest::Url,
     push_url: reqwest::Url,
@@ -650,7 +649,6 @@ impl LineApi {
             reply_url: url("/v2/bot/message/reply")?,
             push_url: url("/v2/bot/message/push")?,
             base,
-            token: cfg.channel_access_token.clone(),
             authorization,
         })
     }
@@ -662,7 +660,7 @@ impl LineApi {
         let res = self
             .http
             .post(url)
-            .bearer_auth(self.token.expose())
+            .header(reqwest::header::AUTHORIZATION, self.authorization.clone())
             .send()
             .await?
             .error_for_status()?;
