@@ -252,7 +252,6 @@ pub async fn account_and_conversation(
     s: &Sender<'_>,
     at: DateTime<Utc>,
 ) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
-    use sea_orm::FromQueryResult as _;
     let backend = db.read.get_database_backend();
     let stmt = sea_orm::Statement::from_sql_and_values(
         backend,
@@ -265,8 +264,7 @@ pub async fn account_and_conversation(
         ],
     );
     if let Some(row) = db.read.query_one_raw(stmt).await? {
-        let account = chat_account::Model::from_query_result(&row, "A_")?;
-        let conversation = chat_conversation::Model::from_query_result_optional(&row, "B_")?;
+        let (account, conversation) = account_and_conversation_row(&row)?;
         if let Some(c) = conversation
             && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)
         {
@@ -297,16 +295,48 @@ pub async fn account_and_conversation(
     Ok((account, conversation))
 }
 
-/// `SELECT` an account (columns `A_…`) and, when there is one, its conversation (`B_…`), by
-/// conversation ref, tenant, platform and the account's external id: written once per backend
-/// (SeaORM built the same query tree anew for every chat message).
+/// The columns [`account_and_conversation_sql`] selects, in the order
+/// [`account_and_conversation_row`] reads them.
+const ACCOUNT_COLUMNS: [chat_account::Column; 9] = {
+    use chat_account::Column as A;
+    [
+        A::Id,
+        A::TenantId,
+        A::Platform,
+        A::ExternalId,
+        A::DisplayName,
+        A::PersonId,
+        A::LinkMethod,
+        A::LinkedAt,
+        A::CreatedAt,
+    ]
+};
+const CONVERSATION_COLUMNS: [chat_conversation::Column; 10] = {
+    use chat_conversation::Column as C;
+    [
+        C::Id,
+        C::TenantId,
+        C::Platform,
+        C::ConversationRef,
+        C::Kind,
+        C::AccountId,
+        C::ServiceUrl,
+        C::State,
+        C::CreatedAt,
+        C::UpdatedAt,
+    ]
+};
+
+/// `SELECT` an account and, when there is one, its conversation, by conversation ref, tenant,
+/// platform and the account's external id: written once per backend (SeaORM built the same
+/// query tree anew for every chat message).
 fn account_and_conversation_sql(backend: sea_orm::DatabaseBackend) -> String {
-    use sea_orm::{DatabaseBackend, IdenStatic as _, Iterable as _};
+    use sea_orm::{DatabaseBackend, IdenStatic as _};
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
-    let columns = |alias: &str, prefix: &str, names: Vec<&str>| {
+    let columns = |alias: &str, names: &[&str]| {
         names
-            .into_iter()
-            .map(|c| format!("{alias}.\"{c}\" AS \"{prefix}{c}\""))
+            .iter()
+            .map(|c| format!("{alias}.\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -316,18 +346,8 @@ fn account_and_conversation_sql(backend: sea_orm::DatabaseBackend) -> String {
             "SELECT {}, {} FROM chat_accounts a LEFT JOIN chat_conversations c \
              ON c.tenant_id = a.tenant_id AND c.platform = a.platform AND c.conversation_ref = {} \
              WHERE a.tenant_id = {} AND a.platform = {} AND a.external_id = {} LIMIT 1",
-            columns(
-                "a",
-                "A_",
-                chat_account::Column::iter().map(|c| c.as_str()).collect()
-            ),
-            columns(
-                "c",
-                "B_",
-                chat_conversation::Column::iter()
-                    .map(|c| c.as_str())
-                    .collect()
-            ),
+            columns("a", &ACCOUNT_COLUMNS.map(|c| c.as_str())),
+            columns("c", &CONVERSATION_COLUMNS.map(|c| c.as_str())),
             p(1),
             p(2),
             p(3),
@@ -340,6 +360,42 @@ fn account_and_conversation_sql(backend: sea_orm::DatabaseBackend) -> String {
         DatabaseBackend::Postgres => postgres.clone(),
         _ => sqlite.clone(),
     }
+}
+
+/// Reads a row of [`account_and_conversation_sql`] by position: by name SeaORM formats each
+/// column's name and looks it up in the row, which cost more than the values (a chat turn
+/// reads this row every time).
+fn account_and_conversation_row(
+    row: &sea_orm::QueryResult,
+) -> Result<(chat_account::Model, Option<chat_conversation::Model>), sea_orm::DbErr> {
+    let account = chat_account::Model {
+        id: row.try_get_by_index(0)?,
+        tenant_id: row.try_get_by_index(1)?,
+        platform: row.try_get_by_index(2)?,
+        external_id: row.try_get_by_index(3)?,
+        display_name: row.try_get_by_index(4)?,
+        person_id: row.try_get_by_index(5)?,
+        link_method: row.try_get_by_index(6)?,
+        linked_at: row.try_get_by_index(7)?,
+        created_at: row.try_get_by_index(8)?,
+    };
+    const C: usize = ACCOUNT_COLUMNS.len();
+    let conversation = match row.try_get_by_index::<Option<Uuid>>(C)? {
+        None => None,
+        Some(id) => Some(chat_conversation::Model {
+            id,
+            tenant_id: row.try_get_by_index(C + 1)?,
+            platform: row.try_get_by_index(C + 2)?,
+            conversation_ref: row.try_get_by_index(C + 3)?,
+            kind: row.try_get_by_index(C + 4)?,
+            account_id: row.try_get_by_index(C + 5)?,
+            service_url: row.try_get_by_index(C + 6)?,
+            state: row.try_get_by_index(C + 7)?,
+            created_at: row.try_get_by_index(C + 8)?,
+            updated_at: row.try_get_by_index(C + 9)?,
+        }),
+    };
+    Ok((account, conversation))
 }
 
 /// The user behind an account: the linked person (if still active) acting as a requester.
@@ -1204,6 +1260,23 @@ pub async fn accounts_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_account_and_conversation_row_is_read_in_the_entities_column_order() {
+        use sea_orm::{IdenStatic as _, Iterable as _};
+        assert_eq!(
+            ACCOUNT_COLUMNS.map(|c| c.as_str()).to_vec(),
+            chat_account::Column::iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            CONVERSATION_COLUMNS.map(|c| c.as_str()).to_vec(),
+            chat_conversation::Column::iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn dialog_state_round_trips_and_defaults_from_empty_json() {

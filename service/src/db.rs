@@ -83,7 +83,15 @@ impl Db {
         if stat4.is_some() {
             txn.execute_unprepared("DELETE FROM sqlite_stat4").await?;
         }
-        txn.commit().await
+        txn.commit().await?;
+        // `ANALYZE` loaded the samples it gathered into this connection (the writer), and
+        // deleting the rows does not unload them: without this the writer re-planned
+        // `… WHERE id IN (?, …)` on every run. `ANALYZE sqlite_schema` analyses nothing and
+        // reloads the statistics as they are now stored.
+        self.write
+            .execute_unprepared("ANALYZE sqlite_schema")
+            .await
+            .map(drop)
     }
 
     /// Closes both pools.

@@ -148,28 +148,30 @@ pub async fn enqueue_claimed(
     Ok(enqueue_claimed_many(db, vec![j], lease, at)
         .await?
         .pop()
-        .flatten())
+        .flatten()
+        .map(Claimed::into_model))
 }
 
-/// [`enqueue_claimed`] for many jobs with one multi-row insert: one answer per job, in order.
+/// [`enqueue_claimed`] for many jobs with one multi-row insert: one answer per job, in order,
+/// each with its payload as it was given (see [`Claimed`]).
 pub async fn enqueue_claimed_many(
     db: &impl ConnectionTrait,
     jobs: Vec<NewJob>,
     lease: Duration,
     at: DateTime<Utc>,
-) -> ServiceResult<Vec<Option<job::Model>>> {
+) -> ServiceResult<Vec<Option<Claimed>>> {
     let refs: Vec<&NewJob> = jobs.iter().collect();
     let ids = insert_claimed(db, &refs, lease, at).await?;
     Ok(jobs
         .into_iter()
         .zip(ids)
-        .map(|(j, id)| id.map(|id| claimed_model(j, id, lease, at)))
+        .map(|(j, id)| id.map(|id| claimed(j, id, lease, at)))
         .collect())
 }
 
 /// [`enqueue_claimed_many`] for jobs the caller keeps (a group commit, which may have to
 /// write them again one by one): the ids of the jobs inserted, `None` for those whose kind
-/// and dedupe key were taken; [`claimed_model`] makes the job of each.
+/// and dedupe key were taken; [`claimed`] makes the job of each.
 pub async fn insert_claimed(
     db: &impl ConnectionTrait,
     jobs: &[&NewJob],
@@ -184,30 +186,39 @@ pub async fn insert_claimed(
         .collect())
 }
 
-/// The job [`insert_claimed`] wrote for `j` as `id` (a payload given as text is parsed: see
-/// [`claimed`] for a caller that works from the text).
-pub fn claimed_model(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> job::Model {
-    let (mut model, text) = claimed(j, id, lease, at);
-    if let Some(text) = text {
-        model.payload = text.to_value();
-    }
-    model
+/// A job claimed by the caller, as it was written: a payload given as text is kept as that
+/// text (the model's payload is then `null`), so that a caller that works from the text (a
+/// chat event read straight into its type, a LINE reply spliced into its request) never has
+/// a tree built from it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub job: job::Model,
+    pub text: Option<JsonText>,
 }
 
-/// The job [`insert_claimed`] wrote for `j` as `id`; a payload given as text is given back
-/// apart (the model's payload is then `null`), so that a caller that works from the text does
-/// not have it parsed.
-pub fn claimed(
-    j: NewJob,
-    id: Uuid,
-    lease: Duration,
-    at: DateTime<Utc>,
-) -> (job::Model, Option<JsonText>) {
+impl Claimed {
+    /// A job read from the database (its payload a tree).
+    pub fn read(job: job::Model) -> Self {
+        Self { job, text: None }
+    }
+
+    /// The job with its payload as a tree (text is parsed).
+    pub fn into_model(self) -> job::Model {
+        let mut job = self.job;
+        if let Some(text) = self.text {
+            job.payload = text.to_value();
+        }
+        job
+    }
+}
+
+/// The job [`insert_claimed`] wrote for `j` as `id`.
+pub fn claimed(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> Claimed {
     let (payload, text) = match j.payload {
         Payload::Json(v) => (v, None),
         Payload::Text(t) => (Value::Null, Some(t)),
     };
-    let model = job::Model {
+    let job = job::Model {
         id,
         tenant_id: j.tenant_id,
         kind: j.kind.to_owned(),
@@ -222,7 +233,7 @@ pub fn claimed(
         created_at: at,
         updated_at: at,
     };
-    (model, text)
+    Claimed { job, text }
 }
 
 /// Inserts jobs with one statement a chunk, skipping those whose kind and dedupe key are

@@ -11,29 +11,11 @@
 //! If a group fails, its turns are written again one by one, so one bad turn fails alone.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::job;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use service::chat::{self, Saved};
-use service::jobs::{self, JsonText, NewJob};
+use service::jobs::{self, Claimed, NewJob};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
-
-/// A send job for the turn that wrote it to do at once.
-#[derive(Debug)]
-pub struct Outgoing {
-    /// The job as written; its payload is `null` when it was written as text.
-    pub job: job::Model,
-    /// The payload, when it was written as text (a LINE reply): sent from the text as it is.
-    pub text: Option<JsonText>,
-}
-
-impl Outgoing {
-    /// The job [`jobs::insert_claimed`] wrote for `j` as `id`.
-    pub fn claimed(j: NewJob, id: Uuid, lease: Duration, at: DateTime<Utc>) -> Self {
-        let (job, text) = jobs::claimed(j, id, lease, at);
-        Self { job, text }
-    }
-}
 
 /// A turn's writes.
 pub struct TurnWrites {
@@ -45,10 +27,7 @@ pub struct TurnWrites {
 }
 
 enum Item {
-    Turn(
-        TurnWrites,
-        oneshot::Sender<Result<Option<Outgoing>, String>>,
-    ),
+    Turn(TurnWrites, oneshot::Sender<Result<Option<Claimed>, String>>),
     /// A send job delivered: completed (and scrubbed) with the next group.
     Sent(Uuid),
     /// Answered once everything submitted before it is committed.
@@ -76,7 +55,7 @@ impl Committer {
 
     /// Commits a turn; returns its send job, claimed by the caller (`None`: no reply, or a
     /// send job for the same event exists already and is not the caller's to do).
-    pub async fn turn(&self, writes: TurnWrites) -> anyhow::Result<Option<Outgoing>> {
+    pub async fn turn(&self, writes: TurnWrites) -> anyhow::Result<Option<Claimed>> {
         let (done, rx) = oneshot::channel();
         self.tx
             .send(Item::Turn(writes, done))
@@ -147,7 +126,7 @@ fn answer(
             Item::Turn(w, done) => {
                 let send = w.send.and_then(|j| {
                     let id = ids.next().flatten()?;
-                    Some(Outgoing::claimed(j, id, lease, now))
+                    Some(jobs::claimed(j, id, lease, now))
                 });
                 let _ = done.send(Ok(send));
             }

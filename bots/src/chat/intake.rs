@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use entity::job;
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use service::jobs::{self, NewJob};
+use service::jobs::{self, Claimed, NewJob};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Where the intake hands the events it stored to a worker in the same process, and the lease
 /// they are stored with.
-type Handoff = Arc<std::sync::OnceLock<(mpsc::UnboundedSender<Vec<job::Model>>, chrono::Duration)>>;
+type Handoff = Arc<std::sync::OnceLock<(mpsc::UnboundedSender<Vec<Claimed>>, chrono::Duration)>>;
 
 /// Jobs of one webhook, and where to say they are stored.
 struct Batch {
@@ -101,13 +100,14 @@ impl Intake {
 
     /// From now on the events are stored already claimed for `lease` and handed over to the
     /// returned receiver once committed (a worker in this process): no claim statement reads
-    /// them back, and their turns start as soon as their webhooks are answered. Events the
-    /// receiver does not take (it was dropped) are taken again by any worker when their lease
+    /// them back, and their turns start as soon as their webhooks are answered; an event the
+    /// webhook handler wrote as text is handed over as that text. Events the receiver does
+    /// not take (it was dropped) are taken again by any worker when their lease
     /// runs out. `None` if they are handed over already.
     pub fn hand_over(
         &self,
         lease: chrono::Duration,
-    ) -> Option<mpsc::UnboundedReceiver<Vec<job::Model>>> {
+    ) -> Option<mpsc::UnboundedReceiver<Vec<Claimed>>> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.handoff.set((tx, lease)).ok()?;
         Some(rx)
@@ -183,7 +183,7 @@ async fn commit(
     db: &DatabaseConnection,
     jobs: Vec<NewJob>,
     lease: Option<chrono::Duration>,
-) -> Result<Vec<job::Model>, sea_orm::DbErr> {
+) -> Result<Vec<Claimed>, sea_orm::DbErr> {
     let err = |e: service::ServiceError| sea_orm::DbErr::Custom(e.to_string());
     let txn = db.begin().await?;
     let now = service::tickets::now();

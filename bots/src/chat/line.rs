@@ -10,12 +10,13 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use base64::Engine as _;
+use entity::job;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use service::Secret;
-use service::jobs::NewJob;
+use service::jobs::{JsonText, NewJob, Payload};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -105,20 +106,51 @@ fn unreachable_hmac() -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(b"").expect("HMAC accepts any key length")
 }
 
+/// A webhook's body: the events are kept as the text they came in, each read again only for
+/// what the intake decides on ([`Head`]); the event job stores that text as it is.
 #[derive(Debug, Deserialize)]
-struct Body {
-    events: Vec<Value>,
+struct Body<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+/// What the intake reads of an event.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    mode: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    webhook_event_id: Option<Cow<'a, str>>,
+}
+
+/// An event job's payload: the tenant and the event, which the intake writes out as it came.
+#[derive(Debug, Serialize, Deserialize)]
+struct EventJob<'a> {
+    #[serde(rename = "tenantId")]
+    tenant_id: Uuid,
+    #[serde(borrow)]
+    event: &'a RawValue,
 }
 
 /// The events a webhook carries that we act on, as jobs (deduplicated on `webhookEventId`).
-/// Unknown event types, and events for another channel in standby mode, are logged and
-/// dropped here. Call only after [`verify_signature`].
+/// Unknown event types, events for another channel in standby mode and events that are not
+/// event objects are logged and dropped here. Call only after [`verify_signature`].
 pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookError> {
-    let b: Body =
+    let b: Body<'_> =
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let mut out = Vec::with_capacity(b.events.len());
     for ev in b.events {
-        let kind = ev.get("type").and_then(Value::as_str).unwrap_or_default();
+        let head: Head<'_> = match serde_json::from_str(ev.get()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::info!(error = %e, "LINE event unreadable; ignored");
+                continue;
+            }
+        };
+        let kind = head.kind.as_ref();
         if !matches!(
             kind,
             "message" | "follow" | "unfollow" | "postback" | "accountLink"
@@ -126,14 +158,14 @@ pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookErro
             tracing::info!(event_type = kind, "LINE event type not handled; ignored");
             continue;
         }
-        if ev.get("mode").and_then(Value::as_str) == Some("standby") {
+        if head.mode.as_deref() == Some("standby") {
             tracing::info!(event_type = kind, "LINE event in standby mode; ignored");
             continue;
         }
-        let key = match ev.get("webhookEventId").and_then(Value::as_str) {
+        let key = match head.webhook_event_id.as_deref() {
             Some(id) if !id.is_empty() && id.len() <= 64 => id.to_owned(),
             _ => {
-                let digest = Sha256::digest(ev.to_string().as_bytes());
+                let digest = Sha256::digest(ev.get().as_bytes());
                 format!(
                     "sha256:{}",
                     digest
@@ -143,15 +175,75 @@ pub fn jobs_for(tenant_id: Uuid, body: &[u8]) -> Result<Vec<NewJob>, WebhookErro
                 )
             }
         };
+        let payload = JsonText::of(&EventJob {
+            tenant_id,
+            event: ev,
+        })
+        .map_err(|e| WebhookError::Malformed(e.to_string()))?;
         out.push(NewJob {
             tenant_id: Some(tenant_id),
             kind: EVENT_JOB,
             dedupe_key: format!("{tenant_id}:{key}"),
-            payload: with(json!({ "tenantId": tenant_id }), "event", ev).into(),
+            payload: Payload::Text(payload),
             max_attempts: 10,
         });
     }
     Ok(out)
+}
+
+/// An event job's tenant and event, from its text when the intake handed it over, else from
+/// its stored payload. The event is `Err` when it cannot be read as an [`Event`] (ignored by
+/// the worker); `Err` overall when the job has no tenant.
+pub fn read_event_job(
+    job: &job::Model,
+    text: Option<&JsonText>,
+) -> Result<(Uuid, Result<Event, serde_json::Error>), serde_json::Error> {
+    match text {
+        Some(text) => {
+            let p: EventJob<'_> = serde_json::from_str(text.as_str())?;
+            Ok((p.tenant_id, serde_json::from_str(p.event.get())))
+        }
+        None => Ok((
+            Deserialize::deserialize(&job.payload["tenantId"])?,
+            Deserialize::deserialize(&job.payload["event"]),
+        )),
+    }
+}
+
+/// The lane of an event job: its tenant and the group, room or user it came from.
+pub fn lane_key(job: &job::Model, text: Option<&JsonText>) -> String {
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Key<'a> {
+        #[serde(borrow, default)]
+        tenant_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        event: Option<KeyEvent<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct KeyEvent<'a> {
+        #[serde(borrow, default)]
+        source: Option<KeySource<'a>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct KeySource<'a> {
+        #[serde(borrow, default)]
+        user_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        group_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        room_id: Option<Cow<'a, str>>,
+    }
+    let key: Key<'_> = match text {
+        Some(text) => serde_json::from_str(text.as_str()).unwrap_or_default(),
+        None => Key::deserialize(&job.payload).unwrap_or_default(),
+    };
+    let source = key.event.and_then(|e| e.source);
+    let id = source
+        .and_then(|s| s.group_id.or(s.room_id).or(s.user_id))
+        .unwrap_or_default();
+    format!("line:{}:{id}", key.tenant_id.unwrap_or_default())
 }
 
 /// A LINE event, the parts we read.
@@ -498,12 +590,6 @@ fn render_one(r: &Reply) -> LineMessage<'_> {
     }
 }
 
-/// `object` with `value` under `key`, moved in: `json!` would serialize a copy of it.
-fn with(mut object: Value, key: &str, value: Value) -> Value {
-    object[key] = value;
-    object
-}
-
 /// A Flex message of `bubble`, with its alternative text for notifications.
 fn flex(alt_text: String, bubble: Bubble<'_>) -> LineMessage<'_> {
     LineMessage::Flex {
@@ -735,6 +821,7 @@ impl LineApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn signatures_are_checked_on_the_raw_body() {
@@ -786,6 +873,80 @@ mod tests {
             jobs_for(t, br#"{"events": {}}"#),
             Err(WebhookError::Malformed(_))
         ));
+        // An event that is not an event object is dropped; the others still become jobs.
+        let jobs = jobs_for(t, br#"{"events": [5, {"type": 7}, {"type": "follow"}]}"#).unwrap();
+        assert_eq!(jobs.len(), 1);
+    }
+
+    #[test]
+    fn event_jobs_keep_the_event_as_it_came_and_read_back_from_text_or_tree() {
+        let t = Uuid::now_v7();
+        // As LINE sends it: escapes, and a field we do not know, stay as they are.
+        let event = r#"{"type":"message","webhookEventId":"01H9","mode":"active","timestamp":1700000000000,"replyToken":"rt","source":{"type":"user","userId":"U\u0031"},"message":{"type":"text","id":"1","text":"VPN\nにつながらない"},"new":{"x":[1]}}"#;
+        let body = format!(r#"{{"destination":"U0","events":[{event}]}}"#);
+        let mut jobs = jobs_for(t, body.as_bytes()).unwrap();
+        let Some(NewJob {
+            payload: Payload::Text(text),
+            ..
+        }) = jobs.pop()
+        else {
+            panic!("the event job is written as text");
+        };
+        assert_eq!(
+            text.as_str(),
+            format!(r#"{{"tenantId":"{t}","event":{event}}}"#)
+        );
+        let stored = job::Model {
+            id: Uuid::now_v7(),
+            tenant_id: Some(t),
+            kind: EVENT_JOB.to_owned(),
+            dedupe_key: String::new(),
+            payload: text.to_value(),
+            status: "queued".to_owned(),
+            attempts: 1,
+            max_attempts: 10,
+            run_at: chrono::Utc::now(),
+            locked_until: None,
+            last_error: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let handed = job::Model {
+            payload: Value::Null,
+            ..stored.clone()
+        };
+        // Handed over as text, or read back from the database as a tree: the same event.
+        for (j, text) in [(&handed, Some(&text)), (&stored, None)] {
+            let (tenant, event) = read_event_job(j, text).unwrap();
+            assert_eq!(tenant, t);
+            let event = event.unwrap();
+            assert_eq!(event.reply_token.as_deref(), Some("rt"));
+            assert!(matches!(event.input(), Some(Input::Text(q)) if q == "VPN\nにつながらない"));
+            assert_eq!(lane_key(j, text), format!("line:{t}:U1"));
+        }
+        // A group's events share a lane whoever sends them.
+        let group = json!({ "tenantId": t, "event": { "source": { "type": "group", "groupId": "C1", "userId": "U2" } } });
+        assert_eq!(
+            lane_key(
+                &job::Model {
+                    payload: group,
+                    ..stored.clone()
+                },
+                None
+            ),
+            format!("line:{t}:C1")
+        );
+        // An unreadable event is told apart from a job without a tenant.
+        let odd = job::Model {
+            payload: json!({ "tenantId": t, "event": { "type": 5 } }),
+            ..stored.clone()
+        };
+        assert!(read_event_job(&odd, None).unwrap().1.is_err());
+        let none = job::Model {
+            payload: json!({ "event": {} }),
+            ..stored
+        };
+        assert!(read_event_job(&none, None).is_err());
     }
 
     #[test]

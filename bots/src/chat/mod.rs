@@ -18,14 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use commit::Outgoing;
 use entity::job;
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use service::Db;
 use service::chat::{self, ChatKind, Platform};
-use service::jobs::{self, JsonText, NewJob};
+use service::jobs::{self, Claimed, JsonText, NewJob};
 use service::search::Search;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -67,7 +66,7 @@ pub struct Worker {
     /// Conversations worked on at once.
     lanes: usize,
     /// Events the intake stored already claimed for this worker ([`Intake::hand_over`]).
-    handed: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<job::Model>>>,
+    handed: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<Claimed>>>,
 }
 
 /// What one round did.
@@ -234,7 +233,7 @@ impl Worker {
         let mut keys: HashMap<tokio::task::Id, Option<String>> = HashMap::new();
         let mut active: std::collections::HashSet<String> = Default::default();
         // Events taken but not started, by conversation, oldest first.
-        let mut waiting: std::collections::VecDeque<(String, Vec<job::Model>)> = Default::default();
+        let mut waiting: std::collections::VecDeque<(String, Vec<Claimed>)> = Default::default();
         let (mut events_due, mut sends_due, mut sending, mut stopping) = (true, true, false, false);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -332,7 +331,7 @@ impl Worker {
     }
 
     /// Takes due events of every platform, oldest first.
-    async fn claim_events(&self) -> anyhow::Result<Vec<job::Model>> {
+    async fn claim_events(&self) -> anyhow::Result<Vec<Claimed>> {
         Ok(jobs::claim_kinds(
             &self.db.write,
             &[line::EVENT_JOB, teams::ACTIVITY_JOB, lineworks::EVENT_JOB],
@@ -340,7 +339,10 @@ impl Worker {
             BATCH,
             service::tickets::now(),
         )
-        .await?)
+        .await?
+        .into_iter()
+        .map(Claimed::read)
+        .collect())
     }
 
     /// Sends the messages still due (retries and ticket notices), all at once.
@@ -393,14 +395,14 @@ impl Worker {
     }
 
     /// One conversation's due events, in order; each turn's reply is sent at once.
-    async fn lane(&self, lane: Vec<job::Model>) -> Round {
+    async fn lane(&self, lane: Vec<Claimed>) -> Round {
         let mut round = Round::default();
-        for j in lane {
+        for Claimed { job: j, text } in lane {
             self.give_way().await;
             let done = match j.kind.as_str() {
                 teams::ACTIVITY_JOB => self.teams_activity(&j).await,
                 lineworks::EVENT_JOB => self.lineworks_event(&j).await,
-                _ => self.line_event(&j).await,
+                _ => self.line_event(&j, text.as_ref()).await,
             };
             let outcome = match done {
                 Ok(send) => {
@@ -474,9 +476,14 @@ impl Worker {
         Ok(())
     }
 
-    async fn line_event(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
-        let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
-        let event: line::Event = match Deserialize::deserialize(&j.payload["event"]) {
+    /// A LINE event; `text` is its job's payload when the intake handed it over as text.
+    async fn line_event(
+        &self,
+        j: &job::Model,
+        text: Option<&JsonText>,
+    ) -> anyhow::Result<Option<Claimed>> {
+        let (tenant_id, event) = line::read_event_job(j, text)?;
+        let event = match event {
             Ok(e) => e,
             Err(e) => {
                 tracing::info!(job = %j.id, error = %e, "LINE event unreadable; ignored");
@@ -604,7 +611,7 @@ impl Worker {
         send_kind: &'static str,
         send: impl FnOnce(&[dialog::Reply]) -> anyhow::Result<jobs::Payload>,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Outgoing>> {
+    ) -> anyhow::Result<Option<Claimed>> {
         let turnin = dialog::Turnin {
             db: &self.db.read,
             search: &self.search,
@@ -647,7 +654,7 @@ impl Worker {
         }
     }
 
-    async fn complete(&self, id: Uuid) -> anyhow::Result<Option<Outgoing>> {
+    async fn complete(&self, id: Uuid) -> anyhow::Result<Option<Claimed>> {
         jobs::complete(&self.db.write, id, service::tickets::now()).await?;
         Ok(None)
     }
@@ -776,7 +783,7 @@ impl Worker {
         }
     }
 
-    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
+    async fn lineworks_event(&self, j: &job::Model) -> anyhow::Result<Option<Claimed>> {
         let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let ev = &j.payload["event"];
         let (Some(tenant), Some((to, room)), Some(uid)) = (
@@ -839,7 +846,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<Outgoing>> {
+    async fn teams_activity(&self, j: &job::Model) -> anyhow::Result<Option<Claimed>> {
         let tenant_id: Uuid = Deserialize::deserialize(&j.payload["tenantId"])?;
         let a = &j.payload["activity"];
         let Some(tenant) = self.tenant(tenant_id).await? else {
@@ -961,14 +968,14 @@ async fn finish_turn(
     event: &job::Model,
     send: Option<NewJob>,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<Outgoing>> {
+) -> anyhow::Result<Option<Claimed>> {
     let mut claimed = None;
     if let Some(job) = send {
         // Claimed as it is written: the lane sends it at once, and if this process dies first
         // the lease runs out and the next round sends it.
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
         if let [Some(id)] = jobs::insert_claimed(&txn, &[&job], lease, now).await?[..] {
-            claimed = Some(Outgoing::claimed(job, id, lease, now));
+            claimed = Some(jobs::claimed(job, id, lease, now));
         }
     }
     jobs::complete(&txn, event.id, now).await?;
@@ -978,8 +985,8 @@ async fn finish_turn(
 
 /// The next events handed over by the intake; never, without an intake.
 async fn next_handed(
-    from: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Vec<job::Model>>>,
-) -> Option<Vec<job::Model>> {
+    from: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Vec<Claimed>>>,
+) -> Option<Vec<Claimed>> {
     match from {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -990,13 +997,13 @@ async fn next_handed(
 /// if it has one, else to a new lane at the end. An event already in its lane (taken again
 /// when its lease ran out while it waited) is not added twice.
 fn into_lanes(
-    lanes: &mut std::collections::VecDeque<(String, Vec<job::Model>)>,
-    events: Vec<job::Model>,
+    lanes: &mut std::collections::VecDeque<(String, Vec<Claimed>)>,
+    events: Vec<Claimed>,
 ) {
     for j in events {
         let key = conversation_key(&j);
         match lanes.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, lane)) if lane.iter().any(|x| x.id == j.id) => {}
+            Some((_, lane)) if lane.iter().any(|x| x.job.id == j.job.id) => {}
             Some((_, lane)) => lane.push(j),
             None => lanes.push_back((key, vec![j])),
         }
@@ -1004,8 +1011,8 @@ fn into_lanes(
 }
 
 /// Which conversation an event job belongs to (its lane).
-fn conversation_key(j: &job::Model) -> String {
-    let p = &j.payload;
+fn conversation_key(c: &Claimed) -> String {
+    let (j, p) = (&c.job, &c.job.payload);
     if j.kind == teams::ACTIVITY_JOB {
         return format!(
             "teams:{}",
@@ -1023,13 +1030,7 @@ fn conversation_key(j: &job::Model) -> String {
             p["tenantId"].as_str().unwrap_or_default()
         );
     }
-    let s = &p["event"]["source"];
-    let id = s["groupId"]
-        .as_str()
-        .or(s["roomId"].as_str())
-        .or(s["userId"].as_str())
-        .unwrap_or_default();
-    format!("line:{}:{id}", p["tenantId"].as_str().unwrap_or_default())
+    line::lane_key(j, c.text.as_ref())
 }
 
 fn lineworks_outcome(o: lineworks::Outcome) -> Result<(), SendError> {
