@@ -249,10 +249,11 @@ pub struct Sender<'a> {
 /// of its database work is, with hundreds of them at once.
 pub async fn account_and_conversation(
     db: &crate::Db,
+    read: &impl ConnectionTrait,
     s: &Sender<'_>,
     at: DateTime<Utc>,
 ) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
-    let backend = db.read.get_database_backend();
+    let backend = read.get_database_backend();
     let stmt = sea_orm::Statement::from_sql_and_values(
         backend,
         account_and_conversation_sql(backend),
@@ -263,7 +264,7 @@ pub async fn account_and_conversation(
             s.external_id.into(),
         ],
     );
-    if let Some(row) = db.read.query_one_raw(stmt).await? {
+    if let Some(row) = read.query_one_raw(stmt).await? {
         let (account, conversation) = account_and_conversation_row(&row)?;
         if let Some(c) = conversation
             && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)

@@ -5,6 +5,8 @@
 //! writes a single-connection pool of their own serialises them in the application, where
 //! waiting is cheap, while reads run concurrently under WAL. PostgreSQL shares one pool.
 
+pub mod reader;
+
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
 use std::time::{Duration, Instant};

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use service::Db;
 use service::chat::{self, ChatKind, Platform};
+use service::db::reader::Reader;
 use service::jobs::{self, Claimed, JsonText, NewJob};
 use service::search::Search;
 use tokio::sync::{Notify, watch};
@@ -67,6 +68,8 @@ pub struct Worker {
     lanes: usize,
     /// Events the intake stored already claimed for this worker ([`Intake::hand_over`]).
     handed: Option<tokio::sync::mpsc::UnboundedReceiver<Vec<Claimed>>>,
+    /// The turns' reads (a few read connections of its own on SQLite: see [`Reader`]).
+    reader: Reader,
 }
 
 /// What one round did.
@@ -102,6 +105,7 @@ impl Worker {
             .collect::<anyhow::Result<_>>()?;
         let teams = teams.map(teams::Connector::new).transpose()?;
         Ok(Self {
+            reader: Reader::new(db.read.clone(), service::db::reader::HELD),
             db,
             search,
             line,
@@ -517,7 +521,7 @@ impl Worker {
                     service_url: None,
                 };
                 let (account, conv) =
-                    chat::account_and_conversation(&self.db, &sender, now).await?;
+                    chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
                 (Some(account), conv)
             }
             None => {
@@ -541,7 +545,7 @@ impl Worker {
             tracing::info!(job = %j.id, "LINE group event without a userId; ignored");
             return self.complete(j.id).await;
         };
-        let user = chat::user(&self.db.read, account).await?;
+        let user = chat::user(&self.reader, account).await?;
         let Some(input) = event.input() else {
             return self.complete(j.id).await;
         };
@@ -613,7 +617,7 @@ impl Worker {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Claimed>> {
         let turnin = dialog::Turnin {
-            db: &self.db.read,
+            db: &self.reader,
             search: &self.search,
             conversation: conv,
             user,
@@ -810,8 +814,9 @@ impl Worker {
             },
             service_url: None,
         };
-        let (account, conv) = chat::account_and_conversation(&self.db, &sender, now).await?;
-        let user = chat::user(&self.db.read, account).await?;
+        let (account, conv) =
+            chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
+        let user = chat::user(&self.reader, account).await?;
         let send = move |replies: &[dialog::Reply]| {
             let mut payload = json!({ "tenantId": tenant_id, "to": to, "room": room });
             payload["contents"] = Value::from(lineworks::render(replies));
@@ -883,7 +888,8 @@ impl Worker {
             kind,
             service_url: Some(service_url),
         };
-        let (mut account, conv) = chat::account_and_conversation(&self.db, &sender, now).await?;
+        let (mut account, conv) =
+            chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
         // Teams users are linked through their Entra identity: the Bot Framework vouches for
         // `from`, and the connector tells us the member's mail address.
         if account.person_id.is_none()
@@ -914,7 +920,7 @@ impl Worker {
                 }
             }
         }
-        let user = chat::user(&self.db.read, account).await?;
+        let user = chat::user(&self.reader, account).await?;
         let reply_to = &a["id"];
         let send = move |replies: &[dialog::Reply]| {
             let mut payload = json!({

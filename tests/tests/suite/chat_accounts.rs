@@ -40,7 +40,7 @@ both_backends!(
             kind: ChatKind::Personal,
             service_url: None,
         };
-        let (a, c) = chat::account_and_conversation(&tdb.db, &one, Utc::now())
+        let (a, c) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &one, Utc::now())
             .await
             .unwrap();
         assert_eq!(
@@ -54,7 +54,7 @@ both_backends!(
 
         // The next message: the same rows, one statement, nothing written.
         let (db, reads, writes) = counted(&tdb.db);
-        let (a2, c2) = chat::account_and_conversation(&db, &one, Utc::now())
+        let (a2, c2) = chat::account_and_conversation(&db, &db.read, &one, Utc::now())
             .await
             .unwrap();
         assert_eq!((a2, c2.id), (a.clone(), c.id));
@@ -69,7 +69,7 @@ both_backends!(
             kind: ChatKind::Group,
             ..one
         };
-        let (a3, g) = chat::account_and_conversation(&tdb.db, &group, Utc::now())
+        let (a3, g) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &group, Utc::now())
             .await
             .unwrap();
         assert_eq!(a3.id, a.id);
@@ -80,7 +80,7 @@ both_backends!(
             external_id: "Uaccounts-2",
             ..group
         };
-        let (b, g2) = chat::account_and_conversation(&tdb.db, &other, Utc::now())
+        let (b, g2) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &other, Utc::now())
             .await
             .unwrap();
         assert_ne!(b.id, a.id);
@@ -90,7 +90,7 @@ both_backends!(
             tenant_id: tdb.fixture.edu.id,
             ..one
         };
-        let (x, y) = chat::account_and_conversation(&tdb.db, &elsewhere, Utc::now())
+        let (x, y) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &elsewhere, Utc::now())
             .await
             .unwrap();
         assert_ne!((x.id, y.id), (a.id, c.id));
@@ -114,7 +114,7 @@ both_backends!(
             kind: ChatKind::Personal,
             service_url: Some("https://smba.example/jp/"),
         };
-        let (a, c) = chat::account_and_conversation(&tdb.db, &teams, Utc::now())
+        let (a, c) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &teams, Utc::now())
             .await
             .unwrap();
         assert_eq!(a.display_name.as_deref(), Some("窓口 太郎"));
@@ -123,7 +123,7 @@ both_backends!(
             service_url: Some("https://smba.example/apac/"),
             ..teams
         };
-        let (a2, c2) = chat::account_and_conversation(&tdb.db, &moved, Utc::now())
+        let (a2, c2) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &moved, Utc::now())
             .await
             .unwrap();
         assert_eq!((a2.id, c2.id), (a.id, c.id));

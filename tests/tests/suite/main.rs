@@ -26,6 +26,7 @@ mod mail_server;
 mod no_n_plus_one;
 mod operations;
 mod plain_lists;
+mod reader;
 mod schema_drift;
 mod search_api;
 mod sla_service;
