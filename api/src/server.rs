@@ -159,6 +159,38 @@ impl Application {
                 .app_data(web::Data::new(chat_hooks.clone()))
                 .app_data(web::Data::new(resets.clone()))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(limits.clone())
+                .app_data(parsed.clone())
+                // actix tries the routes in order, and a path with a `{…}` segment costs a
+                // regular-expression match (regex-lite) each time it is tried: the webhooks
+                // come first, behind one plain prefix, then GraphQL, then the pages.
+                .service(
+                    web::scope("/bots")
+                        .route(
+                            "/line/{tenant}",
+                            web::post().to(crate::webhooks::line_webhook),
+                        )
+                        .route(
+                            "/lineworks/{tenant}",
+                            web::post().to(crate::webhooks::lineworks_webhook),
+                        )
+                        .route(
+                            "/teams/messages",
+                            web::post().to(crate::webhooks::teams_messages),
+                        )
+                        .route(
+                            "/teams/outgoing",
+                            web::post().to(crate::webhooks::teams_outgoing),
+                        ),
+                )
+                .service(
+                    web::resource("/graphql")
+                        .app_data(web::PayloadConfig::new(limits.upload))
+                        .route(web::post().to(graphql_post))
+                        .route(web::get().to(graphiql)),
+                )
+                .route("/graphql/ws", web::get().to(graphql_ws))
                 .route("/link/line/{tenant}", web::get().to(crate::link_page::show))
                 .route(
                     "/link/line/{tenant}",
@@ -166,37 +198,11 @@ impl Application {
                 )
                 .route("/reset/{token}", web::get().to(crate::reset_page::show))
                 .route("/reset/{token}", web::post().to(crate::reset_page::submit))
-                .app_data(web::PayloadConfig::new(max_body))
-                .route(
-                    "/bots/line/{tenant}",
-                    web::post().to(crate::webhooks::line_webhook),
-                )
-                .route(
-                    "/bots/lineworks/{tenant}",
-                    web::post().to(crate::webhooks::lineworks_webhook),
-                )
-                .route(
-                    "/bots/teams/messages",
-                    web::post().to(crate::webhooks::teams_messages),
-                )
-                .route(
-                    "/bots/teams/outgoing",
-                    web::post().to(crate::webhooks::teams_outgoing),
-                )
-                .app_data(limits.clone())
-                .app_data(parsed.clone())
-                .service(
-                    web::resource("/graphql")
-                        .app_data(web::PayloadConfig::new(limits.upload))
-                        .route(web::post().to(graphql_post))
-                        .route(web::get().to(graphiql)),
-                )
                 .route("/exports/{token}", web::get().to(export_download))
                 .route(
                     "/assets/evidence/{event}/{index}",
                     web::get().to(evidence_download),
                 )
-                .route("/graphql/ws", web::get().to(graphql_ws))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
         })
