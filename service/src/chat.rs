@@ -584,13 +584,12 @@ pub async fn save_many(
                 .map(|t| (row.tenant_id, row.conversation_id, t)),
         );
     }
-    // SQLite allows 32,766 bound values in a statement; a state binds 2, a turn 5. Runs of a
-    // few sizes, each a statement prepared once (see `db::runs`).
-    for run in crate::db::runs(states.len(), 1_000) {
-        update_states(db, &states[run], at).await?;
+    // SQLite allows 32,766 bound values in a statement; a state binds 2, a turn 5.
+    for chunk in states.chunks(1_000) {
+        update_states(db, chunk, at).await?;
     }
-    for run in crate::db::runs(turns.len(), 1_000) {
-        insert_turns(db, &turns[run]).await?;
+    for chunk in turns.chunks(1_000) {
+        insert_turns(db, chunk).await?;
     }
     Ok(())
 }

@@ -135,10 +135,9 @@ fn sqlite_options(url: &str, max: u32, statements: usize) -> ConnectOptions {
 pub const READER_STATEMENTS: usize = 100;
 
 /// Prepared statements SQLite's writing connection keeps. It runs the group commits'
-/// multi-row statements, a text for each size of run ([`runs`]) of each kind (webhooks
-/// taken in together, turns committed together, ...): with 100 (and a text for every number
-/// of rows, before runs) they pushed each other and everything else out of the cache, and
-/// were prepared again and again.
+/// multi-row statements, a text for each number of rows (webhooks taken in together, turns
+/// committed together, ...): with 100 they pushed each other and everything else out of the
+/// cache, and were prepared again and again.
 pub const WRITER_STATEMENTS: usize = 1_000;
 
 /// How long a PostgreSQL connection may sit idle in the pool before it is checked with a
@@ -328,29 +327,6 @@ pub(crate) fn stable_in_list(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
         out.resize(*size, *last);
     }
     out
-}
-
-/// Splits `len` rows into runs for multi-row statements: powers of two, the largest first,
-/// none over `max` (rounded down to a power of two).
-///
-/// A multi-row `INSERT` or `UPDATE … FROM (VALUES …)` is a different text for every number of
-/// rows, and a connection prepares each text the first time it runs it: for the group
-/// commits, whose sizes vary from one to a few hundred, that was a quarter of SQLite's writer
-/// during a burst of webhooks (a hundred-row text takes a millisecond to prepare). In runs,
-/// any number of rows uses at most a dozen texts, each prepared once, at the cost of a few
-/// more statements (200 rows: 128, 64 and 8).
-pub(crate) fn runs(len: usize, max: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
-    let floor_pow2 = |n: usize| 1_usize << (usize::BITS - 1 - n.leading_zeros());
-    let cap = floor_pow2(max.max(1));
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        let left = len - start;
-        (left > 0).then(|| {
-            let run = start..start + floor_pow2(left).min(cap);
-            start = run.end;
-            run
-        })
-    })
 }
 
 /// Writes a SQLite statement's trailing `LIMIT ?` as a literal.
@@ -569,21 +545,6 @@ mod tests {
         checkpointer.run().await.unwrap();
         checkpointer.close().await.unwrap();
         db.close().await.unwrap();
-    }
-
-    #[test]
-    fn rows_are_split_into_runs_of_a_few_sizes() {
-        use super::runs;
-        let sizes = |len, max| runs(len, max).map(|r| r.len()).collect::<Vec<_>>();
-        assert_eq!(sizes(0, 100), Vec::<usize>::new());
-        assert_eq!(sizes(1, 100), [1]);
-        assert_eq!(sizes(45, 2730), [32, 8, 4, 1]);
-        assert_eq!(sizes(200, 1000), [128, 64, 8]);
-        assert_eq!(sizes(2100, 1000), [512, 512, 512, 512, 32, 16, 4]);
-        assert_eq!(sizes(3, 0), [1, 1, 1]);
-        // In order, end to end.
-        let all: Vec<usize> = runs(1234, 100).flatten().collect();
-        assert_eq!(all, (0..1234).collect::<Vec<_>>());
     }
 
     #[test]

@@ -259,9 +259,7 @@ async fn insert(
     let backend = db.get_database_backend();
     let attempts = i32::from(claimed_until.is_some());
     let mut inserted = std::collections::HashSet::new();
-    // Runs of a few sizes, each a statement prepared once (see `db::runs`).
-    for run in crate::db::runs(jobs.len(), ROWS) {
-        let chunk = &jobs[run];
+    for chunk in jobs.chunks(ROWS) {
         let mut sql = format!("INSERT INTO jobs ({COLUMNS}) VALUES ");
         let mut values: Vec<Bound> = Vec::with_capacity(PARAMS_A_ROW * chunk.len());
         for (row, (id, j)) in chunk.iter().enumerate() {
