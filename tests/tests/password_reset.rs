@@ -167,7 +167,13 @@ async fn a_linked_person_resets_their_ldap_password_in_a_real_browser() {
     browser.type_into("#password", NEW).await.unwrap();
     browser.type_into("#confirm", NEW).await.unwrap();
     browser.click("#submit").await.unwrap();
-    let result = browser.wait_for_text("#result", "を").await.unwrap();
+    let result = match browser.wait_for_text("#result", "を").await {
+        Ok(r) => r,
+        Err(e) => panic!(
+            "{e:#}; the page shows: {:?}",
+            browser.text("body").await.unwrap_or_default()
+        ),
+    };
     let last_error = password_reset::Entity::find()
         .one(&app.db.read)
         .await
