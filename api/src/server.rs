@@ -217,7 +217,7 @@ impl Application {
 
         let (stop_jobs, stop_rx) = watch::channel(false);
         let mut jobs = vec![];
-        if let Some(checkpointer) = service::db::Checkpointer::open(&cfg.database_url())
+        if let Some(checkpointer) = service::db::Checkpointer::open(&cfg.database_url(), &db.write)
             .await
             .context("cannot open the checkpoint connection")?
         {

@@ -173,6 +173,8 @@ pub const CHECKPOINT_AT_LATEST: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Checkpointer {
     conn: DatabaseConnection,
+    /// The writing pool, for the commit that starts the log over.
+    writer: DatabaseConnection,
     /// `PRAGMA data_version` at the last look: it changes when another connection commits.
     version: Option<i64>,
     /// Commits seen that are not yet copied.
@@ -194,12 +196,17 @@ pub struct Checkpoint {
 impl Checkpointer {
     /// A checkpointer for `url`, or `None` when it is not SQLite (PostgreSQL checkpoints by
     /// itself).
-    pub async fn open(url: &str) -> Result<Option<Self>, DbErr> {
+    /// `writer` is the database's writing pool: the checkpointer starts the log over with a
+    /// commit of its own there ([`Checkpointer::run`]), never from a second writing
+    /// connection, whose commit would make a transaction of the writer that read first fail
+    /// to upgrade to a write (`SQLITE_BUSY_SNAPSHOT`).
+    pub async fn open(url: &str, writer: &DatabaseConnection) -> Result<Option<Self>, DbErr> {
         if !url.starts_with("sqlite:") {
             return Ok(None);
         }
         let conn = Database::connect(sqlite_options(url, 1, READER_STATEMENTS)).await?;
         Ok(Some(Self {
+            writer: writer.clone(),
             conn,
             version: None,
             behind: true,
@@ -228,10 +235,11 @@ impl Checkpointer {
     /// commit into a log started over writes its header and syncs it (`fsync`) before its
     /// pages, which would otherwise be the first commit of the next burst, with everyone
     /// queued behind the writer waiting for the disk (0.7 ms most times; 200–600 ms now and
-    /// then on this project's virtual machines). The checkpointer writes that first commit
-    /// itself: `PRAGMA user_version` rewritten with the value it has (a page of the file's
-    /// header; madoguchi does not use the number). If a reader still reads from the log it
-    /// cannot start over, and the page is just appended.
+    /// then on this project's virtual machines). The checkpointer has that first commit
+    /// written at once, on the writing connection while the writers rest: `PRAGMA
+    /// user_version` rewritten with the value it has (a page of the file's header; madoguchi
+    /// does not use the number). If a reader still reads from the log it cannot start over,
+    /// and the page is just appended.
     pub async fn run(&mut self) -> Result<Checkpoint, DbErr> {
         let row = self.pragma("PRAGMA wal_checkpoint(PASSIVE)").await?;
         let c = Checkpoint {
@@ -258,19 +266,23 @@ impl Checkpointer {
         Ok(c)
     }
 
-    /// Writes one page (the header's `user_version`, unchanged) so that the log starts over
-    /// on this connection (see [`Checkpointer::run`]). Its commit moves no one's
-    /// `data_version` that matters: this connection's own does not move, so it does not make
-    /// a checkpoint due.
+    /// Writes one page (the header's `user_version`, unchanged) on the writing connection so
+    /// that the log starts over there, now, while the writers rest (see
+    /// [`Checkpointer::run`]). The checkpointer's own look at `data_version` then sees a
+    /// commit, which it knows for its own.
     async fn start_log_over(&mut self) -> Result<(), DbErr> {
         use sea_orm::ConnectionTrait;
         let v: i64 = self
             .pragma("PRAGMA user_version")
             .await?
             .try_get_by_index(0)?;
-        self.conn
+        self.writer
             .execute_unprepared(&format!("PRAGMA user_version = {v}"))
             .await?;
+        // Not a commit to copy: the next look starts from here. (A commit of someone else's
+        // in between is copied with the next one after it.)
+        let row = self.pragma("PRAGMA data_version").await?;
+        self.version = Some(row.try_get_by_index(0)?);
         Ok(())
     }
 
@@ -408,7 +420,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         let db = Db::connect(&url, 2).await.unwrap();
-        let mut checkpointer = Checkpointer::open(&url).await.unwrap().expect("SQLite");
+        let mut checkpointer = Checkpointer::open(&url, &db.write)
+            .await
+            .unwrap()
+            .expect("SQLite");
         let first = checkpointer.run().await.unwrap();
         db.write
             .execute_unprepared("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
@@ -455,7 +470,7 @@ mod tests {
         assert_eq!(own, Checkpoint { log: 1, copied: 1 });
         assert_eq!(checkpointer.run().await.unwrap(), own);
         assert!(
-            Checkpointer::open("postgres://nowhere/x")
+            Checkpointer::open("postgres://nowhere/x", &db.write)
                 .await
                 .unwrap()
                 .is_none()
@@ -476,7 +491,10 @@ mod tests {
             .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .await
             .unwrap();
-        let mut checkpointer = Checkpointer::open(&url).await.unwrap().expect("SQLite");
+        let mut checkpointer = Checkpointer::open(&url, &db.write)
+            .await
+            .unwrap()
+            .expect("SQLite");
         let write = || async {
             db.write
                 .execute_unprepared("INSERT INTO t (v) VALUES ('x')")
