@@ -565,6 +565,47 @@ mod tests {
         db.close().await.unwrap();
     }
 
+    #[tokio::test]
+    async fn the_commit_that_starts_the_log_over_waits_for_the_writers_transaction() {
+        // A transaction of the writer that read first must still be able to write: the
+        // checkpointer's commit goes through the writing pool, after it, never from a second
+        // connection in between (which fails the upgrade with SQLITE_BUSY_SNAPSHOT).
+        use super::{Checkpointer, Db};
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.write
+            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .await
+            .unwrap();
+        let mut checkpointer = Checkpointer::open(&url, &db.write)
+            .await
+            .unwrap()
+            .expect("SQLite");
+        let txn = db.write.begin().await.unwrap();
+        txn.query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "SELECT count(*) FROM t",
+        ))
+        .await
+        .unwrap();
+        let run = tokio::spawn(async move {
+            let c = checkpointer.run().await;
+            (c, checkpointer)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        txn.execute_unprepared("INSERT INTO t (v) VALUES ('written after a read')")
+            .await
+            .expect("the read transaction upgrades to a write");
+        txn.commit().await.unwrap();
+        let (c, checkpointer) = run.await.unwrap();
+        let c = c.unwrap();
+        assert!(c.log > 0 && c.copied == c.log, "{c:?}");
+        checkpointer.close().await.unwrap();
+        db.close().await.unwrap();
+    }
+
     #[test]
     fn a_bound_limit_becomes_a_literal_on_sqlite_only() {
         use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
