@@ -479,22 +479,30 @@ mod tests {
         db.close().await.unwrap();
     }
 
-    #[tokio::test]
-    async fn checkpoints_wait_for_the_writers_to_rest_but_not_for_ever() {
-        use super::{CHECKPOINT_AT_LATEST, Checkpointer, Db};
+    /// A SQLite database in a temporary directory with a table `t (id, v)`, and its
+    /// checkpointer.
+    async fn table_t() -> (tempfile::TempDir, super::Db, super::Checkpointer) {
         use sea_orm::ConnectionTrait;
-        use std::time::{Duration, Instant};
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url, 2).await.unwrap();
+        let db = super::Db::connect(&url, 2).await.unwrap();
         db.write
             .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             .await
             .unwrap();
-        let mut checkpointer = Checkpointer::open(&url, &db.write)
+        let checkpointer = super::Checkpointer::open(&url, &db.write)
             .await
             .unwrap()
             .expect("SQLite");
+        (dir, db, checkpointer)
+    }
+
+    #[tokio::test]
+    async fn checkpoints_wait_for_the_writers_to_rest_but_not_for_ever() {
+        use super::CHECKPOINT_AT_LATEST;
+        use sea_orm::ConnectionTrait;
+        use std::time::{Duration, Instant};
+        let (dir, db, mut checkpointer) = table_t().await;
         let write = || async {
             db.write
                 .execute_unprepared("INSERT INTO t (v) VALUES ('x')")
@@ -570,19 +578,8 @@ mod tests {
         // A transaction of the writer that read first must still be able to write: the
         // checkpointer's commit goes through the writing pool, after it, never from a second
         // connection in between (which fails the upgrade with SQLITE_BUSY_SNAPSHOT).
-        use super::{Checkpointer, Db};
         use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url, 2).await.unwrap();
-        db.write
-            .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-            .await
-            .unwrap();
-        let mut checkpointer = Checkpointer::open(&url, &db.write)
-            .await
-            .unwrap()
-            .expect("SQLite");
+        let (_dir, db, mut checkpointer) = table_t().await;
         let txn = db.write.begin().await.unwrap();
         txn.query_one_raw(Statement::from_string(
             DatabaseBackend::Sqlite,
