@@ -56,6 +56,11 @@ struct Args {
     /// The server's database pool (`max_connections`; on SQLite, the readers).
     #[arg(long, default_value_t = api::config::Config::default().max_connections)]
     max_connections: u32,
+    /// Tickets the desk opens a second while the questions come in (0: none), as mail and
+    /// operators do on a working day: each is indexed and committed to the search index
+    /// that answers the questions.
+    #[arg(long, default_value_t = 1.0)]
+    tickets_per_second: f64,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +228,35 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The desk's own traffic: tickets opened through the service, one every so often, until
+    // the last round ends.
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let desk = (args.tickets_per_second > 0.0).then(|| {
+        let (db, opened) = (db.write.clone(), Arc::clone(&opened));
+        let (agent, requester) = (agent.clone(), fx.city.requester);
+        let every = Duration::from_secs_f64(1.0 / args.tickets_per_second);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let n = opened.load(std::sync::atomic::Ordering::Relaxed) + 1;
+                let ticket = service::tickets::NewTicket {
+                    requester_id: Some(requester),
+                    ..service::tickets::NewTicket::new(
+                        entity::TicketKind::Incident,
+                        format!("共有フォルダに接続できない（{n}件目）"),
+                        "朝から共有フォルダが開けません。エラー番号 0x80070035 が表示されます。",
+                    )
+                };
+                service::tickets::create(&db, &agent, ticket)
+                    .await
+                    .expect("a desk ticket");
+                opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    });
+
     let target = bench::http1::Target::parse(&format!("http://127.0.0.1:{port}/bots/line/city"))?;
     // One keep-alive connection per user, as the platform keeps them.
     let mut conns: Vec<Option<bench::http1::Conn>> = (0..args.concurrency)
@@ -326,6 +360,10 @@ async fn main() -> anyhow::Result<()> {
             later_answer.add(&round_answer)?;
         }
     }
+    let tickets = opened.load(std::sync::atomic::Ordering::Relaxed);
+    if let Some(desk) = desk {
+        desk.abort();
+    }
     let pushes: usize = arrivals
         .lock()
         .unwrap()
@@ -337,6 +375,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "webhooks: {total} in {:.1} s; refused {refused}, replies lost {lost}, doubled {doubled}, pushes {pushes}",
         wall.elapsed().as_secs_f64()
+    );
+    println!(
+        "desk traffic: {tickets} tickets opened and indexed meanwhile ({} a second)",
+        args.tickets_per_second
     );
     println!("ack (POST → 200): {}", percentiles(&ack));
     println!(

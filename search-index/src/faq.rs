@@ -102,7 +102,7 @@ impl SearchIndex {
         let key = self
             .answers
             .key(text, access, synonyms, thresholds, self.weights, marks);
-        let generation = searcher.generation().generation_id();
+        let generation = self.faq.key(&searcher);
         if let Some(s) = self.answers.get(generation, key.as_ref()) {
             return Ok(s);
         }
@@ -126,7 +126,7 @@ impl SearchIndex {
         let key = self
             .answers
             .key(text, access, synonyms, thresholds, self.weights, marks)?;
-        let generation = self.searcher().generation().generation_id();
+        let generation = self.faq.key(&self.searcher());
         self.answers.get(generation, Some(&key))
     }
 
@@ -208,14 +208,15 @@ impl SearchIndex {
     }
 }
 
-/// Answers already given, for one searcher generation: the same question asked again in the
+/// Answers already given, for one FAQ generation: the same question asked again in the
 /// same scope gets the same answer without a search, as Solr's query result cache does. A
 /// chat desk is asked the same words over and over: LINE rich menus and quick replies send
 /// fixed texts, and on a morning when mail is down hundreds of staff type the same few
 /// sentences. The key is everything the answer depends on (the text exactly as given, the
-/// scope, the synonyms, thresholds, field weights and highlights); a new searcher generation
-/// (any commit to the index: an article published, edited or withdrawn) empties the cache.
-/// Off (0 entries) unless [`SearchIndex::set_answer_cache`] turns it on.
+/// scope, the synonyms, thresholds, field weights and highlights); a new FAQ generation (a
+/// commit that publishes, edits or withdraws an article; tickets committed change nothing an
+/// answer depends on) empties the cache. Off (0 entries) unless
+/// [`SearchIndex::set_answer_cache`] turns it on.
 #[derive(Default)]
 pub(crate) struct AnswerCache {
     capacity: std::sync::atomic::AtomicUsize,
@@ -267,8 +268,9 @@ impl AnswerCache {
         })
     }
 
-    fn get(&self, generation: u64, key: Option<&AnswerKey>) -> Option<Suggestion> {
-        let key = key?;
+    /// `generation`: the FAQ generation of the searcher asking (`None`: too old to keep).
+    fn get(&self, generation: Option<u64>, key: Option<&AnswerKey>) -> Option<Suggestion> {
+        let (generation, key) = (generation?, key?);
         let entries = self
             .entries
             .lock()
@@ -278,10 +280,10 @@ impl AnswerCache {
             .flatten()
     }
 
-    fn put(&self, generation: u64, key: Option<AnswerKey>, s: &Suggestion) {
+    fn put(&self, generation: Option<u64>, key: Option<AnswerKey>, s: &Suggestion) {
         use std::sync::atomic::Ordering;
         let capacity = self.capacity.load(Ordering::Relaxed);
-        let Some(key) = key.filter(|_| capacity > 0) else {
+        let (Some(generation), Some(key)) = (generation, key.filter(|_| capacity > 0)) else {
             return;
         };
         let mut entries = self

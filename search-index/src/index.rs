@@ -4,10 +4,12 @@ use std::{collections::HashMap, ops::Bound, path::Path};
 
 use chrono::{DateTime, Utc};
 use tantivy::{
-    DocAddress, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
+    DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader,
+    TantivyDocument,
     collector::{Collector, Count, SegmentCollector, TopDocs},
     columnar::StrColumn,
     directory::MmapDirectory,
+    index::SegmentId,
     query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery},
     schema::{
         DateOptions, DateTimePrecision, Field, IndexRecordOption, STORED, STRING, Schema,
@@ -161,13 +163,45 @@ pub struct SearchIndex {
     reader: IndexReader,
     pub(crate) fields: Fields,
     pub weights: Weights,
-    /// FAQ candidates' stored fields and analysed terms by address, for re-ranking; valid for
-    /// one searcher generation (addresses change with segments).
-    candidates: std::sync::Mutex<(u64, HashMap<DocAddress, std::sync::Arc<Candidate>>)>,
-    /// FAQ document and token counts, for one searcher generation.
+    /// FAQ candidates' stored fields and analysed terms, for re-ranking, by segment and
+    /// document (a segment never changes; merges make new ones, and the entries of merged
+    /// segments are dropped when there are `CANDIDATES_KEPT`).
+    candidates: std::sync::Mutex<HashMap<(SegmentId, DocId), std::sync::Arc<Candidate>>>,
+    /// Since which searcher generation FAQ articles are as they are now.
+    pub(crate) faq: std::sync::Arc<FaqGeneration>,
+    /// FAQ document and token counts, for one FAQ generation.
     faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
-    /// FAQ answers already given, for one searcher generation (off unless turned on).
+    /// FAQ answers already given, for one FAQ generation (off unless turned on).
     pub(crate) answers: crate::faq::AnswerCache,
+}
+
+/// FAQ candidates kept (see `SearchIndex::candidates`); past this many they are read again.
+const CANDIDATES_KEPT: usize = 10_000;
+
+/// The searcher generation of the last commit that added, changed or removed an FAQ article.
+///
+/// What the FAQ answer path keeps (answers, FAQ statistics) depends on FAQ articles alone, and
+/// tickets are committed far more often than articles: on a working desk every few seconds, as
+/// mail and chats open and update them. Keyed by the searcher generation, all of it would be
+/// thrown away with every ticket; keyed by this, only when an article changes.
+#[derive(Debug, Default)]
+pub(crate) struct FaqGeneration(std::sync::atomic::AtomicU64);
+
+impl FaqGeneration {
+    /// The key under which what is known about FAQ articles in `searcher` is kept: the
+    /// generation since which articles are as they are now, when `searcher` is that recent;
+    /// `None` for an older searcher (what it finds is not kept).
+    pub(crate) fn key(&self, searcher: &Searcher) -> Option<u64> {
+        let since = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        (searcher.generation().generation_id() >= since).then_some(since)
+    }
+
+    /// Called after `reader` was reloaded with a commit that changed FAQ articles: its
+    /// searcher is the first of the new FAQ generation.
+    fn changed(&self, reader: &IndexReader) {
+        let now = reader.searcher().generation().generation_id();
+        self.0.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// A set of analysed terms. The FAQ answer path looks each word and bigram of a question up
@@ -382,9 +416,7 @@ impl SearchIndex {
             .register(BIGRAM, JapaneseTokenizer::bigram());
         index.tokenizers().register(SCOPED, ScopedTokenizer);
         // Reloaded by our own commits (`Writer::commit`) and `refresh`, not when tantivy's
-        // background merges rewrite the segment list: a merge changes no document, and with
-        // a reload it would start a new searcher generation and empty everything kept per
-        // generation (FAQ statistics, candidates, kept answers) for nothing. The merged
+        // background merges rewrite the segment list: a merge changes no document. The merged
         // segments are picked up with the next commit.
         let reader = index
             .reader_builder()
@@ -397,6 +429,7 @@ impl SearchIndex {
             fields,
             weights: Weights::default(),
             candidates: Default::default(),
+            faq: Default::default(),
             faq_totals: Default::default(),
             answers: Default::default(),
         })
@@ -412,6 +445,8 @@ impl SearchIndex {
         Ok(Writer {
             fields: self.fields,
             reader: self.reader.clone(),
+            faq: std::sync::Arc::clone(&self.faq),
+            faq_changed: false,
             inner,
         })
     }
@@ -430,14 +465,14 @@ impl SearchIndex {
     }
 
     /// BM25 statistics over FAQ articles alone (see `stats`).
-    /// Counted once per searcher generation.
+    /// Counted once per FAQ generation.
     pub(crate) fn faq_stats<'s>(
         &self,
         searcher: &'s Searcher,
     ) -> Result<crate::stats::KindStats<'s>> {
         use std::sync::{Arc, PoisonError};
         let f = &self.fields;
-        let generation = searcher.generation().generation_id();
+        let generation = self.faq.key(searcher);
         let cached = {
             let cache = self
                 .faq_totals
@@ -445,7 +480,7 @@ impl SearchIndex {
                 .unwrap_or_else(PoisonError::into_inner);
             cache
                 .as_ref()
-                .filter(|(g, _)| *g == generation)
+                .filter(|(g, _)| Some(*g) == generation)
                 .map(|(_, t)| Arc::clone(t))
         };
         let totals = match cached {
@@ -462,10 +497,16 @@ impl SearchIndex {
                 let t = Arc::new(crate::stats::Totals::count(
                     searcher, f.kind, "faq", &fields,
                 )?);
-                *self
-                    .faq_totals
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some((generation, Arc::clone(&t)));
+                if let Some(generation) = generation {
+                    let mut cache = self
+                        .faq_totals
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    // Generations only grow: counts from an older one are not kept.
+                    if cache.as_ref().is_none_or(|(g, _)| *g <= generation) {
+                        *cache = Some((generation, Arc::clone(&t)));
+                    }
+                }
                 t
             }
         };
@@ -478,26 +519,25 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
-    /// A candidate's hit and analysed terms, read from the document store once per searcher
-    /// generation: the FAQ answer path ranks 20 candidates a question, mostly the same ones.
+    /// A candidate's hit and analysed terms, read from the document store once: the FAQ answer
+    /// path ranks 20 candidates a question, mostly the same ones.
     pub(crate) fn candidate(
         &self,
         searcher: &Searcher,
         addr: DocAddress,
     ) -> Result<std::sync::Arc<Candidate>> {
         use std::sync::{Arc, PoisonError};
-        let generation = searcher.generation().generation_id();
+        let at = (
+            searcher.segment_reader(addr.segment_ord).segment_id(),
+            addr.doc_id,
+        );
+        if let Some(c) = self
+            .candidates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&at)
         {
-            let mut cache = self
-                .candidates
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if cache.0 != generation {
-                *cache = (generation, HashMap::new());
-            }
-            if let Some(c) = cache.1.get(&addr) {
-                return Ok(Arc::clone(c));
-            }
+            return Ok(Arc::clone(c));
         }
         let doc: TantivyDocument = searcher.doc(addr)?;
         let mut terms = DocTerms::default();
@@ -525,13 +565,14 @@ impl SearchIndex {
             .candidates
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if cache.0 == generation {
-            cache.1.insert(addr, Arc::clone(&c));
+        if cache.len() >= CANDIDATES_KEPT {
+            cache.clear();
         }
+        cache.insert(at, Arc::clone(&c));
         Ok(c)
     }
 
-    /// Keeps up to `entries` FAQ answers for the current searcher generation, so that a
+    /// Keeps up to `entries` FAQ answers until an FAQ article changes, so that a
     /// question asked again in the same scope is answered without a search (0 turns it off,
     /// the default). See [`crate::faq`]'s answer cache.
     pub fn set_answer_cache(&self, entries: usize) {
@@ -546,7 +587,10 @@ impl SearchIndex {
     /// Moves to the latest commit (our writer's commits do this themselves; this is for
     /// commits made through another handle).
     pub fn refresh(&self) -> Result<()> {
-        Ok(self.reader.reload()?)
+        self.reader.reload()?;
+        // Another handle's commits may have changed anything.
+        self.faq.changed(&self.reader);
+        Ok(())
     }
 
     fn scope(&self, access: &Access, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
@@ -1183,6 +1227,9 @@ impl SearchIndex {
 pub struct Writer {
     fields: Fields,
     reader: IndexReader,
+    faq: std::sync::Arc<FaqGeneration>,
+    /// Whether FAQ articles were added, replaced or deleted since the last commit.
+    faq_changed: bool,
     inner: tantivy::IndexWriter,
 }
 
@@ -1191,6 +1238,7 @@ impl Writer {
     pub fn upsert(&mut self, doc: &Document) -> Result<()> {
         let f = &self.fields;
         let key = doc.key();
+        self.faq_changed |= doc.kind == DocKind::Faq;
         self.inner
             .delete_term(tantivy::Term::from_field_text(f.key, &key));
         let mut d = TantivyDocument::new();
@@ -1247,6 +1295,7 @@ impl Writer {
     }
 
     pub fn delete(&mut self, kind: DocKind, id: &str) {
+        self.faq_changed |= kind == DocKind::Faq;
         self.inner.delete_term(tantivy::Term::from_field_text(
             self.fields.key,
             &key(kind, id),
@@ -1254,6 +1303,7 @@ impl Writer {
     }
 
     pub fn delete_all(&mut self) -> Result<()> {
+        self.faq_changed = true;
         self.inner.delete_all_documents()?;
         Ok(())
     }
@@ -1264,7 +1314,11 @@ impl Writer {
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&position.to_string());
         prepared.commit()?;
-        Ok(self.reader.reload()?)
+        self.reader.reload()?;
+        if std::mem::take(&mut self.faq_changed) {
+            self.faq.changed(&self.reader);
+        }
+        Ok(())
     }
 
     /// Waits for merges to finish (after a bulk load).

@@ -22,7 +22,7 @@ pub(crate) struct KindStats<'a> {
     totals: std::sync::Arc<Totals>,
 }
 
-/// Document and token counts of one kind, for one searcher generation, and the document
+/// Document and token counts of one kind, for one FAQ generation, and the document
 /// frequencies looked up so far (the same question words come back, and each look-up is an
 /// intersection of two posting lists).
 #[derive(Debug, Default)]

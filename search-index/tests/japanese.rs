@@ -556,6 +556,75 @@ fn answers_are_kept_per_question_scope_and_index_generation() {
     assert_eq!(index.answers_cached(), 0);
 }
 
+/// Tickets are committed every few seconds on a working desk; what the FAQ answer path keeps
+/// (answers, FAQ statistics, candidates) depends on articles alone and outlives them.
+#[test]
+fn tickets_committed_keep_the_faq_answers_an_article_changed_drops_them() {
+    let index = SearchIndex::in_memory().unwrap();
+    index.set_answer_cache(100);
+    let mut w = index.writer(32).unwrap();
+    for d in two_faq_articles() {
+        w.upsert(&d).unwrap();
+    }
+    w.commit(1).unwrap();
+    let all = everything("t");
+    let synonyms = Synonyms::defaults();
+    let q = "PWを忘れてしまった";
+    let ask = || {
+        let s = index
+            .suggest_answers_with(q, &all, &synonyms, Thresholds::default(), Marks::None)
+            .unwrap();
+        format!("{s:?}")
+    };
+    let kept = || {
+        index
+            .cached_answers(q, &all, &synonyms, Thresholds::default(), Marks::None)
+            .map(|s| format!("{s:?}"))
+    };
+    let first = ask();
+    assert!(first.contains("パスワードを忘れました"), "{first}");
+    assert_eq!(kept(), Some(first.clone()));
+
+    // A ticket with the question's very words, committed: searchable at once, and the
+    // answer kept (it is about articles only).
+    w.upsert(&doc(
+        DocKind::Ticket,
+        "t1",
+        "t",
+        "PWを忘れてしまった",
+        "パスワードの初期化をお願いします",
+    ))
+    .unwrap();
+    w.commit(2).unwrap();
+    assert!(ids(&index, "PWを忘れてしまった", &all, &Filter::default()).contains(&"t1".to_owned()));
+    assert_eq!(kept(), Some(first.clone()), "a ticket changes no answer");
+    assert_eq!(ask(), first);
+    w.delete(DocKind::Ticket, "t1");
+    w.commit(3).unwrap();
+    assert_eq!(kept(), Some(first.clone()));
+
+    // The article is edited: the kept answer goes, the next one is the new text's.
+    let mut edited = two_faq_articles()[0].clone();
+    edited.title = "パスワードを忘れたとき（初期化の申請）".to_owned();
+    w.upsert(&edited).unwrap();
+    w.commit(4).unwrap();
+    assert_eq!(kept(), None, "an article changed");
+    let after = ask();
+    assert!(after.contains("初期化の申請"), "{after}");
+    assert_eq!(kept(), Some(after.clone()));
+
+    // An article withdrawn, and a commit made through another handle (`refresh`): both drop
+    // what was kept.
+    w.delete(DocKind::Faq, "printer");
+    w.commit(5).unwrap();
+    assert_eq!(kept(), None);
+    let withdrawn = ask();
+    assert!(withdrawn.contains("初期化の申請"), "{withdrawn}");
+    assert_eq!(kept(), Some(withdrawn));
+    index.refresh().unwrap();
+    assert_eq!(kept(), None);
+}
+
 #[test]
 fn commits_carry_the_outbox_position_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
