@@ -104,7 +104,7 @@ impl SearchIndex {
             .key(text, access, synonyms, thresholds, self.weights, marks);
         let generation = self.faq.key(&searcher);
         if let Some(s) = self.answers.get(generation, key.as_ref()) {
-            return Ok(s);
+            return Ok(Suggestion::clone(&s));
         }
         let s = self.answer(&searcher, text, access, synonyms, thresholds, marks)?;
         self.answers.put(generation, key, &s);
@@ -114,7 +114,8 @@ impl SearchIndex {
     /// The answer [`Self::suggest_answers_with`] gave to the same question in the same scope
     /// and still holds, if the answer cache has it: a lookup, no search, cheap enough to run
     /// where a search could not (an async task), so that a question asked again needs no
-    /// search thread either.
+    /// search thread either. Shared, not copied: a chat shows the three best of the twenty
+    /// ranked.
     pub fn cached_answers(
         &self,
         text: &str,
@@ -122,7 +123,7 @@ impl SearchIndex {
         synonyms: &Synonyms,
         thresholds: Thresholds,
         marks: Marks,
-    ) -> Option<Suggestion> {
+    ) -> Option<std::sync::Arc<Suggestion>> {
         let key = self
             .answers
             .key(text, access, synonyms, thresholds, self.weights, marks)?;
@@ -154,7 +155,7 @@ impl SearchIndex {
             highlight: false,
             count: false,
         };
-        let top = self.top_analyzed(searcher, &q, &req)?;
+        let top = self.top_faq(searcher, &q, &req)?;
         let weights = QueryWeights::new(searcher, self, &q)?;
         let top_score = top.first().map_or(1.0, |h| h.0).max(f32::EPSILON);
         let mut scored = Vec::with_capacity(top.len());
@@ -220,7 +221,7 @@ impl SearchIndex {
 #[derive(Default)]
 pub(crate) struct AnswerCache {
     capacity: std::sync::atomic::AtomicUsize,
-    entries: std::sync::Mutex<(u64, HashMap<AnswerKey, Suggestion>)>,
+    entries: std::sync::Mutex<(u64, HashMap<AnswerKey, std::sync::Arc<Suggestion>>)>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -269,7 +270,11 @@ impl AnswerCache {
     }
 
     /// `generation`: the FAQ generation of the searcher asking (`None`: too old to keep).
-    fn get(&self, generation: Option<u64>, key: Option<&AnswerKey>) -> Option<Suggestion> {
+    fn get(
+        &self,
+        generation: Option<u64>,
+        key: Option<&AnswerKey>,
+    ) -> Option<std::sync::Arc<Suggestion>> {
         let (generation, key) = (generation?, key?);
         let entries = self
             .entries
@@ -302,7 +307,7 @@ impl AnswerCache {
             // within seconds.
             entries.1.clear();
         }
-        entries.1.insert(key, s.clone());
+        entries.1.insert(key, std::sync::Arc::new(s.clone()));
     }
 
     pub(crate) fn set_capacity(&self, entries: usize) {
@@ -408,5 +413,143 @@ impl QueryWeights {
         } else {
             (1.0 - t.bigram_mix) * words + t.bigram_mix * bigrams
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{Document, FaqAccess, TicketAccess};
+
+    /// The demo FAQ (80 articles) and some tickets, committed in a few commits (so in several
+    /// segments, as a working index is).
+    fn demo_index() -> SearchIndex {
+        #[derive(serde::Deserialize)]
+        struct Article {
+            id: String,
+            category: String,
+            audience: Vec<String>,
+            question: String,
+            answer: String,
+            #[serde(default)]
+            keywords: Vec<String>,
+        }
+        let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+        let index = SearchIndex::in_memory().unwrap();
+        let mut w = index.writer(32).unwrap();
+        let faq = include_str!("../../service/src/demo/faq.jsonl");
+        for (n, line) in faq.lines().enumerate() {
+            let a: Article = serde_json::from_str(line).unwrap();
+            w.upsert(&Document {
+                kind: DocKind::Faq,
+                id: a.id.clone(),
+                tenant: "t".to_owned(),
+                title: a.question,
+                body: a.answer,
+                keywords: a.keywords,
+                category: Some(a.category),
+                audience: a.audience,
+                status: "published".to_owned(),
+                number: Some(a.id),
+                requester: None,
+                vendors: vec![],
+                created: at,
+                updated: at,
+            })
+            .unwrap();
+            let ticket = |id: String, title: &str| Document {
+                kind: DocKind::Ticket,
+                id,
+                tenant: "t".to_owned(),
+                title: title.to_owned(),
+                body: "朝から発生しています。至急対応をお願いします。".to_owned(),
+                keywords: vec![],
+                category: None,
+                audience: vec![],
+                status: "new".to_owned(),
+                number: Some(format!("HD-2026-{n:06}")),
+                requester: Some("p".to_owned()),
+                vendors: vec![],
+                created: at,
+                updated: at,
+            };
+            w.upsert(&ticket(format!("t{n}"), "共有フォルダに接続できない"))
+                .unwrap();
+            if n % 20 == 19 {
+                w.commit(n as i64).unwrap();
+            }
+        }
+        w.commit(1_000).unwrap();
+        index
+    }
+
+    /// Leaving out the terms no FAQ article has changes no candidate and no score.
+    #[test]
+    fn terms_no_article_has_change_no_faq_score() {
+        let index = demo_index();
+        let searcher = index.searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        let synonyms = Synonyms::defaults();
+        let access = Access {
+            tenant: "t".to_owned(),
+            faq: FaqAccess::Published {
+                audiences: vec!["staff".to_owned()],
+            },
+            tickets: TicketAccess::None,
+        };
+        let filter = Filter {
+            kinds: vec![DocKind::Faq],
+            ..Filter::default()
+        };
+        let mut questions: Vec<String> = [
+            "PWを忘れてしまった",
+            "ぱすわーど忘れた",
+            "プリンタが紙づまりしてる",
+            "共有フォルダに接続できない",
+            "HD-2026-000012 の状況は？",
+            "faq-001",
+            "ｗｉｆｉがつながらない",
+            "Teamsの会議に入れません",
+            "通勤手当の申請方法",
+            "あいうえお",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for line in include_str!("../../service/src/demo/faq.jsonl").lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            questions.push(v["question"].as_str().unwrap().to_owned());
+        }
+        let stats = index.faq_stats(&searcher).unwrap();
+        let (mut all, mut kept) = (0, 0);
+        for text in &questions {
+            let q = AnalyzedQuery::new(text, &synonyms).unwrap();
+            let req = SearchRequest {
+                text,
+                access: &access,
+                filter: &filter,
+                synonyms: &synonyms,
+                limit: CANDIDATES,
+                offset: 0,
+                highlight: false,
+                count: false,
+            };
+            let every = match index.text_query(&q) {
+                Some(text) => index.top(&searcher, text, &req, &[]).unwrap().docs,
+                None => vec![],
+            };
+            let fewer = index.top_faq(&searcher, &q, &req).unwrap();
+            let bits = |d: &[(f32, tantivy::DocAddress)]| -> Vec<(u32, tantivy::DocAddress)> {
+                d.iter().map(|(s, a)| (s.to_bits(), *a)).collect()
+            };
+            assert_eq!(bits(&fewer), bits(&every), "{text}");
+            index.text_query_where(&q, |term| {
+                use tantivy::query::Bm25StatisticsProvider;
+                all += 1;
+                kept += usize::from(stats.doc_freq(term).unwrap() > 0);
+                true
+            });
+        }
+        // Even with every article's own question among them, a quarter of the terms go.
+        assert!(kept * 4 < all * 3, "{kept} of {all} terms kept");
     }
 }

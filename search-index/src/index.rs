@@ -710,6 +710,15 @@ impl SearchIndex {
 
     /// The scoring part of a query: every analysed word in every field.
     pub(crate) fn text_query(&self, q: &AnalyzedQuery) -> Option<Box<dyn Query>> {
+        self.text_query_where(q, |_| true)
+    }
+
+    /// [`Self::text_query`] with the terms `keep` accepts (a term is a word in a field).
+    pub(crate) fn text_query_where(
+        &self,
+        q: &AnalyzedQuery,
+        mut keep: impl FnMut(&tantivy::Term) -> bool,
+    ) -> Option<Box<dyn Query>> {
         let f = &self.fields;
         let w = &self.weights;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -742,6 +751,9 @@ impl SearchIndex {
                             continue;
                         }
                         let term = tantivy::Term::from_field_text(field, &t.text);
+                        if !keep(&term) {
+                            continue;
+                        }
                         let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
                         clauses.push((
                             Occur::Should,
@@ -752,11 +764,11 @@ impl SearchIndex {
             }
         }
         if let Some(n) = &q.number {
-            let tq = TermQuery::new(
-                tantivy::Term::from_field_text(f.number, n),
-                IndexRecordOption::Basic,
-            );
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 50.0))));
+            let term = tantivy::Term::from_field_text(f.number, n);
+            if keep(&term) {
+                let tq = TermQuery::new(term, IndexRecordOption::Basic);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), 50.0))));
+            }
         }
         (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     }
@@ -978,12 +990,12 @@ impl SearchIndex {
         exclude: &[String],
     ) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
-        let top = self.top(&searcher, &*text, req, exclude)?;
         let generators = if req.highlight {
             Some(self.snippet_generators(&searcher, &*text)?)
         } else {
             None
         };
+        let top = self.top(&searcher, text, req, exclude)?;
         let hits = top
             .docs
             .into_iter()
@@ -1001,12 +1013,12 @@ impl SearchIndex {
     pub(crate) fn top(
         &self,
         searcher: &Searcher,
-        text: &dyn Query,
+        text: Box<dyn Query>,
         req: &SearchRequest<'_>,
         exclude: &[String],
     ) -> Result<Top> {
         let mut clauses = self.scope(req.access, req.filter);
-        clauses.push((Occur::Must, text.box_clone()));
+        clauses.push((Occur::Must, text));
         for key in exclude {
             let t = tantivy::Term::from_field_text(self.fields.key, key);
             clauses.push((
@@ -1076,15 +1088,24 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// The top documents of an any-word search for `q` (see [`Self::search_analyzed`]).
-    pub(crate) fn top_analyzed(
+    /// The top FAQ articles of an any-word search for `q` (see [`Self::search_analyzed`]), for
+    /// a request limited to FAQ articles. The terms no FAQ article has are left out: they
+    /// match no article and add to no score (the ranking is the same), but each would cost a
+    /// look-up and a scorer in every segment, and most of a question's terms are such (its
+    /// bigrams across word boundaries; a title's or keywords' field lacks most words).
+    pub(crate) fn top_faq(
         &self,
         searcher: &Searcher,
         q: &AnalyzedQuery,
         req: &SearchRequest<'_>,
     ) -> Result<Vec<(Score, DocAddress)>> {
-        match self.text_query(q) {
-            Some(text) => Ok(self.top(searcher, &*text, req, &[])?.docs),
+        use tantivy::query::Bm25StatisticsProvider;
+        debug_assert!(Self::faq_only(req), "a search over FAQ articles alone");
+        let stats = self.faq_stats(searcher)?;
+        // A failed count keeps the term.
+        let text = self.text_query_where(q, |term| !matches!(stats.doc_freq(term), Ok(0)));
+        match text {
+            Some(text) => Ok(self.top(searcher, text, req, &[])?.docs),
             None => Ok(vec![]),
         }
     }

@@ -239,20 +239,23 @@ impl Search {
     ) -> ServiceResult<Suggestions> {
         let synonyms = self.synonyms_for(db, tenant_id).await?;
         let thresholds = Thresholds::default();
-        let s = match self
+        if let Some(s) = self
             .index
             .cached_answers(text, &access, &synonyms, thresholds, marks)
         {
-            Some(s) => s,
-            None => {
-                let text = text.to_owned();
-                self.run(move |index| {
-                    index.suggest_answers_with(&text, &access, &synonyms, thresholds, marks)
-                })
-                .await?
-                .map_err(query_error)?
-            }
-        };
+            return Ok(Suggestions {
+                confidence: s.confidence,
+                hits: s.hits.clone(),
+                coverage: s.coverage,
+            });
+        }
+        let text = text.to_owned();
+        let s = self
+            .run(move |index| {
+                index.suggest_answers_with(&text, &access, &synonyms, thresholds, marks)
+            })
+            .await?
+            .map_err(query_error)?;
         Ok(Suggestions {
             confidence: s.confidence,
             hits: s.hits,
