@@ -421,9 +421,33 @@ mod tests {
     use super::*;
     use crate::document::{Document, FaqAccess, TicketAccess};
 
-    /// The demo FAQ (80 articles) and some tickets, committed in a few commits (so in several
-    /// segments, as a working index is).
-    fn demo_index() -> SearchIndex {
+    const DEMO_FAQ: &str = include_str!("../../service/src/demo/faq.jsonl");
+
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default()
+    }
+
+    fn ticket(n: usize, tenant: &str, title: &str) -> Document {
+        Document {
+            kind: DocKind::Ticket,
+            id: format!("{tenant}-{n}"),
+            tenant: tenant.to_owned(),
+            title: title.to_owned(),
+            body: "朝から発生しています。至急対応をお願いします。".to_owned(),
+            keywords: vec![],
+            category: None,
+            audience: vec![],
+            status: "new".to_owned(),
+            number: Some(format!("HD-2026-{n:06}")),
+            requester: Some("p".to_owned()),
+            vendors: vec![],
+            created: at(),
+            updated: at(),
+        }
+    }
+
+    /// The demo FAQ's 80 articles, published in tenant `t`.
+    fn articles() -> Vec<Document> {
         #[derive(serde::Deserialize)]
         struct Article {
             id: String,
@@ -434,46 +458,38 @@ mod tests {
             #[serde(default)]
             keywords: Vec<String>,
         }
-        let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+        DEMO_FAQ
+            .lines()
+            .map(|line| {
+                let a: Article = serde_json::from_str(line).unwrap();
+                Document {
+                    kind: DocKind::Faq,
+                    id: a.id.clone(),
+                    tenant: "t".to_owned(),
+                    title: a.question,
+                    body: a.answer,
+                    keywords: a.keywords,
+                    category: Some(a.category),
+                    audience: a.audience,
+                    status: "published".to_owned(),
+                    number: Some(a.id),
+                    requester: None,
+                    vendors: vec![],
+                    created: at(),
+                    updated: at(),
+                }
+            })
+            .collect()
+    }
+
+    /// The demo FAQ and a ticket for each article, committed in a few commits (so in several
+    /// segments, as a working index is).
+    fn demo_index() -> SearchIndex {
         let index = SearchIndex::in_memory().unwrap();
         let mut w = index.writer(32).unwrap();
-        let faq = include_str!("../../service/src/demo/faq.jsonl");
-        for (n, line) in faq.lines().enumerate() {
-            let a: Article = serde_json::from_str(line).unwrap();
-            w.upsert(&Document {
-                kind: DocKind::Faq,
-                id: a.id.clone(),
-                tenant: "t".to_owned(),
-                title: a.question,
-                body: a.answer,
-                keywords: a.keywords,
-                category: Some(a.category),
-                audience: a.audience,
-                status: "published".to_owned(),
-                number: Some(a.id),
-                requester: None,
-                vendors: vec![],
-                created: at,
-                updated: at,
-            })
-            .unwrap();
-            let ticket = |id: String, title: &str| Document {
-                kind: DocKind::Ticket,
-                id,
-                tenant: "t".to_owned(),
-                title: title.to_owned(),
-                body: "朝から発生しています。至急対応をお願いします。".to_owned(),
-                keywords: vec![],
-                category: None,
-                audience: vec![],
-                status: "new".to_owned(),
-                number: Some(format!("HD-2026-{n:06}")),
-                requester: Some("p".to_owned()),
-                vendors: vec![],
-                created: at,
-                updated: at,
-            };
-            w.upsert(&ticket(format!("t{n}"), "共有フォルダに接続できない"))
+        for (n, a) in articles().iter().enumerate() {
+            w.upsert(a).unwrap();
+            w.upsert(&ticket(n, "t", "共有フォルダに接続できない"))
                 .unwrap();
             if n % 20 == 19 {
                 w.commit(n as i64).unwrap();
@@ -483,24 +499,18 @@ mod tests {
         index
     }
 
-    /// Leaving out the terms no FAQ article has changes no candidate and no score.
-    #[test]
-    fn terms_no_article_has_change_no_faq_score() {
-        let index = demo_index();
-        let searcher = index.searcher();
-        assert!(searcher.segment_readers().len() > 1);
-        let synonyms = Synonyms::defaults();
-        let access = Access {
+    fn staff() -> Access {
+        Access {
             tenant: "t".to_owned(),
             faq: FaqAccess::Published {
                 audiences: vec!["staff".to_owned()],
             },
             tickets: TicketAccess::None,
-        };
-        let filter = Filter {
-            kinds: vec![DocKind::Faq],
-            ..Filter::default()
-        };
+        }
+    }
+
+    /// Natural questions, and every article's own.
+    fn questions() -> Vec<String> {
         let mut questions: Vec<String> = [
             "PWを忘れてしまった",
             "ぱすわーど忘れた",
@@ -515,10 +525,144 @@ mod tests {
         ]
         .map(str::to_owned)
         .to_vec();
-        for line in include_str!("../../service/src/demo/faq.jsonl").lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            questions.push(v["question"].as_str().unwrap().to_owned());
+        questions.extend(articles().into_iter().map(|a| a.title));
+        questions
+    }
+
+    /// Segments without the tenant's FAQ articles (tickets alone, another tenant's documents)
+    /// are passed over, and the answers are those of an index of the articles alone.
+    #[test]
+    fn segments_without_the_tenants_articles_are_passed_over() {
+        let alone = SearchIndex::in_memory().unwrap();
+        let mut w = alone.writer(32).unwrap();
+        for a in articles() {
+            w.upsert(&a).unwrap();
         }
+        w.commit(1).unwrap();
+
+        let busy = SearchIndex::in_memory().unwrap();
+        let mut w = busy.writer(32).unwrap();
+        let mut n = 0;
+        let mut tickets = |w: &mut crate::index::Writer, tenant: &str| {
+            for _ in 0..50 {
+                n += 1;
+                w.upsert(&ticket(n, tenant, "パスワードを忘れてプリンターも動かない"))
+                    .unwrap();
+            }
+            w.commit(n as i64).unwrap();
+        };
+        tickets(&mut w, "t");
+        for a in articles() {
+            w.upsert(&a).unwrap();
+        }
+        w.commit(100).unwrap();
+        tickets(&mut w, "u");
+        tickets(&mut w, "t");
+        let searcher = busy.searcher();
+        let segments = searcher.segment_readers().len();
+        assert!(segments >= 4, "{segments} segments");
+
+        // The collector is run in the segments with the tenant's articles only.
+        #[derive(Default)]
+        struct Visits(std::sync::atomic::AtomicUsize);
+        impl tantivy::collector::Collector for Visits {
+            type Fruit = usize;
+            type Child = <tantivy::collector::Count as tantivy::collector::Collector>::Child;
+            fn for_segment(
+                &self,
+                ord: u32,
+                segment: &tantivy::SegmentReader,
+            ) -> tantivy::Result<Self::Child> {
+                tantivy::collector::Count.for_segment(ord, segment)
+            }
+            fn requires_scoring(&self) -> bool {
+                false
+            }
+            fn merge_fruits(&self, counts: Vec<usize>) -> tantivy::Result<usize> {
+                Ok(counts.into_iter().sum())
+            }
+            fn collect_segment(
+                &self,
+                weight: &dyn tantivy::query::Weight,
+                ord: u32,
+                segment: &tantivy::SegmentReader,
+            ) -> tantivy::Result<usize> {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tantivy::collector::Count.collect_segment(weight, ord, segment)
+            }
+        }
+        let f = &busy.fields;
+        let faq_in_t = crate::index::InSegmentsWith {
+            terms: vec![
+                tantivy::Term::from_field_text(f.tenant, "t"),
+                tantivy::Term::from_field_text(f.kind, "faq"),
+            ],
+            inner: Visits::default(),
+        };
+        let found = searcher
+            .search(&tantivy::query::AllQuery, &faq_in_t)
+            .unwrap();
+        let visited = faq_in_t.inner.0.into_inner();
+        let with_articles = searcher
+            .segment_readers()
+            .iter()
+            .filter(|s| {
+                let term = tantivy::Term::from_field_text(f.kind, "faq");
+                s.inverted_index(f.kind).unwrap().doc_freq(&term).unwrap() > 0
+            })
+            .count();
+        assert_eq!(visited, with_articles);
+        assert!(visited < segments);
+        assert_eq!(
+            found, 80,
+            "every document of the segments visited: the articles"
+        );
+
+        let synonyms = Synonyms::defaults();
+        for q in questions() {
+            let answer = |index: &SearchIndex| {
+                let s = index
+                    .suggest_answers_with(
+                        &q,
+                        &staff(),
+                        &synonyms,
+                        Thresholds::default(),
+                        Marks::Shown,
+                    )
+                    .unwrap();
+                // Ties are in index order, which the segments' layout decides (and which of
+                // those tied at the cut is kept): the scores, and the articles above the last.
+                let scores = |s: &mut dyn Iterator<Item = f32>| s.map(f32::to_bits).collect();
+                let ranked: Vec<u32> = scores(&mut s.ranked.iter().map(|r| r.1));
+                let hits: Vec<u32> = scores(&mut s.hits.iter().map(|h| h.score));
+                let last = s.ranked.last().map_or(0.0, |r| r.1);
+                let mut above: Vec<&str> = (s.ranked.iter())
+                    .filter(|r| r.1 > last)
+                    .map(|r| r.0.as_str())
+                    .collect();
+                above.sort_unstable();
+                format!(
+                    "{:?} {} {hits:?} {ranked:?} {above:?}",
+                    s.confidence, s.coverage
+                )
+            };
+            assert_eq!(answer(&busy), answer(&alone), "{q}");
+        }
+    }
+
+    /// Leaving out the terms no FAQ article has changes no candidate and no score.
+    #[test]
+    fn terms_no_article_has_change_no_faq_score() {
+        let index = demo_index();
+        let searcher = index.searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        let synonyms = Synonyms::defaults();
+        let access = staff();
+        let filter = Filter {
+            kinds: vec![DocKind::Faq],
+            ..Filter::default()
+        };
+        let questions = questions();
         let stats = index.faq_stats(&searcher).unwrap();
         let (mut all, mut kept) = (0, 0);
         for text in &questions {

@@ -1040,16 +1040,35 @@ impl SearchIndex {
         } else {
             searcher
         };
+        // Every match is the tenant's, and an FAQ article when only those are in scope.
+        let f = &self.fields;
+        let mut required = vec![tantivy::Term::from_field_text(f.tenant, &req.access.tenant)];
+        if faq_only {
+            required.push(tantivy::Term::from_field_text(
+                f.kind,
+                DocKind::Faq.as_str(),
+            ));
+        }
         let (mut docs, total, facets) = if req.count {
             let (top, total, facets) = searcher.search_with_statistics_provider(
                 &query,
-                &(top, Count, FacetCollector),
+                &InSegmentsWith {
+                    terms: required,
+                    inner: (top, Count, FacetCollector),
+                },
                 stats,
             )?;
             (top, Some(total), facets)
         } else {
             (
-                searcher.search_with_statistics_provider(&query, &top, stats)?,
+                searcher.search_with_statistics_provider(
+                    &query,
+                    &InSegmentsWith {
+                        terms: required,
+                        inner: top,
+                    },
+                    stats,
+                )?,
                 None,
                 Facets::default(),
             )
@@ -1346,6 +1365,55 @@ impl Writer {
     pub fn finish(self) -> Result<()> {
         self.inner.wait_merging_threads()?;
         Ok(())
+    }
+}
+
+/// Runs `inner` only in the segments that have every one of `terms` (terms every match
+/// has: its tenant, and that it is an FAQ article in the FAQ answer path). tantivy builds the
+/// scorer of each clause of a conjunction before it intersects them, so a segment of other
+/// tenants' documents, or of tickets alone, would cost a look-up and a scorer for every word of
+/// the query to find nothing; a working index has many such segments.
+pub(crate) struct InSegmentsWith<C> {
+    pub terms: Vec<tantivy::Term>,
+    pub inner: C,
+}
+
+impl<C: Collector> Collector for InSegmentsWith<C> {
+    type Fruit = C::Fruit;
+    type Child = C::Child;
+
+    fn check_schema(&self, schema: &Schema) -> tantivy::Result<()> {
+        self.inner.check_schema(schema)
+    }
+
+    fn for_segment(&self, ord: u32, segment: &SegmentReader) -> tantivy::Result<C::Child> {
+        self.inner.for_segment(ord, segment)
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.inner.requires_scoring()
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<<C::Child as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<C::Fruit> {
+        self.inner.merge_fruits(fruits)
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn tantivy::query::Weight,
+        ord: u32,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<<C::Child as SegmentCollector>::Fruit> {
+        for term in &self.terms {
+            // Counts deleted documents too: a segment is skipped only when none ever had it.
+            if segment.inverted_index(term.field())?.doc_freq(term)? == 0 {
+                return Ok(self.inner.for_segment(ord, segment)?.harvest());
+            }
+        }
+        self.inner.collect_segment(weight, ord, segment)
     }
 }
 
