@@ -156,7 +156,7 @@ impl SearchIndex {
             count: false,
         };
         let top = self.top_faq(searcher, &q, &req)?;
-        let weights = QueryWeights::new(searcher, self, &q)?;
+        let weights = QueryWeights::new(searcher, self, &access.tenant, &q)?;
         let top_score = top.first().map_or(1.0, |h| h.0).max(f32::EPSILON);
         let mut scored = Vec::with_capacity(top.len());
         for (bm25, addr) in top {
@@ -332,18 +332,23 @@ impl AnswerCache {
     }
 }
 
-/// IDF of each query word and bigram over the whole index.
+/// IDF of each query word and bigram over the tenant's FAQ articles.
 struct QueryWeights {
     words: Vec<f32>,
     bigrams: Vec<(String, f32)>,
 }
 
 impl QueryWeights {
-    fn new(searcher: &Searcher, index: &SearchIndex, q: &AnalyzedQuery) -> Result<Self> {
+    fn new(
+        searcher: &Searcher,
+        index: &SearchIndex,
+        tenant: &str,
+        q: &AnalyzedQuery,
+    ) -> Result<Self> {
         use tantivy::query::Bm25StatisticsProvider;
         let f = &index.fields;
-        // Word weights among FAQ articles, not among all the tickets.
-        let stats = index.faq_stats(searcher)?;
+        // Word weights among the tenant's FAQ articles, not among all the tickets.
+        let stats = index.faq_stats(searcher, tenant)?;
         let n = stats.num_docs().max(1) as f32;
         let idf = |fields: &[Field], text: &str| -> Result<f32> {
             let mut df = 0u64;
@@ -530,7 +535,8 @@ mod tests {
     }
 
     /// Segments without the tenant's FAQ articles (tickets alone, another tenant's documents)
-    /// are passed over, and the answers are those of an index of the articles alone.
+    /// are passed over, and the answers are those of an index of the tenant's articles alone:
+    /// neither tickets nor another tenant's articles weigh in the statistics.
     #[test]
     fn segments_without_the_tenants_articles_are_passed_over() {
         let alone = SearchIndex::in_memory().unwrap();
@@ -557,6 +563,12 @@ mod tests {
         }
         w.commit(100).unwrap();
         tickets(&mut w, "u");
+        for mut a in articles().into_iter().take(60) {
+            a.tenant = "u".to_owned();
+            a.id = format!("u-{}", a.id);
+            w.upsert(&a).unwrap();
+        }
+        w.commit(200).unwrap();
         tickets(&mut w, "t");
         let searcher = busy.searcher();
         let segments = searcher.segment_readers().len();
@@ -607,8 +619,10 @@ mod tests {
             .segment_readers()
             .iter()
             .filter(|s| {
-                let term = tantivy::Term::from_field_text(f.kind, "faq");
-                s.inverted_index(f.kind).unwrap().doc_freq(&term).unwrap() > 0
+                faq_in_t.terms.iter().all(|term| {
+                    let index = s.inverted_index(term.field()).unwrap();
+                    index.doc_freq(term).unwrap() > 0
+                })
             })
             .count();
         assert_eq!(visited, with_articles);
@@ -663,7 +677,7 @@ mod tests {
             ..Filter::default()
         };
         let questions = questions();
-        let stats = index.faq_stats(&searcher).unwrap();
+        let stats = index.faq_stats(&searcher, "t").unwrap();
         let (mut all, mut kept) = (0, 0);
         for text in &questions {
             let q = AnalyzedQuery::new(text, &synonyms).unwrap();

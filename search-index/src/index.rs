@@ -169,11 +169,14 @@ pub struct SearchIndex {
     candidates: std::sync::Mutex<HashMap<(SegmentId, DocId), std::sync::Arc<Candidate>>>,
     /// Since which searcher generation FAQ articles are as they are now.
     pub(crate) faq: std::sync::Arc<FaqGeneration>,
-    /// FAQ document and token counts, for one FAQ generation.
-    faq_totals: std::sync::Mutex<Option<(u64, std::sync::Arc<crate::stats::Totals>)>>,
+    /// FAQ document and token counts by tenant, for one FAQ generation.
+    faq_totals: std::sync::Mutex<Option<(u64, TenantTotals)>>,
     /// FAQ answers already given, for one FAQ generation (off unless turned on).
     pub(crate) answers: crate::faq::AnswerCache,
 }
+
+/// Each tenant's FAQ document and token counts.
+type TenantTotals = HashMap<String, std::sync::Arc<crate::stats::Totals>>;
 
 /// FAQ candidates kept (see `SearchIndex::candidates`); past this many they are read again.
 const CANDIDATES_KEPT: usize = 10_000;
@@ -469,9 +472,14 @@ impl SearchIndex {
     pub(crate) fn faq_stats<'s>(
         &self,
         searcher: &'s Searcher,
-    ) -> Result<crate::stats::KindStats<'s>> {
+        tenant: &str,
+    ) -> Result<crate::stats::ScopeStats<'s>> {
         use std::sync::{Arc, PoisonError};
         let f = &self.fields;
+        let scope = [
+            tantivy::Term::from_field_text(f.kind, DocKind::Faq.as_str()),
+            tantivy::Term::from_field_text(f.tenant, tenant),
+        ];
         let generation = self.faq.key(searcher);
         let cached = {
             let cache = self
@@ -481,7 +489,7 @@ impl SearchIndex {
             cache
                 .as_ref()
                 .filter(|(g, _)| Some(*g) == generation)
-                .map(|(_, t)| Arc::clone(t))
+                .and_then(|(_, t)| t.get(tenant).map(Arc::clone))
         };
         let totals = match cached {
             Some(t) => t,
@@ -494,25 +502,26 @@ impl SearchIndex {
                     f.body,
                     f.body_bi,
                 ];
-                let t = Arc::new(crate::stats::Totals::count(
-                    searcher, f.kind, "faq", &fields,
-                )?);
+                let t = Arc::new(crate::stats::Totals::count(searcher, &scope, &fields)?);
                 if let Some(generation) = generation {
                     let mut cache = self
                         .faq_totals
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner);
                     // Generations only grow: counts from an older one are not kept.
-                    if cache.as_ref().is_none_or(|(g, _)| *g <= generation) {
-                        *cache = Some((generation, Arc::clone(&t)));
+                    if cache.as_ref().is_none_or(|(g, _)| *g < generation) {
+                        *cache = Some((generation, HashMap::new()));
+                    }
+                    if let Some((g, tenants)) = cache.as_mut()
+                        && *g == generation
+                    {
+                        tenants.insert(tenant.to_owned(), Arc::clone(&t));
                     }
                 }
                 t
             }
         };
-        Ok(crate::stats::KindStats::new(
-            searcher, f.kind, "faq", totals,
-        ))
+        Ok(crate::stats::ScopeStats::new(searcher, scope, totals))
     }
 
     pub(crate) fn searcher(&self) -> Searcher {
@@ -1035,7 +1044,7 @@ impl SearchIndex {
         let faq_only = Self::faq_only(req);
         let faq_stats;
         let stats: &dyn tantivy::query::Bm25StatisticsProvider = if faq_only {
-            faq_stats = self.faq_stats(searcher)?;
+            faq_stats = self.faq_stats(searcher, &req.access.tenant)?;
             &faq_stats
         } else {
             searcher
@@ -1120,7 +1129,7 @@ impl SearchIndex {
     ) -> Result<Vec<(Score, DocAddress)>> {
         use tantivy::query::Bm25StatisticsProvider;
         debug_assert!(Self::faq_only(req), "a search over FAQ articles alone");
-        let stats = self.faq_stats(searcher)?;
+        let stats = self.faq_stats(searcher, &req.access.tenant)?;
         // A failed count keeps the term.
         let text = self.text_query_where(q, |term| !matches!(stats.doc_freq(term), Ok(0)));
         match text {

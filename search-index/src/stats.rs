@@ -1,10 +1,12 @@
-//! BM25 statistics over FAQ articles only.
+//! BM25 statistics over one tenant's FAQ articles only.
 //!
 //! FAQ articles share the index with tickets, which outnumber them a hundred
-//! or a thousand to one. With index-wide statistics, a word's weight in an FAQ
-//! search would depend on how often tickets use it, and answers would get worse
-//! as tickets pile up. A search restricted to FAQ articles is therefore scored
-//! with statistics over FAQ articles alone, as if they had an index of their own.
+//! or a thousand to one, and with other tenants' articles. With index-wide
+//! statistics, a word's weight in an FAQ search would depend on how often
+//! tickets use it, and answers would get worse as tickets pile up; a city's
+//! answers would move when the board of education edits its own FAQ. A search
+//! restricted to FAQ articles is therefore scored with statistics over the
+//! tenant's FAQ articles alone, as if they had an index of their own.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,13 +18,14 @@ use tantivy::{
     schema::{Field, IndexRecordOption},
 };
 
-pub(crate) struct KindStats<'a> {
+pub(crate) struct ScopeStats<'a> {
     searcher: &'a Searcher,
-    kind: Term,
+    /// Terms every document counted has (its kind and its tenant).
+    scope: [Term; 2],
     totals: std::sync::Arc<Totals>,
 }
 
-/// Document and token counts of one kind, for one FAQ generation, and the document
+/// Document and token counts of a scope, for one FAQ generation, and the document
 /// frequencies looked up so far (the same question words come back, and each look-up is an
 /// intersection of two posting lists).
 #[derive(Debug, Default)]
@@ -35,16 +38,11 @@ pub(crate) struct Totals {
 /// Document frequencies kept per generation; past this many the memo starts again.
 const MEMO_TERMS: usize = 100_000;
 
-impl<'a> KindStats<'a> {
-    pub fn new(
-        searcher: &'a Searcher,
-        kind_field: Field,
-        kind: &str,
-        totals: std::sync::Arc<Totals>,
-    ) -> Self {
+impl<'a> ScopeStats<'a> {
+    pub fn new(searcher: &'a Searcher, scope: [Term; 2], totals: std::sync::Arc<Totals>) -> Self {
         Self {
             searcher,
-            kind: Term::from_field_text(kind_field, kind),
+            scope,
             totals,
         }
     }
@@ -55,18 +53,13 @@ impl<'a> KindStats<'a> {
 }
 
 impl Totals {
-    /// Counts the documents whose `kind_field` is `kind`, and their tokens in `fields`.
+    /// Counts the documents that have both terms of `scope`, and their tokens in `fields`.
     pub fn count(
         searcher: &Searcher,
-        kind_field: Field,
-        kind: &str,
+        scope: &[Term; 2],
         fields: &[Field],
     ) -> tantivy::Result<Self> {
-        let kind = Term::from_field_text(kind_field, kind);
-        let docs = searcher.search(
-            &TermQuery::new(kind, IndexRecordOption::Basic),
-            &DocSetCollector,
-        )?;
+        let docs = searcher.search(&all_of(scope.iter().cloned()), &DocSetCollector)?;
         let mut tokens: HashMap<Field, u64> = HashMap::new();
         let mut readers = HashMap::new();
         for addr in &docs {
@@ -89,7 +82,21 @@ impl Totals {
     }
 }
 
-impl Bm25StatisticsProvider for KindStats<'_> {
+/// Documents with every one of `terms`.
+fn all_of(terms: impl Iterator<Item = Term>) -> BooleanQuery {
+    BooleanQuery::new(
+        terms
+            .map(|t| {
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Bm25StatisticsProvider for ScopeStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         match self.totals.tokens.get(&field) {
             Some(n) => Ok(*n),
@@ -111,17 +118,8 @@ impl Bm25StatisticsProvider for KindStats<'_> {
         if let Some(n) = memo().get(term) {
             return Ok(*n);
         }
-        let both: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(self.kind.clone(), IndexRecordOption::Basic)),
-            ),
-        ];
-        let n = self.searcher.search(&BooleanQuery::new(both), &Count)? as u64;
+        let all = all_of(std::iter::once(term.clone()).chain(self.scope.iter().cloned()));
+        let n = self.searcher.search(&all, &Count)? as u64;
         let mut memo = memo();
         if memo.len() >= MEMO_TERMS {
             memo.clear();
