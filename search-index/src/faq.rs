@@ -102,7 +102,7 @@ impl SearchIndex {
         let key = self
             .answers
             .key(text, access, synonyms, thresholds, self.weights, marks);
-        let generation = self.faq.key(&searcher);
+        let generation = self.faq_generation.key(&searcher);
         if let Some(s) = self.answers.get(generation, key.as_ref()) {
             return Ok(Suggestion::clone(&s));
         }
@@ -127,7 +127,7 @@ impl SearchIndex {
         let key = self
             .answers
             .key(text, access, synonyms, thresholds, self.weights, marks)?;
-        let generation = self.faq.key(&self.searcher());
+        let generation = self.faq_generation.key(&self.searcher());
         self.answers.get(generation, Some(&key))
     }
 

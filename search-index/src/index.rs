@@ -168,7 +168,7 @@ pub struct SearchIndex {
     /// segments are dropped when there are `CANDIDATES_KEPT`).
     candidates: std::sync::Mutex<HashMap<(SegmentId, DocId), std::sync::Arc<Candidate>>>,
     /// Since which searcher generation FAQ articles are as they are now.
-    pub(crate) faq: std::sync::Arc<FaqGeneration>,
+    pub(crate) faq_generation: std::sync::Arc<FaqGeneration>,
     /// FAQ document and token counts by tenant, for one FAQ generation.
     faq_totals: std::sync::Mutex<Option<(u64, TenantTotals)>>,
     /// FAQ answers already given, for one FAQ generation (off unless turned on).
@@ -432,7 +432,7 @@ impl SearchIndex {
             fields,
             weights: Weights::default(),
             candidates: Default::default(),
-            faq: Default::default(),
+            faq_generation: Default::default(),
             faq_totals: Default::default(),
             answers: Default::default(),
         })
@@ -448,7 +448,7 @@ impl SearchIndex {
         Ok(Writer {
             fields: self.fields,
             reader: self.reader.clone(),
-            faq: std::sync::Arc::clone(&self.faq),
+            faq_generation: std::sync::Arc::clone(&self.faq_generation),
             faq_changed: false,
             inner,
         })
@@ -467,7 +467,7 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// BM25 statistics over FAQ articles alone (see `stats`).
+    /// BM25 statistics over the tenant's FAQ articles alone (see `stats`).
     /// Counted once per FAQ generation.
     pub(crate) fn faq_stats<'s>(
         &self,
@@ -480,7 +480,7 @@ impl SearchIndex {
             tantivy::Term::from_field_text(f.kind, DocKind::Faq.as_str()),
             tantivy::Term::from_field_text(f.tenant, tenant),
         ];
-        let generation = self.faq.key(searcher);
+        let generation = self.faq_generation.key(searcher);
         let cached = {
             let cache = self
                 .faq_totals
@@ -598,7 +598,7 @@ impl SearchIndex {
     pub fn refresh(&self) -> Result<()> {
         self.reader.reload()?;
         // Another handle's commits may have changed anything.
-        self.faq.changed(&self.reader);
+        self.faq_generation.changed(&self.reader);
         Ok(())
     }
 
@@ -1276,7 +1276,7 @@ impl SearchIndex {
 pub struct Writer {
     fields: Fields,
     reader: IndexReader,
-    faq: std::sync::Arc<FaqGeneration>,
+    faq_generation: std::sync::Arc<FaqGeneration>,
     /// Whether FAQ articles were added, replaced or deleted since the last commit.
     faq_changed: bool,
     inner: tantivy::IndexWriter,
@@ -1365,7 +1365,7 @@ impl Writer {
         prepared.commit()?;
         self.reader.reload()?;
         if std::mem::take(&mut self.faq_changed) {
-            self.faq.changed(&self.reader);
+            self.faq_generation.changed(&self.reader);
         }
         Ok(())
     }
