@@ -9,8 +9,11 @@
 //! and actix's threads.
 //!
 //! Prints the acknowledgement latency (webhook POST to its 200) and the question-to-reply
-//! latency (webhook POST to the reply call reaching the fake platform), and checks that every
-//! question got exactly one reply.
+//! latency (webhook POST to the reply call reaching the fake platform) of each round, of all
+//! rounds, and of the rounds after the first (whose users the server knows), and checks that
+//! every question got exactly one reply. A warm-up round from other users comes first and is
+//! printed on its own; meanwhile the desk opens tickets, which the indexer commits to the
+//! search index the questions are answered from.
 //!
 //! `cargo run --release -p bench --bin line-load -- --concurrency 200 --rounds 5`
 
@@ -40,6 +43,12 @@ struct Args {
     /// Rounds.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Rounds first from other users, not counted: the server has just started (its caches,
+    /// the allocator's arenas, the database's pages and prepared statements are cold) and the
+    /// platform opens its connections. Round 1 is then the first contact of its users with a
+    /// server that has been running, as in production.
+    #[arg(long, default_value_t = 1)]
+    warmup_rounds: usize,
     /// Pause between rounds, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pause_ms: u64,
@@ -123,15 +132,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     println!("machine: {}", machine());
     println!(
-        "{} rounds of {} concurrent signed LINE webhooks, one question each, SQLite",
-        args.rounds, args.concurrency
+        "{} rounds (after {} warm-up, not counted) of {} concurrent signed LINE webhooks, one question each, SQLite",
+        args.rounds, args.warmup_rounds, args.concurrency
     );
     let questions: Vec<String> = bench::read_jsonl::<Query>(&args.queries)?
         .into_iter()
         .map(|q| q.q)
         .collect();
     anyhow::ensure!(!questions.is_empty(), "no questions");
-    let asked = args.rounds * args.concurrency;
+    let asked = (args.warmup_rounds + args.rounds) * args.concurrency;
     println!(
         "questions: {} asked, {} different ({} in {}); FAQ answer cache: {} entries; {} lanes; {} database connections",
         asked,
@@ -270,16 +279,24 @@ async fn main() -> anyhow::Result<()> {
     let mut later_answer = Histogram::<u64>::new(3)?;
     let (mut lost, mut doubled, mut refused) = (0usize, 0usize, 0usize);
     let wall = Instant::now();
-    for round in 0..args.rounds {
+    for pass in 0..args.warmup_rounds + args.rounds {
+        // Warm-up rounds come first, from users of their own; `round` counts the rest.
+        let warmup = pass < args.warmup_rounds;
+        let round = pass.saturating_sub(args.warmup_rounds);
         // Bodies signed before the clock starts.
         let hooks: Vec<(String, String, String)> = (0..args.concurrency)
             .map(|i| {
-                let n = round * args.concurrency + i;
-                let token = format!("rt-{round}-{i}");
+                let n = pass * args.concurrency + i;
+                let token = format!("rt-{pass}-{i}");
+                let user = if warmup {
+                    format!("Uwarmup{pass:03}x{i:05}")
+                } else {
+                    format!("Ubench{i:05}")
+                };
                 let body = json!({ "destination": "Ubench", "events": [{
                     "type": "message", "mode": "active", "timestamp": chrono::Utc::now().timestamp_millis(),
-                    "webhookEventId": format!("01BENCH{round:04}{i:06}"), "deliveryContext": { "isRedelivery": false },
-                    "replyToken": token, "source": { "type": "user", "userId": format!("Ubench{i:05}") },
+                    "webhookEventId": format!("01BENCH{pass:04}{i:06}"), "deliveryContext": { "isRedelivery": false },
+                    "replyToken": token, "source": { "type": "user", "userId": user },
                     "message": { "type": "text", "id": n.to_string(), "quoteToken": "q", "text": questions[n % questions.len()] }
                 }]})
                 .to_string();
@@ -347,12 +364,19 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         println!(
-            "round {}: ack {}; question→reply {}; CPU {:.2} ms a webhook",
-            round + 1,
+            "{}: ack {}; question→reply {}; CPU {:.2} ms a webhook",
+            if warmup {
+                format!("warm-up {} (not counted)", pass + 1)
+            } else {
+                format!("round {}", round + 1)
+            },
             percentiles(&round_ack),
             percentiles(&round_answer),
             cpu.as_secs_f64() * 1000.0 / args.concurrency as f64
         );
+        if warmup {
+            continue;
+        }
         ack.add(&round_ack)?;
         answer.add(&round_answer)?;
         if round > 0 {
@@ -371,7 +395,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|(k, _)| k.starts_with("push:"))
         .map(|(_, v)| v.len())
         .sum();
-    let total = args.rounds * args.concurrency;
+    let total = (args.warmup_rounds + args.rounds) * args.concurrency;
     println!(
         "webhooks: {total} in {:.1} s; refused {refused}, replies lost {lost}, doubled {doubled}, pushes {pushes}",
         wall.elapsed().as_secs_f64()
@@ -380,9 +404,14 @@ async fn main() -> anyhow::Result<()> {
         "desk traffic: {tickets} tickets opened and indexed meanwhile ({} a second)",
         args.tickets_per_second
     );
-    println!("ack (POST → 200): {}", percentiles(&ack));
     println!(
-        "question → reply call on the fake platform: {}",
+        "rounds 1–{}: ack (POST → 200) {}",
+        args.rounds,
+        percentiles(&ack)
+    );
+    println!(
+        "rounds 1–{}: question → reply call on the fake platform {}",
+        args.rounds,
         percentiles(&answer)
     );
     if args.rounds > 1 {
