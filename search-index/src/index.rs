@@ -164,8 +164,8 @@ pub struct SearchIndex {
     pub(crate) fields: Fields,
     pub weights: Weights,
     /// FAQ candidates' stored fields and analysed terms, for re-ranking, by segment and
-    /// document (a segment never changes; merges make new ones, and the entries of merged
-    /// segments are dropped when there are `CANDIDATES_KEPT`).
+    /// document (a segment never changes; merges make new ones, and the entries of segments
+    /// merged away are dropped when there are `CANDIDATES_KEPT`).
     candidates: std::sync::Mutex<HashMap<(SegmentId, DocId), std::sync::Arc<Candidate>>>,
     /// Since which searcher generation FAQ articles are as they are now.
     pub(crate) faq_generation: std::sync::Arc<FaqGeneration>,
@@ -178,8 +178,9 @@ pub struct SearchIndex {
 /// Each tenant's FAQ document and token counts.
 type TenantTotals = HashMap<String, std::sync::Arc<crate::stats::Totals>>;
 
-/// FAQ candidates kept (see `SearchIndex::candidates`); past this many they are read again.
-const CANDIDATES_KEPT: usize = 10_000;
+/// FAQ candidates kept (see `SearchIndex::candidates`): more than a desk's FAQ has articles
+/// (a few hundred), each some tens of kilobytes of analysed terms.
+const CANDIDATES_KEPT: usize = 2_048;
 
 /// The searcher generation of the last commit that added, changed or removed an FAQ article.
 ///
@@ -575,7 +576,14 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CANDIDATES_KEPT {
-            cache.clear();
+            // Those of segments merged away first; if that is not enough, all.
+            let live: std::collections::HashSet<SegmentId> = (searcher.segment_readers().iter())
+                .map(SegmentReader::segment_id)
+                .collect();
+            cache.retain(|(segment, _), _| live.contains(segment));
+            if cache.len() >= CANDIDATES_KEPT {
+                cache.clear();
+            }
         }
         cache.insert(at, Arc::clone(&c));
         Ok(c)
