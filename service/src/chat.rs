@@ -203,7 +203,21 @@ pub async fn account(
     if let Some(a) = find().first(&db.read).await? {
         return Ok(a);
     }
-    chat_account::Entity::insert(chat_account::ActiveModel {
+    new_account(db, tenant_id, platform, external_id, display_name, at).await
+}
+
+/// Creates the account of a platform user, or returns the one a message of theirs being
+/// answered at the same moment created: one statement on SQLite's single writer (a first
+/// message from hundreds of people at once queues there).
+async fn new_account(
+    db: &crate::Db,
+    tenant_id: Uuid,
+    platform: Platform,
+    external_id: &str,
+    display_name: Option<&str>,
+    at: DateTime<Utc>,
+) -> ServiceResult<chat_account::Model> {
+    Ok(chat_account::Entity::insert(chat_account::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         platform: Set(platform.as_str().to_owned()),
@@ -220,12 +234,12 @@ pub async fn account(
             chat_account::Column::Platform,
             chat_account::Column::ExternalId,
         ])
-        .do_nothing()
+        // Sets a key to itself: the row is returned as it is.
+        .update_column(chat_account::Column::ExternalId)
         .to_owned(),
     )
-    .exec_without_returning(&db.write)
-    .await?;
-    find().first(&db.write).await?.ok_or(ServiceError::NotFound)
+    .exec_with_returning(&db.write)
+    .await?)
 }
 
 /// Who wrote, and in which chat: what a platform's event names.
@@ -264,23 +278,29 @@ pub async fn account_and_conversation(
             s.external_id.into(),
         ],
     );
-    if let Some(row) = read.query_one_raw(stmt).await? {
-        let (account, conversation) = account_and_conversation_row(&row)?;
-        if let Some(c) = conversation
-            && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)
-        {
-            return Ok((account, c));
+    let account = match read.query_one_raw(stmt).await? {
+        Some(row) => {
+            let (account, conversation) = account_and_conversation_row(&row)?;
+            if let Some(c) = conversation
+                && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)
+            {
+                return Ok((account, c));
+            }
+            account
         }
-    }
-    let account = account(
-        db,
-        s.tenant_id,
-        s.platform,
-        s.external_id,
-        s.display_name,
-        at,
-    )
-    .await?;
+        // A first message: no account to look up again.
+        None => {
+            new_account(
+                db,
+                s.tenant_id,
+                s.platform,
+                s.external_id,
+                s.display_name,
+                at,
+            )
+            .await?
+        }
+    };
     let owner = (s.kind == ChatKind::Personal).then_some(account.id);
     let conversation = conversation(
         db,
@@ -460,30 +480,32 @@ pub async fn conversation(
         }
         return Ok(c);
     }
-    chat_conversation::Entity::insert(chat_conversation::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant_id),
-        platform: Set(platform.as_str().to_owned()),
-        conversation_ref: Set(conversation_ref.to_owned()),
-        kind: Set(kind.as_str().to_owned()),
-        account_id: Set(account_id),
-        service_url: Set(service_url.map(str::to_owned)),
-        state: Set(json!({})),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            chat_conversation::Column::TenantId,
-            chat_conversation::Column::Platform,
-            chat_conversation::Column::ConversationRef,
-        ])
-        .do_nothing()
-        .to_owned(),
+    Ok(
+        chat_conversation::Entity::insert(chat_conversation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id),
+            platform: Set(platform.as_str().to_owned()),
+            conversation_ref: Set(conversation_ref.to_owned()),
+            kind: Set(kind.as_str().to_owned()),
+            account_id: Set(account_id),
+            service_url: Set(service_url.map(str::to_owned)),
+            state: Set(json!({})),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                chat_conversation::Column::TenantId,
+                chat_conversation::Column::Platform,
+                chat_conversation::Column::ConversationRef,
+            ])
+            // Sets a key to itself: a conversation created meanwhile is returned as it is.
+            .update_column(chat_conversation::Column::ConversationRef)
+            .to_owned(),
+        )
+        .exec_with_returning(&db.write)
+        .await?,
     )
-    .exec_without_returning(&db.write)
-    .await?;
-    find().first(&db.write).await?.ok_or(ServiceError::NotFound)
 }
 
 /// The dialog state of a conversation (a fresh one when the stored JSON is unreadable).

@@ -40,9 +40,16 @@ both_backends!(
             kind: ChatKind::Personal,
             service_url: None,
         };
-        let (a, c) = chat::account_and_conversation(&tdb.db, &tdb.db.read, &one, Utc::now())
+        // The first message: one joint read, the conversation looked up, then one statement
+        // each on the writer.
+        let (db, reads, writes) = counted(&tdb.db);
+        let (a, c) = chat::account_and_conversation(&db, &db.read, &one, Utc::now())
             .await
             .unwrap();
+        assert_eq!(
+            (reads.load(Ordering::SeqCst), writes.load(Ordering::SeqCst)),
+            (2, 2)
+        );
         assert_eq!(
             (a.tenant_id, a.platform.as_str(), a.external_id.as_str()),
             (city, "line", "Uaccounts-1")
@@ -98,6 +105,36 @@ both_backends!(
             (x.tenant_id, y.tenant_id),
             (tdb.fixture.edu.id, tdb.fixture.edu.id)
         );
+    }
+);
+
+both_backends!(
+    first_messages_at_the_same_moment_make_one_account,
+    |backend: Backend| async move {
+        let tdb = tests::test_db(backend).await;
+        let s = Sender {
+            tenant_id: tdb.fixture.city.id,
+            platform: Platform::Line,
+            external_id: "Uaccounts-race",
+            display_name: None,
+            conversation_ref: "Uaccounts-race",
+            kind: ChatKind::Personal,
+            service_url: None,
+        };
+        let at = Utc::now();
+        let made = futures::future::join_all(
+            (0..8).map(|_| chat::account_and_conversation(&tdb.db, &tdb.db.read, &s, at)),
+        )
+        .await;
+        let ids: std::collections::HashSet<_> = made
+            .into_iter()
+            .map(|r| {
+                let (a, c) = r.unwrap();
+                assert_eq!(c.account_id, Some(a.id));
+                (a.id, c.id)
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
     }
 );
 
