@@ -257,16 +257,60 @@ pub struct Sender<'a> {
     pub service_url: Option<&'a str>,
 }
 
-/// The account and the conversation of a message ([`account`], then [`conversation`], its
-/// owner when it is a 1:1 chat). Both exist for all but a chat's first message, and are then
-/// read together with one statement on the read pool: a chat turn's own reads are what most
-/// of its database work is, with hundreds of them at once.
-pub async fn account_and_conversation(
-    db: &crate::Db,
+/// A [`Sender`] that owns its fields (to hand to another task).
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub tenant_id: Uuid,
+    pub platform: Platform,
+    pub external_id: String,
+    pub display_name: Option<String>,
+    pub conversation_ref: String,
+    pub kind: ChatKind,
+    pub service_url: Option<String>,
+}
+
+impl NewChat {
+    pub fn of(s: &Sender<'_>) -> Self {
+        Self {
+            tenant_id: s.tenant_id,
+            platform: s.platform,
+            external_id: s.external_id.to_owned(),
+            display_name: s.display_name.map(str::to_owned),
+            conversation_ref: s.conversation_ref.to_owned(),
+            kind: s.kind,
+            service_url: s.service_url.map(str::to_owned),
+        }
+    }
+
+    pub fn sender(&self) -> Sender<'_> {
+        Sender {
+            tenant_id: self.tenant_id,
+            platform: self.platform,
+            external_id: &self.external_id,
+            display_name: self.display_name.as_deref(),
+            conversation_ref: &self.conversation_ref,
+            kind: self.kind,
+            service_url: self.service_url.as_deref(),
+        }
+    }
+}
+
+/// What is stored of a message's account and conversation (see [`find_account_and_conversation`]).
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// Both, and the conversation's `serviceUrl` is current.
+    Both(chat_account::Model, chat_conversation::Model),
+    /// The account only, or a conversation whose `serviceUrl` moved.
+    Account(chat_account::Model),
+    /// Neither: the person's first message.
+    Nothing,
+}
+
+/// Reads a message's account and conversation together, with one statement.
+pub async fn find_account_and_conversation(
     read: &impl ConnectionTrait,
     s: &Sender<'_>,
-    at: DateTime<Utc>,
-) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
+) -> ServiceResult<Found> {
     let backend = read.get_database_backend();
     let stmt = sea_orm::Statement::from_sql_and_values(
         backend,
@@ -278,18 +322,141 @@ pub async fn account_and_conversation(
             s.external_id.into(),
         ],
     );
-    let account = match read.query_one_raw(stmt).await? {
-        Some(row) => {
-            let (account, conversation) = account_and_conversation_row(&row)?;
-            if let Some(c) = conversation
-                && (s.service_url.is_none() || c.service_url.as_deref() == s.service_url)
-            {
-                return Ok((account, c));
-            }
-            account
+    let Some(row) = read.query_one_raw(stmt).await? else {
+        return Ok(Found::Nothing);
+    };
+    let (account, conversation) = account_and_conversation_row(&row)?;
+    Ok(match conversation {
+        Some(c) if s.service_url.is_none() || c.service_url.as_deref() == s.service_url => {
+            Found::Both(account, c)
         }
+        _ => Found::Account(account),
+    })
+}
+
+/// The accounts and conversations of first messages, made together: one multi-row statement
+/// for the accounts and one for the conversations, where a message alone takes one each. With
+/// hundreds of people writing to the bot for the first time at once (a school adding it), each
+/// statement alone was a transaction of its own on SQLite's single writer. Messages of the same
+/// person, or in the same chat, share their rows; a row made meanwhile is returned as it is
+/// (as [`account_and_conversation`] does). In the order of `chats`.
+pub async fn open_many(
+    db: &impl ConnectionTrait,
+    chats: &[Sender<'_>],
+    at: DateTime<Utc>,
+) -> ServiceResult<Vec<(chat_account::Model, chat_conversation::Model)>> {
+    use std::collections::{HashMap, HashSet};
+    if chats.is_empty() {
+        return Ok(vec![]);
+    }
+    // Keys as stored: (tenant, platform, id on the platform).
+    let person = |s: &Sender<'_>| {
+        let platform = s.platform.as_str().to_owned();
+        (s.tenant_id, platform, s.external_id.to_owned())
+    };
+    let mut seen = HashSet::new();
+    let accounts: Vec<chat_account::ActiveModel> = chats
+        .iter()
+        .filter(|s| seen.insert(person(s)))
+        .map(|s| chat_account::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(s.tenant_id),
+            platform: Set(s.platform.as_str().to_owned()),
+            external_id: Set(s.external_id.to_owned()),
+            display_name: Set(s.display_name.map(|n| n.chars().take(100).collect())),
+            person_id: Set(None),
+            link_method: Set(None),
+            linked_at: Set(None),
+            created_at: Set(at),
+        })
+        .collect();
+    let accounts: HashMap<_, chat_account::Model> = chat_account::Entity::insert_many(accounts)
+        .on_conflict(
+            OnConflict::columns([
+                chat_account::Column::TenantId,
+                chat_account::Column::Platform,
+                chat_account::Column::ExternalId,
+            ])
+            // Sets a key to itself: the row is returned as it is.
+            .update_column(chat_account::Column::ExternalId)
+            .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .map(|a| ((a.tenant_id, a.platform.clone(), a.external_id.clone()), a))
+        .collect();
+    let account_of = |s: &Sender<'_>| accounts.get(&person(s)).ok_or(ServiceError::NotFound);
+    let chat = |s: &Sender<'_>| {
+        let platform = s.platform.as_str().to_owned();
+        (s.tenant_id, platform, s.conversation_ref.to_owned())
+    };
+    let mut seen = HashSet::new();
+    let mut conversations = Vec::new();
+    for s in chats.iter().filter(|s| seen.insert(chat(s))) {
+        let owner = (s.kind == ChatKind::Personal)
+            .then(|| account_of(s).map(|a| a.id))
+            .transpose()?;
+        conversations.push(chat_conversation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(s.tenant_id),
+            platform: Set(s.platform.as_str().to_owned()),
+            conversation_ref: Set(s.conversation_ref.to_owned()),
+            kind: Set(s.kind.as_str().to_owned()),
+            account_id: Set(owner),
+            service_url: Set(s.service_url.map(str::to_owned)),
+            state: Set(json!({})),
+            created_at: Set(at),
+            updated_at: Set(at),
+        });
+    }
+    let conversations: HashMap<_, chat_conversation::Model> =
+        chat_conversation::Entity::insert_many(conversations)
+            .on_conflict(
+                OnConflict::columns([
+                    chat_conversation::Column::TenantId,
+                    chat_conversation::Column::Platform,
+                    chat_conversation::Column::ConversationRef,
+                ])
+                // Sets a key to itself: a conversation made meanwhile is returned as it is.
+                .update_column(chat_conversation::Column::ConversationRef)
+                .to_owned(),
+            )
+            .exec_with_returning(db)
+            .await?
+            .into_iter()
+            .map(|c| {
+                (
+                    (c.tenant_id, c.platform.clone(), c.conversation_ref.clone()),
+                    c,
+                )
+            })
+            .collect();
+    chats
+        .iter()
+        .map(|s| {
+            let a = account_of(s)?.clone();
+            let c = conversations.get(&chat(s)).ok_or(ServiceError::NotFound)?;
+            Ok((a, c.clone()))
+        })
+        .collect()
+}
+
+/// The account and the conversation of a message ([`account`], then [`conversation`], its
+/// owner when it is a 1:1 chat). Both exist for all but a chat's first message, and are then
+/// read together with one statement on the read pool: a chat turn's own reads are what most
+/// of its database work is, with hundreds of them at once.
+pub async fn account_and_conversation(
+    db: &crate::Db,
+    read: &impl ConnectionTrait,
+    s: &Sender<'_>,
+    at: DateTime<Utc>,
+) -> ServiceResult<(chat_account::Model, chat_conversation::Model)> {
+    let account = match find_account_and_conversation(read, s).await? {
+        Found::Both(account, c) => return Ok((account, c)),
+        Found::Account(account) => account,
         // A first message: no account to look up again.
-        None => {
+        Found::Nothing => {
             new_account(
                 db,
                 s.tenant_id,

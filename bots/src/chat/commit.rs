@@ -8,11 +8,15 @@
 //! one multi-row insert, the events' and the delivered sends' completions with one update
 //! each. A turn with any other effect (a ticket, a vote, a code) keeps its own transaction.
 //!
+//! The accounts and conversations of first messages are made here too, many in one
+//! transaction (see [`service::chat::open_many`]), before their turns are planned.
+//!
 //! If a group fails, its turns are written again one by one, so one bad turn fails alone.
 
 use chrono::{DateTime, Duration, Utc};
+use entity::{chat_account, chat_conversation};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use service::chat::{self, Saved};
+use service::chat::{self, NewChat, Saved};
 use service::jobs::{self, Claimed, NewJob};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -26,8 +30,13 @@ pub struct TurnWrites {
     pub event: Uuid,
 }
 
+/// A first message's account and conversation.
+type Opened = (chat_account::Model, chat_conversation::Model);
+
 enum Item {
     Turn(TurnWrites, oneshot::Sender<Result<Option<Claimed>, String>>),
+    /// A first message: its account and conversation to make.
+    Open(NewChat, oneshot::Sender<Result<Opened, String>>),
     /// A send job delivered: completed (and scrubbed) with the next group.
     Sent(Uuid),
     /// Answered once everything submitted before it is committed.
@@ -66,6 +75,19 @@ impl Committer {
             .map_err(|e| anyhow::anyhow!(e))
     }
 
+    /// Makes a first message's account and conversation (or returns those made meanwhile),
+    /// with the other first messages waiting.
+    pub async fn open(&self, chat: NewChat) -> anyhow::Result<Opened> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Item::Open(chat, done))
+            .await
+            .map_err(|_| anyhow::anyhow!("the turn writer stopped"))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("the turn writer stopped"))?
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
     /// Records a delivered send job with the next group, without waiting for it. If the
     /// process dies first, the job's lease runs out and it is sent again (LINE pushes it with
     /// its retry key).
@@ -89,7 +111,7 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Dur
     while rx.recv_many(&mut group, GROUP).await > 0 {
         let now = service::tickets::now();
         match write(&db, &group, lease, now).await {
-            Ok(sends) => answer(group.drain(..), sends, lease, now),
+            Ok(written) => answer(group.drain(..), written, lease, now),
             Err(e) => {
                 tracing::warn!(error = %e, items = group.len(), "a group of chat turns failed; writing them one by one");
                 for item in group.drain(..) {
@@ -99,12 +121,16 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Dur
                         tracing::warn!(job = %id, error = %e, "recording a delivered chat message failed; it will be sent again when its lease runs out");
                     }
                     match result {
-                        Ok(sends) => answer(std::iter::once(item), sends, lease, now),
-                        Err(e) => {
-                            if let Item::Turn(_, done) = item {
+                        Ok(written) => answer(std::iter::once(item), written, lease, now),
+                        Err(e) => match item {
+                            Item::Turn(_, done) => {
                                 let _ = done.send(Err(e.to_string()));
                             }
-                        }
+                            Item::Open(_, done) => {
+                                let _ = done.send(Err(e.to_string()));
+                            }
+                            Item::Sent(_) | Item::Flush(_) => {}
+                        },
                     }
                 }
             }
@@ -112,15 +138,25 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>, lease: Dur
     }
 }
 
-/// Gives each turn its send job (made from the turn's own, which was written as `ids` says,
-/// in order of the turns with one), and each flush its answer.
+/// What a group wrote: the ids of the turns' send jobs, in order of the turns that have one
+/// (`None`: its event's reply was written before, and is not ours to send), and the first
+/// messages' rows, in order.
+#[derive(Default)]
+struct Written {
+    sends: Vec<Option<Uuid>>,
+    opened: Vec<Opened>,
+}
+
+/// Gives each turn its send job (made from the turn's own, which was written as `written`
+/// says), each first message its rows, and each flush its answer.
 fn answer(
     items: impl Iterator<Item = Item>,
-    ids: Vec<Option<Uuid>>,
+    written: Written,
     lease: Duration,
     now: DateTime<Utc>,
 ) {
-    let mut ids = ids.into_iter();
+    let mut ids = written.sends.into_iter();
+    let mut opened = written.opened.into_iter();
     for item in items {
         match item {
             Item::Turn(w, done) => {
@@ -130,6 +166,10 @@ fn answer(
                 });
                 let _ = done.send(Ok(send));
             }
+            Item::Open(_, done) => {
+                let rows = opened.next().ok_or_else(|| "no rows made".to_owned());
+                let _ = done.send(rows);
+            }
             Item::Flush(done) => {
                 let _ = done.send(());
             }
@@ -138,15 +178,15 @@ fn answer(
     }
 }
 
-/// Writes a group in one transaction; returns the ids of the turns' send jobs, in order of the
-/// turns that have one (`None`: its event's reply was written before, and is not ours to send).
-/// The items are only borrowed: if the group fails, they are written again one by one.
+/// Writes a group in one transaction (first messages' rows first). The items are only
+/// borrowed: if the group fails, they are written again one by one.
 async fn write(
     db: &DatabaseConnection,
     items: &[Item],
     lease: Duration,
     now: DateTime<Utc>,
-) -> Result<Vec<Option<Uuid>>, DbErr> {
+) -> Result<Written, DbErr> {
+    let mut opens = vec![];
     let mut saved = vec![];
     let mut events = vec![];
     let mut delivered = vec![];
@@ -158,15 +198,17 @@ async fn write(
                 events.push(w.event);
                 sends.extend(w.send.as_ref());
             }
+            Item::Open(c, _) => opens.push(c.sender()),
             Item::Sent(id) => delivered.push(*id),
             Item::Flush(_) => {}
         }
     }
-    if saved.is_empty() && delivered.is_empty() {
-        return Ok(vec![]);
+    if opens.is_empty() && saved.is_empty() && delivered.is_empty() {
+        return Ok(Written::default());
     }
     let err = |e: service::ServiceError| DbErr::Custom(e.to_string());
     let txn = db.begin().await?;
+    let opened = chat::open_many(&txn, &opens, now).await.map_err(err)?;
     chat::save_many(&txn, &saved, now).await.map_err(err)?;
     let ids = jobs::insert_claimed(&txn, &sends, lease, now)
         .await
@@ -176,5 +218,5 @@ async fn write(
         .await
         .map_err(err)?;
     txn.commit().await?;
-    Ok(ids)
+    Ok(Written { sends: ids, opened })
 }

@@ -169,6 +169,38 @@ impl Worker {
         })
     }
 
+    /// A message's account and conversation: read together with one statement when both exist;
+    /// a person's first message has them made together with the other first messages waiting
+    /// (see [`commit`]); otherwise as [`chat::account_and_conversation`] does.
+    async fn account_and_conversation(
+        &self,
+        sender: &chat::Sender<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(
+        entity::chat_account::Model,
+        entity::chat_conversation::Model,
+    )> {
+        match chat::find_account_and_conversation(&self.reader, sender).await? {
+            chat::Found::Both(account, conversation) => Ok((account, conversation)),
+            chat::Found::Nothing => {
+                let (account, conversation) =
+                    self.committer().open(chat::NewChat::of(sender)).await?;
+                if sender.service_url.is_some()
+                    && conversation.service_url.as_deref() != sender.service_url
+                {
+                    // A Teams chat made before, whose `serviceUrl` moved since: kept current.
+                    return Ok(
+                        chat::account_and_conversation(&self.db, &self.reader, sender, now).await?,
+                    );
+                }
+                Ok((account, conversation))
+            }
+            chat::Found::Account(_) => {
+                Ok(chat::account_and_conversation(&self.db, &self.reader, sender, now).await?)
+            }
+        }
+    }
+
     /// A tenant (`None`: gone). Every event needs its tenant (the slug names its channel in
     /// the config, the dialog reads its settings); a read per event was a round trip to the
     /// database for a row that changes a few times a year, so rows are kept for
@@ -520,8 +552,7 @@ impl Worker {
                     kind,
                     service_url: None,
                 };
-                let (account, conv) =
-                    chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
+                let (account, conv) = self.account_and_conversation(&sender, now).await?;
                 (Some(account), conv)
             }
             None => {
@@ -814,8 +845,7 @@ impl Worker {
             },
             service_url: None,
         };
-        let (account, conv) =
-            chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
+        let (account, conv) = self.account_and_conversation(&sender, now).await?;
         let user = chat::user(&self.reader, account).await?;
         let send = move |replies: &[dialog::Reply]| {
             let mut payload = json!({ "tenantId": tenant_id, "to": to, "room": room });
@@ -888,8 +918,7 @@ impl Worker {
             kind,
             service_url: Some(service_url),
         };
-        let (mut account, conv) =
-            chat::account_and_conversation(&self.db, &self.reader, &sender, now).await?;
+        let (mut account, conv) = self.account_and_conversation(&sender, now).await?;
         // Teams users are linked through their Entra identity: the Bot Framework vouches for
         // `from`, and the connector tells us the member's mail address.
         if account.person_id.is_none()

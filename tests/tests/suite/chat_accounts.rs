@@ -139,6 +139,81 @@ both_backends!(
 );
 
 both_backends!(
+    first_messages_are_made_together,
+    |backend: Backend| async move {
+        let tdb = tests::test_db(backend).await;
+        let city = tdb.fixture.city.id;
+        let one = |who: &'static str, chat: &'static str, kind| Sender {
+            tenant_id: city,
+            platform: Platform::Line,
+            external_id: who,
+            display_name: None,
+            conversation_ref: chat,
+            kind,
+            service_url: None,
+        };
+        let senders = [
+            one("Uopen-a", "Uopen-a", ChatKind::Personal),
+            one("Uopen-a", "Uopen-a", ChatKind::Personal),
+            one("Uopen-b", "Copen-g", ChatKind::Group),
+            one("Uopen-c", "Copen-g", ChatKind::Group),
+            one("Uopen-a", "Copen-g", ChatKind::Group),
+        ];
+        // Made before, by a message alone: returned as it is.
+        let (c0, _) = chat::account_and_conversation(
+            &tdb.db,
+            &tdb.db.read,
+            &one("Uopen-c", "Uopen-c", ChatKind::Personal),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+        let (db, _, writes) = counted(&tdb.db);
+        let made = chat::open_many(&db.write, &senders, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            writes.load(Ordering::SeqCst),
+            2,
+            "one statement for each table"
+        );
+        assert_eq!(made.len(), senders.len());
+        let (a, a1) = &made[0];
+        assert_eq!(
+            (a.external_id.as_str(), a1.kind.as_str()),
+            ("Uopen-a", "personal")
+        );
+        assert_eq!(a1.account_id, Some(a.id));
+        assert_eq!((made[1].0.id, made[1].1.id), (a.id, a1.id));
+        let (b, g) = &made[2];
+        assert_eq!((g.kind.as_str(), g.account_id), ("group", None));
+        assert_eq!(made[3].0.id, c0.id);
+        assert_eq!(made[3].1.id, g.id);
+        assert_eq!((made[4].0.id, made[4].1.id), (a.id, g.id));
+        assert!(b.id != a.id && b.id != c0.id);
+
+        // The same rows as a message alone finds, and again from another batch.
+        for (s, (account, conversation)) in senders.iter().zip(&made) {
+            let (x, y) = chat::account_and_conversation(&tdb.db, &tdb.db.read, s, Utc::now())
+                .await
+                .unwrap();
+            assert_eq!((&x, y.id), (account, conversation.id));
+        }
+        let again = chat::open_many(&tdb.db.write, &senders[2..3], Utc::now())
+            .await
+            .unwrap();
+        assert_eq!((again[0].0.id, again[0].1.id), (b.id, g.id));
+        assert!(
+            chat::open_many(&tdb.db.write, &[], Utc::now())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
+
+both_backends!(
     teams_service_url_is_kept_current,
     |backend: Backend| async move {
         let tdb = tests::test_db(backend).await;
