@@ -296,6 +296,8 @@ impl NewChat {
 }
 
 /// What is stored of a message's account and conversation (see [`find_account_and_conversation`]).
+// Returned and matched at once, never stored: boxing the rows would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Found {
     /// Both, and the conversation's `serviceUrl` is current.
