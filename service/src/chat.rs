@@ -217,7 +217,22 @@ async fn new_account(
     display_name: Option<&str>,
     at: DateTime<Utc>,
 ) -> ServiceResult<chat_account::Model> {
-    Ok(chat_account::Entity::insert(chat_account::ActiveModel {
+    let row = account_row(tenant_id, platform, external_id, display_name, at);
+    Ok(chat_account::Entity::insert(row)
+        .on_conflict(account_made_meanwhile())
+        .exec_with_returning(&db.write)
+        .await?)
+}
+
+/// A new account's row.
+fn account_row(
+    tenant_id: Uuid,
+    platform: Platform,
+    external_id: &str,
+    display_name: Option<&str>,
+    at: DateTime<Utc>,
+) -> chat_account::ActiveModel {
+    chat_account::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant_id),
         platform: Set(platform.as_str().to_owned()),
@@ -227,19 +242,49 @@ async fn new_account(
         link_method: Set(None),
         linked_at: Set(None),
         created_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            chat_account::Column::TenantId,
-            chat_account::Column::Platform,
-            chat_account::Column::ExternalId,
-        ])
-        // Sets a key to itself: the row is returned as it is.
-        .update_column(chat_account::Column::ExternalId)
-        .to_owned(),
-    )
-    .exec_with_returning(&db.write)
-    .await?)
+    }
+}
+
+/// An account made meanwhile (by another message of the same person) is returned as it is.
+fn account_made_meanwhile() -> OnConflict {
+    use chat_account::Column as A;
+    made_meanwhile([A::TenantId, A::Platform, A::ExternalId])
+}
+
+/// A row made meanwhile with the same `key` is returned as it is: the update sets the key's
+/// last column to itself (`DO NOTHING` would return no row).
+fn made_meanwhile<C: sea_orm::sea_query::IntoIden + Copy>(key: [C; 3]) -> OnConflict {
+    OnConflict::columns(key).update_column(key[2]).to_owned()
+}
+
+/// A new conversation's row (its dialog state empty).
+fn conversation_row(
+    tenant_id: Uuid,
+    platform: Platform,
+    conversation_ref: &str,
+    kind: ChatKind,
+    account_id: Option<Uuid>,
+    service_url: Option<&str>,
+    at: DateTime<Utc>,
+) -> chat_conversation::ActiveModel {
+    chat_conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        platform: Set(platform.as_str().to_owned()),
+        conversation_ref: Set(conversation_ref.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
+        account_id: Set(account_id),
+        service_url: Set(service_url.map(str::to_owned)),
+        state: Set(json!({})),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+}
+
+/// A conversation made meanwhile is returned as it is.
+fn conversation_made_meanwhile() -> OnConflict {
+    use chat_conversation::Column as C;
+    made_meanwhile([C::TenantId, C::Platform, C::ConversationRef])
 }
 
 /// Who wrote, and in which chat: what a platform's event names.
@@ -360,29 +405,10 @@ pub async fn open_many(
     let accounts: Vec<chat_account::ActiveModel> = chats
         .iter()
         .filter(|s| seen.insert(person(s)))
-        .map(|s| chat_account::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(s.tenant_id),
-            platform: Set(s.platform.as_str().to_owned()),
-            external_id: Set(s.external_id.to_owned()),
-            display_name: Set(s.display_name.map(|n| n.chars().take(100).collect())),
-            person_id: Set(None),
-            link_method: Set(None),
-            linked_at: Set(None),
-            created_at: Set(at),
-        })
+        .map(|s| account_row(s.tenant_id, s.platform, s.external_id, s.display_name, at))
         .collect();
     let accounts: HashMap<_, chat_account::Model> = chat_account::Entity::insert_many(accounts)
-        .on_conflict(
-            OnConflict::columns([
-                chat_account::Column::TenantId,
-                chat_account::Column::Platform,
-                chat_account::Column::ExternalId,
-            ])
-            // Sets a key to itself: the row is returned as it is.
-            .update_column(chat_account::Column::ExternalId)
-            .to_owned(),
-        )
+        .on_conflict(account_made_meanwhile())
         .exec_with_returning(db)
         .await?
         .into_iter()
@@ -399,31 +425,19 @@ pub async fn open_many(
         let owner = (s.kind == ChatKind::Personal)
             .then(|| account_of(s).map(|a| a.id))
             .transpose()?;
-        conversations.push(chat_conversation::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(s.tenant_id),
-            platform: Set(s.platform.as_str().to_owned()),
-            conversation_ref: Set(s.conversation_ref.to_owned()),
-            kind: Set(s.kind.as_str().to_owned()),
-            account_id: Set(owner),
-            service_url: Set(s.service_url.map(str::to_owned)),
-            state: Set(json!({})),
-            created_at: Set(at),
-            updated_at: Set(at),
-        });
+        conversations.push(conversation_row(
+            s.tenant_id,
+            s.platform,
+            s.conversation_ref,
+            s.kind,
+            owner,
+            s.service_url,
+            at,
+        ));
     }
     let conversations: HashMap<_, chat_conversation::Model> =
         chat_conversation::Entity::insert_many(conversations)
-            .on_conflict(
-                OnConflict::columns([
-                    chat_conversation::Column::TenantId,
-                    chat_conversation::Column::Platform,
-                    chat_conversation::Column::ConversationRef,
-                ])
-                // Sets a key to itself: a conversation made meanwhile is returned as it is.
-                .update_column(chat_conversation::Column::ConversationRef)
-                .to_owned(),
-            )
+            .on_conflict(conversation_made_meanwhile())
             .exec_with_returning(db)
             .await?
             .into_iter()
@@ -649,32 +663,19 @@ pub async fn conversation(
         }
         return Ok(c);
     }
-    Ok(
-        chat_conversation::Entity::insert(chat_conversation::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tenant_id),
-            platform: Set(platform.as_str().to_owned()),
-            conversation_ref: Set(conversation_ref.to_owned()),
-            kind: Set(kind.as_str().to_owned()),
-            account_id: Set(account_id),
-            service_url: Set(service_url.map(str::to_owned)),
-            state: Set(json!({})),
-            created_at: Set(at),
-            updated_at: Set(at),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                chat_conversation::Column::TenantId,
-                chat_conversation::Column::Platform,
-                chat_conversation::Column::ConversationRef,
-            ])
-            // Sets a key to itself: a conversation created meanwhile is returned as it is.
-            .update_column(chat_conversation::Column::ConversationRef)
-            .to_owned(),
-        )
+    let row = conversation_row(
+        tenant_id,
+        platform,
+        conversation_ref,
+        kind,
+        account_id,
+        service_url,
+        at,
+    );
+    Ok(chat_conversation::Entity::insert(row)
+        .on_conflict(conversation_made_meanwhile())
         .exec_with_returning(&db.write)
-        .await?,
-    )
+        .await?)
 }
 
 /// The dialog state of a conversation (a fresh one when the stored JSON is unreadable).
