@@ -484,8 +484,20 @@ pub async fn account_and_conversation(
             .await?
         }
     };
+    let conversation = conversation_of(db, &account, s, at).await?;
+    Ok((account, conversation))
+}
+
+/// The conversation of a message whose `account` is known ([`conversation`], its owner the
+/// account when it is a 1:1 chat): made if new, its `serviceUrl` kept current.
+pub async fn conversation_of(
+    db: &crate::Db,
+    account: &chat_account::Model,
+    s: &Sender<'_>,
+    at: DateTime<Utc>,
+) -> ServiceResult<chat_conversation::Model> {
     let owner = (s.kind == ChatKind::Personal).then_some(account.id);
-    let conversation = conversation(
+    conversation(
         db,
         s.tenant_id,
         s.platform,
@@ -495,8 +507,7 @@ pub async fn account_and_conversation(
         s.service_url,
         at,
     )
-    .await?;
-    Ok((account, conversation))
+    .await
 }
 
 /// The columns [`account_and_conversation_sql`] selects, in the order

@@ -171,7 +171,7 @@ impl Worker {
 
     /// A message's account and conversation: read together with one statement when both exist;
     /// a person's first message has them made together with the other first messages waiting
-    /// (see [`commit`]); otherwise as [`chat::account_and_conversation`] does.
+    /// (see [`commit`]); a known person in a new chat gets it made ([`chat::conversation_of`]).
     async fn account_and_conversation(
         &self,
         sender: &chat::Sender<'_>,
@@ -189,14 +189,15 @@ impl Worker {
                     && conversation.service_url.as_deref() != sender.service_url
                 {
                     // A Teams chat made before, whose `serviceUrl` moved since: kept current.
-                    return Ok(
-                        chat::account_and_conversation(&self.db, &self.reader, sender, now).await?,
-                    );
+                    let conversation =
+                        chat::conversation_of(&self.db, &account, sender, now).await?;
+                    return Ok((account, conversation));
                 }
                 Ok((account, conversation))
             }
-            chat::Found::Account(_) => {
-                Ok(chat::account_and_conversation(&self.db, &self.reader, sender, now).await?)
+            chat::Found::Account(account) => {
+                let conversation = chat::conversation_of(&self.db, &account, sender, now).await?;
+                Ok((account, conversation))
             }
         }
     }
